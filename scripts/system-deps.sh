@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Debian packages the tests use: Chromium (browser tests), espeak-ng and sox (speech for the
+# fake microphone), libopus, and a Docker engine. Installs them when running as root;
+# otherwise prints what is missing (tests that need them then skip, naming the tool).
+set -euo pipefail
+packages=(chromium espeak-ng sox libopus0 docker.io debootstrap)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ "$(id -u)" != "0" ]]; then
+  echo "Not installed (tests needing them will skip): ${missing[*]}" >&2
+  echo "Install with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 0
+fi
+echo "Installing Debian packages: ${missing[*]}…"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,3 @@
+from scenario6.cli import main
+
+raise SystemExit(main())

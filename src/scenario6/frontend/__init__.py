@@ -1,0 +1,1 @@
+"""The frontend service: web UI, configuration API and the session proxy."""

@@ -1,0 +1,119 @@
+"""The frontend's one settings object, read from the environment (DESIGN §3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from scenario6.protocol.voices import DEFAULT_PERSONA, DEFAULT_VOICE, PERSONA_MAX_CHARS, voice_name
+
+from .backends import BackendUrl, parse_backend_urls
+
+
+class FrontendSettings(BaseSettings):
+    """Everything the frontend reads from its environment, validated once at start-up.
+
+    >>> FrontendSettings(moshi_ws_url="http://gpu-box:8998").backends[0].url
+    'ws://gpu-box:8998/api/chat'
+    """
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    app_host: str = Field("0.0.0.0", description="Interface the frontend listens on.")
+    app_port: int = Field(8010, ge=1, le=65535, description="Port the frontend listens on.")
+    app_ssl_certfile: Path | None = Field(
+        None, description="PEM certificate; with APP_SSL_KEYFILE the frontend serves HTTPS."
+    )
+    app_ssl_keyfile: Path | None = Field(None, description="PEM private key for HTTPS.")
+    moshi_ws_url: Annotated[tuple[BackendUrl, ...], NoDecode] = Field(
+        default=(BackendUrl.parse("ws://127.0.0.1:8998"),),
+        description="Backend URL, or a comma-separated pool; http→ws, https→wss, "
+        "default path /api/chat.",
+    )
+    moshi_tls_ca: Path | None = Field(None, description="PEM CA bundle to verify wss backends.")
+    moshi_tls_insecure: bool = Field(
+        False, description="Skip verification of wss backends (development only; logged)."
+    )
+    default_voice: str = Field(DEFAULT_VOICE, description="Voice used when a client names none.")
+    default_persona: str = Field(
+        DEFAULT_PERSONA, description="Persona used when a client's is empty."
+    )
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Extra browser origins allowed to open sessions (comma-separated); "
+        "the page's own origin is always allowed.",
+    )
+    max_message_bytes: int = Field(
+        65536, ge=1024, description="Largest WebSocket message a client may send."
+    )
+    max_messages_per_second: float = Field(
+        100.0, gt=0, description="Sustained inbound message rate before a client is closed."
+    )
+    connect_timeout_s: float = Field(10.0, gt=0, description="Time to reach a backend.")
+    handshake_timeout_s: float = Field(
+        120.0, gt=0, description="Time a backend may take to process the prompts."
+    )
+    queue_timeout_s: float = Field(
+        600.0, gt=0, description="Time a client may wait for a free backend."
+    )
+    idle_timeout_s: float = Field(
+        30.0, gt=0, description="Time a live session may go without client audio."
+    )
+    send_timeout_s: float = Field(
+        5.0, gt=0, description="Time a client may take to accept a message before it is closed."
+    )
+    dns_refresh_s: float = Field(
+        5.0, ge=0, description="How often backend host names are resolved again."
+    )
+
+    @field_validator("moshi_ws_url", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_backend_urls(value)
+        return value
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+        return value
+
+    @field_validator("default_voice")
+    @classmethod
+    def _known_voice(cls, value: str) -> str:
+        name = voice_name(value.strip())
+        if name is None:
+            raise ValueError(f"{value!r} is not one of the 18 PersonaPlex voices")
+        return name
+
+    @field_validator("default_persona")
+    @classmethod
+    def _persona(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty")
+        if len(value) > PERSONA_MAX_CHARS:
+            raise ValueError(f"longer than {PERSONA_MAX_CHARS} characters")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> FrontendSettings:
+        if (self.app_ssl_certfile is None) != (self.app_ssl_keyfile is None):
+            raise ValueError("APP_SSL_CERTFILE and APP_SSL_KEYFILE must be set together")
+        for path in (self.app_ssl_certfile, self.app_ssl_keyfile, self.moshi_tls_ca):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{path} does not exist or is not a file")
+        return self
+
+    @property
+    def backends(self) -> tuple[BackendUrl, ...]:
+        return self.moshi_ws_url
+
+    @property
+    def https(self) -> bool:
+        return self.app_ssl_certfile is not None

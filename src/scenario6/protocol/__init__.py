@@ -1,0 +1,1 @@
+"""Facts about the PersonaPlex/moshi wire protocol shared by the frontend and the backends."""
