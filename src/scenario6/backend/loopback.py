@@ -1,0 +1,216 @@
+"""The loopback backend: speaks PersonaPlex's protocol and echoes your voice back.
+
+It is a development tool and a test double for the GPU model server, never the model: it
+says so in its logs, its health answer, an upgrade header and the text it sends. Like
+upstream it serves ``GET /api/chat`` with ``voice_prompt`` and ``text_prompt``, sends the
+``0x00`` handshake after a (simulated) prompt phase, serves one conversation at a time, and
+carries real Ogg Opus both ways: the client's audio is decoded and encoded again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import sphn
+from aiohttp import WSMsgType, web
+
+from scenario6.protocol import messages
+from scenario6.protocol.messages import Kind
+from scenario6.protocol.ogg import OggError, parse_pages
+from scenario6.protocol.voices import voice_name
+
+from .recording import SessionLog, SessionRecord
+
+SAMPLE_RATE = 24000
+FRAME = 1920  # 80 ms: one model step upstream
+KIND_HEADER = "X-Scenario6-Backend"
+log = logging.getLogger("scenario6.loopback")
+
+
+@dataclass(frozen=True)
+class LoopbackSettings:
+    """How the loopback backend behaves; the defaults resemble a real session.
+
+    >>> LoopbackSettings(prompt_ms=0).concurrent
+    False
+    """
+
+    prompt_ms: int = 1500  # the prompt phase before the handshake
+    delay_ms: int = 200  # echo delay
+    concurrent: bool = False  # upstream serves one conversation at a time
+    text_interval_ms: int = 1000
+    max_message_bytes: int = 1 << 20
+
+
+class _SharedPrompts:
+    """Upstream stores a connection's prompts before taking its session lock; so do we.
+
+    Reproducing that defect is what lets tests prove the proxy never opens a second
+    session on a busy backend: if it did, the first conversation's text would change.
+    """
+
+    voice = ""
+    persona = ""
+
+
+class LoopbackBackend:
+    def __init__(self, settings: LoopbackSettings) -> None:
+        self.settings = settings
+        self.sessions = SessionLog()
+        self._lock = asyncio.Lock()
+        self._shared = _SharedPrompts()
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/api/chat", self.chat)
+        app.router.add_get("/health", self.health)
+        app.router.add_get("/api/sessions", self.list_sessions)
+        app.router.add_get("/api/sessions/{id}/input.wav", self.session_audio)
+        return app
+
+    async def health(self, _: web.Request) -> web.Response:
+        busy = self._lock.locked()
+        return web.json_response({"status": "ok", "backend": "loopback", "busy": busy})
+
+    async def list_sessions(self, _: web.Request) -> web.Response:
+        return web.json_response([r.summary() for r in self.sessions])
+
+    async def session_audio(self, request: web.Request) -> web.Response:
+        record = self.sessions.find(request.match_info["id"])
+        if record is None or record.audio is None:
+            raise web.HTTPNotFound(text="no recorded audio for that session\n")
+        return web.Response(body=record.wav(), content_type="audio/wav")
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        voice = voice_name(request.query.get("voice_prompt", "").strip())
+        persona = request.query.get("text_prompt", "").strip()
+        if voice is None or not request.query.get("voice_prompt", "").endswith(".pt"):
+            raise web.HTTPBadRequest(text="voice_prompt must name a voice file, e.g. NATF2.pt\n")
+        if not persona:
+            raise web.HTTPBadRequest(text="text_prompt must not be empty\n")
+        record = self.sessions.start(dict(request.query))
+        if not self.settings.concurrent:
+            self._shared.voice, self._shared.persona = voice, persona
+        ws = web.WebSocketResponse(
+            max_msg_size=self.settings.max_message_bytes,
+            compress=False,
+            autoping=True,
+        )
+        ws.headers[KIND_HEADER] = "loopback"
+        await ws.prepare(request)
+        log.info("loopback session %d opened (voice %s)", record.id, voice)
+        lock: contextlib.AbstractAsyncContextManager[object] = (
+            contextlib.nullcontext() if self.settings.concurrent else self._lock
+        )
+        try:
+            async with lock:
+                if ws.closed:
+                    return ws
+                await asyncio.sleep(self.settings.prompt_ms / 1000)
+                await ws.send_bytes(messages.HANDSHAKE)
+                await _Conversation(ws, record, self.settings, self._prompts(voice, persona)).run()
+        finally:
+            record.active = False
+            log.info("loopback session %d closed: %s", record.id, record.summary()["messages"])
+        return ws
+
+    def _prompts(self, voice: str, persona: str) -> _SharedPrompts:
+        if not self.settings.concurrent:
+            return self._shared
+        own = _SharedPrompts()
+        own.voice, own.persona = voice, persona
+        return own
+
+
+class _Conversation:
+    """Echo audio and narrate, until the client leaves."""
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        record: SessionRecord,
+        settings: LoopbackSettings,
+        prompts: _SharedPrompts,
+    ) -> None:
+        self._ws = ws
+        self._record = record
+        self._settings = settings
+        self._prompts = prompts
+        self._reader = sphn.OpusStreamReader(SAMPLE_RATE)
+        self._writer = sphn.OpusStreamWriter(SAMPLE_RATE)
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._due: deque[tuple[float, np.ndarray]] = deque()
+        self._wake = asyncio.Event()
+
+    async def run(self) -> None:
+        tasks = [asyncio.create_task(t) for t in (self._echo(), self._narrate())]
+        try:
+            await self._receive()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _receive(self) -> None:
+        async for message in self._ws:
+            if message.type != WSMsgType.BINARY or not message.data:
+                self._record.count_other()
+                continue
+            data: bytes = message.data
+            if data[0] != Kind.AUDIO:
+                self._record.count_other()  # upstream ignores other kinds too
+                continue
+            self._record.count_audio()
+            try:
+                parse_pages(data[1:])
+                pcm = self._reader.append_bytes(data[1:])
+            except (OggError, ValueError, RuntimeError):
+                self._record.count_ogg_error()
+                continue
+            if len(pcm):
+                self._record.add_audio(pcm)
+                self._pending = np.concatenate([self._pending, pcm])
+                due = time.monotonic() + self._settings.delay_ms / 1000
+                while len(self._pending) >= FRAME:
+                    self._due.append((due, self._pending[:FRAME]))
+                    self._pending = self._pending[FRAME:]
+                self._wake.set()
+
+    async def _echo(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._due:
+                due, frame = self._due[0]
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                self._due.popleft()
+                pages = self._writer.append_pcm(frame)
+                if pages:
+                    await self._ws.send_bytes(messages.audio(pages))
+                    self._record.count_output()
+
+    async def _narrate(self) -> None:
+        """One word at a time, like the model's text stream, naming what this backend is."""
+        index = 0
+        while True:
+            words = [
+                "[loopback",
+                "backend]",
+                "echoing",
+                "your",
+                "audio",
+                "as",
+                self._prompts.voice,
+                "—",
+                *self._prompts.persona.split()[:6],
+                "…",
+            ]
+            await self._ws.send_bytes(messages.text(" " + words[index % len(words)]))
+            index += 1
+            await asyncio.sleep(self._settings.text_interval_ms / 1000)

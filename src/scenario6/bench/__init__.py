@@ -1,0 +1,1 @@
+"""Benchmarks: each module has ``run(args) -> int`` and prints its figures."""

@@ -1,0 +1,33 @@
+"""``scenario6 bench [NAME] [--json]``: benchmarks that print measured figures."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+from typing import Any
+
+import scenario6.bench
+
+
+def available() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(scenario6.bench.__path__))
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="run benchmarks and print their figures",
+        description="Benchmarks: " + ", ".join(available()) + ". Without NAME, all of them.",
+    )
+    parser.add_argument("name", nargs="?", choices=available(), help="one benchmark")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per benchmark")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    status = 0
+    for name in [args.name] if args.name else available():
+        module = importlib.import_module(f"scenario6.bench.{name}")
+        status = max(status, int(module.run(args) or 0))
+    return status

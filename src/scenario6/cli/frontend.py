@@ -1,0 +1,67 @@
+"""``scenario6 frontend``: the frontend service alone, configured by its environment."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from pydantic import ValidationError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "frontend",
+        help="serve the web UI and the session proxy (configured by APP_*, MOSHI_* variables)",
+        description="Serve the frontend alone. Settings come from the environment "
+        "(APP_HOST, APP_PORT, MOSHI_WS_URL, ...); --host and --port override them.",
+    )
+    parser.add_argument("--host", help="interface to listen on (default: APP_HOST or 0.0.0.0)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: APP_PORT or 8010)")
+    parser.add_argument(
+        "--reload", action="store_true", help="restart on source changes (development)"
+    )
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    parser.set_defaults(handler=serve)
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from scenario6.frontend.app import create_app
+    from scenario6.frontend.settings import FrontendSettings
+
+    overrides = {k: v for k, v in {"app_host": args.host, "app_port": args.port}.items() if v}
+    try:
+        settings = FrontendSettings(**overrides)
+    except ValidationError as exc:
+        print(_explain(exc), file=sys.stderr)
+        return 2
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    options: dict[str, Any] = {
+        "host": settings.app_host,
+        "port": settings.app_port,
+        "ws_max_size": settings.max_message_bytes,
+        "log_level": args.log_level,
+        "ssl_certfile": settings.app_ssl_certfile,
+        "ssl_keyfile": settings.app_ssl_keyfile,
+        "timeout_graceful_shutdown": 5,
+    }
+    if args.reload:
+        from pathlib import Path
+
+        source = Path(__file__).resolve().parent.parent
+        uvicorn.run("scenario6.frontend.app:app", reload=True, reload_dirs=[str(source)], **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
+    return 0
+
+
+def _explain(error: ValidationError) -> str:
+    lines = ["The frontend's settings are invalid:"]
+    for item in error.errors():
+        field = ".".join(str(p) for p in item["loc"]).upper() or "settings"
+        lines.append(f"  {field}: {item['msg']}")
+    lines.append("Fix the environment variables above (see docs/configuration.md).")
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""The frontend's ASGI application: ``create_app(settings)``, and ``app`` for uvicorn."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from scenario6 import __version__
+
+from .proxy.pool import BackendPool
+from .proxy.upstream import client_ssl_context
+from .routes import chat, config, health, ui
+from .settings import FrontendSettings
+
+STATIC_DIR = Path(__file__).parent / "static"
+log = logging.getLogger("scenario6.frontend")
+
+
+def create_app(settings: FrontendSettings) -> FastAPI:
+    """Build the app around one settings object; tests pass their own."""
+    pool = BackendPool(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.moshi_tls_insecure:
+            log.warning(
+                "MOSHI_TLS_INSECURE is set: wss backends are NOT verified. Use MOSHI_TLS_CA "
+                "with the backend's certificate instead outside development."
+            )
+        log.info("backends: %s", ", ".join(b.url for b in settings.backends))
+        yield
+
+    app = FastAPI(
+        title="Scenario 6 frontend",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.pool = pool
+    app.state.tls = client_ssl_context(settings)
+    for module in (health, config, chat, ui):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+class _AppFromEnvironment:
+    """Builds the app from the environment on first use, not at import time.
+
+    Importing ``scenario6.frontend.app`` therefore has no side effects, and a bad setting is
+    reported when the server starts rather than when some tool imports the module.
+    """
+
+    def __init__(self) -> None:
+        self._app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._app is None:
+            self._app = create_app(FrontendSettings())
+        await self._app(scope, receive, send)
+
+
+app = _AppFromEnvironment()

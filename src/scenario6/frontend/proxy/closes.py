@@ -1,0 +1,43 @@
+"""Close codes and reasons the proxy sends, so clients can tell failures apart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# WebSocket close reasons must fit in a control frame: 123 bytes of UTF-8.
+_MAX_REASON_BYTES = 123
+
+
+def fit_reason(reason: str) -> str:
+    encoded = reason.encode()
+    if len(encoded) <= _MAX_REASON_BYTES:
+        return reason
+    return encoded[: _MAX_REASON_BYTES - 3].decode(errors="ignore") + "..."
+
+
+@dataclass(frozen=True)
+class Close:
+    code: int
+    reason: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", fit_reason(self.reason))
+
+    @property
+    def retryable(self) -> bool:
+        """Whether a client should reconnect on its own after this close."""
+        return self.code in {1012, 4408, 4429, 4502, 4503, 4504}
+
+
+NORMAL = 1000
+POLICY = 1008
+TOO_BIG = 1009
+RESTARTING = 1012
+BAD_REQUEST = 4400
+FORBIDDEN_ORIGIN = 4403
+IDLE = 4408
+QUEUE_TIMEOUT = 4429
+BACKEND_UNREACHABLE = 4502
+BACKEND_CLOSED = 4503
+HANDSHAKE_TIMEOUT = 4504
+CLIENT_TOO_SLOW = 4508

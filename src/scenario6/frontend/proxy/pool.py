@@ -1,0 +1,175 @@
+"""The pool of backends: one upstream session per backend, everyone else waits in line.
+
+Upstream assigns a connection's prompts before taking its session lock, so a second
+connection to a busy server would rewrite the prompts of the conversation in progress.
+The pool therefore never hands out a backend that is in use; clients queue here instead,
+first come, first served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from ..backends import BackendUrl
+from ..settings import FrontendSettings
+
+log = logging.getLogger("scenario6.frontend.pool")
+
+
+@dataclass(eq=False)
+class Backend:
+    """One backend server: a URL, plus the address to dial when its name resolved to several."""
+
+    url: BackendUrl
+    address: str | None = None
+    kind: str | None = None  # "loopback" or "personaplex", learned when a session opens
+    busy: bool = False
+    retired: bool = False  # no longer in DNS; dropped once its session ends
+    last_failure: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        return (self.url.url, self.address)
+
+    @property
+    def label(self) -> str:
+        return self.url.url if self.address is None else f"{self.url.url} ({self.address})"
+
+
+@dataclass(eq=False)
+class Waiter:
+    """A client waiting for a backend. ``positions`` receives its 1-based place in line."""
+
+    future: asyncio.Future[Backend] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    positions: asyncio.Queue[int] = field(default_factory=asyncio.Queue)
+
+
+class BackendPool:
+    """Hands out free backends; queues clients when all are busy.
+
+    >>> pool = BackendPool(FrontendSettings(moshi_ws_url="ws://gpu-a:8998,ws://gpu-b:8998"))
+    >>> len(pool.describe())
+    2
+    """
+
+    def __init__(self, settings: FrontendSettings) -> None:
+        self._urls = settings.backends
+        self._refresh_every = settings.dns_refresh_s
+        self._backends: list[Backend] = [Backend(url) for url in self._urls]
+        self._waiters: deque[Waiter] = deque()
+        self._resolved_at = float("-inf")
+
+    @property
+    def backends(self) -> tuple[Backend, ...]:
+        return tuple(self._backends)
+
+    @property
+    def queue_length(self) -> int:
+        return len(self._waiters)
+
+    def describe(self) -> list[dict[str, object]]:
+        """Public view per configured URL, for /api/config."""
+        described = []
+        for url in self._urls:
+            kinds = {b.kind for b in self._backends if b.url == url and not b.retired}
+            known = kinds - {None}
+            described.append(url.describe() | {"kind": known.pop() if len(known) == 1 else None})
+        return described
+
+    def enqueue(self) -> Waiter:
+        """Join the line. The waiter's future resolves with a backend reserved for it."""
+        waiter = Waiter()
+        self._waiters.append(waiter)
+        self._dispatch()
+        return waiter
+
+    def leave(self, waiter: Waiter) -> None:
+        """Leave the line (client gone or timed out); a backend already handed over goes back."""
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
+        if waiter.future.done() and not waiter.future.cancelled():
+            self.release(waiter.future.result())
+        else:
+            waiter.future.cancel()
+        self._dispatch()
+
+    def release(self, backend: Backend, failed: bool = False) -> None:
+        if failed:
+            backend.last_failure = time.monotonic()
+        backend.busy = False
+        if backend.retired and backend in self._backends:
+            self._backends.remove(backend)
+        self._dispatch()
+
+    async def refresh(self) -> None:
+        """Resolve host names again so that a scaled headless service shows every replica."""
+        if time.monotonic() - self._resolved_at < self._refresh_every:
+            return
+        self._resolved_at = time.monotonic()
+        wanted: list[tuple[BackendUrl, str | None]] = []
+        for url in self._urls:
+            addresses = await _resolve(url)
+            if len(addresses) > 1:
+                wanted.extend((url, a) for a in addresses)
+            else:
+                wanted.append((url, None))
+        current = {b.key: b for b in self._backends}
+        keys = {(u.url, a) for u, a in wanted}
+        fresh = [current.get((u.url, a)) or Backend(u, a) for u, a in wanted]
+        for backend in self._backends:
+            if backend.key not in keys:
+                if backend.busy:
+                    backend.retired = True
+                    fresh.append(backend)
+                else:
+                    log.info("backend %s left DNS; dropped from the pool", backend.label)
+        for backend in fresh:
+            if backend.key not in current:
+                log.info("backend %s joined the pool", backend.label)
+        self._backends = fresh
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        while self._waiters:
+            free = [b for b in self._backends if not b.busy and not b.retired]
+            if not free:
+                break
+            # Prefer backends that have not failed lately; ties go to configuration order.
+            backend = min(free, key=lambda b: b.last_failure)
+            waiter = self._waiters.popleft()
+            if waiter.future.done():
+                continue
+            backend.busy = True
+            waiter.future.set_result(backend)
+        for position, waiter in enumerate(self._waiters, start=1):
+            waiter.positions.put_nowait(position)
+
+
+async def _resolve(url: BackendUrl) -> list[str]:
+    """IP addresses behind a backend's host name, one family only (IPv4 when there is any).
+
+    ``localhost`` resolves to 127.0.0.1 and ::1, which are one server, not two; a
+    Kubernetes headless service resolves to one IPv4 address per replica.
+    """
+    try:
+        ipaddress.ip_address(url.host)
+        return [url.host]
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            url.host, url.port, type=socket.SOCK_STREAM
+        )
+    except OSError:
+        return [url.host]
+    v4 = sorted({str(info[4][0]) for info in infos if info[0] == socket.AF_INET})
+    v6 = sorted({str(info[4][0]) for info in infos if info[0] == socket.AF_INET6})
+    return v4 or v6 or [url.host]

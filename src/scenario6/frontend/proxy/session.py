@@ -1,0 +1,292 @@
+"""One client's session through the proxy: wait for a backend, relay, close with a reason."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import ssl
+import time
+from collections.abc import Awaitable
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from scenario6.protocol.messages import Kind
+
+from ..settings import FrontendSettings
+from . import closes
+from .closes import Close
+from .pool import Backend, BackendPool, Waiter
+from .ratelimit import TokenBucket
+from .request import SessionRequest
+from .upstream import open_session
+
+log = logging.getLogger("scenario6.frontend.session")
+_ids = itertools.count(1)
+
+
+class SessionEnd(Exception):
+    """Ends a session; ``close`` is what the client is told (None: the client is gone)."""
+
+    def __init__(self, close: Close | None) -> None:
+        super().__init__(close)
+        self.close = close
+
+
+class ProxySession:
+    """Relays one client to one backend, frames unchanged, and says why it ended."""
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        request: SessionRequest,
+        pool: BackendPool,
+        settings: FrontendSettings,
+        tls: ssl.SSLContext | None,
+    ) -> None:
+        self.id = next(_ids)
+        self._ws = websocket
+        self._request = request
+        self._pool = pool
+        self._settings = settings
+        self._tls = tls
+        self._limiter = TokenBucket(
+            settings.max_messages_per_second, max(50.0, 2 * settings.max_messages_per_second)
+        )
+        self._handshake = asyncio.Event()
+        self._last_audio = time.monotonic()
+        self.backend: Backend | None = None
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.dropped = 0
+
+    async def run(self) -> None:
+        started = time.monotonic()
+        close: Close | None
+        try:
+            close = await self._serve()
+        except SessionEnd as end:
+            close = end.close
+        duration = time.monotonic() - started
+        log.info(
+            "session %d ended after %.1fs: backend=%s bytes_in=%d bytes_out=%d dropped=%d %s",
+            self.id,
+            duration,
+            self.backend.label if self.backend else "-",
+            self.bytes_in,
+            self.bytes_out,
+            self.dropped,
+            f"close={close.code} {close.reason!r}" if close else "client left",
+        )
+        if close is not None:
+            await self._close_client(close)
+
+    async def _serve(self) -> Close:
+        if self._request.ignored:
+            await self._event(
+                {
+                    "type": "warning",
+                    "message": "ignored parameters: " + ", ".join(self._request.ignored),
+                }
+            )
+        await self._pool.refresh()
+        tried: set[Backend] = set()
+        while True:
+            backend = await self._wait_for_backend()
+            if backend in tried:
+                self._pool.release(backend)
+                return Close(closes.BACKEND_UNREACHABLE, "backend unreachable")
+            tried.add(backend)
+            self.backend = backend
+            try:
+                upstream = await self._connect(backend)
+            except SessionEnd as end:
+                self._pool.release(backend, failed=True)
+                if end.close is None or len(tried) >= len(self._pool.backends):
+                    raise
+                continue
+            try:
+                return await self._relay(upstream)
+            finally:
+                await upstream.close()
+                self._pool.release(backend)
+
+    async def _wait_for_backend(self) -> Backend:
+        waiter = self._pool.enqueue()
+        try:
+            if not waiter.future.done():
+                await self._queue(waiter)
+            return waiter.future.result()
+        except BaseException:
+            self._pool.leave(waiter)
+            raise
+
+    async def _queue(self, waiter: Waiter) -> None:
+        log.info("session %d queued (%d waiting)", self.id, self._pool.queue_length)
+        watcher = asyncio.create_task(self._receive_while_waiting())
+        reporter = asyncio.create_task(self._report_positions(waiter))
+        try:
+            await asyncio.wait(
+                {waiter.future, watcher},  # type: ignore[type-var]
+                timeout=self._settings.queue_timeout_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for task in (watcher, reporter):
+                task.cancel()
+            await asyncio.gather(watcher, reporter, return_exceptions=True)
+        if watcher.done() and not watcher.cancelled() and watcher.exception():
+            raise watcher.exception()  # type: ignore[misc]
+        if not waiter.future.done():
+            waited = int(self._settings.queue_timeout_s)
+            raise SessionEnd(
+                Close(closes.QUEUE_TIMEOUT, f"queue timeout: no backend free in {waited}s")
+            )
+
+    async def _report_positions(self, waiter: Waiter) -> None:
+        last = 0
+        while True:
+            position = await waiter.positions.get()
+            if position != last:
+                last = position
+                await self._event(
+                    {"type": "queued", "position": position, "backends": len(self._pool.backends)}
+                )
+
+    async def _receive_while_waiting(self) -> None:
+        """Notice a client leaving the queue; audio sent before a backend is assigned is dropped."""
+        while True:
+            await self._receive()
+            self.dropped += 1
+
+    async def _connect(self, backend: Backend) -> ClientConnection:
+        try:
+            upstream = await open_session(
+                backend, self._request.upstream_query(), self._settings, self._tls
+            )
+        except ssl.SSLError as exc:
+            log.warning("session %d: TLS to %s failed: %s", self.id, backend.label, exc)
+            raise SessionEnd(
+                Close(closes.BACKEND_UNREACHABLE, "backend unreachable: TLS verification failed")
+            ) from exc
+        except (OSError, InvalidHandshake, TimeoutError) as exc:
+            detail = (
+                f"HTTP {exc.response.status_code}"
+                if isinstance(exc, InvalidStatus)
+                else (type(exc).__name__)
+            )
+            log.warning("session %d: backend %s unreachable: %s", self.id, backend.label, exc)
+            raise SessionEnd(
+                Close(closes.BACKEND_UNREACHABLE, f"backend unreachable ({detail})")
+            ) from exc
+        log.info("session %d on backend %s (%s)", self.id, backend.label, backend.kind)
+        await self._event({"type": "backend", "url": backend.url.url, "kind": backend.kind})
+        return upstream
+
+    async def _relay(self, upstream: ClientConnection) -> Close:
+        self._last_audio = time.monotonic()
+        tasks = [
+            asyncio.create_task(self._client_to_backend(upstream)),
+            asyncio.create_task(self._backend_to_client(upstream)),
+            asyncio.create_task(self._watchdog()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        error = next(iter(done)).exception()
+        if isinstance(error, SessionEnd):
+            raise error
+        raise RuntimeError("relay task ended without a reason") from error
+
+    async def _client_to_backend(self, upstream: ClientConnection) -> None:
+        while True:
+            data = await self._receive()
+            # Upstream ignores other kinds and official clients send some: drop, don't close.
+            if not data or data[0] != Kind.AUDIO:
+                self.dropped += 1
+                continue
+            self._last_audio = time.monotonic()
+            self.bytes_in += len(data)
+            try:
+                await upstream.send(data)
+            except ConnectionClosed:
+                return await self._backend_gone(upstream)
+
+    async def _backend_to_client(self, upstream: ClientConnection) -> None:
+        try:
+            async for message in upstream:
+                if isinstance(message, str):
+                    continue
+                if message[:1] == bytes([Kind.HANDSHAKE]) and not self._handshake.is_set():
+                    self._handshake.set()
+                    self._last_audio = time.monotonic()
+                self.bytes_out += len(message)
+                await self._send(self._ws.send_bytes(message))
+        except ConnectionClosed:
+            pass
+        await self._backend_gone(upstream)
+
+    async def _backend_gone(self, upstream: ClientConnection) -> None:
+        code = upstream.close_code
+        detail = f"{code} {upstream.close_reason}".strip() if code else "connection lost"
+        raise SessionEnd(Close(closes.BACKEND_CLOSED, f"backend closed the session ({detail})"))
+
+    async def _watchdog(self) -> None:
+        try:
+            await asyncio.wait_for(self._handshake.wait(), self._settings.handshake_timeout_s)
+        except TimeoutError:
+            waited = int(self._settings.handshake_timeout_s)
+            raise SessionEnd(
+                Close(closes.HANDSHAKE_TIMEOUT, f"backend handshake timeout after {waited}s")
+            ) from None
+        idle = self._settings.idle_timeout_s
+        while True:
+            remaining = self._last_audio + idle - time.monotonic()
+            if remaining <= 0:
+                raise SessionEnd(
+                    Close(closes.IDLE, f"idle: no audio from the client for {idle:g}s")
+                )
+            await asyncio.sleep(remaining)
+
+    async def _receive(self) -> bytes | None:
+        """The next client message: bytes for binary, None for text. Enforces the limits."""
+        message = await self._ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise SessionEnd(None)
+        data: bytes | None = message.get("bytes")
+        size = len(data) if data is not None else len(message.get("text") or "")
+        if not self._limiter.take():
+            raise SessionEnd(Close(closes.POLICY, "too many messages"))
+        if size > self._settings.max_message_bytes:
+            limit = self._settings.max_message_bytes
+            raise SessionEnd(Close(closes.TOO_BIG, f"message too big: {size} > {limit} bytes"))
+        return data
+
+    async def _send(self, sending: Awaitable[None]) -> None:
+        try:
+            await asyncio.wait_for(sending, self._settings.send_timeout_s)
+        except TimeoutError:
+            raise SessionEnd(
+                Close(closes.CLIENT_TOO_SLOW, "client too slow: not reading")
+            ) from None
+        except (WebSocketDisconnect, OSError, RuntimeError):
+            raise SessionEnd(None) from None
+
+    async def _event(self, event: dict[str, object]) -> None:
+        if self._request.events:
+            await self._send(self._ws.send_text(json.dumps(event)))
+
+    async def _close_client(self, close: Close) -> None:
+        if self._ws.application_state == WebSocketState.DISCONNECTED:
+            return
+        with contextlib.suppress(Exception):
+            if close.code != closes.NORMAL:
+                await self._event({"type": "error", "code": close.code, "reason": close.reason})
+            await self._ws.close(close.code, close.reason)
