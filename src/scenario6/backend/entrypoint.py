@@ -1,0 +1,195 @@
+"""The backend container's entrypoint: environment in, server command line out, then exec.
+
+``python -m scenario6.backend.entrypoint [extra server args...]`` reads ``MOSHI_*`` variables,
+prepares the TLS certificate when ``MOSHI_USE_SSL`` is on, and replaces itself with the
+server (PersonaPlex's ``moshi.server`` or the loopback backend) so that signals from the
+container runtime reach the server directly. Only the standard library is needed unless TLS
+is on (then ``cryptography``): the PersonaPlex image installs this package without its
+dependencies.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+Backend = Literal["personaplex", "loopback"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+# Compose and Kubernetes reach the backend by its service name; cover it without configuration.
+SERVICE_NAME = "scenario6-moshi"
+
+
+class ConfigError(ValueError):
+    """An environment variable has a value the entrypoint cannot use."""
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """The backend container's settings, from its environment.
+
+    >>> BackendConfig.from_env({"MOSHI_PORT": "9000", "MOSHI_USE_SSL": "1"}).port
+    9000
+    """
+
+    backend: Backend = "personaplex"
+    host: str = "0.0.0.0"
+    port: int = 8998
+    use_ssl: bool = False
+    cpu_offload: bool = False
+    ssl_dir: Path = Path("/data/certs")
+    cert_names: tuple[str, ...] = ()
+    static: str = "none"
+    device: str | None = None
+    hf_repo: str | None = None
+    voice_prompt_dir: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> BackendConfig:
+        backend = env.get("MOSHI_BACKEND", "personaplex").strip().lower() or "personaplex"
+        if backend not in ("personaplex", "loopback"):
+            raise ConfigError(f"MOSHI_BACKEND must be personaplex or loopback, not {backend!r}")
+        return cls(
+            backend="loopback" if backend == "loopback" else "personaplex",
+            host=env.get("MOSHI_HOST", "").strip() or "0.0.0.0",
+            port=_port(env.get("MOSHI_PORT", "8998")),
+            use_ssl=_flag(env, "MOSHI_USE_SSL"),
+            cpu_offload=_flag(env, "MOSHI_CPU_OFFLOAD"),
+            ssl_dir=Path(env.get("MOSHI_SSL_DIR", "").strip() or "/data/certs"),
+            cert_names=tuple(
+                n.strip() for n in env.get("MOSHI_CERT_NAMES", "").split(",") if n.strip()
+            ),
+            # Upstream downloads and serves its own web UI unless told "none"; ours is the
+            # frontend, and the browser never talks to the backend directly.
+            static=env.get("MOSHI_STATIC", "").strip() or "none",
+            device=env.get("MOSHI_DEVICE", "").strip() or None,
+            hf_repo=env.get("MOSHI_HF_REPO", "").strip() or None,
+            voice_prompt_dir=env.get("MOSHI_VOICE_PROMPT_DIR", "").strip() or None,
+        )
+
+    @property
+    def cert_file(self) -> Path:
+        return self.ssl_dir / "cert.pem"
+
+    @property
+    def key_file(self) -> Path:
+        return self.ssl_dir / "key.pem"
+
+
+def server_argv(
+    config: BackendConfig, extra: Sequence[str] = (), python: str = sys.executable
+) -> list[str]:
+    """The server's command line for ``config``; ``extra`` is appended unchanged."""
+    if config.backend == "loopback":
+        argv = [python, "-m", "scenario6", "backend", "loopback"]
+        argv += ["--host", config.host, "--port", str(config.port)]
+        if config.use_ssl:
+            argv += ["--ssl-certfile", str(config.cert_file), "--ssl-keyfile", str(config.key_file)]
+        return [*argv, *extra]
+    # moshi.server ignores --host (it binds every interface) but uses it in its log line.
+    argv = [python, "-m", "moshi.server", "--host", config.host, "--port", str(config.port)]
+    argv += ["--static", config.static]
+    if config.use_ssl:
+        argv += ["--ssl", str(config.ssl_dir)]
+    if config.cpu_offload:
+        argv.append("--cpu-offload")
+    for option, value in (
+        ("--device", config.device),
+        ("--hf-repo", config.hf_repo),
+        ("--voice-prompt-dir", config.voice_prompt_dir),
+    ):
+        if value is not None:
+            argv += [option, value]
+    return [*argv, *extra]
+
+
+def describe(config: BackendConfig, env: Mapping[str, str]) -> str:
+    """One start-up line for the logs; says whether HF_TOKEN is set, never its value."""
+    scheme = "https/wss" if config.use_ssl else "http/ws"
+    parts = [
+        f"backend={config.backend}",
+        f"port={config.port}",
+        f"scheme={scheme}",
+        f"cpu_offload={'on' if config.cpu_offload else 'off'}",
+    ]
+    if config.backend == "personaplex":
+        parts.append(f"HF_HOME={env.get('HF_HOME', '(default)')}")
+        parts.append(f"HF_TOKEN={'set' if env.get('HF_TOKEN') else 'not set'}")
+    return "scenario6 backend entrypoint: " + " ".join(parts)
+
+
+def prepare_tls(config: BackendConfig, hostname: str) -> str:
+    """Makes sure cert.pem and key.pem exist before the server starts; returns a log line.
+
+    Raises ``CertificateError`` (or ``ImportError`` without ``cryptography``) instead of
+    letting the server fall back to plain HTTP.
+    """
+    from scenario6.backend.certs import ensure_certificate, subject_names
+
+    names = subject_names(hostname, (SERVICE_NAME, *config.cert_names))
+    files, created = ensure_certificate(config.ssl_dir, names)
+    for path in (files.cert, files.key):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing after certificate set-up")
+    verb = "created" if created else "reusing"
+    return f"TLS: {verb} {files.cert} for {', '.join(names)}; clients trust {files.ca}"
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    env = os.environ if env is None else env
+    extra = list(sys.argv[1:] if argv is None else argv)
+    try:
+        config = BackendConfig.from_env(env)
+    except ConfigError as exc:
+        print(f"scenario6 backend entrypoint: {exc}", file=sys.stderr)
+        return 2
+    print(describe(config, env), file=sys.stderr, flush=True)
+    if config.backend == "personaplex" and env.get("HF_HOME"):
+        try:
+            Path(env["HF_HOME"]).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(f"scenario6 backend entrypoint: HF_HOME is unusable: {exc}", file=sys.stderr)
+            return 1
+    if config.use_ssl:
+        try:
+            print(prepare_tls(config, socket.gethostname()), file=sys.stderr, flush=True)
+        except Exception as exc:
+            print(
+                f"scenario6 backend entrypoint: MOSHI_USE_SSL is on but the certificate in "
+                f"{config.ssl_dir} could not be prepared ({exc}); refusing to serve plain HTTP.",
+                file=sys.stderr,
+            )
+            return 1
+    command = server_argv(config, extra)
+    sys.stdout.flush()
+    os.execvp(command[0], command)
+    return 0  # pragma: no cover - execvp does not return
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be a boolean (1/0, true/false, yes/no, on/off), not {value!r}")
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value.strip())
+    except ValueError:
+        raise ConfigError(f"MOSHI_PORT must be a number, not {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"MOSHI_PORT must be between 1 and 65535, not {port}")
+    return port
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

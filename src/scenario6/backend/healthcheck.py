@@ -1,0 +1,64 @@
+"""The backend container's health probe: ``python -m scenario6.backend.healthcheck``.
+
+Exit status 0 when the server in this container answers, 1 otherwise (Docker's HEALTHCHECK
+contract). It reads the same ``MOSHI_*`` variables as the entrypoint, and over TLS it
+verifies the server against the exported ``ca.pem``, so a healthy status also proves the
+certificate clients are told to trust.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+
+from scenario6.backend.entrypoint import BackendConfig
+
+
+def probe_url(config: BackendConfig) -> str:
+    scheme = "https" if config.use_ssl else "http"
+    # PersonaPlex has no health route; it binds its port only once the model is loaded and
+    # warmed up, so any HTTP answer from "/" means it is ready.
+    path = "/health" if config.backend == "loopback" else "/"
+    return f"{scheme}://127.0.0.1:{config.port}{path}"
+
+
+def check(config: BackendConfig, timeout: float = 5.0) -> tuple[bool, str]:
+    """Whether the server answers as a healthy one should, and what was seen."""
+    url = probe_url(config)
+    context = None
+    if config.use_ssl:
+        context = ssl.create_default_context(cafile=str(config.ssl_dir / "ca.pem"))
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
+            body = response.read(4096)
+    except urllib.error.HTTPError as exc:
+        return config.backend == "personaplex", f"{url}: HTTP {exc.code}"
+    except (OSError, ssl.SSLError) as exc:
+        return False, f"{url}: {exc}"
+    if config.backend == "loopback":
+        try:
+            status = json.loads(body).get("status")
+        except (ValueError, AttributeError):
+            status = None
+        return status == "ok", f"{url}: status {status!r}"
+    return True, f"{url}: HTTP 200"
+
+
+def main(env: Mapping[str, str] | None = None) -> int:
+    try:
+        config = BackendConfig.from_env(os.environ if env is None else env)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    healthy, seen = check(config)
+    print(seen)
+    return 0 if healthy else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
