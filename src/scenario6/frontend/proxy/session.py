@@ -63,6 +63,7 @@ class ProxySession:
         self.bytes_in = 0
         self.bytes_out = 0
         self.dropped = 0
+        self._closed = False
 
     async def run(self) -> None:
         started = time.monotonic()
@@ -71,19 +72,17 @@ class ProxySession:
             close = await self._serve()
         except SessionEnd as end:
             close = end.close
-        duration = time.monotonic() - started
+        await self._close_client(close)
         log.info(
             "session %d ended after %.1fs: backend=%s bytes_in=%d bytes_out=%d dropped=%d %s",
             self.id,
-            duration,
+            time.monotonic() - started,
             self.backend.label if self.backend else "-",
             self.bytes_in,
             self.bytes_out,
             self.dropped,
             f"close={close.code} {close.reason!r}" if close else "client left",
         )
-        if close is not None:
-            await self._close_client(close)
 
     async def _serve(self) -> Close:
         if self._request.ignored:
@@ -111,6 +110,10 @@ class ProxySession:
                 continue
             try:
                 return await self._relay(upstream)
+            except SessionEnd as end:
+                # Tell the client first: closing upstream can take a while.
+                await self._close_client(end.close)
+                raise
             finally:
                 await upstream.close()
                 self._pool.release(backend)
@@ -283,7 +286,10 @@ class ProxySession:
         if self._request.events:
             await self._send(self._ws.send_text(json.dumps(event)))
 
-    async def _close_client(self, close: Close) -> None:
+    async def _close_client(self, close: Close | None) -> None:
+        if close is None or self._closed:
+            return
+        self._closed = True
         if self._ws.application_state == WebSocketState.DISCONNECTED:
             return
         with contextlib.suppress(Exception):

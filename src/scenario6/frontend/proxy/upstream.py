@@ -46,6 +46,7 @@ async def open_session(
     connection = await connect(
         uri,
         open_timeout=settings.connect_timeout_s,
+        close_timeout=2,
         compression=None,  # Opus does not deflate; compressing would only cost CPU.
         max_size=max(settings.max_message_bytes, 1 << 20),
         user_agent_header=f"scenario6-frontend/{__version__}",

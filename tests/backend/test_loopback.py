@@ -1,0 +1,71 @@
+"""The loopback backend behaves like upstream where clients can tell."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from tests.support.client import conversation
+from tests.support.servers import loopback_server
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from scenario6.backend.loopback import LoopbackSettings
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?text_prompt=hi",
+        "?voice_prompt=NATF2.pt",
+        "?voice_prompt=../x.pt&text_prompt=hi",
+        "?voice_prompt=NATF2.pt&text_prompt=%20",
+    ],
+)
+async def test_missing_or_invalid_prompts_get_http_400(query: str) -> None:
+    async with loopback_server() as lb:
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(f"{lb.url}{query}"):
+                pass
+        assert refused.value.response.status_code == 400
+
+
+async def test_one_conversation_at_a_time_and_health_says_loopback() -> None:
+    url_query = "?voice_prompt=NATF2.pt&text_prompt=hi"
+    async with (
+        loopback_server(LoopbackSettings(prompt_ms=50)) as lb,
+        httpx.AsyncClient() as http,
+        conversation(lb.url + url_query) as first,
+    ):
+        await first.wait_for(first.handshake.is_set)
+        assert first.ws.response is not None
+        assert first.ws.response.headers["X-Scenario6-Backend"] == "loopback"
+        health = (await http.get(f"http://127.0.0.1:{lb.port}/health")).json()
+        assert health == {"status": "ok", "backend": "loopback", "busy": True}
+        async with conversation(lb.url + url_query) as second:
+            await asyncio.sleep(0.3)
+            assert not second.handshake.is_set(), "upstream serves one session at a time"
+            await first.ws.close()
+            await second.wait_for(second.handshake.is_set)
+
+
+async def test_sessions_are_recorded_with_their_audio() -> None:
+    from tests.support.audio import encode_messages, sweep
+
+    async with (
+        loopback_server(LoopbackSettings(prompt_ms=0)) as lb,
+        httpx.AsyncClient() as http,
+    ):
+        async with conversation(lb.url + "?voice_prompt=VARF1.pt&text_prompt=hi") as talk:
+            await talk.wait_for(talk.handshake.is_set)
+            await talk.send_audio(encode_messages(sweep(0.8)), cadence_s=0)
+            await talk.wait_for(lambda: len(talk.decoder.pcm) > 0)
+        base = f"http://127.0.0.1:{lb.port}/api/sessions"
+        [summary] = (await http.get(base)).json()
+        assert summary["voice_prompt"] == "VARF1.pt"
+        assert summary["messages"]["audio"] == 10 and summary["ogg_errors"] == 0
+        wav = await http.get(f"{base}/{summary['id']}/input.wav")
+        assert wav.headers["content-type"] == "audio/wav"
+        assert len(wav.content) == 44 + 2 * summary["input_samples"]

@@ -1,0 +1,68 @@
+"""Real Ogg Opus audio for tests: encode a signal into moshi messages, decode replies, compare."""
+
+from __future__ import annotations
+
+import numpy as np
+import sphn
+
+RATE = 24000
+FRAME = 1920
+
+
+def sweep(seconds: float, start_hz: float = 200.0, end_hz: float = 1200.0) -> np.ndarray:
+    """A frequency sweep: unlike a tone, it has exactly one best alignment with itself."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    phase = 2 * np.pi * (start_hz * t + (end_hz - start_hz) * t * t / (2 * seconds))
+    return (0.4 * np.sin(phase)).astype(np.float32)
+
+
+def encode_messages(pcm: np.ndarray) -> list[bytes]:
+    """``0x01`` messages, one per 80 ms frame, the way upstream's own writer makes them."""
+    writer = sphn.OpusStreamWriter(RATE)
+    messages = []
+    for start in range(0, len(pcm) - FRAME + 1, FRAME):
+        pages = writer.append_pcm(pcm[start : start + FRAME])
+        if pages:
+            messages.append(b"\x01" + pages)
+    return messages
+
+
+class Decoder:
+    def __init__(self) -> None:
+        self._reader = sphn.OpusStreamReader(RATE)
+        self._chunks: list[np.ndarray] = []
+
+    def feed(self, message: bytes) -> None:
+        pcm = self._reader.append_bytes(message[1:])
+        if len(pcm):
+            self._chunks.append(np.asarray(pcm, dtype=np.float32))
+
+    @property
+    def pcm(self) -> np.ndarray:
+        return np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
+
+
+def best_correlation(sent: np.ndarray, received: np.ndarray) -> tuple[float, int]:
+    """Peak normalised cross-correlation of ``received`` against ``sent``, and its lag.
+
+    Opus is lossy and adds a little delay, so the signals are compared after aligning them;
+    1.0 is identical, unrelated audio stays near 0.
+    """
+    n = min(len(sent), len(received))
+    if n == 0:
+        return 0.0, 0
+    a = sent - sent.mean()
+    b = received - received.mean()
+    size = 1 << int(np.ceil(np.log2(len(a) + len(b))))
+    corr = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
+    lag = int(np.argmax(corr))
+    if lag >= size // 2:
+        lag -= size
+    shifted = b[lag:] if lag >= 0 else b
+    reference = a if lag >= 0 else a[-lag:]
+    m = min(len(shifted), len(reference))
+    if m == 0:
+        return 0.0, lag
+    x, y = reference[:m], shifted[:m]
+    denominator = float(np.linalg.norm(x) * np.linalg.norm(y)) or 1.0
+    return float(np.dot(x, y) / denominator), lag
