@@ -1,0 +1,257 @@
+"""A real Docker engine for tests: the local base image, image builds, labelled containers.
+
+The engine here runs without a bridge (``dockerd --bridge=none``), so every build and every
+container uses the host network; each service gets its own free port on 127.0.0.1.
+Containers and volumes carry ``scenario6.test=1`` and this session's id, and are removed
+when the test ends, even when it fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+IN_CI = os.environ.get("CI") == "true"
+BASE_IMAGE = os.environ.get("SCENARIO6_BASE_IMAGE", "scenario6-test-base:bookworm")
+LABEL = "scenario6.test"
+SESSION = uuid.uuid4().hex[:12]
+
+
+def _missing(message: str) -> NoReturn:
+    """Locally a missing engine skips; CI must provide it (.ci/run), so there it fails."""
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def docker_cli(*args: str, timeout: float = 60, check: bool = True) -> str:
+    result = subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if check and result.returncode != 0:
+        raise RuntimeError(f"docker {' '.join(args[:3])} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def docker() -> Iterator[str]:
+    """The docker CLI's path, once the engine answers; removes this session's leftovers."""
+    path = shutil.which("docker")
+    if path is None:
+        _missing("docker is not installed (apt-get install docker.io)")
+    info = subprocess.run(
+        [path, "info", "--format", "{{.ServerVersion}}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if info.returncode != 0:
+        _missing(f"no Docker engine answers (scripts/docker-engine.sh starts one): {info.stderr}")
+    _remove_exited_leftovers()
+    yield path
+    _remove_labelled(f"{LABEL}.session={SESSION}")
+
+
+@pytest.fixture(scope="session")
+def base_image(docker: str) -> str:
+    """The local Debian base image tag, made by scripts/base-image.sh when missing."""
+    if not _image_exists(BASE_IMAGE):
+        if os.geteuid() != 0 or shutil.which("debootstrap") is None:
+            _missing(f"{BASE_IMAGE} is missing and building it needs root and debootstrap")
+        result = subprocess.run(
+            [str(REPO / "scripts" / "base-image.sh"), BASE_IMAGE],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        if result.returncode != 0:
+            pytest.fail(f"scripts/base-image.sh failed:\n{result.stderr[-3000:]}")
+    return BASE_IMAGE
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    tag: str
+    seconds: float
+    size_bytes: int
+
+    @property
+    def size_mb(self) -> float:
+        return self.size_bytes / 1e6
+
+
+def build_image(
+    tag: str,
+    base: str,
+    *,
+    dockerfile: str = "Dockerfile",
+    target: str | None = None,
+    build_args: Mapping[str, str] | None = None,
+    timeout: float = 1200,
+) -> BuiltImage:
+    """``docker build`` of the repository with host networking and ``BASE_IMAGE=base``."""
+    argv = ["docker", "build", "--network", "host", "-f", str(REPO / dockerfile), "-t", tag]
+    for key, value in {"BASE_IMAGE": base, **(build_args or {})}.items():
+        argv += ["--build-arg", f"{key}={value}"]
+    if target:
+        argv += ["--target", target]
+    started = time.monotonic()
+    result = subprocess.run(
+        [*argv, str(REPO)], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    seconds = time.monotonic() - started
+    if result.returncode != 0:
+        log = (result.stdout + result.stderr)[-4000:]
+        raise RuntimeError(f"building {tag} from {dockerfile} failed:\n{log}")
+    return BuiltImage(tag, seconds, image_size(tag))
+
+
+def image_size(tag: str) -> int:
+    return int(docker_cli("image", "inspect", "--format", "{{.Size}}", tag).strip())
+
+
+def image_config(tag: str) -> dict[str, object]:
+    config: dict[str, object] = json.loads(
+        docker_cli("image", "inspect", "--format", "{{json .Config}}", tag)
+    )
+    return config
+
+
+@dataclass
+class Container:
+    """A running test container, with what a failing test wants to see: its logs."""
+
+    id: str
+    image: str
+
+    def logs(self, tail: int = 40) -> str:
+        result = subprocess.run(
+            ["docker", "logs", "--tail", str(tail), self.id],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        return result.stdout + result.stderr
+
+    def health(self) -> str:
+        """Docker's own HEALTHCHECK verdict: starting, healthy or unhealthy."""
+        state = json.loads(docker_cli("inspect", "--format", "{{json .State}}", self.id))
+        if not state.get("Running"):
+            return f"exited ({state.get('ExitCode')})"
+        return str((state.get("Health") or {}).get("Status", "none"))
+
+    def exec(self, *argv: str) -> str:
+        return docker_cli("exec", self.id, *argv)
+
+    def wait_healthy(self, url: str, timeout: float = 90) -> None:
+        """Until Docker reports healthy and ``url`` answers 200; errors carry the logs."""
+        started = time.monotonic()
+        status, seen = "starting", "no answer yet"
+        while time.monotonic() - started < timeout:
+            status = self.health()
+            if status.startswith("exited"):
+                break
+            seen = _probe(url)
+            if status == "healthy" and seen == "200":
+                return
+            time.sleep(0.5)
+        elapsed = time.monotonic() - started
+        raise AssertionError(
+            f"{self.image} not healthy after {elapsed:.0f} s: docker says {status}, "
+            f"{url} gave {seen}. Last log lines:\n{self.logs()}"
+        )
+
+
+@contextlib.contextmanager
+def run_container(
+    image: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
+    volumes: Mapping[str, str] | None = None,
+    health_interval_s: float = 1.0,
+) -> Iterator[Container]:
+    """``docker run -d --network host`` with test labels; removed on exit, whatever happens.
+
+    ``volumes`` maps a volume name or host path to ``container_path[:ro]``. The health
+    check keeps the image's command and only runs more often, so tests wait less.
+    """
+    argv = ["run", "-d", "--network", "host", "--label", f"{LABEL}=1"]
+    argv += ["--label", f"{LABEL}.session={SESSION}"]
+    argv += ["--health-interval", f"{health_interval_s}s", "--health-start-period", "60s"]
+    for key, value in (env or {}).items():
+        argv += ["-e", f"{key}={value}"]
+    for source, target in (volumes or {}).items():
+        argv += ["-v", f"{source}:{target}"]
+    container_id = docker_cli(*argv, image, *args).strip()
+    try:
+        yield Container(container_id, image)
+    finally:
+        docker_cli("rm", "-f", "-v", container_id, check=False)
+
+
+@contextlib.contextmanager
+def volume() -> Iterator[str]:
+    """A named volume for this test, removed afterwards."""
+    name = f"scenario6-test-{uuid.uuid4().hex[:10]}"
+    docker_cli(
+        "volume", "create", "--label", f"{LABEL}=1", "--label", f"{LABEL}.session={SESSION}", name
+    )
+    try:
+        yield name
+    finally:
+        docker_cli("volume", "rm", "-f", name, check=False)
+
+
+def _probe(url: str) -> str:
+    context = ssl._create_unverified_context() if url.startswith("https") else None
+    try:
+        with urllib.request.urlopen(url, timeout=2, context=context) as response:
+            return str(response.status)
+    except urllib.error.HTTPError as exc:
+        return str(exc.code)
+    except OSError as exc:
+        return str(exc)
+
+
+def _image_exists(tag: str) -> bool:
+    result = subprocess.run(
+        ["docker", "image", "inspect", tag], capture_output=True, timeout=30, check=False
+    )
+    return result.returncode == 0
+
+
+def _remove_labelled(label: str) -> None:
+    ids = docker_cli("ps", "-aq", "--filter", f"label={label}", check=False).split()
+    if ids:
+        docker_cli("rm", "-f", "-v", *ids, check=False)
+    names = docker_cli("volume", "ls", "-q", "--filter", f"label={label}", check=False).split()
+    if names:
+        docker_cli("volume", "rm", "-f", *names, check=False)
+
+
+def _remove_exited_leftovers() -> None:
+    # Another test session may be running on this engine: only stopped containers go.
+    ids = docker_cli(
+        "ps", "-aq", "--filter", f"label={LABEL}=1", "--filter", "status=exited", check=False
+    ).split()
+    if ids:
+        docker_cli("rm", "-f", "-v", *ids, check=False)
