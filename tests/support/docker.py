@@ -25,6 +25,10 @@ from typing import NoReturn
 
 import pytest
 
+from scenario6.bench.images import BuiltImage, build_image, image_exists
+
+__all__ = ["BuiltImage", "build_image"]
+
 REPO = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI") == "true"
 BASE_IMAGE = os.environ.get("SCENARIO6_BASE_IMAGE", "scenario6-test-base:bookworm")
@@ -71,7 +75,7 @@ def docker() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def base_image(docker: str) -> str:
     """The local Debian base image tag, made by scripts/base-image.sh when missing."""
-    if not _image_exists(BASE_IMAGE):
+    if not image_exists(BASE_IMAGE):
         if os.geteuid() != 0 or shutil.which("debootstrap") is None:
             _missing(f"{BASE_IMAGE} is missing and building it needs root and debootstrap")
         result = subprocess.run(
@@ -84,47 +88,6 @@ def base_image(docker: str) -> str:
         if result.returncode != 0:
             pytest.fail(f"scripts/base-image.sh failed:\n{result.stderr[-3000:]}")
     return BASE_IMAGE
-
-
-@dataclass(frozen=True)
-class BuiltImage:
-    tag: str
-    seconds: float
-    size_bytes: int
-
-    @property
-    def size_mb(self) -> float:
-        return self.size_bytes / 1e6
-
-
-def build_image(
-    tag: str,
-    base: str,
-    *,
-    dockerfile: str = "Dockerfile",
-    target: str | None = None,
-    build_args: Mapping[str, str] | None = None,
-    timeout: float = 1200,
-) -> BuiltImage:
-    """``docker build`` of the repository with host networking and ``BASE_IMAGE=base``."""
-    argv = ["docker", "build", "--network", "host", "-f", str(REPO / dockerfile), "-t", tag]
-    for key, value in {"BASE_IMAGE": base, **(build_args or {})}.items():
-        argv += ["--build-arg", f"{key}={value}"]
-    if target:
-        argv += ["--target", target]
-    started = time.monotonic()
-    result = subprocess.run(
-        [*argv, str(REPO)], capture_output=True, text=True, timeout=timeout, check=False
-    )
-    seconds = time.monotonic() - started
-    if result.returncode != 0:
-        log = (result.stdout + result.stderr)[-4000:]
-        raise RuntimeError(f"building {tag} from {dockerfile} failed:\n{log}")
-    return BuiltImage(tag, seconds, image_size(tag))
-
-
-def image_size(tag: str) -> int:
-    return int(docker_cli("image", "inspect", "--format", "{{.Size}}", tag).strip())
 
 
 def image_config(tag: str) -> dict[str, object]:
@@ -230,13 +193,6 @@ def _probe(url: str) -> str:
         return str(exc.code)
     except OSError as exc:
         return str(exc)
-
-
-def _image_exists(tag: str) -> bool:
-    result = subprocess.run(
-        ["docker", "image", "inspect", tag], capture_output=True, timeout=30, check=False
-    )
-    return result.returncode == 0
 
 
 def _remove_labelled(label: str) -> None:
