@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import sys
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from scenario6.backend.entrypoint import BackendConfig, ConfigError, describe, main, server_argv
+from scenario6.backend.healthcheck import check, probe_url
+from tests.support.servers import free_port, loopback_server
 
 
 def _flag_value(argv: list[str], flag: str) -> str | None:
@@ -110,3 +113,27 @@ def test_tls_that_cannot_be_prepared_refuses_to_start(
     env = {"MOSHI_USE_SSL": "1", "MOSHI_SSL_DIR": str(blocker / "certs"), "HF_HOME": ""}
     assert main([], env) == 1
     assert "refusing to serve plain HTTP" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("env", "url"),
+    [
+        ({}, "http://127.0.0.1:8998/"),
+        ({"MOSHI_HOST": "10.0.0.5", "MOSHI_USE_SSL": "1"}, "https://127.0.0.1:8998/"),
+        ({"MOSHI_BACKEND": "loopback"}, "http://127.0.0.1:8998/health"),
+        ({"MOSHI_BACKEND": "loopback", "MOSHI_HOST": "10.0.0.5"}, "http://10.0.0.5:8998/health"),
+        ({"MOSHI_BACKEND": "loopback", "MOSHI_HOST": "::1"}, "http://[::1]:8998/health"),
+    ],
+)
+def test_health_probe_asks_where_the_server_listens(env: dict[str, str], url: str) -> None:
+    assert probe_url(BackendConfig.from_env(env)) == url
+
+
+async def test_health_probe_judges_a_real_loopback_server() -> None:
+    port = free_port()
+    config = BackendConfig.from_env({"MOSHI_BACKEND": "loopback", "MOSHI_PORT": str(port)})
+    assert check(config, timeout=1)[0] is False
+    async with loopback_server(port=port):
+        healthy, seen = await asyncio.to_thread(check, config)
+    assert healthy, seen
+    assert "status 'ok'" in seen

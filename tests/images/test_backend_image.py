@@ -47,6 +47,10 @@ async def test_loopback_container_is_healthy_and_speaks_the_protocol(
             assert talk.ws.response is not None
             assert talk.ws.response.headers["X-Scenario6-Backend"] == "loopback"
         assert "LOOPBACK BACKEND" in container.logs()
+        # The entrypoint exec'd the server, so Docker's SIGTERM reaches it: no SIGKILL (137).
+        seconds, code = container.stop(grace_s=20)
+        assert code == 0, container.logs()
+        assert seconds < 15
 
 
 async def test_loopback_over_tls_makes_a_certificate_once_and_keeps_it(

@@ -35,6 +35,9 @@ def test_frontend_container_serves_health_config_and_ui(frontend_image: BuiltIma
         _, _, body = _get(f"http://127.0.0.1:{port}/api/config")
         assert json.loads(body)["voices"]["default"] == "NATF2"
         assert container.exec("id", "-u").strip() != "0"
+        seconds, code = container.stop(grace_s=20)
+        assert code == 0, container.logs()  # SIGTERM reached uvicorn; no SIGKILL (137)
+        assert seconds < 15
 
 
 def test_frontend_image_runs_as_a_named_non_root_user_on_8010(

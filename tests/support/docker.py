@@ -121,6 +121,14 @@ class Container:
             return f"exited ({state.get('ExitCode')})"
         return str((state.get("Health") or {}).get("Status", "none"))
 
+    def stop(self, grace_s: int = 10) -> tuple[float, int]:
+        """``docker stop`` (SIGTERM, SIGKILL after ``grace_s``): seconds taken, exit code."""
+        started = time.monotonic()
+        docker_cli("stop", "-t", str(grace_s), self.id, timeout=grace_s + 30)
+        seconds = time.monotonic() - started
+        code = docker_cli("inspect", "--format", "{{.State.ExitCode}}", self.id).strip()
+        return seconds, int(code)
+
     def exec(self, *argv: str) -> str:
         return docker_cli("exec", self.id, *argv)
 

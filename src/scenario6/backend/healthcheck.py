@@ -21,10 +21,17 @@ from scenario6.backend.entrypoint import BackendConfig
 
 def probe_url(config: BackendConfig) -> str:
     scheme = "https" if config.use_ssl else "http"
-    # PersonaPlex has no health route; it binds its port only once the model is loaded and
-    # warmed up, so any HTTP answer from "/" means it is ready.
-    path = "/health" if config.backend == "loopback" else "/"
-    return f"{scheme}://127.0.0.1:{config.port}{path}"
+    if config.backend == "loopback":
+        host = config.host if config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        path = "/health"
+    else:
+        # PersonaPlex binds every interface whatever --host says, and has no health route:
+        # it opens its port only once the model is loaded and warmed up, so any HTTP answer
+        # from "/" means it is ready.
+        host, path = "127.0.0.1", "/"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{config.port}{path}"
 
 
 def check(config: BackendConfig, timeout: float = 5.0) -> tuple[bool, str]:
