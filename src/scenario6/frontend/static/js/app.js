@@ -183,6 +183,8 @@ async function startAudio() {
     throw error;
   }
   diagnostics.sampleRate = context.sampleRate;
+  diagnostics.outputLatencyMs = (context.outputLatency || 0) * 1000;
+  diagnostics.baseLatencyMs = (context.baseLatency || 0) * 1000;
   return { context, mic, player, encoderConfig: config };
 }
 

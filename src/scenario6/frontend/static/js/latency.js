@@ -6,11 +6,12 @@
 //   speech to the start of its reply. Both ends are read on the AudioContext clock.
 import { EchoDelay } from "./echo.js";
 
-const KEEP = 200;
+const KEEP = 3000; // a few minutes of every figure
 
 export class LatencyMeter {
   constructor() {
     this.samples = { micToWire: [], wireToSpeaker: [], roundTrip: [] };
+    this.totals = { micToWire: 0, wireToSpeaker: 0, roundTrip: 0 }; // including dropped ones
     this.mode = "echo"; // or "reply"
     this.micOff = []; // context times where your speech ended
     this.echo = new EchoDelay();
@@ -36,6 +37,7 @@ export class LatencyMeter {
     if (!Number.isFinite(ms) || ms < 0) return;
     const list = this.samples[name];
     list.push(ms);
+    this.totals[name] += 1;
     if (list.length > KEEP) list.shift();
   }
 

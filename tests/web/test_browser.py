@@ -1,0 +1,204 @@
+"""The web client end to end: headless Chromium, a fake microphone speaking a WAV file, the
+real frontend and the loopback backend. What the backend received is compared with the WAV;
+what came back is counted as it is rendered by the page's playback worklet."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import urllib.request
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import sphn
+from playwright.sync_api import Browser, Page, Playwright, expect
+
+from scenario6.bench.browser import CHROMIUM, chromium_args
+from tests.support.audio import RATE, best_correlation
+from tests.web.conftest import App
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+LIVE_TIMEOUT = 30_000  # ms
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        return json.load(reply)
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    context = chromium.new_context(viewport={"width": 1280, "height": 860})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def start(page: Page, url: str) -> None:
+    page.goto(url)
+    expect(page.locator("#toggle")).to_be_enabled()
+    page.click("#toggle")
+
+
+def wait_live(page: Page) -> None:
+    expect(page.locator("#status")).to_have_attribute("data-state", "live", timeout=LIVE_TIMEOUT)
+    expect(page.locator("#status-text")).to_have_text("Live")
+
+
+def client(page: Page) -> dict[str, Any]:
+    result: dict[str, Any] = page.evaluate(
+        "() => JSON.parse(JSON.stringify({...scenario6, latency: scenario6.latency.all()}))"
+    )
+    return result
+
+
+def recorded_input(app: App, session_id: int) -> np.ndarray:
+    url = f"{app.loopback.http}/api/sessions/{session_id}/input.wav"
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        data = reply.read()
+    with wave.open(io.BytesIO(data)) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (RATE, 1, 2)
+        frames = wav.readframes(wav.getnframes())
+    return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768
+
+
+def speech_at_24k(path: Path) -> np.ndarray:
+    with wave.open(str(path)) as wav:
+        pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float32)
+        rate = wav.getframerate()
+    return np.asarray(sphn.resample(pcm / 32768, src_sample_rate=rate, dst_sample_rate=RATE))
+
+
+def test_live_conversation_sends_the_microphone_and_plays_the_echo(
+    page: Page, app: App, speech_wav: Path
+) -> None:
+    start(page, app.url)
+    wait_live(page)
+    expect(page.locator("#banner-loopback")).to_be_visible()
+    expect(page.locator("#banner-insecure")).to_be_hidden()
+
+    # (b) The echo comes back and is played: samples counted by the playback worklet.
+    page.wait_for_function("scenario6.playedSamples > 3 * scenario6.sampleRate", timeout=20_000)
+    page.wait_for_function("scenario6.player && scenario6.player.level > 0.01", timeout=10_000)
+    expect(page.locator("#speaking")).to_have_attribute("data-active", "true", timeout=10_000)
+    # (c) The backend's words stream into a bubble.
+    expect(page.locator("#transcript .bubble").first).to_contain_text(
+        "[loopback backend] echoing", timeout=10_000
+    )
+    # The latency figures are measured, not placeholders.
+    for figure in ("#lat-rt", "#lat-mic", "#lat-spk"):
+        expect(page.locator(figure)).to_have_text(re.compile(r"^\d+ ms$"), timeout=15_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "web-live.png")
+    state = client(page)
+    assert state["oggErrors"] == 0
+    assert state["sentAudioMessages"] > 50
+
+    page.click("#toggle")
+    expect(page.locator("#status-text")).to_have_text("Ready")
+    expect(page.locator("#toggle-text")).to_have_text("Start conversation")
+
+    # (a) The backend received a valid Ogg Opus stream carrying the microphone's speech.
+    session = get_json(f"{app.loopback.http}/api/sessions")[-1]
+    assert session["voice_prompt"] == "NATF2.pt"
+    assert session["ogg_errors"] == 0
+    assert session["messages"]["audio"] > 50
+    received = recorded_input(app, session["id"])
+    assert len(received) > 3 * RATE
+    reference = speech_at_24k(speech_wav)
+    # The fake microphone loops the file from wherever it is: search three repetitions.
+    correlation, _ = best_correlation(np.tile(reference, 3), received[: len(reference)])
+    print(f"correlation with the WAV: {correlation:.3f}")
+    assert correlation > 0.5, f"the recorded audio does not match the WAV ({correlation:.2f})"
+
+
+def test_second_page_is_queued_and_served_when_the_first_stops(chromium: Browser, app: App) -> None:
+    first = chromium.new_context().new_page()
+    second = chromium.new_context().new_page()
+    try:
+        start(first, app.url)
+        wait_live(first)
+        start(second, app.url)
+        expect(second.locator("#status-text")).to_have_text("Queued #1", timeout=LIVE_TIMEOUT)
+        expect(second.locator("#status")).to_have_attribute("data-state", "queued")
+        first.click("#toggle")
+        wait_live(second)
+        second.wait_for_function("scenario6.playedSamples > scenario6.sampleRate")
+    finally:
+        first.context.close()
+        second.context.close()
+
+
+def test_page_reconnects_when_the_backend_comes_back(page: Page, app: App) -> None:
+    start(page, app.url)
+    wait_live(page)
+    app.loopback.stop()
+    expect(page.locator("#status")).to_have_attribute("data-state", "reconnecting", timeout=10_000)
+    expect(page.locator("#status-text")).to_contain_text("Reconnecting")
+    played = client(page)["playedSamples"]
+    app.loopback.start()
+    wait_live(page)
+    page.wait_for_function(f"scenario6.playedSamples > {played} + scenario6.sampleRate")
+    page.click("#log-panel summary")
+    log = page.locator("#log").inner_text()
+    print(log)
+    assert "connection closed: 4503" in log
+
+
+def test_changing_the_voice_offers_a_restart_that_uses_it(page: Page, app: App) -> None:
+    start(page, app.url)
+    wait_live(page)
+    expect(page.locator("#banner-restart")).to_be_hidden()
+    page.select_option("#voice", "VARM1")
+    expect(page.locator("#banner-restart")).to_be_visible()
+    page.click("#restart-now")
+    wait_live(page)
+    expect(page.locator("#banner-restart")).to_be_hidden()
+    sessions = get_json(f"{app.loopback.http}/api/sessions")
+    assert [s["voice_prompt"] for s in sessions[-2:]] == ["NATF2.pt", "VARM1.pt"]
+
+
+def test_markup_from_the_server_is_shown_as_text(page: Page, app: App) -> None:
+    start(page, app.url)
+    page.click("#toggle")  # stop, to edit the persona before the next start
+    # The loopback backend speaks the persona's first words back as text.
+    page.fill("#persona", '<img src=x onerror="window.injected=1"> hello')
+    page.click("#toggle")
+    wait_live(page)
+    transcript = page.locator("#transcript")
+    expect(transcript).to_contain_text("<img", timeout=20_000)
+    assert transcript.locator("img").count() == 0
+    assert page.evaluate("window.injected === undefined")
+
+
+def test_no_static_code_writes_markup() -> None:
+    static = ROOT / "src" / "scenario6" / "frontend" / "static"
+    markup_sinks = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write")
+    offenders = [
+        str(path.relative_to(static))
+        for path in static.rglob("*.js")
+        if any(sink in path.read_text() for sink in markup_sinks)
+    ]
+    assert offenders == []
+
+
+def test_denied_microphone_is_explained(playwright: Playwright, app: App, speech_wav: Path) -> None:
+    # Without the fake permission prompt, headless Chromium refuses the microphone.
+    args = [a for a in chromium_args(speech_wav) if a != "--use-fake-ui-for-media-stream"]
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    try:
+        page = browser.new_page()
+        start(page, app.url)
+        expect(page.locator("#status")).to_have_attribute("data-state", "error")
+        expect(page.locator("#banner-error")).to_contain_text("Microphone access was denied")
+        expect(page.locator("#toggle-text")).to_have_text("Start conversation")
+    finally:
+        browser.close()
