@@ -6,12 +6,12 @@ import asyncio
 
 import httpx
 import pytest
-from tests.support.client import conversation
-from tests.support.servers import loopback_server
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from scenario6.backend.loopback import LoopbackSettings
+from tests.support.client import conversation
+from tests.support.servers import loopback_server
 
 
 @pytest.mark.parametrize(

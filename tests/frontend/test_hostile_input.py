@@ -6,14 +6,14 @@ import asyncio
 import contextlib
 
 import pytest
-from tests.support.audio import encode_messages, sweep
-from tests.support.client import conversation
-from tests.support.servers import free_port, frontend_server, loopback_server
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from scenario6.backend.loopback import LoopbackSettings
 from scenario6.protocol.voices import DEFAULT_PERSONA
+from tests.support.audio import encode_messages, sweep
+from tests.support.client import conversation
+from tests.support.servers import free_port, frontend_server, loopback_server
 
 
 @pytest.mark.parametrize(

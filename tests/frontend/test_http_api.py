@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tests.support.servers import frontend_server
 
 from scenario6.protocol.voices import VOICES
+from tests.support.servers import frontend_server
 
 
 async def test_health_answers_without_a_backend() -> None:

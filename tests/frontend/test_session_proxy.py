@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from scenario6.backend.loopback import LoopbackSettings
 from tests.support.audio import best_correlation, encode_messages, sweep
 from tests.support.client import conversation
 from tests.support.servers import frontend_server, loopback_server
-
-from scenario6.backend.loopback import LoopbackSettings
 
 
 async def test_conversation_round_trip() -> None:

@@ -7,10 +7,10 @@ import ssl
 from pathlib import Path
 
 import pytest
-from tests.support.client import conversation
-from tests.support.servers import frontend_server, loopback_server
 
 from scenario6.backend.certs import ensure_certificate
+from tests.support.client import conversation
+from tests.support.servers import frontend_server, loopback_server
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.support.audio import encode_messages, sweep
 
 from scenario6.protocol.ogg import OggError, crc32, parse_pages
+from tests.support.audio import encode_messages, sweep
 
 
 def test_crc_matches_the_ogg_reference_value() -> None:

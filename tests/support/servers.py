@@ -4,32 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
-import socket
 import ssl
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import uvicorn
 from aiohttp import web
 
 from scenario6.backend.loopback import LoopbackBackend, LoopbackSettings
+from scenario6.bench.harness import HOST, ChildServer, free_port
 from scenario6.frontend.app import create_app
 from scenario6.frontend.settings import FrontendSettings
-
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -109,51 +94,7 @@ async def frontend_server(**settings: object) -> AsyncIterator[RunningFrontend]:
         await asyncio.wait_for(task, 10)
 
 
-class Process:
-    """A ``scenario6`` child process in its own process group, stopped with its children."""
-
-    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
-        self.args = args
-        self.log = (
-            Path(os.environ.get("TMPDIR", "/tmp")) / f"scenario6-test-{os.getpid()}-{id(self)}.log"
-        )
-        self._log_file = self.log.open("wb")
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "scenario6", *args],
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_healthy(self, url: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise RuntimeError(f"{self.args} exited {self.popen.returncode}:\n{self.output()}")
-            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-            time.sleep(0.05)
-        raise TimeoutError(f"{url} not healthy after {timeout}s:\n{self.output()[-2000:]}")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
-        if self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, sig)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
-        self._log_file.close()
-
-    def kill(self) -> None:
-        self.stop(signal.SIGKILL)
+Process = ChildServer
 
 
 @contextlib.contextmanager

@@ -46,6 +46,9 @@ class LoopbackSettings:
     concurrent: bool = False  # upstream serves one conversation at a time
     text_interval_ms: int = 1000
     max_message_bytes: int = 1 << 20
+    # Benchmarks turn this off to echo audio messages untouched, so that the codec's cost
+    # does not hide the proxy's.
+    transcode: bool = True
 
 
 class _SharedPrompts:
@@ -167,6 +170,11 @@ class _Conversation:
                 self._record.count_other()  # upstream ignores other kinds too
                 continue
             self._record.count_audio()
+            if not self._settings.transcode:
+                await asyncio.sleep(self._settings.delay_ms / 1000)
+                await self._ws.send_bytes(data)
+                self._record.count_output()
+                continue
             try:
                 parse_pages(data[1:])
                 pcm = self._reader.append_bytes(data[1:])

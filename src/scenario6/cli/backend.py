@@ -29,6 +29,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="serve several sessions at once (upstream serves one; for benchmarks)",
     )
+    loopback.add_argument(
+        "--no-transcode",
+        dest="transcode",
+        action="store_false",
+        help="echo audio messages untouched instead of decoding and encoding them (benchmarks)",
+    )
     loopback.add_argument("--ssl-certfile", help="serve wss with this PEM certificate")
     loopback.add_argument("--ssl-keyfile", help="the certificate's PEM private key")
     loopback.set_defaults(handler=serve_loopback)
@@ -49,6 +55,7 @@ def serve_loopback(args: argparse.Namespace) -> int:
         delay_ms=args.delay_ms,
         concurrent=args.concurrent,
         text_interval_ms=args.text_interval_ms,
+        transcode=args.transcode,
     )
     scheme = "https" if context else "http"
     logging.getLogger("scenario6.loopback").warning(

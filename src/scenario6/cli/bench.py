@@ -22,6 +22,13 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("name", nargs="?", choices=available(), help="one benchmark")
     parser.add_argument("--json", action="store_true", help="print one JSON object per benchmark")
+    parser.add_argument(
+        "--seconds", type=float, help="measuring time per step where a benchmark has steps"
+    )
+    parser.add_argument(
+        "--proxy-sessions",
+        help="comma-separated session counts for the proxy benchmark (default 1,50,...,500)",
+    )
     parser.set_defaults(handler=run)
 
 

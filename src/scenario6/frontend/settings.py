@@ -65,6 +65,12 @@ class FrontendSettings(BaseSettings):
     send_timeout_s: float = Field(
         5.0, gt=0, description="Time a client may take to accept a message before it is closed."
     )
+    sessions_per_backend: int = Field(
+        1,
+        ge=1,
+        description="Sessions one backend serves at once. PersonaPlex serves one; raise it only "
+        "for backends that really serve several (the loopback backend with --concurrent).",
+    )
     dns_refresh_s: float = Field(
         5.0, ge=0, description="How often backend host names are resolved again."
     )

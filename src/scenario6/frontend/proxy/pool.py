@@ -29,9 +29,14 @@ class Backend:
     url: BackendUrl
     address: str | None = None
     kind: str | None = None  # "loopback" or "personaplex", learned when a session opens
-    busy: bool = False
+    capacity: int = 1
+    active: int = 0
     retired: bool = False  # no longer in DNS; dropped once its session ends
     last_failure: float = 0.0
+
+    @property
+    def busy(self) -> bool:
+        return self.active >= self.capacity
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -63,7 +68,10 @@ class BackendPool:
     def __init__(self, settings: FrontendSettings) -> None:
         self._urls = settings.backends
         self._refresh_every = settings.dns_refresh_s
-        self._backends: list[Backend] = [Backend(url) for url in self._urls]
+        self._capacity = settings.sessions_per_backend
+        self._backends: list[Backend] = [
+            Backend(url, capacity=self._capacity) for url in self._urls
+        ]
         self._waiters: deque[Waiter] = deque()
         self._resolved_at = float("-inf")
 
@@ -104,8 +112,8 @@ class BackendPool:
     def release(self, backend: Backend, failed: bool = False) -> None:
         if failed:
             backend.last_failure = time.monotonic()
-        backend.busy = False
-        if backend.retired and backend in self._backends:
+        backend.active -= 1
+        if backend.retired and not backend.active and backend in self._backends:
             self._backends.remove(backend)
         self._dispatch()
 
@@ -123,10 +131,12 @@ class BackendPool:
                 wanted.append((url, None))
         current = {b.key: b for b in self._backends}
         keys = {(u.url, a) for u, a in wanted}
-        fresh = [current.get((u.url, a)) or Backend(u, a) for u, a in wanted]
+        fresh = [
+            current.get((u.url, a)) or Backend(u, a, capacity=self._capacity) for u, a in wanted
+        ]
         for backend in self._backends:
             if backend.key not in keys:
-                if backend.busy:
+                if backend.active:
                     backend.retired = True
                     fresh.append(backend)
                 else:
@@ -142,12 +152,13 @@ class BackendPool:
             free = [b for b in self._backends if not b.busy and not b.retired]
             if not free:
                 break
-            # Prefer backends that have not failed lately; ties go to configuration order.
-            backend = min(free, key=lambda b: b.last_failure)
+            # Prefer backends that have not failed lately, then the least loaded; ties go to
+            # configuration order.
+            backend = min(free, key=lambda b: (b.last_failure, b.active))
             waiter = self._waiters.popleft()
             if waiter.future.done():
                 continue
-            backend.busy = True
+            backend.active += 1
             waiter.future.set_result(backend)
         for position, waiter in enumerate(self._waiters, start=1):
             waiter.positions.put_nowait(position)

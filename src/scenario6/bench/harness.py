@@ -1,0 +1,98 @@
+"""Servers for benchmarks: ``scenario6`` child processes on free loopback ports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class ChildServer:
+    """``python -m scenario6 ARGS`` in its own process group; output goes to a log file.
+
+    >>> with ChildServer(["backend", "loopback", "--port", "8998"]) as child:  # doctest: +SKIP
+    ...     child.wait_healthy("http://127.0.0.1:8998/health")
+    """
+
+    def __init__(self, args: Sequence[str], env: dict[str, str] | None = None) -> None:
+        self.args = list(args)
+        handle, name = tempfile.mkstemp(prefix="scenario6-", suffix=".log")
+        os.close(handle)
+        self.log = Path(name)
+        self._log_file = self.log.open("wb")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "scenario6", *self.args],
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def __enter__(self) -> ChildServer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_healthy(self, url: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(
+                    f"scenario6 {' '.join(self.args)} exited with {self.popen.returncode}:\n"
+                    + self.output()[-2000:]
+                )
+            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as reply:
+                if reply.status == 200:
+                    return
+            time.sleep(0.05)
+        raise TimeoutError(f"{url} not healthy after {timeout:g}s:\n{self.output()[-2000:]}")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the child so far (Linux)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self, sig: int = signal.SIGTERM, grace: float = 10) -> None:
+        """Signal the whole group, then SIGKILL it after ``grace`` seconds."""
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, sig)
+            try:
+                self.popen.wait(grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+        self._log_file.close()
