@@ -5,6 +5,8 @@
 set -euo pipefail
 packages=(chromium espeak-ng sox libopus0 docker.io debootstrap)
 missing=()
+# Node runs the web client's unit tests; any recent Node will do, Debian's included.
+command -v node >/dev/null || packages+=(nodejs)
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
