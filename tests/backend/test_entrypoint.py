@@ -21,7 +21,7 @@ def _flag_value(argv: list[str], flag: str) -> str | None:
 def test_defaults_run_personaplex_on_8998_over_plain_http() -> None:
     argv = server_argv(BackendConfig.from_env({}), python="py")
     assert argv[:3] == ["py", "-m", "moshi.server"]
-    assert argv[3:] == ["--host", "0.0.0.0", "--port", "8998", "--static", "none"]
+    assert argv[3:] == ["--host", "127.0.0.1", "--port", "8998", "--static", "none"]
 
 
 @pytest.mark.parametrize(
@@ -40,7 +40,8 @@ def test_personaplex_flags_follow_every_combination(
     }
     argv = server_argv(BackendConfig.from_env(env), python="py")
     assert argv[:3] == ["py", "-m", "moshi.server"]
-    assert _flag_value(argv, "--host") == host
+    # A wildcard would make upstream look up a LAN address (and fail without a route).
+    assert _flag_value(argv, "--host") == ("127.0.0.1" if host == "0.0.0.0" else host)
     assert _flag_value(argv, "--port") == port
     assert _flag_value(argv, "--ssl") == ("/certs" if ssl == "1" else None)
     assert ("--cpu-offload" in argv) == (offload == "true")

@@ -22,6 +22,7 @@ Backend = Literal["personaplex", "loopback"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+_WILDCARDS = {"0.0.0.0", "::", "localhost"}
 # Compose and Kubernetes reach the backend by its service name; cover it without configuration.
 SERVICE_NAME = "scenario6-moshi"
 
@@ -92,8 +93,11 @@ def server_argv(
         if config.use_ssl:
             argv += ["--ssl-certfile", str(config.cert_file), "--ssl-keyfile", str(config.key_file)]
         return [*argv, *extra]
-    # moshi.server ignores --host (it binds every interface) but uses it in its log line.
-    argv = [python, "-m", "moshi.server", "--host", config.host, "--port", str(config.port)]
+    # moshi.server binds every interface whatever --host says; it only prints the value, and
+    # for a wildcard (or its default, localhost) it first looks up a LAN address through a
+    # UDP "connection" to 8.8.8.8, which raises on networks without a default route.
+    shown = "127.0.0.1" if config.host in _WILDCARDS else config.host
+    argv = [python, "-m", "moshi.server", "--host", shown, "--port", str(config.port)]
     argv += ["--static", config.static]
     if config.use_ssl:
         argv += ["--ssl", str(config.ssl_dir)]
