@@ -1,0 +1,151 @@
+"""The fast reloader: edits are served by a fresh child; broken edits keep the old one serving."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import websockets
+from websockets.asyncio.client import connect
+
+from scenario6.run import reloader
+from tests.support.servers import HOST, free_port
+
+APP = """
+from fastapi import FastAPI, WebSocket
+
+app = FastAPI()
+
+@app.get("/")
+def version() -> dict[str, str]:
+    return {"version": "VERSION"}
+
+@app.websocket("/ws")
+async def echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    while True:
+        await websocket.send_text(await websocket.receive_text())
+"""
+
+
+def write_app(root: Path, version: str) -> None:
+    (root / "demoapp").mkdir(exist_ok=True)
+    (root / "demoapp" / "__init__.py").write_text("")
+    (root / "demoapp" / "main.py").write_text(APP.replace("VERSION", version))
+
+
+def served_version(port: int) -> str | None:
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/", timeout=2) as response:
+            return str(json.load(response)["version"])
+    except OSError:
+        return None
+
+
+def wait_until(condition: Callable[[], bool], what: str, output: Callable[[], str]) -> None:
+    deadline = time.monotonic() + 30  # only catches hangs; speed is the benchmark's business
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}; output:\n{output()}")
+        time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def running_reloader(
+    root: Path,
+) -> Iterator[tuple[int, subprocess.Popen[bytes], Callable[[], str]]]:
+    port = free_port()
+    log = root / "reloader.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                reloader.__file__,
+                "demoapp.main:app",
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+                "--app-dir",
+                str(root),
+                "--reload-dir",
+                str(root / "demoapp"),
+            ],
+            cwd=root,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output() -> str:
+        return log.read_text(errors="replace")
+
+    try:
+        wait_until(lambda: served_version(port) is not None, "the first start", output)
+        yield port, process, output
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == pgid and fields[0] != "Z":
+                    members.append(int(entry.name))
+    return members
+
+
+def test_edit_is_served_and_a_syntax_error_keeps_the_old_app(tmp_path: Path) -> None:
+    write_app(tmp_path, "one")
+    with running_reloader(tmp_path) as (port, process, output):
+        assert served_version(port) == "one"
+
+        write_app(tmp_path, "two")
+        wait_until(lambda: served_version(port) == "two", "the edit to be served", output)
+
+        (tmp_path / "demoapp" / "main.py").write_text("def broken(:\n")
+        wait_until(lambda: "still serving the previous version" in output(), "refusal", output)
+        assert "SyntaxError" in output()
+        assert served_version(port) == "two"
+
+        write_app(tmp_path, "three")
+        wait_until(lambda: served_version(port) == "three", "the fixed edit", output)
+
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(15) == 0
+        assert group_members(process.pid) == []  # no child outlives the supervisor
+
+
+async def test_open_websocket_is_closed_with_1012_on_reload(tmp_path: Path) -> None:
+    write_app(tmp_path, "one")
+    with running_reloader(tmp_path) as (port, _, output):
+        async with connect(f"ws://{HOST}:{port}/ws") as websocket:
+            await websocket.send("ping")
+            assert await websocket.recv() == "ping"
+            write_app(tmp_path, "two")
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                async with asyncio.timeout(30):
+                    while True:
+                        await websocket.recv()
+        assert closed.value.rcvd is not None, output()
+        assert closed.value.rcvd.code == 1012
+        assert served_version(port) == "two"
