@@ -1,0 +1,79 @@
+"""Where the project is, and whether its venv holds what pyproject.toml and the lock ask for."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+MIN_PYTHON = (3, 10)
+VENV = ".venv"
+# Written by scripts/venv.sh too: both must agree on the format (sha256 of the two files).
+STAMP = ".scenario6-installed"
+EXTRAS = "dev,loopback"
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The repository root: this package's checkout, else the nearest parent with the files."""
+    here = Path(__file__).resolve().parents[3]
+    if _is_root(here):
+        return here
+    origin = (start or Path.cwd()).resolve()
+    for candidate in (origin, *origin.parents):
+        if _is_root(candidate):
+            return candidate
+    raise FileNotFoundError("no scenario6 checkout found (pyproject.toml + requirements.lock)")
+
+
+def _is_root(path: Path) -> bool:
+    return (path / "pyproject.toml").is_file() and (path / "requirements.lock").is_file()
+
+
+def install_digest(root: Path) -> str:
+    """What scripts/venv.sh computes: ``cat pyproject.toml requirements.lock | sha256sum``."""
+    digest = hashlib.sha256()
+    for name in ("pyproject.toml", "requirements.lock"):
+        digest.update((root / name).read_bytes())
+    return digest.hexdigest()
+
+
+def venv_dir(root: Path) -> Path:
+    return root / VENV
+
+
+def venv_python(root: Path) -> Path:
+    if os.name == "nt":
+        return venv_dir(root) / "Scripts" / "python.exe"
+    return venv_dir(root) / "bin" / "python"
+
+
+def stamp_path(root: Path) -> Path:
+    return venv_dir(root) / STAMP
+
+
+def read_stamp(root: Path) -> str | None:
+    try:
+        return stamp_path(root).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def write_stamp(root: Path) -> None:
+    stamp_path(root).write_text(install_digest(root) + "\n", encoding="utf-8")
+
+
+def in_sync(root: Path) -> bool:
+    return read_stamp(root) == install_digest(root)
+
+
+def python_problem(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> str | None:
+    """Why this Python cannot run the project, or None when it can."""
+    if tuple(version[:2]) >= MIN_PYTHON:
+        return None
+    found = ".".join(str(v) for v in version)
+    need = ".".join(str(v) for v in MIN_PYTHON)
+    return (
+        f"Python {found} is too old: scenario6 needs Python {need} or newer "
+        "(PersonaPlex's moshi package and this project use 3.10 language features)."
+    )
