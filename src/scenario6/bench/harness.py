@@ -84,6 +84,17 @@ class ChildServer:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def rss_bytes(self) -> int:
+        """Resident memory of the child now (Linux)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError(f"no VmRSS for process {self.pid}")
+
+    def open_fds(self) -> int:
+        """File descriptors the child holds open now (Linux)."""
+        return len(os.listdir(f"/proc/{self.pid}/fd"))
+
     def stop(self, sig: int = signal.SIGTERM, grace: float = 10) -> None:
         """Signal the whole group, then SIGKILL it after ``grace`` seconds."""
         if self.popen.poll() is None:

@@ -151,6 +151,7 @@ def measure(levels: list[int], seconds: float) -> dict[str, object]:
         "MOSHI_WS_URL": f"ws://{HOST}:{backend_port}",
         "MAX_MESSAGES_PER_SECOND": "1000",
         "SESSIONS_PER_BACKEND": str(max(levels)),
+        "MAX_SESSIONS_PER_CLIENT": str(max(levels)),  # every load generator is 127.0.0.1
     }
     results: list[Level] = []
     with (

@@ -65,6 +65,18 @@ class FrontendSettings(BaseSettings):
     send_timeout_s: float = Field(
         5.0, gt=0, description="Time a client may take to accept a message before it is closed."
     )
+    backend_stall_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        description="Time a live backend may go without sending anything (PersonaPlex sends "
+        "audio every 80 ms) before the session is closed as stalled.",
+    )
+    max_sessions_per_client: int = Field(
+        4,
+        ge=1,
+        description="Sessions one client address may hold or wait for at once; more are "
+        "refused so that one client cannot fill the queue.",
+    )
     sessions_per_backend: int = Field(
         1,
         ge=1,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from ..backends import BackendUrl
 from ..settings import FrontendSettings
+from .clients import ClientSessions
 
 log = logging.getLogger("scenario6.frontend.pool")
 
@@ -55,6 +56,7 @@ class Waiter:
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
     positions: asyncio.Queue[int] = field(default_factory=asyncio.Queue)
+    avoid: frozenset[Backend] = frozenset()  # backends this client already failed to reach
 
 
 class BackendPool:
@@ -73,6 +75,7 @@ class BackendPool:
             Backend(url, capacity=self._capacity) for url in self._urls
         ]
         self._waiters: deque[Waiter] = deque()
+        self.clients = ClientSessions(settings.max_sessions_per_client)
         self._resolved_at = float("-inf")
 
     @property
@@ -92,10 +95,17 @@ class BackendPool:
             described.append(url.describe() | {"kind": known.pop() if len(known) == 1 else None})
         return described
 
-    def enqueue(self) -> Waiter:
-        """Join the line. The waiter's future resolves with a backend reserved for it."""
-        waiter = Waiter()
-        self._waiters.append(waiter)
+    def enqueue(self, avoid: frozenset[Backend] = frozenset()) -> Waiter:
+        """Join the line. The waiter's future resolves with a backend reserved for it.
+
+        A client coming back after a backend failed it (``avoid``) had already reached the
+        head of the line, so it goes back to the head, and is never handed that backend again.
+        """
+        waiter = Waiter(avoid=avoid)
+        if avoid:
+            self._waiters.appendleft(waiter)
+        else:
+            self._waiters.append(waiter)
         self._dispatch()
         return waiter
 
@@ -148,16 +158,20 @@ class BackendPool:
         self._dispatch()
 
     def _dispatch(self) -> None:
-        while self._waiters:
+        for waiter in list(self._waiters):
+            if waiter.future.done():
+                self._waiters.remove(waiter)
+                continue
             free = [b for b in self._backends if not b.busy and not b.retired]
             if not free:
                 break
+            usable = [b for b in free if b not in waiter.avoid]
+            if not usable:
+                continue  # only backends this client already failed on: the next may take one
             # Prefer backends that have not failed lately, then the least loaded; ties go to
             # configuration order.
-            backend = min(free, key=lambda b: (b.last_failure, b.active))
-            waiter = self._waiters.popleft()
-            if waiter.future.done():
-                continue
+            backend = min(usable, key=lambda b: (b.last_failure, b.active))
+            self._waiters.remove(waiter)
             backend.active += 1
             waiter.future.set_result(backend)
         for position, waiter in enumerate(self._waiters, start=1):

@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.frames import CloseCode
 
 from scenario6.protocol.messages import Kind
 
@@ -26,6 +27,7 @@ from .request import SessionRequest
 from .upstream import open_session
 
 log = logging.getLogger("scenario6.frontend.session")
+_KINDS = frozenset(Kind)
 _ids = itertools.count(1)
 
 
@@ -59,6 +61,7 @@ class ProxySession:
         )
         self._handshake = asyncio.Event()
         self._last_audio = time.monotonic()
+        self._last_backend = time.monotonic()
         self.backend: Backend | None = None
         self.bytes_in = 0
         self.bytes_out = 0
@@ -68,10 +71,17 @@ class ProxySession:
     async def run(self) -> None:
         started = time.monotonic()
         close: Close | None
-        try:
-            close = await self._serve()
-        except SessionEnd as end:
-            close = end.close
+        client = self._ws.client.host if self._ws.client else ""
+        if not self._pool.clients.admit(client):
+            limit = self._pool.clients.limit
+            close = Close(closes.TOO_MANY_SESSIONS, f"too many sessions from this client ({limit})")
+        else:
+            try:
+                close = await self._serve()
+            except SessionEnd as end:
+                close = end.close
+            finally:
+                self._pool.clients.leave(client)
         await self._close_client(close)
         log.info(
             "session %d ended after %.1fs: backend=%s bytes_in=%d bytes_out=%d dropped=%d %s",
@@ -95,7 +105,7 @@ class ProxySession:
         await self._pool.refresh()
         tried: set[Backend] = set()
         while True:
-            backend = await self._wait_for_backend()
+            backend = await self._wait_for_backend(frozenset(tried))
             if backend in tried:
                 self._pool.release(backend)
                 return Close(closes.BACKEND_UNREACHABLE, "backend unreachable")
@@ -111,15 +121,17 @@ class ProxySession:
             try:
                 return await self._relay(upstream)
             except SessionEnd as end:
-                # Tell the client first: closing upstream can take a while.
-                await self._close_client(end.close)
+                # Tell the client first: closing upstream can take a while. Not a client that
+                # does not read, though: it may never take the close, so free the backend first.
+                if end.close is None or end.close.code != closes.CLIENT_TOO_SLOW:
+                    await self._close_client(end.close)
                 raise
             finally:
                 await upstream.close()
                 self._pool.release(backend)
 
-    async def _wait_for_backend(self) -> Backend:
-        waiter = self._pool.enqueue()
+    async def _wait_for_backend(self, tried: frozenset[Backend]) -> Backend:
+        waiter = self._pool.enqueue(avoid=tried)
         try:
             if not waiter.future.done():
                 await self._queue(waiter)
@@ -191,7 +203,7 @@ class ProxySession:
         return upstream
 
     async def _relay(self, upstream: ClientConnection) -> Close:
-        self._last_audio = time.monotonic()
+        self._last_audio = self._last_backend = time.monotonic()
         tasks = [
             asyncio.create_task(self._client_to_backend(upstream)),
             asyncio.create_task(self._backend_to_client(upstream)),
@@ -225,7 +237,10 @@ class ProxySession:
     async def _backend_to_client(self, upstream: ClientConnection) -> None:
         try:
             async for message in upstream:
-                if isinstance(message, str):
+                self._last_backend = time.monotonic()
+                # Clients act on the three kinds only; an empty message would crash those that
+                # read its first byte. Audio payloads still pass unchanged.
+                if isinstance(message, str) or not message or message[0] not in _KINDS:
                     continue
                 if message[:1] == bytes([Kind.HANDSHAKE]) and not self._handshake.is_set():
                     self._handshake.set()
@@ -239,6 +254,9 @@ class ProxySession:
     async def _backend_gone(self, upstream: ClientConnection) -> None:
         code = upstream.close_code
         detail = f"{code} {upstream.close_reason}".strip() if code else "connection lost"
+        sent = upstream.protocol.close_sent
+        if sent is not None and sent.code == CloseCode.MESSAGE_TOO_BIG:
+            detail = f"it sent a message too big: {sent.reason}"
         raise SessionEnd(Close(closes.BACKEND_CLOSED, f"backend closed the session ({detail})"))
 
     async def _watchdog(self) -> None:
@@ -250,13 +268,21 @@ class ProxySession:
                 Close(closes.HANDSHAKE_TIMEOUT, f"backend handshake timeout after {waited}s")
             ) from None
         idle = self._settings.idle_timeout_s
+        stall = self._settings.backend_stall_timeout_s
         while True:
-            remaining = self._last_audio + idle - time.monotonic()
+            now = time.monotonic()
+            if self._last_backend + stall <= now:
+                raise SessionEnd(
+                    Close(
+                        closes.BACKEND_CLOSED, f"backend stalled: nothing received for {stall:g}s"
+                    )
+                )
+            remaining = self._last_audio + idle - now
             if remaining <= 0:
                 raise SessionEnd(
                     Close(closes.IDLE, f"idle: no audio from the client for {idle:g}s")
                 )
-            await asyncio.sleep(remaining)
+            await asyncio.sleep(min(remaining, self._last_backend + stall - now))
 
     async def _receive(self) -> bytes | None:
         """The next client message: bytes for binary, None for text. Enforces the limits."""
@@ -292,7 +318,14 @@ class ProxySession:
         self._closed = True
         if self._ws.application_state == WebSocketState.DISCONNECTED:
             return
-        with contextlib.suppress(Exception):
+
+        async def tell() -> None:
             if close.code != closes.NORMAL:
-                await self._event({"type": "error", "code": close.code, "reason": close.reason})
+                with contextlib.suppress(SessionEnd):
+                    await self._event({"type": "error", "code": close.code, "reason": close.reason})
             await self._ws.close(close.code, close.reason)
+
+        # A client that does not read cannot take a close frame either: give up after a while
+        # so that the session still ends.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(tell(), self._settings.send_timeout_s)
