@@ -27,7 +27,7 @@ import pytest
 
 from scenario6.bench.images import BuiltImage, build_image, image_exists
 
-__all__ = ["BuiltImage", "build_image"]
+__all__ = ["BuiltImage", "build_image"]  # re-exported for tests
 
 REPO = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI") == "true"
@@ -88,6 +88,22 @@ def base_image(docker: str) -> str:
         if result.returncode != 0:
             pytest.fail(f"scripts/base-image.sh failed:\n{result.stderr[-3000:]}")
     return BASE_IMAGE
+
+
+FRONTEND_TAG = "scenario6-frontend:test"
+LOOPBACK_TAG = "scenario6-loopback:test"
+
+
+@pytest.fixture(scope="session")
+def frontend_image(base_image: str) -> BuiltImage:
+    """The frontend image (``Dockerfile``), built once per session as FRONTEND_TAG."""
+    return build_image(FRONTEND_TAG, base_image)
+
+
+@pytest.fixture(scope="session")
+def loopback_image(base_image: str) -> BuiltImage:
+    """The backend image's loopback target, built once per session as LOOPBACK_TAG."""
+    return build_image(LOOPBACK_TAG, base_image, dockerfile="moshi/Dockerfile", target="loopback")
 
 
 def image_config(tag: str) -> dict[str, object]:
