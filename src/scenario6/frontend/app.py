@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scenario6 import __version__
+from scenario6.telemetry import Observer, observe
 
 from .proxy.pool import BackendPool
 from .proxy.upstream import client_ssl_context
@@ -22,12 +23,12 @@ STATIC_DIR = Path(__file__).parent / "static"
 log = logging.getLogger("scenario6.frontend")
 
 
-def create_app(settings: FrontendSettings) -> FastAPI:
+def create_app(settings: FrontendSettings, observer: Observer | None = None) -> FastAPI:
     """Build the app around one settings object; tests pass their own."""
     pool = BackendPool(settings)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.moshi_tls_insecure:
             log.warning(
                 "MOSHI_TLS_INSECURE is set: wss backends are NOT verified. Use MOSHI_TLS_CA "
@@ -35,6 +36,7 @@ def create_app(settings: FrontendSettings) -> FastAPI:
             )
         log.info("backends: %s", ", ".join(b.url for b in settings.backends))
         yield
+        await app.state.observer.shutdown()
 
     app = FastAPI(
         title="Scenario 6 frontend",
@@ -47,6 +49,7 @@ def create_app(settings: FrontendSettings) -> FastAPI:
     app.state.settings = settings
     app.state.pool = pool
     app.state.tls = client_ssl_context(settings)
+    app.state.observer = observer or observe(app, pool)
     for module in (health, config, chat, ui):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.frames import CloseCode
 
 from scenario6.protocol.messages import Kind
+from scenario6.telemetry import session_trace
 
 from ..settings import FrontendSettings
 from . import closes
@@ -67,6 +68,7 @@ class ProxySession:
         self.bytes_out = 0
         self.dropped = 0
         self._closed = False
+        self._trace = session_trace(websocket, self.id)
 
     async def run(self) -> None:
         started = time.monotonic()
@@ -83,6 +85,7 @@ class ProxySession:
             finally:
                 self._pool.clients.leave(client)
         await self._close_client(close)
+        self._trace.ended(close, self.bytes_in, self.bytes_out)
         log.info(
             "session %d ended after %.1fs: backend=%s bytes_in=%d bytes_out=%d dropped=%d %s",
             self.id,
@@ -142,6 +145,7 @@ class ProxySession:
 
     async def _queue(self, waiter: Waiter) -> None:
         log.info("session %d queued (%d waiting)", self.id, self._pool.queue_length)
+        self._trace.queued(self._pool.queue_length)
         watcher = asyncio.create_task(self._receive_while_waiting())
         reporter = asyncio.create_task(self._report_positions(waiter))
         try:
@@ -199,6 +203,7 @@ class ProxySession:
                 Close(closes.BACKEND_UNREACHABLE, f"backend unreachable ({detail})")
             ) from exc
         log.info("session %d on backend %s (%s)", self.id, backend.label, backend.kind)
+        self._trace.backend(backend.url.url, backend.kind)
         await self._event({"type": "backend", "url": backend.url.url, "kind": backend.kind})
         return upstream
 
@@ -244,6 +249,7 @@ class ProxySession:
                     continue
                 if message[:1] == bytes([Kind.HANDSHAKE]) and not self._handshake.is_set():
                     self._handshake.set()
+                    self._trace.handshake()
                     self._last_audio = time.monotonic()
                 self.bytes_out += len(message)
                 await self._send(self._ws.send_bytes(message))

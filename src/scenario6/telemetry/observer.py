@@ -1,0 +1,60 @@
+"""What the session proxy reports, and the do-nothing observer used when telemetry is off.
+
+Nothing here imports OpenTelemetry: the frontend runs without the ``telemetry`` extra.
+Observers must never raise into a session nor block the event loop.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from scenario6.frontend.proxy.closes import Close
+
+
+class SessionTrace(Protocol):
+    """One session's milestones, reported by the proxy as they happen."""
+
+    def queued(self, position: int) -> None: ...
+
+    def backend(self, url: str, kind: str | None) -> None: ...
+
+    def handshake(self) -> None: ...
+
+    def ended(self, close: Close | None, bytes_in: int, bytes_out: int) -> None: ...
+
+
+class Observer(Protocol):
+    """Watches the frontend: one trace per session, and a shutdown that may not block."""
+
+    def session(self, session_id: int) -> SessionTrace: ...
+
+    async def shutdown(self) -> None: ...
+
+
+class NoTrace:
+    def queued(self, position: int) -> None:
+        pass
+
+    def backend(self, url: str, kind: str | None) -> None:
+        pass
+
+    def handshake(self) -> None:
+        pass
+
+    def ended(self, close: Close | None, bytes_in: int, bytes_out: int) -> None:
+        pass
+
+
+class NoObserver:
+    """The default: observes nothing, costs nothing."""
+
+    def session(self, session_id: int) -> SessionTrace:
+        return _NO_TRACE
+
+    async def shutdown(self) -> None:
+        pass
+
+
+_NO_TRACE = NoTrace()
+NO_OBSERVER = NoObserver()
