@@ -1,0 +1,165 @@
+"""``scenario6 publish`` (deployment files) and ``scenario6 deploy`` (files, images, start)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    publish = subparsers.add_parser(
+        "publish",
+        help="write a Compose file, Kubernetes manifests and a certificate for the app",
+        description="Publish mode of the app model (apphost.py): both services as containers. "
+        "Writes compose.yaml, .env.example, kubernetes/ and README files into --output.",
+    )
+    _publish_options(publish)
+    publish.set_defaults(handler=run_publish)
+    deploy = subparsers.add_parser(
+        "deploy",
+        help="publish, build the images and start them with Docker Compose",
+        description="Publish, build both images (progress shown), then "
+        "`docker compose up -d --wait` until every service is healthy.",
+    )
+    _publish_options(deploy)
+    deploy.add_argument(
+        "--compose-override",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="extra Compose file merged over the published one (repeatable)",
+    )
+    deploy.add_argument("--project-name", help="Compose project name (default: the app's name)")
+    deploy.add_argument(
+        "--no-build", action="store_true", help="use existing images instead of building them"
+    )
+    deploy.add_argument(
+        "--wait-timeout",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="how long to wait for healthy services (default: 600, or 3600 for PersonaPlex)",
+    )
+    deploy.set_defaults(handler=run_deploy)
+
+
+def _publish_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--apphost", type=Path, default=Path("apphost.py"), help="app model file")
+    parser.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        default=Path("deploy"),
+        help="folder to write (default: deploy)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=["personaplex", "loopback"],
+        default="personaplex",
+        help="PersonaPlex-7B on a GPU (default) or the loopback demo backend (no GPU, no model)",
+    )
+    parser.add_argument("--no-gpu", action="store_true", help="do not reserve NVIDIA GPUs")
+    parser.add_argument(
+        "--no-https", action="store_true", help="plain HTTP, published on 127.0.0.1 only"
+    )
+    parser.add_argument("--tls-cert", type=Path, help="your certificate (PEM) for the frontend")
+    parser.add_argument("--tls-key", type=Path, help="its private key (PEM)")
+    parser.add_argument(
+        "--tls-name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="extra host name or IP for the generated certificate (repeatable)",
+    )
+    parser.add_argument(
+        "--backend-tls", action="store_true", help="wss between frontend and backend (Compose)"
+    )
+    parser.add_argument(
+        "--base-image", help="BASE_IMAGE build argument, e.g. a mirrored python:3.12-slim"
+    )
+    parser.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="SERVICE=IMAGE",
+        help="image reference for a service, e.g. scenario6-frontend=registry/x:1.0",
+    )
+    parser.add_argument("--cache-size", default="40Gi", help="model cache volume size (Kubernetes)")
+
+
+def options_from(args: argparse.Namespace) -> Any:
+    from scenario6.publish.options import PublishOptions
+
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise SystemExit("scenario6: --tls-cert and --tls-key go together")
+    images: dict[str, str] = {}
+    for item in args.image:
+        name, sep, ref = item.partition("=")
+        if not sep or not ref:
+            raise SystemExit(f"scenario6: --image wants SERVICE=IMAGE, not {item!r}")
+        images[name] = ref
+    return PublishOptions(
+        apphost=args.apphost,
+        output=args.output,
+        backend=args.backend,
+        gpu=not args.no_gpu,
+        https=not args.no_https,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_names=tuple(args.tls_name),
+        backend_tls=args.backend_tls,
+        base_image=args.base_image,
+        images=images,
+        cache_size=args.cache_size,
+    )
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    from scenario6.apphost import AppModelError
+    from scenario6.publish.bundle import publish
+
+    options = options_from(args)
+    try:
+        published = publish(options)
+    except (AppModelError, RuntimeError, ValueError, OSError) as exc:
+        print(f"scenario6 publish: {exc}", file=sys.stderr)
+        return 2
+    print(f"Published {published.folder}:")
+    for path in published.files:
+        print(f"  {path.relative_to(published.folder)}")
+    if published.certificate is not None:
+        print(f"  {published.certificate.cert.parent.name}/ (frontend certificate)")
+    for note in published.notes:
+        print(note)
+    print(f"Start: cd {published.folder} && docker compose up -d --wait  → {published.url}")
+    return 0
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    from scenario6.apphost import AppModelError
+    from scenario6.publish.compose_cli import ComposeMissing
+    from scenario6.publish.deploy import DeployError, deploy
+
+    options = options_from(args)
+    timeout = args.wait_timeout or (600 if options.demo else 3600)
+    try:
+        deployment = deploy(
+            options,
+            overrides=tuple(p.resolve() for p in args.compose_override),
+            project_name=args.project_name,
+            build=not args.no_build,
+            wait_timeout_s=timeout,
+        )
+    except (AppModelError, ComposeMissing, DeployError, RuntimeError, OSError) as exc:
+        print(f"scenario6 deploy: {exc}", file=sys.stderr)
+        return 1
+    published = deployment.published
+    for note in published.notes:
+        print(note)
+    took = ", ".join(f"{k} {v:.0f} s" for k, v in deployment.seconds.items())
+    print(f"Healthy ({took}). Open {published.url}")
+    print(f"Stop: docker compose -f {published.compose_file} down")
+    return 0

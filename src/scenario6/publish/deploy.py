@@ -1,0 +1,145 @@
+"""``scenario6 deploy``: publish, build the images, start the stack and wait until healthy.
+
+Secrets are resolved like the app model resolves them (environment, then `.env`, then a
+prompt) and handed to Compose in its process environment only: nothing is written.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scenario6.apphost import AppModelError, ParameterResolver, read_dotenv, reveal
+from scenario6.apphost.parameters import Prompt, terminal_prompt
+
+from .bundle import Published, publish
+from .compose_cli import ComposeProject, find_compose
+from .options import PublishOptions
+from .spec import Service
+
+Say = Callable[[str], None]
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class DeployError(RuntimeError):
+    """A step failed; the message names the step and ends with what Compose reported."""
+
+
+@dataclass
+class Deployment:
+    published: Published
+    project: ComposeProject
+    env: dict[str, str]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def down(self) -> None:
+        self.project.down(env=self.env)
+
+
+def build_images(
+    services: Mapping[str, Service], say: Say = _stderr, quiet: bool = False
+) -> list[str]:
+    """``docker build`` for every service with a Dockerfile, progress on the terminal.
+
+    Builds use the host network: engines without a bridge (sandboxes, some CI) have no
+    other network for ``RUN pip install``, and elsewhere it makes no difference.
+    """
+    built: list[str] = []
+    for service in services.values():
+        if service.build is None or service.image in built:
+            continue
+        argv = ["docker", "build", "--network", "host", "-t", service.image]
+        argv += ["-f", str(service.build.dockerfile)]
+        if service.build.target:
+            argv += ["--target", service.build.target]
+        for key, value in service.build.args:
+            argv += ["--build-arg", f"{key}={value}"]
+        say(
+            f"Building {service.image} ({service.build.dockerfile.name}"
+            f"{', target ' + service.build.target if service.build.target else ''})…"
+        )
+        result = subprocess.run(
+            [*argv, str(service.build.context)],
+            capture_output=quiet,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            tail = ((result.stdout or "") + (result.stderr or ""))[-3000:]
+            raise DeployError(f"building {service.image} failed (exit {result.returncode})\n{tail}")
+        built.append(service.image)
+    return built
+
+
+def secret_env(published: Published, prompt: Prompt | None) -> dict[str, str]:
+    """Values for the parameters the Compose file interpolates, for Compose's environment."""
+    configuration = {**read_dotenv(published.folder / ".env"), **dict(published.app.configuration)}
+    resolver = ParameterResolver(configuration, prompt)
+    values: dict[str, str] = {}
+    for service in published.services.values():
+        for parameter in service.parameters:
+            values[parameter.env_name] = reveal(resolver.resolve(parameter))
+    return values
+
+
+def deploy(
+    options: PublishOptions,
+    *,
+    overrides: Sequence[Path] = (),
+    project_name: str | None = None,
+    build: bool = True,
+    wait_timeout_s: int = 600,
+    env: Mapping[str, str] | None = None,
+    prompt: Prompt | None = terminal_prompt,
+    say: Say = _stderr,
+    quiet_build: bool = False,
+) -> Deployment:
+    """Brings the published stack up; on failure it is left for inspection (see ``down``)."""
+    started = time.monotonic()
+    published = publish(options)
+    seconds = {"publish": time.monotonic() - started}
+    compose = find_compose()
+    if build:
+        mark = time.monotonic()
+        build_images(published.services, say, quiet_build)
+        seconds["build"] = time.monotonic() - mark
+    try:
+        secrets = secret_env(published, prompt)
+    except AppModelError as exc:
+        raise DeployError(str(exc)) from None
+    compose_env = {**(os.environ if env is None else env), **secrets}
+    project = ComposeProject(published.compose_file, tuple(overrides), project_name)
+    deployment = Deployment(published, project, compose_env, seconds)
+    say("Starting the services and waiting until they are healthy…")
+    mark = time.monotonic()
+    # Images are built above (with progress) or, with build=False, expected to exist.
+    args = ["up", "-d", "--wait", "--wait-timeout", str(wait_timeout_s), "--no-build"]
+    result = project.run(*args, env=compose_env, compose=compose, capture=True)
+    seconds["up"] = time.monotonic() - mark
+    if result.returncode != 0:
+        status = project.run("ps", "-a", env=compose_env, compose=compose, capture=True).stdout
+        logs = project.run(
+            "logs", "--no-color", "--tail", "30", env=compose_env, compose=compose, capture=True
+        ).stdout
+        raise DeployError(
+            f"`docker compose up` failed (exit {result.returncode}):\n"
+            f"{_redact(result.stderr, secrets)[-3000:]}\n{_redact(status, secrets)}\n"
+            f"{_redact(logs, secrets)[-4000:]}"
+        )
+    seconds["total"] = time.monotonic() - started
+    return deployment
+
+
+def _redact(text: str, secrets: Mapping[str, str]) -> str:
+    for value in secrets.values():
+        if value:
+            text = text.replace(value, "********")
+    return text

@@ -1,0 +1,50 @@
+"""What a user asks ``scenario6 publish`` for: backend, GPU, HTTPS, images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+BackendTarget = Literal["personaplex", "loopback"]
+
+FRONTEND = "scenario6-frontend"
+BACKEND = "scenario6-moshi"
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """Choices that shape the published files; defaults give the production set-up.
+
+    >>> PublishOptions(backend="loopback").gpu
+    True
+    """
+
+    apphost: Path = Path("apphost.py")
+    output: Path = Path("deploy")
+    backend: BackendTarget = "personaplex"
+    gpu: bool = True
+    https: bool = True
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_names: tuple[str, ...] = ()
+    backend_tls: bool = False
+    base_image: str | None = None
+    images: dict[str, str] = field(default_factory=dict)
+    cache_size: str = "40Gi"
+
+    def overrides(self) -> dict[str, str]:
+        """Configuration the app model reads, so its publish mode matches these options."""
+        values = {
+            "SCENARIO6_BACKEND": self.backend,
+            "USE_GPU": "1" if self.gpu and self.backend == "personaplex" else "0",
+            "MOSHI_USE_SSL": "1" if self.backend_tls else "0",
+        }
+        if self.base_image:
+            values["SCENARIO6_BASE_IMAGE"] = self.base_image
+        return values
+
+    @property
+    def demo(self) -> bool:
+        """The loopback backend: no GPU, no model; it echoes what it hears."""
+        return self.backend == "loopback"

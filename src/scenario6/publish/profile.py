@@ -1,0 +1,90 @@
+"""What publishing adds to this app's model: HTTPS, certificate trust, the backend's probe.
+
+The app model says which containers exist and how they reach each other. A deployment also
+needs facts the model does not carry (yet): the frontend serves HTTPS itself because
+browsers grant the microphone only to secure origins; a ``wss`` backend's CA must reach the
+frontend; the backend image has its own health probe (PersonaPlex has no /health route and
+opens its port only after minutes of model loading); the browser talks to the frontend only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import urlsplit, urlunsplit
+
+from .options import BACKEND, FRONTEND, PublishOptions
+from .spec import Health, Mount, Service
+
+TLS_DIR = "/run/scenario6/tls"
+TLS_VOLUME = "scenario6-frontend-tls"
+TLS_SOURCE = "certs"
+BACKEND_CERTS_VOLUME = "scenario6-moshi-certs"
+BACKEND_CERTS_DIR = "/data/certs"
+BACKEND_CA_DIR = "/run/scenario6/moshi-ca"
+BACKEND_PROBE = ("python", "-m", "scenario6.backend.healthcheck")
+DEMO_NOTE = "loopback demo backend: no GPU, no model; it echoes your voice back"
+
+
+def apply(services: dict[str, Service], options: PublishOptions) -> dict[str, Service]:
+    """``services`` with this app's deployment needs added (a new dict; inputs unchanged)."""
+    result = {
+        name: replace(s, env=dict(s.env), mounts=list(s.mounts)) for name, s in services.items()
+    }
+    backend = result.get(BACKEND)
+    frontend = result.get(FRONTEND)
+    if backend is not None:
+        _backend(backend, options)
+    if frontend is not None:
+        _frontend(frontend, options, backend)
+    return result
+
+
+def _backend(service: Service, options: PublishOptions) -> None:
+    service.ports = [replace(p, published=None) for p in service.ports]
+    port = service.ports[0].target if service.ports else 8998
+    scheme = service.ports[0].scheme if service.ports else "http"
+    loading = 30 if options.demo else 30 * 60  # first start downloads ~17 GB and warms up
+    service.health = Health(
+        port,
+        scheme,
+        argv=BACKEND_PROBE,
+        start_period_s=loading,
+        interval_s=10 if options.demo else 30,
+    )
+    service.labels = {
+        "org.scenario6.role": "backend",
+        "org.scenario6.backend": options.backend,
+    }
+    if options.demo:
+        service.labels["org.scenario6.note"] = DEMO_NOTE
+    if scheme == "https":
+        service.mounts.append(Mount(BACKEND_CERTS_VOLUME, BACKEND_CERTS_DIR))
+
+
+def _frontend(service: Service, options: PublishOptions, backend: Service | None) -> None:
+    service.labels = {"org.scenario6.role": "frontend"}
+    url = service.env.get("MOSHI_WS_URL")
+    if isinstance(url, str):
+        service.env["MOSHI_WS_URL"] = websocket_url(url)
+    if backend is not None and any(p.scheme == "https" for p in backend.ports):
+        service.mounts.append(Mount(BACKEND_CERTS_VOLUME, BACKEND_CA_DIR, read_only=True))
+        service.env["MOSHI_TLS_CA"] = f"{BACKEND_CA_DIR}/ca.pem"
+    if options.https:
+        service.env["APP_SSL_CERTFILE"] = f"{TLS_DIR}/cert.pem"
+        service.env["APP_SSL_KEYFILE"] = f"{TLS_DIR}/key.pem"
+        service.mounts.append(Mount(TLS_VOLUME, TLS_DIR, read_only=True, source=TLS_SOURCE))
+        service.ports = [replace(p, scheme="https") for p in service.ports]
+        if service.health is not None:
+            service.health.scheme = "https"
+
+
+def websocket_url(url: str) -> str:
+    """A backend URL the way the frontend reads it: ws(s) scheme, the session path.
+
+    >>> websocket_url("http://scenario6-moshi:8998")
+    'ws://scenario6-moshi:8998/api/chat'
+    """
+    parts = urlsplit(url)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    path = parts.path if parts.path not in ("", "/") else "/api/chat"
+    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))

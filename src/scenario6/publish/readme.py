@@ -1,0 +1,160 @@
+"""The README files written beside the published Compose file and Kubernetes manifests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from .options import BACKEND, FRONTEND, PublishOptions
+from .profile import DEMO_NOTE, TLS_VOLUME
+from .spec import Service
+
+
+def frontend_url(services: Mapping[str, Service], options: PublishOptions) -> str:
+    frontend = services.get(FRONTEND)
+    port = next((p.published for p in frontend.ports if p.published), 8010) if frontend else 8010
+    return f"{'https' if options.https else 'http'}://localhost:{port}/"
+
+
+def compose_readme(
+    services: Mapping[str, Service], options: PublishOptions, trust: Sequence[str]
+) -> str:
+    url = frontend_url(services, options)
+    needs_env = any(s.parameters for s in services.values())
+    lines = ["# scenario6 — Docker Compose", ""]
+    if options.demo:
+        lines += [
+            f"> **Demo set-up.** `{BACKEND}` is the {DEMO_NOTE}. Publish again without",
+            "> `--backend loopback` for NVIDIA PersonaPlex-7B.",
+            "",
+        ]
+    lines += ["## Start", "", "```sh"]
+    if needs_env:
+        lines += ["cp .env.example .env        # then put your Hugging Face token in .env"]
+    lines += [
+        "docker compose up -d --wait  # builds both images the first time",
+        "```",
+        "",
+        f"Then open {url}",
+        "",
+        "`--wait` returns once both services are healthy. The frontend starts only after the",
+        "backend is healthy (`depends_on: condition: service_healthy`).",
+    ]
+    if not options.demo:
+        lines += [
+            "The first start downloads about 17 GB of model weights into the",
+            "`scenario6-hf-cache` volume and warms the model up: allow several minutes",
+            "(`docker compose logs -f " + BACKEND + "` shows progress).",
+        ]
+    if options.gpu and not options.demo:
+        lines += [
+            "",
+            "The backend reserves every NVIDIA GPU (`deploy.resources.reservations.devices`);",
+            "the host needs the NVIDIA driver and the NVIDIA Container Toolkit.",
+        ]
+    lines += ["", "## HTTPS", ""]
+    if options.https:
+        lines += [
+            "Browsers allow the microphone only on secure origins, so the frontend serves",
+            "HTTPS. `certs/` holds the certificate and key; a one-shot service copies them",
+            f"into the `{TLS_VOLUME}` volume readable by the frontend's unprivileged user.",
+            "",
+            *trust,
+            "",
+            "To use your own certificate, replace `certs/cert.pem` and `certs/key.pem` (or",
+            "publish with `--tls-cert`/`--tls-key`) and run `docker compose up -d` again.",
+        ]
+    else:
+        lines += [
+            "Published with `--no-https`: plain HTTP, bound to 127.0.0.1 only, because browsers",
+            "allow the microphone over HTTP only on localhost.",
+        ]
+    lines += [
+        "",
+        "## Stop",
+        "",
+        "```sh",
+        "docker compose down        # keeps the model cache",
+        "docker compose down -v     # also deletes the volumes",
+        "```",
+        "",
+        "The backend's port (8998) is not published: only the frontend talks to it.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def kubernetes_readme(
+    services: Mapping[str, Service],
+    options: PublishOptions,
+    secrets: Sequence[tuple[str, str, str]],
+) -> str:
+    lines = ["# scenario6 — Kubernetes", ""]
+    if options.demo:
+        lines += [f"> **Demo set-up.** `{BACKEND}` is the {DEMO_NOTE}.", ""]
+    lines += [
+        "## 1. Images",
+        "",
+        "Build both images and push them to a registry your cluster pulls from, then point",
+        "the manifests at them:",
+        "",
+        "```sh",
+    ]
+    for service in services.values():
+        name = service.image.rsplit(":", 1)[0]
+        lines.append(f"kustomize edit set image {name}=registry.example.com/{service.image}")
+    lines += ["```", "", "## 2. Secrets", ""]
+    if secrets:
+        lines += [
+            "The manifests read secrets from Secret objects; create them before applying",
+            "(the value comes from your shell's environment, not from a file here):",
+            "",
+            "```sh",
+        ]
+        for name, key, user in secrets:
+            lines.append(
+                f'kubectl create secret generic {name} --from-literal={key}="${key}"'
+                f"   # used by {user}"
+            )
+        lines += ["```", ""]
+    if options.https:
+        lines += [
+            "The frontend serves HTTPS (browsers allow the microphone only on secure",
+            "origins). Its certificate and key come from a Secret:",
+            "",
+            "```sh",
+            f"kubectl create secret generic {TLS_VOLUME} \\",
+            "  --from-file=cert.pem=../certs/cert.pem --from-file=key.pem=../certs/key.pem",
+            "```",
+            "",
+            "For a public host name, use a certificate for that name (e.g. from cert-manager)",
+            "with the keys `cert.pem` and `key.pem`.",
+            "",
+        ]
+    lines += [
+        "## 3. Apply",
+        "",
+        "```sh",
+        "kubectl apply -k .",
+        f"kubectl rollout status statefulset/{BACKEND} --timeout=60m",
+        f"kubectl port-forward service/{FRONTEND} 8010:8010",
+        "```",
+        "",
+        f"Then open {'https' if options.https else 'http'}://localhost:8010/.",
+        "",
+        "## Scaling the backend",
+        "",
+        "Each backend replica serves one conversation at a time on its own GPU",
+        "(`nvidia.com/gpu: 1`). Add replicas for more simultaneous conversations:",
+        "",
+        "```sh",
+        f"kubectl scale statefulset {BACKEND} --replicas=3",
+        "```",
+        "",
+        f"`{BACKEND}` is a headless Service: its name resolves to every ready replica, and",
+        "the frontend re-resolves it every few seconds, so new replicas join its pool once",
+        "their readiness probe passes. Clients beyond the free replicas wait in the",
+        "frontend's queue. Each replica keeps its own model cache volume (`volumeClaimTemplates`);",
+        "the startup probe allows 30 minutes for the first download and warm-up.",
+        "",
+        "Keep one frontend replica: the queue lives in the frontend process.",
+    ]
+    return "\n".join(lines) + "\n"
