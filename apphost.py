@@ -51,6 +51,8 @@ if backend in ("personaplex", "loopback") and (publishing or backend_runtime == 
         # The token reaches the backend only; the frontend never needs it.
         hf_token = builder.add_parameter("hf-token", secret=True, description="Hugging Face token")
         moshi.with_environment("HF_TOKEN", hf_token)
+        # The first start downloads ~17 GB of weights into the volume.
+        moshi.with_startup_timeout(3600)
         if use_gpu:
             moshi.with_gpus()
     if base_image:
@@ -74,7 +76,7 @@ if frontend_runtime == "python":
         .with_pip("-c", "requirements.lock", "-e", ".")
         .with_reload("src/scenario6")
         .with_http_endpoint(port=frontend_port, env="APP_PORT")
-        .with_environment("APP_HOST", config.get("FRONTEND_HOST") or "127.0.0.1")
+        .with_environment("APP_HOST", "127.0.0.1")
     )
 else:
     frontend = (

@@ -66,6 +66,7 @@ class Resource:
         self.endpoints: dict[str, Endpoint] = {}
         self.health_checks: list[HttpHealthCheck] = []
         self.waits: list[str] = []
+        self.startup_timeout: float | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
@@ -129,6 +130,13 @@ class Resource:
     def wait_for(self, other: Resource) -> Self:
         if other.name not in self.waits:
             self.waits.append(other.name)
+        return self
+
+    def with_startup_timeout(self, seconds: float) -> Self:
+        """How long the run engine waits for this resource to become healthy."""
+        if seconds <= 0:
+            raise AppModelError("must be positive", resource=self.name, field="startup_timeout")
+        self.startup_timeout = seconds
         return self
 
     def get_endpoint(self, name: str = "http") -> EndpointReference:

@@ -48,6 +48,7 @@ def resource_to_dict(resource: Resource) -> dict[str, Any]:
             for h in resource.health_checks
         ],
         "wait_for": list(resource.waits),
+        "startup_timeout": resource.startup_timeout,
     }
     if isinstance(resource, ContainerResource):
         data["image"] = resource.image

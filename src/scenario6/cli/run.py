@@ -1,0 +1,99 @@
+"""``scenario6 run``: the app in run mode — backend in a container, frontend native with reload."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ENV_FRONTEND = "SCENARIO6_FRONTEND"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the app locally (backend in a container, frontend with fast reload)",
+        description="Start every resource of the app model (apphost.py) on this machine, in "
+        "dependency order, and stop them on Ctrl-C.",
+    )
+    parser.add_argument(
+        "--backend",
+        default=os.environ.get("SCENARIO6_BACKEND", "auto"),
+        help="auto (PersonaPlex when Docker, an NVIDIA runtime and HF_TOKEN are there, else "
+        "loopback), personaplex, loopback, or the URL of a running backend",
+    )
+    parser.add_argument(
+        "--backend-runtime",
+        choices=["container", "native"],
+        default=os.environ.get("SCENARIO6_BACKEND_RUNTIME") or None,
+        help="run the loopback backend in a container (default when an engine is available) "
+        "or as a local process",
+    )
+    parser.add_argument(
+        "--frontend",
+        choices=["python", "docker"],
+        default=os.environ.get(ENV_FRONTEND, "python"),
+        help=f"frontend from the local venv with reload (default) or in Docker (${ENV_FRONTEND})",
+    )
+    parser.add_argument("--apphost", type=Path, help="the app model file (default: ./apphost.py)")
+    parser.add_argument("--no-reload", action="store_true", help="do not reload on source edits")
+    parser.add_argument(
+        "--timeout", type=float, help="seconds each resource may take to become healthy"
+    )
+    parser.set_defaults(handler=run)
+
+
+def find_apphost(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        if (folder / "apphost.py").is_file():
+            return folder / "apphost.py"
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from scenario6.apphost import AppModelError, Configuration, Operation, load_apphost
+    from scenario6.apphost.parameters import ParameterResolver
+    from scenario6.run.choice import ChoiceError, choose
+    from scenario6.run.engine import EngineOptions, RunEngine
+    from scenario6.run.printer import Printer
+    from scenario6.run.venv import VenvUnavailable
+
+    printer = Printer()
+    apphost = args.apphost or find_apphost(Path.cwd())
+    if apphost is None or not apphost.is_file():
+        printer.error(f"no app model: {apphost or 'apphost.py'} not found (use --apphost FILE)")
+        return 2
+    configuration = Configuration.for_app_dir(apphost.resolve().parent)
+    try:
+        choice = choose(args.backend, args.backend_runtime, args.frontend, configuration)
+    except ChoiceError as error:
+        printer.error(str(error))
+        return 1
+    for warning in choice.warnings:
+        printer.warn(warning)
+    options = EngineOptions(reload=not args.no_reload, startup_timeout=args.timeout)
+    while True:
+        try:
+            app = load_apphost(apphost, Operation.RUN, choice.overrides())
+            resolver = ParameterResolver(app.configuration)
+            engine = RunEngine(
+                app, runtime=choice.runtime, parameters=resolver, printer=printer, options=options
+            )
+            printer.info(f"backend: {choice.backend} ({choice.backend_runtime}), "
+                         f"frontend: {choice.frontend}")  # fmt: skip
+            return asyncio.run(engine.run())
+        except AppModelError as error:
+            printer.error(f"{apphost.name}: {error}")
+            return 2
+        except VenvUnavailable as error:
+            if choice.frontend != "python" or choice.runtime is None:
+                printer.error(str(error))
+                return 1
+            printer.warn(f"{error}\n  Falling back to the frontend in Docker (--frontend docker).")
+            choice.frontend = "docker"
+        except KeyboardInterrupt:
+            print(file=sys.stderr)
+            return 130

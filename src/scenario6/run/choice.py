@@ -1,0 +1,98 @@
+"""Which backend and frontend runtime ``scenario6 run`` uses, decided once, with reasons."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from scenario6.apphost import Configuration
+
+from .runtime import ContainerRuntime, RuntimeUnavailable
+
+BACKENDS = ("auto", "personaplex", "loopback")
+
+
+class ChoiceError(Exception):
+    """The requested combination cannot run here; the message says why and what to do."""
+
+
+@dataclass
+class RunChoice:
+    backend: str  # personaplex | loopback | an external URL
+    backend_runtime: str  # container | native
+    frontend: str  # python | docker
+    runtime: ContainerRuntime | None
+    warnings: list[str] = field(default_factory=list)
+
+    def overrides(self) -> dict[str, str]:
+        return {
+            "SCENARIO6_BACKEND": self.backend,
+            "SCENARIO6_BACKEND_RUNTIME": self.backend_runtime,
+            "SCENARIO6_FRONTEND": self.frontend,
+        }
+
+
+def _engine() -> tuple[ContainerRuntime | None, str]:
+    try:
+        runtime = ContainerRuntime.detect()
+        runtime.check_engine()
+    except RuntimeUnavailable as error:
+        return None, str(error).splitlines()[0]
+    return runtime, ""
+
+
+def choose(
+    backend: str,
+    backend_runtime: str | None,
+    frontend: str,
+    configuration: Mapping[str, str],
+) -> RunChoice:
+    """Resolve ``auto`` and defaults against what this machine has."""
+    if backend not in BACKENDS:
+        url = urlparse(backend)
+        if url.scheme not in ("ws", "wss", "http", "https") or not url.hostname:
+            raise ChoiceError(
+                f"--backend {backend!r}: use auto, personaplex, loopback or a ws(s)/http(s) URL"
+            )
+        runtime = _engine()[0] if frontend == "docker" else None
+        return RunChoice(backend, "external", frontend, runtime)
+    needs_engine = backend != "loopback" or backend_runtime != "native" or frontend == "docker"
+    runtime, engine_problem = _engine() if needs_engine else (None, "")
+    token = bool((configuration.get("HF_TOKEN") or "").strip())
+    config = configuration if isinstance(configuration, Configuration) else None
+    use_gpu = config.get_bool("USE_GPU", True) if config else True
+    warnings: list[str] = []
+    if backend in ("auto", "personaplex"):
+        problems = []
+        if runtime is None:
+            problems.append(engine_problem)
+        elif use_gpu and not runtime.has_nvidia():
+            problems.append(
+                f"{runtime.name} has no NVIDIA runtime (install nvidia-container-toolkit, "
+                "or set USE_GPU=0 to try without a GPU)"
+            )
+        if backend == "personaplex" and problems:
+            raise ChoiceError("--backend personaplex cannot run here: " + "; ".join(problems))
+        if backend == "auto":
+            if not token:
+                problems.append("no HF_TOKEN in the environment or .env")
+            if problems:
+                warnings.append(
+                    "using the LOOPBACK backend (it echoes your voice; no model): "
+                    + "; ".join(problems)
+                )
+                backend = "loopback"
+            else:
+                backend = "personaplex"
+    if backend == "personaplex":
+        return RunChoice(backend, "container", frontend, runtime, warnings)
+    if backend_runtime is None:
+        backend_runtime = "container" if runtime is not None else "native"
+        if runtime is None:
+            warnings.append(f"running the loopback backend natively: {engine_problem}")
+    if backend_runtime == "container" and runtime is None:
+        raise ChoiceError(f"--backend-runtime container needs a container engine: {engine_problem}")
+    if frontend == "docker" and runtime is None:
+        raise ChoiceError(f"--frontend docker needs a container engine: {engine_problem}")
+    return RunChoice(backend, backend_runtime, frontend, runtime, warnings)

@@ -1,0 +1,216 @@
+"""One container resource: built, created or reused (persistent), followed and stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+
+from scenario6.apphost import ContainerResource, Lifetime
+
+from .process import LineSink, ManagedProcess, run_to_end
+from .resolve import RunResolver
+from .runtime import ContainerRuntime
+
+
+class ContainerError(Exception):
+    """A build or run that failed; the message carries the engine's last lines."""
+
+
+LABEL_APP = "scenario6.app"
+LABEL_RESOURCE = "scenario6.resource"
+LABEL_HASH = "scenario6.spec-hash"
+LABEL_LIFETIME = "scenario6.lifetime"
+
+
+@dataclass(frozen=True)
+class Existing:
+    id: str
+    state: str
+    spec_hash: str
+
+
+class ContainerRunner:
+    """Drives ``docker``/``podman`` for one resource; ``outcome`` says what ``start`` did."""
+
+    def __init__(
+        self,
+        resource: ContainerResource,
+        runtime: ContainerRuntime,
+        resolver: RunResolver,
+        on_line: LineSink,
+    ) -> None:
+        self.resource = resource
+        self.runtime = runtime
+        self.resolver = resolver
+        self.on_line = on_line
+        self.name = resolver.container_name(resource)
+        self.app_id = resolver.app.app_id
+        self.outcome = ""
+        self.container_id = ""
+
+    @property
+    def persistent(self) -> bool:
+        return self.resource.lifetime is Lifetime.PERSISTENT
+
+    async def _cli(self, *args: str) -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            self.runtime.cli,
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
+        )
+        out, _ = await process.communicate()
+        return int(process.returncode or 0), out.decode("utf-8", "replace").strip()
+
+    async def prepare_image(self) -> str:
+        """Build (or pull) the image; its id."""
+        build = self.resource.build
+        image = self.resource.image
+        if build is not None:
+            argv = [self.runtime.cli, "build", "-t", image, "-f", str(build.dockerfile)]
+            if self.runtime.host_network:
+                argv += ["--network", "host"]
+            if build.target:
+                argv += ["--target", build.target]
+            for key, value in build.args:
+                argv += ["--build-arg", f"{key}={value}"]
+            argv.append(str(build.context))
+            self.on_line(f"building {image} from {build.dockerfile.name}…")
+            code, last = await run_to_end(
+                argv, on_line=lambda line: self.on_line(f"[build] {line}")
+            )
+            if code != 0:
+                raise ContainerError(
+                    f"building {image} for {self.resource.name} failed (exit code {code}):\n"
+                    + "\n".join(f"    {line}" for line in last[-15:])
+                )
+        code, image_id = await self._cli("image", "inspect", "--format", "{{.Id}}", image)
+        if code != 0:
+            self.on_line(f"pulling {image}…")
+            code, last = await run_to_end([self.runtime.cli, "pull", image], on_line=self.on_line)
+            if code != 0:
+                raise ContainerError(f"pulling {image} failed:\n    " + "\n    ".join(last[-5:]))
+            code, image_id = await self._cli("image", "inspect", "--format", "{{.Id}}", image)
+        return image_id.splitlines()[-1] if image_id else image
+
+    def run_spec(self, image_id: str) -> tuple[list[str], dict[str, str], str]:
+        """(run arguments after the labels, secret variables, spec hash)."""
+        resource = self.resource
+        plain, secret = self.resolver.environment(resource)
+        args: list[str] = []
+        if self.runtime.host_network:
+            args += ["--network", "host"]
+            for endpoint in resource.endpoints.values():
+                host = self.resolver.host_port(resource, endpoint)
+                if endpoint.env is None and (endpoint.target_port or host) != host:
+                    raise ContainerError(
+                        f"{resource.name}: with host networking the container listens on "
+                        f"port {host} itself; give endpoint {endpoint.name!r} an env= variable"
+                    )
+        else:
+            args += ["--network", self.app_id, "--add-host", "host.docker.internal:host-gateway"]
+            for endpoint in resource.endpoints.values():
+                host = self.resolver.host_port(resource, endpoint)
+                target = self.resolver.listen_port(resource, endpoint)
+                args += ["-p", f"127.0.0.1:{host}:{target}"]
+        for key, value in sorted(plain.items()):
+            args += ["-e", f"{key}={value}"]
+        for key in sorted(secret):
+            args += ["-e", key]  # the value travels in the CLI's environment, not its argv
+        for volume in resource.volumes:
+            source = volume.name if volume.source is None else str(volume.source)
+            mount = f"{source}:{volume.target}" if source else volume.target
+            args += ["-v", mount + (":ro" if volume.read_only else "")]
+        if resource.gpus:
+            args += self.runtime.gpu_args()
+        args += resource.runtime_args
+        if resource.entrypoint:
+            args += ["--entrypoint", resource.entrypoint]
+        args += [resource.image, *resource.args]
+        fingerprint = {
+            "image": image_id,
+            "args": args,
+            "secrets": {k: hashlib.sha256(v.encode()).hexdigest() for k, v in secret.items()},
+        }
+        digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()
+        return args, secret, digest[:16]
+
+    async def existing(self) -> Existing | None:
+        code, out = await self._cli(
+            "ps", "-a", "--filter", f"name=^{self.name}$", "--format",
+            "{{.ID}}\t{{.State}}\t{{.Label \"" + LABEL_HASH + "\"}}",
+        )  # fmt: skip
+        if code != 0 or not out:
+            return None
+        container_id, state, spec_hash = [*out.splitlines()[0].split("\t"), "", ""][:3]
+        return Existing(container_id, state, spec_hash)
+
+    async def start(self) -> None:
+        if not self.runtime.host_network:
+            await self._cli(
+                "network", "create", "--label", f"{LABEL_APP}={self.app_id}", self.app_id
+            )
+        image_id = await self.prepare_image()
+        args, secret, spec_hash = self.run_spec(image_id)
+        found = await self.existing()
+        if found is not None and self.persistent and found.spec_hash == spec_hash:
+            if found.state == "running":
+                self.outcome = "reused"
+            else:
+                code, out = await self._cli("start", self.name)
+                if code != 0:
+                    raise ContainerError(f"restarting {self.name} failed: {out}")
+                self.outcome = "restarted"
+            self.container_id = found.id
+            return
+        if found is not None:
+            reason = "its configuration changed" if self.persistent else "left from an earlier run"
+            self.on_line(f"removing container {self.name} ({reason})")
+            await self._cli("rm", "-f", self.name)
+        labels = [
+            "--label", f"{LABEL_APP}={self.app_id}",
+            "--label", f"{LABEL_RESOURCE}={self.resource.name}",
+            "--label", f"{LABEL_HASH}={spec_hash}",
+            "--label", f"{LABEL_LIFETIME}={self.resource.lifetime.value}",
+        ]  # fmt: skip
+        argv = [self.runtime.cli, "run", "-d", "--name", self.name, *labels, *args]
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            env={**os.environ, **secret},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
+        )
+        raw, _ = await process.communicate()
+        text = raw.decode("utf-8", "replace").strip()
+        if process.returncode != 0:
+            hint = ""
+            if self.resource.gpus and "gpu" in text.lower():
+                hint = (
+                    "\n  GPU passthrough failed: install the NVIDIA Container Toolkit, or USE_GPU=0"
+                )
+            raise ContainerError(f"starting {self.name} failed: {text}{hint}")
+        self.container_id = text.splitlines()[-1][:12]
+        self.outcome = "created"
+
+    def follower(self, tail: str) -> ManagedProcess:
+        return ManagedProcess(
+            [self.runtime.cli, "logs", "-f", "--tail", tail, self.name], on_line=self.on_line
+        )
+
+    async def exit_code(self) -> int | None:
+        code, out = await self._cli(
+            "inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", self.name
+        )
+        if code != 0:
+            return -1
+        running, _, exit_code = out.partition(" ")
+        return None if running == "true" else int(exit_code or -1)
+
+    async def remove(self) -> None:
+        await self._cli("stop", "-t", "5", self.name)
+        await self._cli("rm", "-f", self.name)

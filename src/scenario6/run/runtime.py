@@ -1,0 +1,103 @@
+"""The container runtime on this machine: Docker or Podman, reachable or not, GPUs or not."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class RuntimeUnavailable(Exception):
+    """No usable container engine; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ContainerRuntime:
+    """The CLI to drive (``docker`` or ``podman``) and how containers reach the host network.
+
+    ``network`` is "host" where the engine has no bridge (SCENARIO6_CONTAINER_NETWORK=host),
+    otherwise a per-app bridge network.
+    """
+
+    cli: str
+    network: str | None = None
+
+    @property
+    def name(self) -> str:
+        return Path(self.cli).name
+
+    @property
+    def is_podman(self) -> bool:
+        return "podman" in self.name
+
+    @property
+    def host_network(self) -> bool:
+        return self.network == "host"
+
+    @classmethod
+    def detect(cls) -> ContainerRuntime:
+        """SCENARIO6_CONTAINER_RUNTIME, else docker, else podman; raises when none is installed."""
+        network = os.environ.get("SCENARIO6_CONTAINER_NETWORK") or None
+        wanted = os.environ.get("SCENARIO6_CONTAINER_RUNTIME")
+        for candidate in [wanted] if wanted else ["docker", "podman"]:
+            path = shutil.which(candidate)
+            if path:
+                return cls(path, network)
+        if wanted:
+            raise RuntimeUnavailable(
+                f"SCENARIO6_CONTAINER_RUNTIME={wanted} but no {wanted!r} command is on PATH."
+            )
+        raise RuntimeUnavailable(
+            "Neither docker nor podman is installed. Install Docker Engine "
+            "(https://docs.docker.com/engine/install/) or Podman, or run the backend natively "
+            "with --backend loopback --backend-runtime native."
+        )
+
+    def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.cli, *args], capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+    def check_engine(self) -> None:
+        """Raise with a clear message when the engine (daemon/socket) does not answer."""
+        try:
+            result = self.run("info", "--format", "{{json .ServerVersion}}", timeout=20)
+        except subprocess.TimeoutExpired:
+            raise RuntimeUnavailable(f"{self.name} engine did not answer within 20 s.") from None
+        if result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip().splitlines()
+            where = os.environ.get("DOCKER_HOST") or os.environ.get("CONTAINER_HOST")
+            start = (
+                "start it (e.g. `sudo systemctl start docker`)"
+                if not self.is_podman
+                else "start it (e.g. `systemctl --user start podman.socket`)"
+            )
+            raise RuntimeUnavailable(
+                f"The {self.name} engine is not running or not reachable"
+                f"{f' at {where}' if where else ''}: {start}.\n"
+                f"  {self.name} said: {detail[-1] if detail else 'nothing'}"
+            )
+
+    def has_nvidia(self) -> bool:
+        """True when containers can get NVIDIA GPUs (Docker runtime or Podman CDI spec)."""
+        if self.is_podman:
+            return any(
+                Path(p).is_file() for p in ("/etc/cdi/nvidia.yaml", "/var/run/cdi/nvidia.yaml")
+            )
+        try:
+            result = self.run("info", "--format", "{{json .Runtimes}}")
+        except subprocess.TimeoutExpired:
+            return False
+        if result.returncode != 0:
+            return False
+        try:
+            runtimes = json.loads(result.stdout or "{}")
+        except json.JSONDecodeError:
+            return False
+        return isinstance(runtimes, dict) and "nvidia" in runtimes
+
+    def gpu_args(self) -> list[str]:
+        return ["--device", "nvidia.com/gpu=all"] if self.is_podman else ["--gpus=all"]
