@@ -12,8 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from scenario6.backend.certs import covered_names, ensure_certificate, subject_names
+from scenario6.backend.certs import (
+    CertificateError,
+    covered_names,
+    ensure_certificate,
+    subject_names,
+)
 from scenario6.backend.entrypoint import BackendConfig, prepare_tls, server_argv
+from scenario6.backend.healthcheck import check
+from tests.support.servers import free_port, loopback_server
 
 
 def test_names_cover_localhost_the_host_and_extras_once() -> None:
@@ -116,3 +123,55 @@ def test_entrypoint_module_generates_the_certificate_then_execs_the_server(
     assert "--ssl-certfile" in result.stdout  # the loopback command's own help
     assert "TLS: created" in result.stderr
     assert "voice.example.org" in covered_names((certs / "cert.pem").read_bytes())
+
+
+def _provided_pair(tmp_path: Path) -> Path:
+    """A certificate and key as an operator would mount them: no ca.pem of ours beside them."""
+    made, _ = ensure_certificate(tmp_path / "elsewhere", subject_names("voice.example.org"))
+    target = tmp_path / "provided"
+    target.mkdir()
+    for source in (made.cert, made.key):
+        (target / source.name).write_bytes(source.read_bytes())
+    return target
+
+
+def test_a_provided_certificate_is_used_and_never_replaced(tmp_path: Path) -> None:
+    directory = _provided_pair(tmp_path)
+    before = {p.name: p.read_bytes() for p in directory.iterdir()}
+    _, created = ensure_certificate(directory, subject_names("other-host", ["new.name"]))
+    assert not created
+    assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
+    config = BackendConfig.from_env({"MOSHI_USE_SSL": "1", "MOSHI_SSL_DIR": str(directory)})
+    assert prepare_tls(config, "other-host").startswith("TLS: using the provided")
+
+
+def test_a_provided_key_that_does_not_match_stops_the_start(tmp_path: Path) -> None:
+    directory = _provided_pair(tmp_path)
+    other, _ = ensure_certificate(tmp_path / "other", subject_names("x"))
+    (directory / "key.pem").write_bytes(other.key.read_bytes())
+    with pytest.raises(CertificateError, match="does not belong"):
+        ensure_certificate(directory, subject_names("x"))
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=900)
+    (directory / "key.pem").write_bytes((tmp_path / "elsewhere" / "key.pem").read_bytes())
+    with pytest.raises(CertificateError, match="expired"):
+        ensure_certificate(directory, subject_names("x"), now=later)
+
+
+@pytest.mark.parametrize("provided", [False, True])
+async def test_health_probe_over_tls_with_our_or_a_provided_certificate(
+    tmp_path: Path, provided: bool
+) -> None:
+    directory = _provided_pair(tmp_path) if provided else tmp_path / "ours"
+    files, _ = ensure_certificate(directory, subject_names("box"))
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(files.cert, files.key)
+    port = free_port()
+    env = {
+        "MOSHI_BACKEND": "loopback",
+        "MOSHI_PORT": str(port),
+        "MOSHI_USE_SSL": "1",
+        "MOSHI_SSL_DIR": str(directory),
+    }
+    async with loopback_server(port=port, ssl_context=server_tls):
+        healthy, seen = await asyncio.to_thread(check, BackendConfig.from_env(env))
+    assert healthy, seen

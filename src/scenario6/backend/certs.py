@@ -31,6 +31,7 @@ DEFAULT_NAMES = ("localhost", "127.0.0.1", "::1")
 VALIDITY = datetime.timedelta(days=825)
 # A certificate this close to expiry is replaced at start rather than failing mid-run.
 RENEW_BEFORE = datetime.timedelta(days=7)
+_CA_NAME = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "scenario6-moshi local CA")])
 
 
 class CertificateError(RuntimeError):
@@ -70,12 +71,17 @@ def ensure_certificate(
 ) -> tuple[CertificateFiles, bool]:
     """Reuses the certificate in ``directory`` when it still fits, else writes a new one.
 
-    Returns the files and whether they were (re)generated. It fits when all three files
-    exist, the key belongs to the certificate, the CA signed it, it covers every name in
-    ``names`` and it is not about to expire.
+    Returns the files and whether they were (re)generated. A certificate this module made
+    fits when all three files exist, the key belongs to it, its CA signed it, it covers
+    every name in ``names`` and it is not about to expire. A certificate someone else put
+    there (``cert.pem`` without our ``ca.pem``) is never replaced: it is used as it is, or
+    ``CertificateError`` says why it cannot be.
     """
     now = now or datetime.datetime.now(datetime.timezone.utc)
     files = CertificateFiles.in_dir(directory)
+    if files.cert.exists() and not is_generated(files):
+        _check_provided(files, now)
+        return files, False
     if _still_fits(files, names, now):
         return files, False
     try:
@@ -84,6 +90,15 @@ def ensure_certificate(
     except OSError as exc:
         raise CertificateError(f"cannot write the TLS certificate to {directory}: {exc}") from exc
     return files, True
+
+
+def is_generated(files: CertificateFiles) -> bool:
+    """Whether ``ca.pem`` is a CA this module made (so its certificate may be replaced)."""
+    try:
+        ca = x509.load_pem_x509_certificate(files.ca.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return ca.subject == _CA_NAME
 
 
 def covered_names(cert_pem: bytes) -> set[str]:
@@ -115,6 +130,20 @@ def _still_fits(files: CertificateFiles, names: Sequence[str], now: datetime.dat
     return wanted <= covered_names(files.cert.read_bytes())
 
 
+def _check_provided(files: CertificateFiles, now: datetime.datetime) -> None:
+    try:
+        leaf = x509.load_pem_x509_certificates(files.cert.read_bytes())[0]
+        key = serialization.load_pem_private_key(files.key.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise CertificateError(
+            f"the provided {files.cert} or {files.key} is unusable: {exc}"
+        ) from exc
+    if key.public_key() != leaf.public_key():
+        raise CertificateError(f"the provided {files.key} does not belong to {files.cert}")
+    if leaf.not_valid_after_utc < now:
+        raise CertificateError(f"the provided {files.cert} expired on {leaf.not_valid_after_utc}")
+
+
 def _normalise(name: str) -> str:
     try:
         return str(ipaddress.ip_address(name))
@@ -135,7 +164,7 @@ def _san(names: Sequence[str]) -> x509.SubjectAlternativeName:
 def _generate(files: CertificateFiles, names: Sequence[str], now: datetime.datetime) -> None:
     start = now - datetime.timedelta(minutes=5)  # tolerate clocks slightly behind ours
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "scenario6-moshi local CA")])
+    ca_name = _CA_NAME
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca_cert = (
         x509.CertificateBuilder()

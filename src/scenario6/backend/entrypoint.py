@@ -134,13 +134,15 @@ def prepare_tls(config: BackendConfig, hostname: str) -> str:
     Raises ``CertificateError`` (or ``ImportError`` without ``cryptography``) instead of
     letting the server fall back to plain HTTP.
     """
-    from scenario6.backend.certs import ensure_certificate, subject_names
+    from scenario6.backend.certs import ensure_certificate, is_generated, subject_names
 
     names = subject_names(hostname, (SERVICE_NAME, *config.cert_names))
     files, created = ensure_certificate(config.ssl_dir, names)
     for path in (files.cert, files.key):
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing after certificate set-up")
+    if not is_generated(files):
+        return f"TLS: using the provided {files.cert} and {files.key}"
     verb = "created" if created else "reusing"
     return f"TLS: {verb} {files.cert} for {', '.join(names)}; clients trust {files.ca}"
 
