@@ -1,0 +1,3 @@
+from scenario6.debug import main
+
+raise SystemExit(main())
