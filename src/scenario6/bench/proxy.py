@@ -30,6 +30,8 @@ PAYLOAD_BYTES = 300
 WARM_UP_S = 1.0
 TARGET_P99_MS = 20.0
 _STAMP = struct.Struct("<Qd")
+# The proxy passes on only audio that starts like an Ogg page; the rest need not be real.
+_AUDIO = b"\x01OggS"
 
 
 @dataclass
@@ -49,7 +51,7 @@ async def _read_echoes(
 ) -> None:
     async for message in ws:
         if isinstance(message, bytes) and message[:1] == b"\x01":
-            seq, _ = _STAMP.unpack_from(message, 1)
+            seq, _ = _STAMP.unpack_from(message, len(_AUDIO))
             now = time.monotonic()
             sent = sent_at.pop(seq, None)
             if sent is not None and sent >= measure_from:
@@ -72,14 +74,14 @@ async def _session(url: str, seconds: float, rtts: list[float], start_delay: flo
                     await _read_echoes(ws, sent_at, measure_from, rtts)
 
             task = asyncio.create_task(reader())
-            padding = b"\x00" * (PAYLOAD_BYTES - _STAMP.size)
+            padding = b"\x00" * (PAYLOAD_BYTES - _STAMP.size - len(_AUDIO) + 1)
             seq = 0
             await asyncio.sleep(random.uniform(0, CADENCE_S))
             next_send = time.monotonic()
             while time.monotonic() < stop:
                 seq += 1
                 sent_at[seq] = time.monotonic()
-                await ws.send(b"\x01" + _STAMP.pack(seq, sent_at[seq]) + padding)
+                await ws.send(_AUDIO + _STAMP.pack(seq, sent_at[seq]) + padding)
                 next_send += CADENCE_S
                 await asyncio.sleep(max(0.0, next_send - time.monotonic()))
             await asyncio.sleep(0.3)

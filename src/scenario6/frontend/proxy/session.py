@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.frames import CloseCode
 
 from scenario6.protocol.messages import Kind
+from scenario6.protocol.ogg import CAPTURE
 from scenario6.telemetry import session_trace
 
 from ..settings import FrontendSettings
@@ -229,7 +230,9 @@ class ProxySession:
         while True:
             data = await self._receive()
             # Upstream ignores other kinds and official clients send some: drop, don't close.
-            if not data or data[0] != Kind.AUDIO:
+            # Audio must start with an Ogg page: junk would only upset the backend's decoder.
+            # (Checking every page's CRC would cost more than the whole relay.)
+            if not data or data[0] != Kind.AUDIO or not data.startswith(CAPTURE, 1):
                 self.dropped += 1
                 continue
             self._last_audio = time.monotonic()
