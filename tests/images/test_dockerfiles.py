@@ -1,0 +1,80 @@
+"""What the Dockerfiles promise, read from the files themselves (no engine needed).
+
+The PersonaPlex target cannot be built without a GPU host's registry and Git access, so its
+stage is checked here: a plain build picks it, it pins the studied upstream commit, and it
+carries what upstream forgets to declare.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.support.docker import REPO
+
+PERSONAPLEX_COMMIT = "3428dfd95309a7f3c84fd93259ded0f810d1ff91"
+
+
+def instructions(dockerfile: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
+    text = (REPO / dockerfile).read_text()
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n", " ", "\n".join(lines))
+    pairs = []
+    for line in joined.splitlines():
+        if line.strip():
+            keyword, _, rest = line.strip().partition(" ")
+            pairs.append((keyword.upper(), " ".join(rest.split())))
+    return pairs
+
+
+def stages(dockerfile: str) -> dict[str, list[tuple[str, str]]]:
+    result: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] = []
+    for keyword, rest in instructions(dockerfile):
+        if keyword == "FROM":
+            current = []
+            result[rest.split(" AS ")[-1].strip()] = current
+        current.append((keyword, rest))
+    return result
+
+
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "moshi/Dockerfile"])
+def test_every_from_is_a_build_argument(dockerfile: str) -> None:
+    for keyword, rest in instructions(dockerfile):
+        if keyword == "FROM":
+            assert rest.startswith("${"), f"{dockerfile}: FROM {rest}"
+
+
+def test_a_plain_backend_build_is_personaplex_on_the_cuda_base() -> None:
+    built = stages("moshi/Dockerfile")
+    assert list(built)[-1] == "personaplex"
+    header = instructions("moshi/Dockerfile")
+    assert ("ARG", "CUDA_BASE_IMAGE=nvidia/cuda:12.4.1-runtime-ubuntu22.04") in header
+    assert built["personaplex"][0] == ("FROM", "${CUDA_BASE_IMAGE} AS personaplex")
+
+
+def test_personaplex_stage_pins_upstream_and_adds_what_it_forgets() -> None:
+    builder = " ".join(rest for _, rest in stages("moshi/Dockerfile")["personaplex-builder"])
+    assert f"PERSONAPLEX_COMMIT={PERSONAPLEX_COMMIT}" in builder
+    assert (
+        "moshi-personaplex @ git+https://github.com/NVIDIA/personaplex@${PERSONAPLEX_COMMIT}"
+        "#subdirectory=moshi" in builder
+    )
+    for pinned in ("accelerate==", "pyloudnorm==", "cryptography==", "torch=="):
+        assert pinned in builder
+    assert "--no-deps /build" in builder  # the entrypoint without the frontend's dependencies
+
+
+def test_personaplex_runtime_environment() -> None:
+    runtime = stages("moshi/Dockerfile")["personaplex"]
+    text = " ".join(f"{k} {rest}" for k, rest in runtime)
+    for expected in ("NO_TORCH_COMPILE=1", "HF_HOME=/data/hf", "MOSHI_BACKEND=personaplex"):
+        assert expected in text
+    assert "libopus0" in text
+    assert ("VOLUME", '["/data/hf"]') in runtime
+    assert ("USER", "app") in runtime
+    assert ("ENTRYPOINT", '["python", "-m", "scenario6.backend.entrypoint"]') in runtime
+    assert any(k == "HEALTHCHECK" and "scenario6.backend.healthcheck" in r for k, r in runtime)
+    assert "HF_TOKEN" not in (REPO / "moshi/Dockerfile").read_text()
