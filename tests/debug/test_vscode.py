@@ -37,8 +37,19 @@ def test_launch_environment_matches_run_mode() -> None:
         assert "HF_TOKEN" not in json.dumps(config) and "envFile" not in config
 
 
+def test_debugpy_task_serves_what_the_attach_configuration_expects() -> None:
+    tasks = json.loads((REPO / ".vscode" / "tasks.json").read_text())
+    [task] = [t for t in tasks["tasks"] if t["label"] == "scenario6: frontend under debugpy"]
+    launch = _configs()["Frontend (debug; backend on 8998)"]
+    assert task["options"]["env"] == launch["env"]
+    assert task["args"][:3] == ["-m", "scenario6.debug", "--listen"]
+    host, port = task["args"][3].split(":")
+    attach = _configs()["Attach to the frontend (debugpy on 5678)"]
+    assert attach["connect"] == {"host": host, "port": int(port)}
+
+
 def test_attach_port_is_the_debug_wrapper_default() -> None:
-    attach = _configs()["Attach to scenario6 run --debug"]
+    attach = _configs()["Attach to the frontend (debugpy on 5678)"]
     assert attach["connect"] == {"host": "127.0.0.1", "port": DEFAULT_PORT}
 
 

@@ -1,7 +1,7 @@
 """Run a module or script under debugpy, listening for an IDE to attach.
 
-``python -m scenario6.debug --listen 5678 -m scenario6 frontend --port 8010`` is what
-``scenario6 run --debug`` starts; VS Code's "Attach to scenario6 run --debug" connects to it.
+``python -m scenario6.debug --listen 5678 -m scenario6 frontend --port 8010`` serves the
+frontend as usual while VS Code's "Attach to the frontend (debugpy on 5678)" can connect.
 Compared with ``python -m debugpy``: it listens on 127.0.0.1 unless told otherwise, accepts
 port 0 (a free port), prints the port it got on one line tools can parse, and explains a
 missing debugpy instead of failing with an import error.

@@ -79,8 +79,11 @@ def dashboard_container(image: str) -> ContainerResource:
         .with_http_health_check("/")
     )
     # Development only: the dashboard listens on this machine and shows only this app.
-    for prefix in ("ASPIRE", "DOTNET"):
-        resource.with_environment(f"{prefix}_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS", "true")
+    for name in (
+        "ASPIRE_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS",
+        "DOTNET_DASHBOARD_UNSECURED_ALLOW_ANONYMOUS",  # its name before Aspire 9
+    ):
+        resource.with_environment(name, "true")
     return resource
 
 
