@@ -132,6 +132,7 @@ def run_stack(base_image: str, log: Path) -> Iterator[Stack]:
         "MOSHI_PORT": str(backend_port),
         "FRONTEND_PORT": str(frontend_port),
         "SCENARIO6_BASE_IMAGE": base_image,
+        "SCENARIO6_CONTAINER_NETWORK": "host",  # the test engine has no bridge network
         "HF_TOKEN": SECRET,
     }
     argv = [sys.executable, "-m", "scenario6", "run", "--backend", "loopback", "--no-reload"]
