@@ -48,17 +48,15 @@ def test_publish_only_warns_about_the_gpu(checkout: Path, empty_path: str) -> No
     assert _by_name(report)["venv"].status is Status.OK  # type: ignore[attr-defined]
 
 
+def _doctor(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "scenario6", "doctor", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
 def test_cli_json_and_exit_code(checkout: Path, empty_path: str) -> None:
     secret = "not-a-token-S3CRET"
     env = base_env(PATH=empty_path, HF_TOKEN=secret)
-    done = subprocess.run(
-        [sys.executable, "-m", "scenario6", "doctor", "--json", "--backend", "personaplex"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _doctor("--json", "--backend", "personaplex", env=env)
     assert done.returncode == 1, done.stderr
     data = json.loads(done.stdout)
     assert data["ok"] is False and data["mode"] == "run"
@@ -70,14 +68,7 @@ def test_cli_json_and_exit_code(checkout: Path, empty_path: str) -> None:
 
 
 def test_cli_text(checkout: Path, empty_path: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "scenario6", "doctor", "--backend", "loopback"],
-        env=base_env(PATH=empty_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = _doctor("--backend", "loopback", env=base_env(PATH=empty_path))
     assert done.returncode == 1
     assert "✗ container engine" in done.stdout
     assert "fix: install Docker" in done.stdout
