@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
@@ -27,6 +28,7 @@ class Received:
     spans: list[Span] = field(default_factory=list)
     services: set[str] = field(default_factory=set)
     metrics: set[str] = field(default_factory=set)
+    logs: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def span(self, name: str) -> dict[str, object]:
@@ -60,6 +62,13 @@ def recording_collector() -> Iterator[tuple[str, Received]]:
                     for resource_metrics in metrics.resource_metrics:
                         for scope in resource_metrics.scope_metrics:
                             received.metrics.update(m.name for m in scope.metrics)
+                elif self.path == "/v1/logs":
+                    logs = ExportLogsServiceRequest.FromString(body)
+                    for resource_logs in logs.resource_logs:
+                        for scope_logs in resource_logs.scope_logs:
+                            received.logs.extend(
+                                str(_value(r.body)) for r in scope_logs.log_records
+                            )
             self.send_response(200)
             self.send_header("Content-Type", "application/x-protobuf")
             self.send_header("Content-Length", "0")

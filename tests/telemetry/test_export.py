@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import statistics
 import time
 
@@ -46,7 +47,10 @@ async def _talk(frontend: RunningFrontend) -> tuple[Conversation, list[float]]:
     return talk, delays
 
 
-async def test_sessions_are_traced_and_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_sessions_are_traced_and_measured(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="scenario6")
     with recording_collector() as (endpoint, received):
         _export_to(monkeypatch, endpoint)
         async with (
@@ -65,6 +69,7 @@ async def test_sessions_are_traced_and_measured(monkeypatch: pytest.MonkeyPatch)
         assert received.services == {"scenario6-frontend-test"}
         assert received.metrics >= SESSION_METRICS, received.metrics
         assert talk.close_code == 1000
+        assert any(line.startswith("session ") and "ended after" in line for line in received.logs)
 
 
 async def test_a_hung_collector_does_not_slow_sessions(monkeypatch: pytest.MonkeyPatch) -> None:

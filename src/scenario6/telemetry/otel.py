@@ -1,4 +1,4 @@
-"""The OpenTelemetry observer: FastAPI instrumentation, a span per session, proxy metrics.
+"""The OpenTelemetry observer: FastAPI instrumentation, a span per session, proxy metrics, logs.
 
 Exporting never touches the event loop: spans are queued for a background thread (and
 dropped when the queue is full), metrics are read by another thread. A collector that is
@@ -15,10 +15,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -28,6 +31,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from scenario6 import __version__
 
+from .logs import OtlpLogHandler
 from .observer import SessionTrace
 
 if TYPE_CHECKING:
@@ -37,6 +41,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("scenario6.telemetry")
 SCOPE = "scenario6.frontend"
+# The project's loggers (not uvicorn's access log, nor the exporters' own complaints).
+LOGGER = "scenario6"
 DEFAULT_SERVICE = "scenario6-frontend"
 # Time shutdown may spend flushing to a collector before giving up on it.
 SHUTDOWN_WAIT_S = 2.0
@@ -50,9 +56,15 @@ class OtelObserver:
         tracer_provider: TracerProvider,
         meter_provider: MeterProvider,
         queue: Callable[[], int],
+        logger_provider: LoggerProvider | None = None,
     ) -> None:
         self._tracer_provider = tracer_provider
         self._meter_provider = meter_provider
+        self._logger_provider = logger_provider
+        self._log_handler: logging.Handler | None = None
+        if logger_provider is not None:
+            self._log_handler = OtlpLogHandler(logger_provider)
+            logging.getLogger(LOGGER).addHandler(self._log_handler)
         self.tracer = tracer_provider.get_tracer(SCOPE, __version__)
         meter = meter_provider.get_meter(SCOPE, __version__)
         self.active = meter.create_up_down_counter(
@@ -100,8 +112,13 @@ class OtelObserver:
             # A span per WebSocket message would be 25 spans a second per conversation.
             exclude_spans=["receive", "send"],
         )
-        log.info("exporting traces and metrics to %s", env.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
-        return cls(tracer_provider, meter_provider, queue)
+        logger_provider = None
+        if env.get("OTEL_LOGS_EXPORTER", "otlp").strip().lower() != "none":
+            logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+            logger_provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter()))
+        observer = cls(tracer_provider, meter_provider, queue, logger_provider)
+        log.info("exporting telemetry to %s", env.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        return observer
 
     def session(self, session_id: int) -> SessionTrace:
         try:
@@ -116,11 +133,15 @@ class OtelObserver:
         """Flush and stop the exporters on a daemon thread; wait for it only briefly."""
         done = asyncio.Event()
         loop = asyncio.get_running_loop()
+        if self._log_handler is not None:
+            logging.getLogger(LOGGER).removeHandler(self._log_handler)
+        providers = (self._tracer_provider, self._meter_provider, self._logger_provider)
 
         def stop() -> None:
-            for provider in (self._tracer_provider, self._meter_provider):
+            for provider in providers:
                 with contextlib.suppress(Exception):
-                    provider.shutdown()
+                    if provider is not None:
+                        provider.shutdown()
             loop.call_soon_threadsafe(done.set)
 
         threading.Thread(target=stop, name="otel-shutdown", daemon=True).start()
