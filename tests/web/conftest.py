@@ -65,6 +65,9 @@ class Loopback:
         self.process = Process(["backend", "loopback", *args, *self.extra])
         self.process.wait_healthy(f"{self.http}/health")
 
+    def output(self) -> str:
+        return self.process.output() if self.process else "(stopped)"
+
     def stop(self) -> None:
         if self.process:
             self.process.stop()
@@ -75,6 +78,7 @@ class Loopback:
 class App:
     url: str
     loopback: Loopback
+    frontend: Process
 
 
 @pytest.fixture
@@ -84,7 +88,7 @@ def app() -> Iterator[App]:
     loopback.start()
     try:
         env = {"MOSHI_WS_URL": f"ws://{HOST}:{loopback.port}"}
-        with frontend_process(env) as (_, port):
-            yield App(f"http://{HOST}:{port}/", loopback)
+        with frontend_process(env) as (frontend, port):
+            yield App(f"http://{HOST}:{port}/", loopback, frontend)
     finally:
         loopback.stop()

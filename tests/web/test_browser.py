@@ -48,8 +48,18 @@ def start(page: Page, url: str) -> None:
     page.click("#toggle")
 
 
-def wait_live(page: Page) -> None:
-    expect(page.locator("#status")).to_have_attribute("data-state", "live", timeout=LIVE_TIMEOUT)
+def wait_live(page: Page, app: App) -> None:
+    try:
+        expect(page.locator("#status")).to_have_attribute(
+            "data-state", "live", timeout=LIVE_TIMEOUT
+        )
+    except AssertionError as error:
+        sessions = get_json(f"{app.loopback.http}/api/sessions")
+        raise AssertionError(
+            f"{error}\npage log:\n{page.locator('#log').text_content()}\n"
+            f"loopback sessions: {sessions}\nfrontend output:\n{app.frontend.output()[-3000:]}"
+            f"\nloopback output:\n{app.loopback.output()[-3000:]}"
+        ) from error
     expect(page.locator("#status-text")).to_have_text("Live")
 
 
@@ -81,7 +91,7 @@ def test_live_conversation_sends_the_microphone_and_plays_the_echo(
     page: Page, app: App, speech_wav: Path
 ) -> None:
     start(page, app.url)
-    wait_live(page)
+    wait_live(page, app)
     expect(page.locator("#banner-loopback")).to_be_visible()
     expect(page.locator("#banner-insecure")).to_be_hidden()
 
@@ -114,10 +124,15 @@ def test_live_conversation_sends_the_microphone_and_plays_the_echo(
     received = recorded_input(app, session["id"])
     assert len(received) > 3 * RATE
     reference = speech_at_24k(speech_wav)
-    # The fake microphone loops the file from wherever it is: search three repetitions.
-    correlation, _ = best_correlation(np.tile(reference, 3), received[: len(reference)])
-    print(f"correlation with the WAV: {correlation:.3f}")
-    assert correlation > 0.5, f"the recorded audio does not match the WAV ({correlation:.2f})"
+    # The fake microphone loops the file from wherever it happens to be, and may skip a beat
+    # on a busy machine: match one-second pieces against one lap of the file and its start.
+    # Speech scores about 0.75 here, unrelated sound about 0.02.
+    lap = np.tile(reference, 2)[: len(reference) + RATE]
+    scores = [
+        best_correlation(received[start : start + RATE], lap)[0]
+        for start in range(RATE // 2, len(received) - RATE, RATE)
+    ]
+    assert float(np.median(scores)) > 0.5, f"the recorded audio does not match the WAV: {scores}"
 
 
 def test_second_page_is_queued_and_served_when_the_first_stops(chromium: Browser, app: App) -> None:
@@ -125,12 +140,12 @@ def test_second_page_is_queued_and_served_when_the_first_stops(chromium: Browser
     second = chromium.new_context().new_page()
     try:
         start(first, app.url)
-        wait_live(first)
+        wait_live(first, app)
         start(second, app.url)
         expect(second.locator("#status-text")).to_have_text("Queued #1", timeout=LIVE_TIMEOUT)
         expect(second.locator("#status")).to_have_attribute("data-state", "queued")
         first.click("#toggle")
-        wait_live(second)
+        wait_live(second, app)
         second.wait_for_function("scenario6.playedSamples > scenario6.sampleRate")
     finally:
         first.context.close()
@@ -139,13 +154,13 @@ def test_second_page_is_queued_and_served_when_the_first_stops(chromium: Browser
 
 def test_page_reconnects_when_the_backend_comes_back(page: Page, app: App) -> None:
     start(page, app.url)
-    wait_live(page)
+    wait_live(page, app)
     app.loopback.stop()
     expect(page.locator("#status")).to_have_attribute("data-state", "reconnecting", timeout=10_000)
     expect(page.locator("#status-text")).to_contain_text("Reconnecting")
     played = client(page)["playedSamples"]
     app.loopback.start()
-    wait_live(page)
+    wait_live(page, app)
     page.wait_for_function(f"scenario6.playedSamples > {played} + scenario6.sampleRate")
     page.click("#log-panel summary")
     log = page.locator("#log").inner_text()
@@ -155,28 +170,43 @@ def test_page_reconnects_when_the_backend_comes_back(page: Page, app: App) -> No
 
 def test_changing_the_voice_offers_a_restart_that_uses_it(page: Page, app: App) -> None:
     start(page, app.url)
-    wait_live(page)
+    wait_live(page, app)
     expect(page.locator("#banner-restart")).to_be_hidden()
     page.select_option("#voice", "VARM1")
     expect(page.locator("#banner-restart")).to_be_visible()
     page.click("#restart-now")
-    wait_live(page)
+    wait_live(page, app)
     expect(page.locator("#banner-restart")).to_be_hidden()
     sessions = get_json(f"{app.loopback.http}/api/sessions")
     assert [s["voice_prompt"] for s in sessions[-2:]] == ["NATF2.pt", "VARM1.pt"]
 
 
 def test_markup_from_the_server_is_shown_as_text(page: Page, app: App) -> None:
-    start(page, app.url)
-    page.click("#toggle")  # stop, to edit the persona before the next start
+    page.goto(app.url)
     # The loopback backend speaks the persona's first words back as text.
     page.fill("#persona", '<img src=x onerror="window.injected=1"> hello')
     page.click("#toggle")
-    wait_live(page)
+    wait_live(page, app)
     transcript = page.locator("#transcript")
     expect(transcript).to_contain_text("<img", timeout=20_000)
     assert transcript.locator("img").count() == 0
     assert page.evaluate("window.injected === undefined")
+
+
+@pytest.mark.xfail(
+    reason="a client that leaves while the proxy opens its backend session leaves that "
+    "session open on the loopback backend (server side), which then stays busy",
+    strict=False,
+)
+def test_stopping_while_starting_leaves_no_session_behind(page: Page, app: App) -> None:
+    start(page, app.url)
+    page.click("#toggle")  # before the microphone has even started
+    expect(page.locator("#status-text")).to_have_text("Ready")
+    page.wait_for_timeout(1500)
+    sessions = get_json(f"{app.loopback.http}/api/sessions")
+    assert not any(s["active"] for s in sessions), page.locator("#log").text_content()
+    page.click("#toggle")
+    wait_live(page, app)
 
 
 def test_no_static_code_writes_markup() -> None:

@@ -23,6 +23,7 @@ let encoder = null; // one per live session: each session is a new Ogg stream
 let running = false;
 let lastStats = null;
 let appliedPrompts = null;
+let generation = 0; // bumped by every stop, so a start still awaiting the microphone gives up
 
 // Diagnostics for tests and benchmarks: every figure here is counted where it happens.
 const diagnostics = {
@@ -118,9 +119,12 @@ async function start() {
   view.hideError(ui);
   view.showRunning(ui, true);
   view.showStatus(ui, "starting");
+  const startedAs = generation;
+  let started;
   try {
-    audio = await startAudio();
+    started = await startAudio();
   } catch (error) {
+    if (startedAs !== generation) return;
     const reason = error.name?.endsWith("Error") && error.name !== "Error" ? microphoneProblem(error) : `${error.message}`;
     log(`could not start audio: ${error.name}: ${error.message}`, "error");
     stop();
@@ -128,6 +132,14 @@ async function start() {
     view.showError(ui, "Microphone problem.", reason);
     return;
   }
+  if (startedAs !== generation) {
+    // Stopped while the microphone was starting.
+    started.mic.stop();
+    started.player.stop();
+    started.context.close();
+    return;
+  }
+  audio = started;
   session = new Session({ path: config.session.path, eventsParam: config.session.events_param });
   session.addEventListener("state", ({ detail }) => onState(detail));
   session.addEventListener("log", ({ detail }) => log(detail.message));
@@ -261,6 +273,7 @@ function teardown() {
 }
 
 function stop() {
+  generation += 1;
   const wasLive = session?.live;
   session?.stop();
   session = null;

@@ -1,13 +1,14 @@
 // The playback jitter buffer. Network audio arrives in bursts; the speaker takes 128 samples
 // at a steady pace. Playback starts once `target` is buffered, the target grows after each
 // underrun and relaxes again after a quiet spell, the oldest audio is dropped when too much
-// piles up (at once on a big burst, gradually when the buffer never dips below the target
-// for a whole second), and every stop, start and drop gets a short fade so it does not click.
+// piles up (at once on a big burst; and when the buffer never dipped below half the target
+// for half a second, since that cushion only adds latency), and every stop, start and drop
+// gets a short fade so it does not click.
 
 export class JitterBuffer {
   constructor(
     sampleRate,
-    { startMs = 80, growMs = 40, maxTargetMs = 400, overflowMs = 300, slackMs = 30, fadeMs = 4, relaxS = 10 } = {},
+    { startMs = 80, growMs = 40, maxTargetMs = 400, overflowMs = 300, slackMs = 20, fadeMs = 4, relaxS = 10 } = {},
   ) {
     this.sampleRate = sampleRate;
     this.startTarget = Math.round((startMs / 1000) * sampleRate);
@@ -18,6 +19,7 @@ export class JitterBuffer {
     this.slack = Math.round((slackMs / 1000) * sampleRate);
     this.fade = Math.max(1, Math.round((fadeMs / 1000) * sampleRate));
     this.relax = Math.round(relaxS * sampleRate);
+    this.window = Math.round(sampleRate / 2);
     this.reset();
     this.played = 0;
     this.underruns = 0;
@@ -30,8 +32,8 @@ export class JitterBuffer {
     this.playing = false;
     this.fadeIn = 0; // samples of fade-in still to apply
     this.target = this.startTarget;
-    this.windowMin = Infinity; // the lowest level seen while playing in the current second
-    this.windowLeft = this.sampleRate;
+    this.windowMin = Infinity; // the lowest level seen while playing in the current window
+    this.windowLeft = this.window;
     this.calm = 0; // samples played since the last underrun
   }
 
@@ -80,13 +82,13 @@ export class JitterBuffer {
       this.target = Math.min(this.maxTarget, this.target + this.grow);
       this.calm = 0;
       this.windowMin = Infinity;
-      this.windowLeft = this.sampleRate;
+      this.windowLeft = this.window;
     }
     return started;
   }
 
-  // Latency creep: audio that sat unplayed for a whole second is dropped; after a long run
-  // without underruns the target comes back down a step.
+  // Latency creep: a cushion that never ran down during a whole window is trimmed to half
+  // the target; after a long run without underruns the target comes back down a step.
   #settle(out) {
     this.windowMin = Math.min(this.windowMin, this.buffered);
     this.windowLeft -= out.length;
@@ -96,13 +98,14 @@ export class JitterBuffer {
       this.calm = 0;
     }
     if (this.windowLeft > 0) return;
-    if (this.windowMin > this.target + this.slack) {
+    const cushion = Math.round(this.target / 2);
+    if (this.windowMin > cushion + this.slack) {
       fadeOut(out, out.length, this.fade);
-      this.#skip(this.windowMin - this.target);
+      this.#skip(this.windowMin - cushion);
       this.fadeIn = this.fade;
     }
     this.windowMin = Infinity;
-    this.windowLeft = this.sampleRate;
+    this.windowLeft = this.window;
   }
 
   get bufferedMs() {
