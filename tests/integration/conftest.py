@@ -157,6 +157,30 @@ def run_stack(base_image: str, log: Path) -> Iterator[Stack]:
         yield Stack("run", http, backend_port, figures={"run_s": time.monotonic() - started})
     finally:
         _stop(process)
+        _remove_persistent_backend(backend_port)
+
+
+def _remove_persistent_backend(port: int) -> None:
+    """The app model keeps the backend container across runs (persistent lifetime); this
+    test's own one, recognised by its port, goes when the test ends."""
+    ids = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "label=scenario6.lifetime=persistent"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    ).stdout.split()
+    for container in ids:
+        env = subprocess.run(
+            ["docker", "inspect", "--format", "{{json .Config.Env}}", container],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        ).stdout
+        if f'"MOSHI_PORT={port}"' in env:
+            remove = ["docker", "rm", "-f", "-v", container]
+            subprocess.run(remove, capture_output=True, timeout=60, check=False)
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
