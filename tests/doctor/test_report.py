@@ -17,12 +17,19 @@ def _by_name(report: object) -> dict[str, object]:
     return {r.name: r for r in report.results}  # type: ignore[attr-defined]
 
 
-def test_loopback_without_an_engine_fails(checkout: Path, empty_path: str) -> None:
-    report = run_checks("run", "loopback", env=base_env(PATH=empty_path), root=checkout)
+def test_loopback_container_without_an_engine_fails(checkout: Path, empty_path: str) -> None:
+    env = base_env(PATH=empty_path)
+    report = run_checks("run", "loopback", backend_runtime="container", env=env, root=checkout)
     assert not report.ok and report.exit_code == 1
     assert [r.name for r in report.failures] == ["container engine"]
     checks = _by_name(report)
     assert checks["hugging face token"].status is Status.SKIP  # type: ignore[attr-defined]
+
+
+def test_loopback_can_run_natively_without_an_engine(checkout: Path, empty_path: str) -> None:
+    report = run_checks("run", "loopback", env=base_env(PATH=empty_path), root=checkout)
+    assert _by_name(report)["container engine"].status is Status.WARN  # type: ignore[attr-defined]
+    assert report.ok, report.render()
 
 
 def test_external_backend_needs_no_engine(checkout: Path, empty_path: str) -> None:
@@ -68,7 +75,7 @@ def test_cli_json_and_exit_code(checkout: Path, empty_path: str) -> None:
 
 
 def test_cli_text(checkout: Path, empty_path: str) -> None:
-    done = _doctor("--backend", "loopback", env=base_env(PATH=empty_path))
+    done = _doctor("--backend", "personaplex", env=base_env(PATH=empty_path))
     assert done.returncode == 1
     assert "✗ container engine" in done.stdout
     assert "fix: install Docker" in done.stdout

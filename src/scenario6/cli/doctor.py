@@ -21,13 +21,18 @@ def register(subparsers: Any) -> None:
         default="auto",
         help="auto, personaplex, loopback, or an external backend's URL (default: auto)",
     )
+    parser.add_argument(
+        "--backend-runtime",
+        choices=["container", "native"],
+        help="where a loopback backend would run (default: a container when an engine answers)",
+    )
     parser.set_defaults(handler=doctor)
 
 
 def doctor(args: argparse.Namespace) -> int:
     from scenario6.doctor import run_checks
 
-    report = run_checks(mode=args.mode, backend=args.backend)
+    report = run_checks(mode=args.mode, backend=args.backend, backend_runtime=args.backend_runtime)
     if args.json:
         print(report.dumps())
     else:

@@ -80,10 +80,15 @@ def run_checks(
     mode: Mode = "run",
     backend: str = "auto",
     *,
+    backend_runtime: str | None = None,
     env: Mapping[str, str] | None = None,
     root: Path | None = None,
 ) -> DoctorReport:
     """Check this machine for ``scenario6 <mode> --backend <backend>``.
+
+    ``backend_runtime`` is ``container``, ``native`` or None (container when an engine
+    answers, else native, as ``scenario6 run`` decides); None also reads
+    SCENARIO6_BACKEND_RUNTIME from the environment or ``.env``.
 
     >>> report = run_checks(mode="run", backend="loopback")  # doctest: +SKIP
     >>> report.ok, [r.name for r in report.failures]  # doctest: +SKIP
@@ -94,7 +99,7 @@ def run_checks(
         mode=mode,
         backend=backend,
     )
-    plan = _plan(ctx)
+    plan = _plan(ctx, backend_runtime or ctx.setting("SCENARIO6_BACKEND_RUNTIME") or None)
     with ThreadPoolExecutor(max_workers=len(plan)) as pool:
         futures = [(pool.submit(check, ctx), required, reason) for check, required, reason in plan]
         results = []
@@ -110,12 +115,14 @@ def run_checks(
     return DoctorReport(mode, backend, tuple(results))
 
 
-def _plan(ctx: Context) -> list[tuple[Check, bool, str | None]]:
+def _plan(ctx: Context, runtime: str | None) -> list[tuple[Check, bool, str | None]]:
     """(check, required, reason to skip) for this mode and backend."""
     run, backend = ctx.mode == "run", ctx.backend
     external = "://" in backend
     model = backend in ("auto", "personaplex")
-    native = ctx.setting("SCENARIO6_BACKEND_RUNTIME", "container") not in ("", "container")
+    native = runtime == "native"
+    # Without an engine, run mode falls back to a native loopback backend unless told otherwise.
+    needs_engine = not run or backend == "personaplex" or runtime == "container"
     use_gpu = ctx.setting("USE_GPU", "1").strip().lower() not in ("0", "false", "no", "off")
     not_model = None if model or not run else f"not needed for the {_kind(backend)} backend"
     in_container = "not needed: the backend runs in a container" if not native else None
@@ -124,13 +131,17 @@ def _plan(ctx: Context) -> list[tuple[Check, bool, str | None]]:
     return [
         (check_python, True, None),
         (check_venv, run, None),
-        (check_engine, not external and not (native and run), None),
+        (check_engine, needs_engine, None),
         (check_nvidia_runtime, run and backend == "personaplex" and use_gpu, not_model),
         (check_gpu, False, not_model),
         (check_token, run and backend == "personaplex", not_model),
         (check_model_cache, False, not_model),
         (check_ports, run, None),
-        (check_opus, native, in_container if run else "not needed in publish mode"),
+        (
+            check_opus,
+            native and backend == "personaplex",
+            in_container if run else "not needed in publish mode",
+        ),
     ]
 
 
