@@ -232,3 +232,36 @@ def test_denied_microphone_is_explained(playwright: Playwright, app: App, speech
         expect(page.locator("#toggle-text")).to_have_text("Start conversation")
     finally:
         browser.close()
+
+
+def test_a_rejected_request_is_explained_and_not_retried(page: Page, app: App) -> None:
+    page.goto(app.url)
+    expect(page.locator("#toggle")).to_be_enabled()
+    # Typing stops at 1000 characters; a script can still set more, and the server refuses it.
+    page.evaluate("document.getElementById('persona').value = 'x'.repeat(1001)")
+    page.click("#toggle")
+    expect(page.locator("#status")).to_have_attribute("data-state", "error")
+    expect(page.locator("#status-text")).to_contain_text("the limit is 1000")
+    expect(page.locator("#banner-error")).to_contain_text("rejected the request")
+    page.wait_for_timeout(2500)  # longer than the first reconnect delay
+    log = page.locator("#log").text_content() or ""
+    assert log.count("connection closed: 4400") == 1, log
+    assert get_json(f"{app.loopback.http}/api/sessions") == []
+
+
+def test_an_insecure_page_says_why_the_microphone_is_unavailable(
+    playwright: Playwright, app: App, speech_wav: Path
+) -> None:
+    port = app.url.rsplit(":", 1)[1].strip("/")
+    # Any name but localhost is an insecure origin over plain http.
+    args = [*chromium_args(speech_wav), "--host-resolver-rules=MAP voice.test 127.0.0.1"]
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+    try:
+        page = browser.new_page()
+        page.goto(f"http://voice.test:{port}/")
+        expect(page.locator("#banner-insecure")).to_be_visible()
+        expect(page.locator("#banner-insecure")).to_contain_text("https://")
+        expect(page.locator("#status-text")).to_have_text("Error: this page needs HTTPS")
+        expect(page.locator("#toggle")).to_be_disabled()
+    finally:
+        browser.close()

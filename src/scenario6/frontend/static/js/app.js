@@ -95,6 +95,12 @@ async function init() {
   ui.toggle.addEventListener("click", () => (running ? stop() : start()));
   ui.restartNow.addEventListener("click", restart);
   ui.restartLater.addEventListener("click", () => (ui.banners.restart.hidden = true));
+  if (insecure) {
+    // Browsers hide the microphone and WebCodecs from insecure pages: nothing else to check.
+    view.showStatus(ui, "error", { reason: "this page needs HTTPS" });
+    log(insecure, "error");
+    return;
+  }
   const missing = await missingFeatures();
   if (missing.length) {
     view.showStatus(ui, "error", { reason: "this browser is not supported" });
