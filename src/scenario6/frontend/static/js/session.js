@@ -97,8 +97,10 @@ export class Session extends EventTarget {
     }
     ws.binaryType = "arraybuffer";
     this.ws = ws;
+    this.opened = false;
     ws.onopen = () => {
       if (ws !== this.ws) return;
+      this.opened = true;
       this.#log("connected, waiting for a model server");
       this.#setState("waiting");
     };
@@ -156,13 +158,16 @@ export class Session extends EventTarget {
   #onClose(event) {
     this.ws = null;
     const code = event.code;
-    const reason = event.reason || this.lastError?.reason || CLOSE_REASONS.get(code) || "Connection closed";
+    const told = event.reason || this.lastError?.reason || "";
+    const reason = !this.opened
+      ? "The app server is unreachable"
+      : CLOSE_REASONS.get(code) ?? (told || "Connection closed");
     this.lastError = null;
     this.#log(`connection closed: ${code}${event.reason ? ` ${event.reason}` : ""}`);
     if (!this.wanted) return;
     if (FINAL_CODES.has(code)) {
       this.wanted = false;
-      this.#setState("error", { reason: `${FINAL_CODES.get(code)}: ${reason}`, code });
+      this.#setState("error", { reason: `${FINAL_CODES.get(code)}: ${told || reason}`, code });
       return;
     }
     const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
