@@ -31,11 +31,14 @@ loopback = []
 """
 
 
-def _setup(root: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def _setup(
+    root: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the script from an unrelated directory, with the standard library only."""
     return subprocess.run(
         [sys.executable, "-I", str(SCRIPT), "--project-dir", str(root), "--no-doctor", *args],
         cwd="/",
+        env=env,
         input=stdin,
         capture_output=True,
         text=True,
@@ -128,12 +131,14 @@ def test_malformed_token_is_refused(installed: tuple[Path, str]) -> None:
     assert (root / ".env").read_text() == before
 
 
-def test_changed_lock_reinstalls(installed: tuple[Path, str]) -> None:
+def test_changed_lock_reinstalls(installed: tuple[Path, str], tmp_path: Path) -> None:
     root, _ = installed
     (root / "requirements.lock").write_text("# no pins\n")
-    done = _setup(root)
+    without_uv = {**os.environ, "PATH": str(tmp_path)}
+    done = _setup(root, "--uv", env=without_uv)
     assert done.returncode == 0, done.stderr
-    assert "installing" in done.stdout
+    assert "uv is not on PATH; using pip" in done.stdout
+    assert "installing scenario6[dev,loopback] with pip" in done.stdout
     assert project.in_sync(root)
 
 

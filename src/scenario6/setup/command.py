@@ -19,7 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=sys.executable,
         help="interpreter to create .venv with (default: the one running this)",
     )
-    parser.add_argument("--uv", action="store_true", help="use uv (when on PATH) instead of pip")
+    parser.add_argument(
+        "--uv", action="store_true", help="use uv instead of pip (when uv is on PATH)"
+    )
     token = parser.add_mutually_exclusive_group()
     token.add_argument(
         "--hf-token",
@@ -77,6 +79,9 @@ class _Refused(Exception):
 
 def _set_up(root: Path, args: argparse.Namespace) -> list[str]:
     changes: list[str] = []
+    if args.uv and not installer.uv_available():
+        print(f"{mark('warn')} --uv: uv is not on PATH; using pip")
+        args.uv = False
     python = project.venv_python(root)
     if python.exists():
         version = installer.interpreter_version(str(python))

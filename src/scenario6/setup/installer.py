@@ -58,7 +58,7 @@ def uv_available() -> bool:
 def _uv() -> str:
     path = shutil.which("uv")
     if path is None:
-        raise SetupError("--uv was given but uv is not on PATH (pip install uv, or drop --uv)")
+        raise SetupError("uv is not on PATH (pip install uv)")
     return path
 
 
