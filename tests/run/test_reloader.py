@@ -19,6 +19,7 @@ import websockets
 from websockets.asyncio.client import connect
 
 from scenario6.run import reloader
+from tests.run.conftest import group_alive
 from tests.support.servers import HOST, free_port
 
 APP = """
@@ -103,17 +104,6 @@ def running_reloader(
             process.wait()
 
 
-def group_members(pgid: int) -> list[int]:
-    members = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                if int(fields[2]) == pgid and fields[0] != "Z":
-                    members.append(int(entry.name))
-    return members
-
-
 def test_edit_is_served_and_a_syntax_error_keeps_the_old_app(tmp_path: Path) -> None:
     write_app(tmp_path, "one")
     with running_reloader(tmp_path) as (port, process, output):
@@ -132,7 +122,7 @@ def test_edit_is_served_and_a_syntax_error_keeps_the_old_app(tmp_path: Path) -> 
 
         os.kill(process.pid, signal.SIGTERM)
         assert process.wait(15) == 0
-        assert group_members(process.pid) == []  # no child outlives the supervisor
+        assert group_alive(process.pid) == []  # no child outlives the supervisor
 
 
 async def test_open_websocket_is_closed_with_1012_on_reload(tmp_path: Path) -> None:

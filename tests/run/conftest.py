@@ -1,0 +1,147 @@
+"""Fixtures for ``scenario6 run``: a throw-away copy of the repository and the command itself."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scenario6.apphost import Operation, PythonAppResource, load_apphost
+from scenario6.run.venv import find_venv, install_stamp, stamp_path
+from tests.support.docker import base_image, docker
+
+__all__ = ["base_image", "docker"]  # fixtures the tests here use
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class RunCommand:
+    """``scenario6 run`` as a child in its own process group, output captured to a file."""
+
+    def __init__(self, cwd: Path, args: list[str], env: dict[str, str]) -> None:
+        self.log = cwd / f"run-{time.monotonic_ns()}.log"
+        self._sink = self.log.open("wb")
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "scenario6", "run", *args],
+            cwd=cwd,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+            stdin=subprocess.DEVNULL,
+            stdout=self._sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_healthy(self, url: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                pytest.fail(f"scenario6 run exited {self.popen.returncode}:\n{self.output()}")
+            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as reply:
+                if reply.status == 200:
+                    return
+            time.sleep(0.1)
+        pytest.fail(f"{url} not healthy after {timeout} s:\n{self.output()[-4000:]}")
+
+    def wait_exit(self, timeout: float = 60) -> int:
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"scenario6 run did not exit within {timeout} s:\n{self.output()[-3000:]}")
+
+    def interrupt(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.popen.pid, signal.SIGINT)
+
+    def close(self) -> None:
+        if self.popen.poll() is None:
+            self.interrupt()
+            try:
+                self.popen.wait(30)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+        # Whatever the run left in its process group (it should be nothing) goes too.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self._sink.close()
+
+
+@pytest.fixture
+def run_command() -> Iterator[type[RunCommand]]:
+    started: list[RunCommand] = []
+
+    class Tracked(RunCommand):
+        def __init__(self, cwd: Path, args: list[str], env: dict[str, str]) -> None:
+            super().__init__(cwd, args, env)
+            started.append(self)
+
+    yield Tracked
+    for command in started:
+        command.close()
+
+
+def _copy_tree(destination: Path) -> None:
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for raw in filter(None, listed):
+        source = REPO / raw.decode()
+        if source.is_file():
+            target = destination / raw.decode()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read_bytes())
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A copy of the repository whose .venv sees the copy's sources, not the real tree's.
+
+    The venv borrows the project venv's installed dependencies through a .pth file and is
+    stamped as installed, so no test downloads anything and the real tree stays untouched.
+    """
+    root = tmp_path / "repo"
+    _copy_tree(root)
+    subprocess.run(
+        [getattr(sys, "_base_executable", sys.executable), "-m", "venv", "--without-pip",
+         str(root / ".venv")],
+        check=True,
+    )  # fmt: skip
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    site = root / ".venv" / "lib" / version / "site-packages"
+    deps = sysconfig.get_paths()["purelib"]
+    (site / "scenario6-workspace.pth").write_text(f"{root / 'src'}\n{deps}\n")
+    app = load_apphost(root / "apphost.py", Operation.RUN, {"SCENARIO6_BACKEND": "loopback"})
+    frontend = app.resource("scenario6-frontend")
+    assert isinstance(frontend, PythonAppResource)
+    stamp_path(find_venv(frontend), frontend).write_text(install_stamp(frontend) + "\n")
+    return root
+
+
+def group_alive(pgid: int) -> list[str]:
+    """Command lines of live processes still in process group ``pgid``."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            stat = (entry / "stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                alive.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+    return alive
