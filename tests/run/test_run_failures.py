@@ -1,0 +1,116 @@
+"""``scenario6 run`` when things go wrong: each failure names its cause and exits non-zero."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from pathlib import Path
+
+from tests.conftest import require_tool
+from tests.run.conftest import RunCommand, group_alive
+from tests.support.servers import HOST, free_port
+
+NATIVE = ["--backend", "loopback", "--backend-runtime", "native"]
+
+
+def write_apphost(folder: Path, body: str) -> Path:
+    path = folder / "apphost.py"
+    path.write_text(
+        "import sys\n"
+        "from scenario6.apphost import DistributedApplication\n"
+        "builder = DistributedApplication.create_builder(name='failing')\n"
+        f"{body}\n"
+        "builder.build().run()\n"
+    )
+    return path
+
+
+def test_unreachable_engine_is_a_clear_error(tmp_path: Path, run_command: type[RunCommand]) -> None:
+    require_tool("docker")
+    dead = f"unix://{tmp_path}/no-engine-{uuid.uuid4().hex[:6]}.sock"
+    run = run_command(
+        tmp_path, ["--apphost", str(write_apphost(tmp_path, "")), "--backend", "loopback",
+                   "--backend-runtime", "container"], {"DOCKER_HOST": dead},
+    )  # fmt: skip
+    assert run.wait_exit(60) == 1
+    assert f"not running or not reachable at {dead}" in run.output()
+
+
+def test_taken_frontend_port_is_a_clear_error(
+    workspace: Path, run_command: type[RunCommand]
+) -> None:
+    frontend_port = free_port()
+    with socket.socket() as squatter:
+        squatter.bind((HOST, frontend_port))
+        squatter.listen()
+        env = {"MOSHI_PORT": str(free_port()), "FRONTEND_PORT": str(frontend_port)}
+        run = run_command(workspace, NATIVE, env)
+        assert run.wait_exit(120) == 1, run.output()
+    output = run.output()
+    assert f"port {frontend_port} for scenario6-frontend is already in use" in output
+    assert "scenario6-moshi is healthy" in output  # started, then stopped again
+    assert group_alive(run.popen.pid) == []
+
+
+def test_backend_never_healthy_times_out_naming_it(
+    tmp_path: Path, run_command: type[RunCommand]
+) -> None:
+    port = free_port()
+    apphost = write_apphost(
+        tmp_path,
+        f"""
+never = builder.add_executable(
+    "never-healthy", sys.executable, ".",
+    ["-c", "import time; print('still warming up', flush=True); time.sleep(600)"],
+).with_http_endpoint(port={port}).with_http_health_check("/health")
+builder.add_executable("dependent", sys.executable, ".", ["-c", "print('STARTED')"]).wait_for(
+    never
+)""",
+    )
+    began = time.monotonic()
+    run = run_command(tmp_path, ["--apphost", str(apphost), *NATIVE, "--timeout", "2"], {})
+    assert run.wait_exit(60) == 1
+    output = run.output()
+    assert (
+        f"never-healthy did not become healthy at http://127.0.0.1:{port}/health within 2 s"
+        in output
+    )
+    assert "still warming up" in output.split("did not become healthy", 1)[1]  # its last lines
+    assert "STARTED" not in output  # the dependent never started
+    assert time.monotonic() - began < 50
+    assert group_alive(run.popen.pid) == []
+
+
+def test_bad_apphost_configuration_names_the_field(
+    tmp_path: Path, run_command: type[RunCommand]
+) -> None:
+    apphost = write_apphost(
+        tmp_path,
+        'builder.add_executable("web", sys.executable, ".").with_http_endpoint(port=70000)',
+    )
+    run = run_command(tmp_path, ["--apphost", str(apphost), *NATIVE], {})
+    assert run.wait_exit(60) == 2
+    assert "resource 'web', field 'port': 70000 is not a port" in run.output()
+
+
+def test_crashed_process_is_reported_and_restarted(
+    tmp_path: Path, run_command: type[RunCommand]
+) -> None:
+    apphost = write_apphost(
+        tmp_path,
+        'builder.add_executable("crashy", sys.executable, ".", ["-c", '
+        "\"import time; print('about to fail', flush=True); time.sleep(1); raise SystemExit(3)\"])",
+    )
+    run = run_command(tmp_path, ["--apphost", str(apphost), *NATIVE], {})
+    deadline = time.monotonic() + 60
+    while run.output().count("about to fail") < 2:
+        assert time.monotonic() < deadline, run.output()
+        assert run.popen.poll() is None, run.output()
+        time.sleep(0.1)
+    output = run.output()
+    assert "crashy exited with code 3; last output:" in output
+    assert "restarting crashy" in output
+    run.interrupt()
+    assert run.wait_exit(30) == 0
+    assert group_alive(run.popen.pid) == []
