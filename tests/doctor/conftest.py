@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from scenario6.setup import project
-from tests.support.docker import docker
+from tests.support.docker import base_image, docker
 
-__all__ = ["docker"]
+__all__ = ["base_image", "docker"]
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +12,7 @@ from scenario6.doctor import Context, Status
 from scenario6.doctor.engine import check_engine, check_nvidia_runtime
 from scenario6.doctor.gpu import check_gpu
 from scenario6.doctor.huggingface import MODEL_DIR, check_model_cache
+from scenario6.doctor.ports import check_ports, port_in_use
 from tests.support.docker import docker_cli
 
 from .conftest import base_env
@@ -112,3 +115,30 @@ def test_model_cache(checkout: Path, docker: str) -> None:
         assert "nvidia/personaplex-7b-v1" in held.summary
     finally:
         docker_cli("volume", "rm", "-f", volume, check=False)
+
+
+def test_backend_port_held_by_our_own_container(
+    checkout: Path, docker: str, base_image: str
+) -> None:
+    """A backend container left running by `scenario6 run` holds 8998: that is not a problem."""
+    ports = []
+    for _ in range(2):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+    frontend_port, backend_port = ports
+    container = docker_cli(
+        "run", "-d", "--network", "host", "--label", "scenario6.test=1",
+        "--label", "scenario6.resource=scenario6-moshi", base_image,
+        "python3", "-m", "http.server", str(backend_port), "--bind", "127.0.0.1",
+    ).strip()  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not port_in_use(backend_port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        env = base_env(FRONTEND_PORT=str(frontend_port), MOSHI_PORT=str(backend_port))
+        result = check_ports(Context(checkout, env, backend="personaplex"))
+        assert result.status is Status.OK, result
+        assert "already running" in result.summary
+    finally:
+        docker_cli("rm", "-f", container, check=False)

@@ -58,11 +58,12 @@ def _our_backend_running(ctx: Context) -> bool:
     if runtime is None or not ctx.which(runtime):
         return False
     with contextlib.suppress(Exception):
+        # `scenario6 run` labels its containers with the resource they run.
+        label = f"label=scenario6.resource={_OUR_CONTAINER}"
         code, out, _ = ctx.command(
-            [runtime, "ps", "--filter", f"name=^{_OUR_CONTAINER}$", "--format", "{{.Names}}"],
-            timeout=10,
+            [runtime, "ps", "--filter", label, "--format", "{{.Names}}"], timeout=10
         )
-        return code == 0 and _OUR_CONTAINER in out.split()
+        return code == 0 and bool(out.strip())
     return False
 
 
