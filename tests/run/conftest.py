@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import sysconfig
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -15,13 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from scenario6.apphost import Operation, PythonAppResource, load_apphost
-from scenario6.run.venv import find_venv, install_stamp, stamp_path
+from scenario6.bench.reload import make_workspace
 from tests.support.docker import base_image, docker
 
 __all__ = ["base_image", "docker"]  # fixtures the tests here use
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 class RunCommand:
@@ -93,44 +89,10 @@ def run_command() -> Iterator[type[RunCommand]]:
         command.close()
 
 
-def _copy_tree(destination: Path) -> None:
-    listed = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for raw in filter(None, listed):
-        source = REPO / raw.decode()
-        if source.is_file():
-            target = destination / raw.decode()
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(source.read_bytes())
-
-
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    """A copy of the repository whose .venv sees the copy's sources, not the real tree's.
-
-    The venv borrows the project venv's installed dependencies through a .pth file and is
-    stamped as installed, so no test downloads anything and the real tree stays untouched.
-    """
-    root = tmp_path / "repo"
-    _copy_tree(root)
-    subprocess.run(
-        [getattr(sys, "_base_executable", sys.executable), "-m", "venv", "--without-pip",
-         str(root / ".venv")],
-        check=True,
-    )  # fmt: skip
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    site = root / ".venv" / "lib" / version / "site-packages"
-    deps = sysconfig.get_paths()["purelib"]
-    (site / "scenario6-workspace.pth").write_text(f"{root / 'src'}\n{deps}\n")
-    app = load_apphost(root / "apphost.py", Operation.RUN, {"SCENARIO6_BACKEND": "loopback"})
-    frontend = app.resource("scenario6-frontend")
-    assert isinstance(frontend, PythonAppResource)
-    stamp_path(find_venv(frontend), frontend).write_text(install_stamp(frontend) + "\n")
-    return root
+    """A copy of the repository whose .venv runs the copy's sources; the real tree stays as is."""
+    return make_workspace(tmp_path / "repo")
 
 
 def group_alive(pgid: int) -> list[str]:

@@ -1,0 +1,300 @@
+"""``scenario6 bench reload``: how fast a frontend edit is live, in run mode and in production.
+
+(a) run mode: ``scenario6 run`` with the native frontend; an edit to a route module, timed
+    until the new code answers (p50 of several edits), next to plain ``uvicorn --reload``;
+(b) the production way: rebuild the frontend image (warm cache) and restart its container;
+(c) a warm ``scenario6 run`` start until the frontend is healthy.
+Everything runs in a throw-away copy of the repository; the working tree is never edited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from scenario6.apphost import Operation, PythonAppResource, load_apphost
+from scenario6.bench.harness import HOST, ChildServer, free_port
+from scenario6.run.venv import find_venv, install_stamp, stamp_path
+
+REPO = Path(__file__).resolve().parents[3]
+ROUTE_MODULE = Path("src/scenario6/frontend/routes/health.py")
+EDITS = 7
+TARGET_S = 0.25
+TARGET_SPEEDUP = 20.0
+
+
+def make_workspace(destination: Path, repo: Path = REPO) -> Path:
+    """Copy the repository's files (tracked and new, not ignored) and give the copy a venv.
+
+    The venv borrows this interpreter's installed packages through a ``.pth`` file and is
+    stamped as installed, so the copy's sources are what runs and nothing is downloaded.
+    """
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+        cwd=repo,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for raw in filter(None, listed):
+        source = repo / raw.decode()
+        if source.is_file():
+            target = destination / raw.decode()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    venv = destination / ".venv"
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True)
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    site = venv / "lib" / version / "site-packages"
+    deps = sysconfig.get_paths()["purelib"]
+    (site / "scenario6-workspace.pth").write_text(f"{destination / 'src'}\n{deps}\n")
+    app = load_apphost(destination / "apphost.py", Operation.RUN, {"SCENARIO6_BACKEND": "loopback"})
+    frontend = app.resource("scenario6-frontend")
+    assert isinstance(frontend, PythonAppResource)
+    stamp_path(find_venv(frontend), frontend).write_text(install_stamp(frontend) + "\n")
+    return destination
+
+
+def _get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return str(reply.read().decode())
+    except OSError:
+        return None
+
+
+class RouteEditor:
+    """Appends one route to a module, then changes what it returns; times until it is served."""
+
+    def __init__(self, workspace: Path) -> None:
+        self.path = workspace / ROUTE_MODULE
+        self.original = self.path.read_text()
+
+    def edit(self, marker: str) -> None:
+        route = (
+            '\n\n@router.get("/api/bench-reload")\n'
+            f"def bench_reload() -> dict[str, str]:\n    return {{'marker': '{marker}'}}\n"
+        )
+        self.path.write_text(self.original + route)
+
+    def restore(self) -> None:
+        self.path.write_text(self.original)
+
+    def time_edits(self, port: int, count: int, timeout: float = 120) -> list[float]:
+        timings = []
+        for index in range(count):
+            marker = f"edit-{index}-{time.monotonic_ns()}"
+            began = time.monotonic()
+            self.edit(marker)
+            _wait_served(port, marker, timeout, interval=0.002)
+            timings.append(time.monotonic() - began)
+            time.sleep(0.5)  # let the previous child finish shutting down
+        return timings
+
+
+def _summary(values: list[float]) -> dict[str, Any]:
+    return {
+        "p50_s": round(statistics.median(values), 3),
+        "min_s": round(min(values), 3),
+        "max_s": round(max(values), 3),
+        "samples": [round(v, 3) for v in values],
+    }
+
+
+@contextlib.contextmanager
+def _run(workspace: Path, args: list[str], env: dict[str, str]) -> Iterator[ChildServer]:
+    child = ChildServer(["run", "--apphost", str(workspace / "apphost.py"), *args], env)
+    try:
+        yield child
+    finally:
+        child.stop(grace=30)
+
+
+def run_mode_edit(workspace: Path) -> dict[str, Any]:
+    port = free_port()
+    env = {"FRONTEND_PORT": str(port), "MOSHI_PORT": str(free_port())}
+    editor = RouteEditor(workspace)
+    with _run(workspace, ["--backend", "loopback", "--backend-runtime", "native"], env) as child:
+        child.wait_healthy(f"http://{HOST}:{port}/health", timeout=120)
+        try:
+            return _summary(editor.time_edits(port, EDITS))
+        finally:
+            editor.restore()
+
+
+def uvicorn_reload_edit(workspace: Path) -> dict[str, Any]:
+    """The same edits under plain ``uvicorn --reload``, for comparison."""
+    port = free_port()
+    python = workspace / ".venv" / "bin" / "python"
+    argv = [str(python), "-m", "uvicorn", "scenario6.frontend.app:app", "--host", HOST]
+    argv += ["--port", str(port), "--reload", "--reload-dir", str(workspace / "src" / "scenario6")]
+    editor = RouteEditor(workspace)
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            _wait(lambda: _get(f"http://{HOST}:{port}/health") is not None, 60)
+            return _summary(editor.time_edits(port, max(3, EDITS - 2)))
+        finally:
+            editor.restore()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, 15)
+            process.wait(30)
+
+
+def _wait_served(port: int, marker: str, timeout: float, interval: float = 0.05) -> None:
+    url = f"http://{HOST}:{port}/api/bench-reload"
+    _wait(lambda: marker in (_get(url) or ""), timeout, interval)
+
+
+def _wait(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not ready within {timeout} s")
+        time.sleep(interval)
+
+
+def _docker(*args: str, timeout: float = 120) -> str:
+    result = subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"docker {args[0]} failed: {result.stderr.strip()[-500:]}")
+    return result.stdout.strip()
+
+
+def production_edit(workspace: Path, base: str) -> dict[str, Any]:
+    """Edit → ``docker build`` (warm cache) → replace the container → new code served."""
+    from scenario6.bench.images import build_image
+
+    tag = "scenario6-frontend:bench-reload"
+    port = free_port()
+    editor = RouteEditor(workspace)
+    editor.edit("warm-up")
+    build_image(tag, base, context=workspace)  # warms the cache for the timed builds
+    name = f"scenario6-bench-reload-{os.getpid()}"
+    timings, builds = [], []
+    try:
+        for index in range(3):
+            marker = f"image-{index}-{time.monotonic_ns()}"
+            began = time.monotonic()
+            editor.edit(marker)
+            built = build_image(tag, base, context=workspace)
+            builds.append(built.seconds)
+            _docker("rm", "-f", name)
+            _docker(
+                "run", "-d", "--name", name, "--network", "host", "-e", f"APP_PORT={port}",
+                "-e", "APP_HOST=127.0.0.1", "--label", "scenario6.bench=reload", tag,
+            )  # fmt: skip
+            _wait_served(port, marker, 300)
+            timings.append(time.monotonic() - began)
+    finally:
+        editor.restore()
+        with contextlib.suppress(RuntimeError):
+            _docker("rm", "-f", name)
+    return {**_summary(timings), "build_p50_s": round(statistics.median(builds), 3)}
+
+
+def warm_start(workspace: Path, backend_runtime: str, base: str | None) -> dict[str, Any]:
+    """Start ``scenario6 run`` twice; the second start (everything cached) is the figure."""
+    port = free_port()
+    env = {"FRONTEND_PORT": str(port), "MOSHI_PORT": str(free_port())}
+    if backend_runtime == "container":
+        env |= {
+            "SCENARIO6_CONTAINER_NETWORK": os.environ.get("SCENARIO6_CONTAINER_NETWORK", "host"),
+            "SCENARIO6_BASE_IMAGE": base or "",
+        }
+    args = ["--backend", "loopback", "--backend-runtime", backend_runtime]
+    seconds = []
+    app_id = load_apphost(workspace / "apphost.py", Operation.RUN).app_id
+    try:
+        for _ in range(2):
+            began = time.monotonic()
+            with _run(workspace, args, env) as child:
+                child.wait_healthy(f"http://{HOST}:{port}/health", timeout=1800)
+                seconds.append(time.monotonic() - began)
+    finally:
+        if backend_runtime == "container":
+            ids = _docker("ps", "-aq", "--filter", f"label=scenario6.app={app_id}")
+            if ids:
+                _docker("rm", "-f", *ids.split())
+    return {"cold_s": round(seconds[0], 2), "warm_s": round(seconds[1], 2)}
+
+
+def _docker_base() -> tuple[str | None, str]:
+    if shutil.which("docker") is None:
+        return None, "docker is not installed"
+    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
+        return None, "no Docker engine answers"
+    from scenario6.bench.images import choose_base
+
+    return choose_base(os.environ), ""
+
+
+def measure() -> dict[str, Any]:
+    result: dict[str, Any] = {"benchmark": "reload", "target_s": TARGET_S}
+    with tempfile.TemporaryDirectory(prefix="scenario6-bench-reload-") as folder:
+        workspace = make_workspace(Path(folder) / "repo")
+        result["run_mode_edit"] = run_mode_edit(workspace)
+        result["uvicorn_reload_edit"] = uvicorn_reload_edit(workspace)
+        result["warm_start_native_backend"] = warm_start(workspace, "native", None)
+        base, why = _docker_base()
+        if base is None:
+            result["production_edit"] = {"skipped": why}
+            result["warm_start_container_backend"] = {"skipped": why}
+        else:
+            result["production_edit"] = production_edit(workspace, base)
+            result["warm_start_container_backend"] = warm_start(workspace, "container", base)
+            fast = result["run_mode_edit"]["p50_s"]
+            result["speedup_vs_image_rebuild"] = round(result["production_edit"]["p50_s"] / fast, 1)
+    return result
+
+
+def _print(result: dict[str, Any]) -> None:
+    edit, plain = result["run_mode_edit"], result["uvicorn_reload_edit"]
+    print("reload — frontend edit until the new code answers")
+    print(f"  (a) scenario6 run (fast reloader): p50 {edit['p50_s']:.3f} s "
+          f"(min {edit['min_s']:.3f}, max {edit['max_s']:.3f}; target ≤ {TARGET_S} s)")  # fmt: skip
+    print(f"      plain uvicorn --reload:        p50 {plain['p50_s']:.3f} s")
+    production = result["production_edit"]
+    if "skipped" in production:
+        print(f"  (b) image rebuild + restart: skipped ({production['skipped']})")
+    else:
+        print(f"  (b) image rebuild + restart:       p50 {production['p50_s']:.2f} s "
+              f"(build alone {production['build_p50_s']:.2f} s)")  # fmt: skip
+        print(f"      speed-up of (a) over (b): {result['speedup_vs_image_rebuild']}× "
+              f"(target ≥ {TARGET_SPEEDUP:g}×)")  # fmt: skip
+    for key, label in (
+        ("warm_start_native_backend", "native loopback backend"),
+        ("warm_start_container_backend", "loopback backend container"),
+    ):
+        start = result[key]
+        if "skipped" in start:
+            print(f"  (c) scenario6 run start, {label}: skipped ({start['skipped']})")
+        else:
+            print(f"  (c) scenario6 run start → frontend healthy, {label}: "
+                  f"warm {start['warm_s']:.2f} s (first {start['cold_s']:.2f} s)")  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    result = measure()
+    if getattr(args, "json", False):
+        print(json.dumps(result))
+    else:
+        _print(result)
+    return 0
