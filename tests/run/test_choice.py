@@ -1,0 +1,34 @@
+"""Backend choice: auto falls back to the loopback backend and says why."""
+
+from __future__ import annotations
+
+import pytest
+
+from scenario6.apphost import Configuration
+from scenario6.run.choice import ChoiceError, choose
+from tests.conftest import require_tool
+
+
+def test_auto_without_token_uses_loopback_with_a_reason() -> None:
+    choice = choose("auto", "native", "python", Configuration(environ={}))
+    assert choice.backend == "loopback"
+    assert choice.backend_runtime == "native"
+    assert any("no HF_TOKEN" in w and "LOOPBACK" in w for w in choice.warnings)
+
+
+def test_external_url_and_bad_values() -> None:
+    choice = choose("wss://gpu-box:8998/api/chat", None, "python", Configuration(environ={}))
+    assert (choice.backend, choice.backend_runtime) == ("wss://gpu-box:8998/api/chat", "external")
+    assert choice.overrides()["SCENARIO6_BACKEND"] == "wss://gpu-box:8998/api/chat"
+    with pytest.raises(ChoiceError, match="use auto, personaplex, loopback"):
+        choose("gpu-box", None, "python", Configuration(environ={}))
+
+
+def test_personaplex_without_gpu_runtime_is_refused_naming_it() -> None:
+    require_tool("docker")
+    from scenario6.run.runtime import ContainerRuntime
+
+    if ContainerRuntime.detect().has_nvidia():
+        pytest.skip("this machine has an NVIDIA runtime")
+    with pytest.raises(ChoiceError, match=r"NVIDIA runtime|engine"):
+        choose("personaplex", None, "python", Configuration(environ={"HF_TOKEN": "x"}))

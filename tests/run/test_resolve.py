@@ -1,0 +1,76 @@
+"""Run-mode resolution: endpoints become local URLs; the token reaches the backend only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scenario6.apphost import (
+    Configuration,
+    ContainerResource,
+    Operation,
+    ParameterResolver,
+    load_apphost,
+)
+from scenario6.run.container import ContainerRunner
+from scenario6.run.resolve import RunResolver
+from scenario6.run.runtime import ContainerRuntime
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "hf_secret_for_tests_42"
+
+
+def resolver_for(backend: str, runtime: ContainerRuntime) -> RunResolver:
+    app = load_apphost(
+        REPO / "apphost.py",
+        Operation.RUN,
+        {"SCENARIO6_BACKEND": backend, "MOSHI_PORT": "18998", "FRONTEND_PORT": "18010"},
+    )
+    parameters = ParameterResolver(Configuration(environ={"HF_TOKEN": TOKEN}), prompt=None)
+    return RunResolver(app, parameters, runtime)
+
+
+@pytest.mark.parametrize(
+    ("runtime", "gpu_args"),
+    [
+        (ContainerRuntime("/usr/bin/docker", "host"), ["--gpus=all"]),
+        (ContainerRuntime("/usr/bin/podman", "host"), ["--device", "nvidia.com/gpu=all"]),
+    ],
+)
+def test_personaplex_container_gets_the_token_out_of_band(
+    runtime: ContainerRuntime, gpu_args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    resolver = resolver_for("personaplex", runtime)
+    moshi = resolver.app.resource("scenario6-moshi")
+    assert isinstance(moshi, ContainerResource)
+    args, secret, spec_hash = ContainerRunner(moshi, runtime, resolver, print).run_spec("sha256:1")
+
+    assert secret == {"HF_TOKEN": TOKEN}
+    assert TOKEN not in " ".join(args)  # `-e HF_TOKEN` only: the value is not on a command line
+    assert args[args.index("HF_TOKEN") - 1] == "-e"
+    assert "MOSHI_PORT=18998" in args and "--network" in args
+    assert " ".join(gpu_args) in " ".join(args)
+    assert "scenario6-hf-cache:/data/huggingface" in args
+    assert len(spec_hash) == 16
+    assert TOKEN not in spec_hash
+
+    frontend = resolver.app.resource("scenario6-frontend")
+    env = resolver.native_environment(frontend)
+    assert "HF_TOKEN" not in env  # withheld even though this process has it
+    assert env["MOSHI_WS_URL"] == "http://127.0.0.1:18998"
+    assert env["APP_PORT"] == "18010"
+
+
+def test_spec_hash_changes_with_the_image_and_the_configuration() -> None:
+    runtime = ContainerRuntime("/usr/bin/docker", "host")
+    resolver = resolver_for("loopback", runtime)
+    moshi = resolver.app.resource("scenario6-moshi")
+    assert isinstance(moshi, ContainerResource)
+    runner = ContainerRunner(moshi, runtime, resolver, print)
+    first = runner.run_spec("sha256:1")[2]
+    assert runner.run_spec("sha256:1")[2] == first
+    assert runner.run_spec("sha256:2")[2] != first
+    moshi.with_environment("EXTRA", "1")
+    assert runner.run_spec("sha256:1")[2] != first
