@@ -265,3 +265,33 @@ def test_an_insecure_page_says_why_the_microphone_is_unavailable(
         expect(page.locator("#toggle")).to_be_disabled()
     finally:
         browser.close()
+
+
+def test_controls_offer_voices_presets_a_counted_persona_and_themes(page: Page, app: App) -> None:
+    config = get_json(f"{app.url}api/config")
+    page.goto(app.url)
+    expect(page.locator("#toggle")).to_be_enabled()
+    assert page.locator("#voice optgroup").count() == 4
+    assert page.locator("#voice option").count() == 18
+    expect(page.locator("#voice")).to_have_value(config["voices"]["default"])
+
+    teacher = next(p for p in config["personas"]["presets"] if p["id"] == "teacher")
+    page.click("#presets button[data-id=teacher]")
+    expect(page.locator("#persona")).to_have_value(teacher["prompt"])
+    expect(page.locator("#presets button[data-id=teacher]")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(page.locator("#persona-count")).to_have_text(f"{len(teacher['prompt'])} / 1000")
+    page.fill("#persona", "")
+    expect(page.locator("#toggle")).to_be_disabled()  # upstream cannot take an empty persona
+    page.fill("#persona", "y" * 1200)
+    expect(page.locator("#persona")).to_have_value("y" * 1000)
+    expect(page.locator("#persona-count")).to_have_attribute("data-level", "full")
+
+    page.select_option("#voice", "VARF3")
+    page.select_option("#theme", "dark")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    page.reload()
+    expect(page.locator("#voice")).to_have_value("VARF3")
+    expect(page.locator("#persona")).to_have_value("y" * 1000)
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")

@@ -1,6 +1,7 @@
 // Wires the page together: configuration, controls, microphone → encoder → session,
 // session → player and transcript, and the status, meters and latency figures.
 import { OpusPageEncoder, encoderConfig } from "./encoder.js";
+import { SettingsForm } from "./form.js";
 import { LatencyMeter } from "./latency.js";
 import { Microphone, meterLevel } from "./mic.js";
 import { Player } from "./player.js";
@@ -13,10 +14,10 @@ import * as view from "./ui.js";
 const ui = view.elements();
 const latency = new LatencyMeter();
 const transcript = new Transcript(ui.transcript);
-const prefs = { voice: "scenario6.voice", persona: "scenario6.persona" };
 const SPEAKING_LEVEL = 0.01;
 
 let config = null;
+let form = null;
 let session = null;
 let audio = null; // {context, mic, player, encoderConfig} while running
 let encoder = null; // one per live session: each session is a new Ogg stream
@@ -46,7 +47,7 @@ function log(message, level = "info") {
 }
 
 function prompts() {
-  return { voice: ui.voice.value, persona: ui.persona.value.trim() };
+  return form.values();
 }
 
 function setLoopback(isLoopback) {
@@ -68,29 +69,10 @@ async function init() {
     return;
   }
   ui.version.textContent = `${config.service} ${config.version}`;
-  const max = config.limits.persona_max_chars;
-  ui.persona.maxLength = max;
-  view.fillVoices(ui.voice, config.voices, localStorage.getItem(prefs.voice) ?? config.voices.default);
-  ui.persona.value = localStorage.getItem(prefs.persona) ?? config.personas.default;
-  const presets = config.personas.presets;
-  view.fillPresets(ui.presets, presets, (preset) => {
-    ui.persona.value = preset.prompt;
-    onPersonaInput();
-  });
-  const onPersonaInput = () => {
-    view.showCount(ui.personaCount, ui.persona.value.length, max);
-    view.markPreset(ui.presets, presets, ui.persona.value);
-    localStorage.setItem(prefs.persona, ui.persona.value);
-    ui.toggle.disabled = !running && ui.persona.value.trim() === "";
-    offerRestart();
-  };
-  ui.persona.addEventListener("input", onPersonaInput);
-  ui.voice.addEventListener("change", () => {
-    localStorage.setItem(prefs.voice, ui.voice.value);
+  form = new SettingsForm(ui, config, () => {
+    ui.toggle.disabled = !running && !form.complete;
     offerRestart();
   });
-  view.showCount(ui.personaCount, ui.persona.value.length, max);
-  view.markPreset(ui.presets, presets, ui.persona.value);
   setLoopback(config.loopback === true);
   ui.toggle.addEventListener("click", () => (running ? stop() : start()));
   ui.restartNow.addEventListener("click", restart);
@@ -108,7 +90,7 @@ async function init() {
     log(`unsupported browser, missing ${missing.join(", ")}`, "error");
     return;
   }
-  ui.toggle.disabled = ui.persona.value.trim() === "";
+  ui.toggle.disabled = !form.complete;
   view.showStatus(ui, "idle");
   log(`ready: ${config.backends.length} model server(s) configured${config.loopback ? " (loopback)" : ""}`);
 }
@@ -275,7 +257,7 @@ function teardown() {
   view.showMicLevel(ui, 0);
   view.showSpeaking(ui, false);
   ui.banners.restart.hidden = true;
-  ui.toggle.disabled = ui.persona.value.trim() === "";
+  ui.toggle.disabled = !form.complete;
 }
 
 function stop() {
