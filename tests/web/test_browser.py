@@ -291,7 +291,13 @@ def test_controls_offer_voices_presets_a_counted_persona_and_themes(page: Page, 
     page.select_option("#voice", "VARF3")
     page.select_option("#theme", "dark")
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    expect(page.locator("html")).to_have_attribute("data-scheme", "dark")
     page.reload()
     expect(page.locator("#voice")).to_have_value("VARF3")
     expect(page.locator("#persona")).to_have_value("y" * 1000)
     expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+
+    page.select_option("#theme", "system")  # follows the system, also when it changes
+    for scheme in ("dark", "light"):
+        page.emulate_media(color_scheme=scheme)
+        expect(page.locator("html")).to_have_attribute("data-scheme", scheme)
