@@ -34,6 +34,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /app
 USER app
 EXPOSE 8010
-# Slim images have no curl; the probe follows APP_PORT and, with a certificate, HTTPS.
-HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 CMD ["python", "-c", "import os, ssl, urllib.request as u; s = 'https' if os.environ.get('APP_SSL_CERTFILE') else 'http'; u.urlopen(f\"{s}://127.0.0.1:{os.environ.get('APP_PORT', '8010')}/health\", timeout=4, context=ssl._create_unverified_context())"]
+# Slim images have no curl. The probe asks where APP_HOST/APP_PORT say the server listens
+# (loopback for a wildcard), over HTTPS when a certificate is configured.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 CMD ["python", "-c", "import os, ssl, urllib.request as u; e = os.environ.get; h = e('APP_HOST') or '0.0.0.0'; h = '127.0.0.1' if h in ('0.0.0.0', '::') else f'[{h}]' if ':' in h else h; s = 'https' if e('APP_SSL_CERTFILE') else 'http'; u.urlopen(f'{s}://{h}:{e(\"APP_PORT\") or 8010}/health', timeout=4, context=ssl._create_unverified_context())"]
 CMD ["scenario6", "frontend"]
