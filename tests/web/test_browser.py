@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, Playwright, expect
 
 from scenario6.bench.browser import CHROMIUM, chromium_args
 from tests.support.audio import RATE, best_correlation
+from tests.support.servers import HOST, Process
 from tests.web.conftest import App
 
 pytestmark = pytest.mark.browser
@@ -301,3 +302,21 @@ def test_controls_offer_voices_presets_a_counted_persona_and_themes(page: Page, 
     for scheme in ("dark", "light"):
         page.emulate_media(color_scheme=scheme)
         expect(page.locator("html")).to_have_attribute("data-scheme", scheme)
+
+
+def test_page_reconnects_when_the_app_server_restarts(page: Page, app: App) -> None:
+    port = app.url.rsplit(":", 1)[1].strip("/")
+    env = {"MOSHI_WS_URL": f"ws://{HOST}:{app.loopback.port}"}
+    start(page, app.url)
+    wait_live(page, app)
+    app.frontend.stop()
+    expect(page.locator("#status")).to_have_attribute("data-state", "reconnecting", timeout=15_000)
+    expect(page.locator("#status-text")).to_contain_text("unreachable", timeout=15_000)
+    restarted = Process(["frontend", "--host", HOST, "--port", port], env=env)
+    try:
+        restarted.wait_healthy(f"{app.url}health")
+        expect(page.locator("#status")).to_have_attribute(
+            "data-state", "live", timeout=LIVE_TIMEOUT
+        )
+    finally:
+        restarted.stop()

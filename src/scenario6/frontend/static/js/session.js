@@ -152,6 +152,8 @@ export class Session extends EventTarget {
     } else if (event.type === "error") {
       this.#log(`server error ${event.code}: ${event.reason}`);
       this.lastError = event;
+    } else if (event.type === "warning") {
+      this.#log(`server warning: ${event.message}`);
     }
   }
 
