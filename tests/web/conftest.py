@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -81,10 +82,10 @@ class App:
     frontend: Process
 
 
-@pytest.fixture
-def app() -> Iterator[App]:
+@contextlib.contextmanager
+def running_app(*loopback_args: str) -> Iterator[App]:
     """The frontend on a free port with one loopback backend (zero echo delay) behind it."""
-    loopback = Loopback(free_port())
+    loopback = Loopback(free_port(), *loopback_args)
     loopback.start()
     try:
         env = {"MOSHI_WS_URL": f"ws://{HOST}:{loopback.port}"}
@@ -92,3 +93,9 @@ def app() -> Iterator[App]:
             yield App(f"http://{HOST}:{port}/", loopback, frontend)
     finally:
         loopback.stop()
+
+
+@pytest.fixture
+def app() -> Iterator[App]:
+    with running_app() as running:
+        yield running

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, Page, Playwright, expect
 from scenario6.bench.browser import CHROMIUM, chromium_args
 from tests.support.audio import RATE, best_correlation
 from tests.support.servers import HOST, Process
-from tests.web.conftest import App
+from tests.web.conftest import App, running_app
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,6 +104,7 @@ def test_live_conversation_sends_the_microphone_and_plays_the_echo(
     expect(page.locator("#transcript .bubble").first).to_contain_text(
         "[loopback backend] echoing", timeout=10_000
     )
+    expect(page.locator("#transcript .bubble")).to_have_count(1)  # words a second apart
     # The latency figures are measured, not placeholders.
     for figure in ("#lat-rt", "#lat-mic", "#lat-spk"):
         expect(page.locator(figure)).to_have_text(re.compile(r"^\d+ ms$"), timeout=15_000)
@@ -320,3 +321,14 @@ def test_page_reconnects_when_the_app_server_restarts(page: Page, app: App) -> N
         )
     finally:
         restarted.stop()
+
+
+def test_a_pause_in_the_text_starts_a_new_bubble(page: Page) -> None:
+    # Words three seconds apart: each pause is longer than a turn break.
+    with running_app("--text-interval-ms", "3000") as app:
+        start(page, app.url)
+        wait_live(page, app)
+        bubbles = page.locator("#transcript .bubble")
+        expect(bubbles).to_have_count(3, timeout=15_000)
+        expect(bubbles.nth(0).locator("p")).to_have_text("[loopback")
+        expect(bubbles.nth(1).locator("p")).to_have_text("backend]")
