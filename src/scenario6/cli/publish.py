@@ -159,7 +159,10 @@ def run_deploy(args: argparse.Namespace) -> int:
     published = deployment.published
     for note in published.notes:
         print(note)
+    for image, size in deployment.image_sizes.items():
+        print(f"  {image}: {size / 1e6:.0f} MB")
     took = ", ".join(f"{k} {v:.0f} s" for k, v in deployment.seconds.items())
     print(f"Healthy ({took}). Open {published.url}")
-    print(f"Stop: docker compose -f {published.compose_file} down")
+    stop = deployment.project.argv(["down"], ["docker", "compose"])
+    print("Stop: " + " ".join(stop))
     return 0

@@ -39,6 +39,7 @@ class Deployment:
     project: ComposeProject
     env: dict[str, str]
     seconds: dict[str, float] = field(default_factory=dict)
+    image_sizes: dict[str, int] = field(default_factory=dict)
 
     def down(self) -> None:
         self.project.down(env=self.env)
@@ -135,7 +136,19 @@ def deploy(
             f"{_redact(logs, secrets)[-4000:]}"
         )
     seconds["total"] = time.monotonic() - started
+    deployment.image_sizes = {s.image: image_size(s.image) for s in published.services.values()}
     return deployment
+
+
+def image_size(image: str) -> int:
+    result = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Size}}", image],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return int(result.stdout.strip() or 0)
 
 
 def _redact(text: str, secrets: Mapping[str, str]) -> str:

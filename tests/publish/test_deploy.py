@@ -1,0 +1,60 @@
+"""``scenario6 deploy`` before it starts anything: where the token comes from, clear failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scenario6.cli import main
+from scenario6.publish.bundle import publish
+from scenario6.publish.deploy import secret_env
+from scenario6.publish.options import PublishOptions
+from tests.publish.conftest import REPO, SECRET
+
+
+@pytest.fixture
+def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.chdir(REPO)
+    if (REPO / ".env").is_file():
+        pytest.skip("a developer .env in the checkout may hold HF_TOKEN")
+
+
+def test_token_comes_from_the_published_folders_env_file(no_token: None, tmp_path: Path) -> None:
+    published = publish(PublishOptions(output=tmp_path / "out"))
+    (published.folder / ".env").write_text(f"HF_TOKEN={SECRET}\n")
+    assert secret_env(published, prompt=None) == {"HF_TOKEN": SECRET}
+
+
+def test_the_environment_wins_and_loopback_needs_nothing(
+    no_token: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", "from-environment")
+    published = publish(PublishOptions(output=tmp_path / "out"))
+    (published.folder / ".env").write_text(f"HF_TOKEN={SECRET}\n")
+    assert secret_env(published, prompt=None) == {"HF_TOKEN": "from-environment"}
+    demo = publish(PublishOptions(output=tmp_path / "demo", backend="loopback"))
+    assert secret_env(demo, prompt=None) == {}
+
+
+def test_a_prompt_is_asked_when_nothing_else_has_the_token(no_token: None, tmp_path: Path) -> None:
+    published = publish(PublishOptions(output=tmp_path / "out"))
+    asked: list[str] = []
+
+    def prompt(parameter: object) -> str:
+        asked.append(getattr(parameter, "env_name", ""))
+        return SECRET
+
+    assert secret_env(published, prompt=prompt) == {"HF_TOKEN": SECRET}
+    assert asked == ["HF_TOKEN"]
+
+
+def test_deploy_without_a_token_stops_before_starting_anything(
+    no_token: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], compose: list[str]
+) -> None:
+    code = main(["deploy", "--output", str(tmp_path / "out"), "--no-build"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "HF_TOKEN" in err
+    assert "docker compose up" not in err
