@@ -27,7 +27,7 @@ def compose_file(
     document: dict[str, Any] = {"name": name, "services": {}, "volumes": {}}
     for service in services.values():
         if any(m.source for m in service.mounts):
-            document["services"][TLS_INIT] = _tls_init(service, folder)
+            document["services"][TLS_INIT] = _tls_init(service)
         document["services"][service.name] = _service(service, options, folder)
     for service in services.values():
         for mount in service.mounts:
@@ -97,7 +97,7 @@ def _build(service: Service, folder: Path) -> dict[str, Any]:
     return build
 
 
-def _tls_init(service: Service, folder: Path) -> dict[str, Any]:
+def _tls_init(service: Service) -> dict[str, Any]:
     """A one-shot copy of the certificate folder into a volume the app user can read.
 
     A bind mount would keep the host's owner and mode, and a private key must not be made
@@ -113,8 +113,8 @@ def _tls_init(service: Service, folder: Path) -> dict[str, Any]:
     )
     init: dict[str, Any] = {"image": service.image}
     if service.build is not None:
-        # The frontend's own image: same build, so `docker compose up` builds it for both.
-        init["build"] = _build(service, folder)
+        # The frontend's own image, which `up` builds before it creates any container.
+        init["pull_policy"] = "never"
     return {
         **init,
         "user": "0:0",

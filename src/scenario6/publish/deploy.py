@@ -16,6 +16,7 @@ from pathlib import Path
 
 from scenario6.apphost import AppModelError, ParameterResolver, read_dotenv, reveal
 from scenario6.apphost.parameters import Prompt, terminal_prompt
+from scenario6.bench.images import image_size
 
 from .bundle import Published, publish
 from .compose_cli import ComposeProject, find_compose
@@ -138,17 +139,6 @@ def deploy(
     seconds["total"] = time.monotonic() - started
     deployment.image_sizes = {s.image: image_size(s.image) for s in published.services.values()}
     return deployment
-
-
-def image_size(image: str) -> int:
-    result = subprocess.run(
-        ["docker", "image", "inspect", "--format", "{{.Size}}", image],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    return int(result.stdout.strip() or 0)
 
 
 def _redact(text: str, secrets: Mapping[str, str]) -> str:

@@ -15,6 +15,7 @@ from scenario6.apphost import (
     AppModelError,
     ContainerResource,
     DistributedApplication,
+    DockerBuild,
     Endpoint,
     EndpointProperty,
     EndpointReference,
@@ -36,14 +37,6 @@ class Placeholder:
 
 
 Value = str | Placeholder
-
-
-@dataclass(frozen=True)
-class Build:
-    context: Path
-    dockerfile: Path
-    target: str | None
-    args: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -83,7 +76,7 @@ class Health:
 class Service:
     name: str
     image: str
-    build: Build | None
+    build: DockerBuild | None
     env: dict[str, Value] = field(default_factory=dict)
     ports: list[Port] = field(default_factory=list)
     mounts: list[Mount] = field(default_factory=list)
@@ -114,15 +107,9 @@ def describe(app: DistributedApplication) -> dict[str, Service]:
 
 
 def _service(resource: ContainerResource, resources: dict[str, Resource]) -> Service:
-    build = None
-    if resource.build is not None:
-        build = Build(
-            resource.build.context,
-            resource.build.dockerfile,
-            resource.build.target,
-            resource.build.args,
-        )
-    service = Service(resource.name, resource.image, build, depends_on=list(resource.waits))
+    service = Service(
+        resource.name, resource.image, resource.build, depends_on=list(resource.waits)
+    )
     for endpoint in resource.endpoints.values():
         if endpoint.env is not None:
             service.env[endpoint.env] = str(_listen_port(resource.name, endpoint))
