@@ -41,6 +41,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--apphost", type=Path, help="the app model file (default: ./apphost.py)")
     parser.add_argument("--no-reload", action="store_true", help="do not reload on source edits")
     parser.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="also run the Aspire dashboard (local image only) and send every resource's "
+        "telemetry to it",
+    )
+    parser.add_argument(
         "--timeout", type=float, help="seconds each resource may take to become healthy"
     )
     parser.set_defaults(handler=run)
@@ -51,6 +57,20 @@ def find_apphost(start: Path) -> Path | None:
         if (folder / "apphost.py").is_file():
             return folder / "apphost.py"
     return None
+
+
+def add_dashboard(app: Any, runtime: Any, printer: Any) -> None:
+    from scenario6.telemetry.dashboard import dashboard_image, missing_image_help, wire_dashboard
+
+    cli = runtime.cli if runtime is not None else "docker"
+    image = dashboard_image(cli)
+    if image is None or runtime is None:
+        printer.warn(missing_image_help(cli))
+        return
+    resources = list(app.resources)
+    wire_dashboard(resources, image)
+    app.resources = tuple(resources)
+    printer.info("dashboard: http://localhost:18888")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
     while True:
         try:
             app = load_apphost(apphost, Operation.RUN, choice.overrides())
+            if args.dashboard:
+                add_dashboard(app, choice.runtime, printer)
             resolver = ParameterResolver(app.configuration)
             engine = RunEngine(
                 app, runtime=choice.runtime, parameters=resolver, printer=printer, options=options
