@@ -36,7 +36,8 @@ def test_default_is_personaplex_on_gpus_behind_an_https_frontend(
     assert frontend["depends_on"][TLS_INIT]["condition"] == "service_completed_successfully"
     probe = ["CMD", "python", "-m", "scenario6.backend.healthcheck"]
     assert backend["healthcheck"]["test"] == probe
-    assert backend["healthcheck"]["start_period"] == "30m0s"  # the model loads for minutes
+    # The model downloads and loads for minutes: the app model's start-up allowance.
+    assert backend["healthcheck"]["start_period"] == "1h0m0s"
     assert frontend["healthcheck"]["test"][:3] == ["CMD", "python", "-c"]
     assert "https://127.0.0.1:" in frontend["healthcheck"]["test"][3]
     assert "/health" in frontend["healthcheck"]["test"][3]

@@ -43,7 +43,8 @@ def _backend(service: Service, options: PublishOptions) -> None:
     service.ports = [replace(p, published=None) for p in service.ports]
     port = service.ports[0].target if service.ports else 8998
     scheme = service.ports[0].scheme if service.ports else "http"
-    loading = 30 if options.demo else 30 * 60  # first start downloads ~17 GB and warms up
+    # The model's start-up allowance (PersonaPlex downloads ~17 GB and warms up first).
+    loading = int(service.startup_timeout_s or (30 if options.demo else 30 * 60))
     service.health = Health(
         port,
         scheme,

@@ -155,8 +155,15 @@ def kubernetes_readme(
         "the frontend re-resolves it every few seconds, so new replicas join its pool once",
         "their readiness probe passes. Clients beyond the free replicas wait in the",
         "frontend's queue. Each replica keeps its own model cache volume (`volumeClaimTemplates`);",
-        "the startup probe allows 30 minutes for the first download and warm-up.",
+        f"the startup probe allows {_startup_minutes(services)} minutes for the first download "
+        "and warm-up.",
         "",
         "Keep one frontend replica: the queue lives in the frontend process.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _startup_minutes(services: Mapping[str, Service]) -> int:
+    backend = services.get(BACKEND)
+    seconds = backend.health.start_period_s if backend and backend.health else 0
+    return max(1, round(seconds / 60))

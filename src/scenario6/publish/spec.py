@@ -84,6 +84,7 @@ class Service:
     gpus: bool = False
     depends_on: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
+    startup_timeout_s: float | None = None
 
     @property
     def parameters(self) -> list[Parameter]:
@@ -132,6 +133,9 @@ def _service(resource: ContainerResource, resources: dict[str, Resource]) -> Ser
         port = _listen_port(resource.name, endpoint)
         service.health = Health(port, endpoint.scheme, check.path, port_env=endpoint.env)
     service.gpus = resource.gpus
+    service.startup_timeout_s = resource.startup_timeout
+    if service.health is not None and resource.startup_timeout is not None:
+        service.health.start_period_s = int(resource.startup_timeout)
     return service
 
 
