@@ -35,10 +35,12 @@ export class EchoDelay {
     const maxLag = Math.round(MAX_LAG / STEP);
     const speaker = series(this.speaker, end - span + 1, span);
     if (speaker === null || variance(speaker) < 1e-8) return null;
+    // The microphone's windows from `maxLag` before the speaker's span to its end, read once.
+    const mic = series(this.mic, end - span + 1 - maxLag, span + maxLag);
+    if (mic === null) return null;
     const scores = [];
     for (let lag = 0; lag <= maxLag; lag++) {
-      const mic = series(this.mic, end - span + 1 - lag, span);
-      scores.push(mic === null ? -1 : pearson(speaker, mic));
+      scores.push(pearson(speaker, mic.subarray(maxLag - lag, maxLag - lag + span)));
     }
     let best = 0;
     for (let lag = 1; lag < scores.length; lag++) if (scores[lag] > scores[best]) best = lag;

@@ -16,7 +16,6 @@ export class Player {
     // One entry per packet in decoding order: when its message arrived (first packet of a
     // message only), so outputs, which come in order, can be matched without timestamps.
     this.arrivals = [];
-    this.nextTag = 1;
     this.reset();
   }
 
@@ -61,7 +60,8 @@ export class Player {
     for (const item of this.reader.push(bytes)) {
       if (item.type === "head") this.#configure(item.head.channels);
       if (item.type !== "audio" || item.packet.length === 0) continue;
-      if (!this.decoder) this.#configure(1); // a stream whose header we never saw
+      // A stream whose header we never saw, or a decoder that closed itself after an error.
+      if (!this.decoder || this.decoder.state === "closed") this.#configure(this.reader.head?.channels ?? 1);
       // Tag the first packet of each message to time its way to the speaker.
       this.arrivals.push(first ? receivedAt : null);
       first = false;
@@ -83,6 +83,7 @@ export class Player {
   #closeDecoder() {
     if (this.decoder && this.decoder.state !== "closed") this.decoder.close();
     this.decoder = null;
+    this.arrivals = []; // its pending outputs are gone with it
   }
 
   #output(data) {
