@@ -25,6 +25,8 @@ from tests.support.servers import frontend_server, loopback_server
         "http://127.0.0.1:{port}@evil.example",
         "http://localhost:{port}",  # another name is another origin
         "https://evil.example",
+        "http://[",  # unparseable: once a 500 and a traceback
+        "http://[::1",
     ],
 )
 async def test_foreign_origins_are_refused_before_the_upgrade(

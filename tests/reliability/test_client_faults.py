@@ -23,7 +23,7 @@ async def test_client_that_stops_reading_is_closed_with_4508_and_memory_stays_bo
             url = f"ws://127.0.0.1:{port}/api/chat?voice_prompt=NATF2.pt&text_prompt=x"
             rss_before = frontend.rss_bytes()
             # max_queue=1 and no recv(): the client stops reading its socket at once.
-            async with connect(url, compression=None, max_queue=1) as ws:
+            async with connect(url, compression=None, max_queue=1, close_timeout=1) as ws:
                 started = time.monotonic()
                 while rogue.ended == 0:
                     assert time.monotonic() - started < 20, "the proxy kept waiting on the client"
@@ -45,7 +45,7 @@ async def test_client_that_stops_reading_is_closed_with_4508_and_memory_stays_bo
             assert ws.close_reason == "client too slow: not reading"
             assert rss_growth < 32 * MB, "the proxy buffered for a client that does not read"
             # The backend is free again: the next client is put through.
-            async with connect(url, compression=None) as again:
+            async with connect(url, compression=None, close_timeout=1) as again:
                 assert await asyncio.wait_for(again.recv(), 5) == b"\x00"
             assert rogue.connections == 2
 

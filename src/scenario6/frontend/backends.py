@@ -43,6 +43,8 @@ class BackendUrl:
             port = parts.port
         except ValueError as exc:
             raise ValueError(f"backend URL {raw!r} has an invalid port") from exc
+        if port == 0:  # urlsplit accepts it; nothing can listen there
+            raise ValueError(f"backend URL {raw!r} has an invalid port")
         if port is None:
             port = 443 if scheme == "wss" else 80
         path = parts.path.rstrip("/") or DEFAULT_PATH

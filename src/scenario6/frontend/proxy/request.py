@@ -70,7 +70,10 @@ def origin_allowed(origin: str | None, host: str | None, settings: FrontendSetti
     origin = origin.rstrip("/")
     if origin in settings.allowed_origins or "*" in settings.allowed_origins:
         return True
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # e.g. "http://[": an unbalanced IPv6 bracket
+        return False
     if parts.scheme not in {"http", "https"} or not parts.netloc or host is None:
         return False
     return parts.netloc.lower() == host.lower()
