@@ -149,12 +149,12 @@ class ContainerRunner:
         container_id, state, spec_hash = [*out.splitlines()[0].split("\t"), "", ""][:3]
         return Existing(container_id, state, spec_hash)
 
-    async def start(self) -> None:
+    async def start(self, image_id: str) -> None:
+        """Create, restart or reuse the container for ``image_id`` (from ``prepare_image``)."""
         if not self.runtime.host_network:
             await self._cli(
                 "network", "create", "--label", f"{LABEL_APP}={self.app_id}", self.app_id
             )
-        image_id = await self.prepare_image()
         args, secret, spec_hash = self.run_spec(image_id)
         found = await self.existing()
         if found is not None and self.persistent and found.spec_hash == spec_hash:

@@ -175,10 +175,20 @@ class RunEngine:
                 item.python = await venv.prepare(item.resource, self._sink(item.resource.name))
 
     async def _start_when_ready(self, item: Tracked) -> None:
+        image_id = ""
+        if isinstance(item.resource, ContainerResource):
+            # Images build while dependencies start: only the container itself has to wait.
+            assert self.runtime is not None
+            runner = ContainerRunner(
+                item.resource, self.runtime, self.resolver, self._sink(item.resource.name)
+            )
+            item.runner, item.state = runner, "building"
+            image_id = await runner.prepare_image()
+            item.state = "waiting"
         for dependency in item.resource.waits:
             await self.tracked[dependency].healthy.wait()
-        if isinstance(item.resource, ContainerResource):
-            await self._start_container(item)
+        if item.runner is not None:
+            await self._start_container(item, item.runner, image_id)
         else:
             await self._start_native(item)
         await self._wait_healthy(item)
@@ -216,17 +226,14 @@ class RunEngine:
         item.started_at = time.monotonic()
         self._started.append(item)
 
-    async def _start_container(self, item: Tracked) -> None:
-        resource = item.resource
-        assert isinstance(resource, ContainerResource) and self.runtime is not None
-        runner = ContainerRunner(resource, self.runtime, self.resolver, self._sink(resource.name))
-        item.runner = runner
+    async def _start_container(self, item: Tracked, runner: ContainerRunner, image: str) -> None:
+        resource = runner.resource
         found = await runner.existing()
         if found is None or found.state != "running":
             self._check_ports(resource)
-        item.state = "building" if resource.build else "starting"
+        item.state = "starting"
         self._started.append(item)
-        await runner.start()
+        await runner.start(image)
         item.state = "starting"
         if runner.outcome == "reused":
             self.printer.line(resource.name, f"reusing persistent container {runner.name}")

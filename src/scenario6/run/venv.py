@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -95,9 +96,13 @@ async def prepare(resource: PythonAppResource, on_line: LineSink) -> Path:
     command = install_command(resource, python)
     if command is not None:
         on_line(f"installing dependencies into {venv} ({' '.join(command[1:])})…")
-        env_cwd = resource.project_dir
+        # uv sync installs into the project's .venv unless told which environment to fill.
+        env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)}
         code, last = await run_to_end(
-            command, cwd=env_cwd, on_line=lambda ln: on_line(f"[install] {ln}")
+            command,
+            env=env,
+            cwd=resource.project_dir,
+            on_line=lambda ln: on_line(f"[install] {ln}"),
         )
         if code != 0:
             raise VenvUnavailable(
