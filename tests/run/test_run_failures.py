@@ -114,3 +114,27 @@ def test_crashed_process_is_reported_and_restarted(
     run.interrupt()
     assert run.wait_exit(30) == 0
     assert group_alive(run.popen.pid) == []
+
+
+def test_second_interrupt_forces_a_stubborn_child(
+    tmp_path: Path, run_command: type[RunCommand]
+) -> None:
+    apphost = write_apphost(
+        tmp_path,
+        'builder.add_executable("stubborn", sys.executable, ".", ["-c", '
+        '"import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); '
+        "print('ignoring SIGTERM', flush=True); time.sleep(600)\"])",
+    )
+    run = run_command(tmp_path, ["--apphost", str(apphost), *NATIVE], {})
+    deadline = time.monotonic() + 30
+    while "all resources are up" not in run.output():
+        assert time.monotonic() < deadline, run.output()
+        time.sleep(0.1)
+    run.interrupt()
+    while "stopping" not in run.output():
+        assert time.monotonic() < deadline, run.output()
+        time.sleep(0.05)
+    run.interrupt()
+    assert run.wait_exit(30) == 0
+    assert "second interrupt: killing everything now" in run.output()
+    assert group_alive(run.popen.pid) == []
