@@ -62,6 +62,9 @@ def compose_readme(
             *trust,
             "```",
             "",
+            "The certificate covers localhost, 127.0.0.1 and this machine's name; to open the",
+            "app from other machines under another name, publish again with `--tls-name NAME`.",
+            "",
             "To use your own certificate, replace `certs/cert.pem` and `certs/key.pem` (or",
             "publish with `--tls-cert`/`--tls-key`) and run `docker compose up -d` again.",
         ]
