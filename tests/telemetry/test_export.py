@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import statistics
+import threading
 import time
 
 import pytest
 
 from scenario6.backend.loopback import LoopbackSettings
+from scenario6.telemetry.otel import SHUTDOWN_THREAD
 from tests.support.audio import encode_messages, sweep
 from tests.support.client import Conversation, conversation
 from tests.support.servers import RunningFrontend, frontend_server, loopback_server
@@ -91,6 +93,11 @@ async def test_a_hung_collector_does_not_slow_sessions(monkeypatch: pytest.Monke
             _, second = await _talk(fe)
             stopping = time.monotonic()
         stopped_in = time.monotonic() - stopping
+    # With the collector gone the exporters give up; leave no thread behind for later tests.
+    for thread in threading.enumerate():
+        if thread.name == SHUTDOWN_THREAD:
+            await asyncio.to_thread(thread.join, 30)
+            assert not thread.is_alive(), "the exporters never gave up"
     observed = first + second
     print(
         f"echo round trip, median: {statistics.median(baseline) * 1000:.1f} ms without "

@@ -12,8 +12,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
@@ -46,6 +46,11 @@ LOGGER = "scenario6"
 DEFAULT_SERVICE = "scenario6-frontend"
 # Time shutdown may spend flushing to a collector before giving up on it.
 SHUTDOWN_WAIT_S = 2.0
+SHUTDOWN_THREAD = "otel-shutdown"
+
+
+class Exporter(Protocol):
+    def shutdown(self) -> None: ...
 
 
 class OtelObserver:
@@ -57,7 +62,9 @@ class OtelObserver:
         meter_provider: MeterProvider,
         queue: Callable[[], int],
         logger_provider: LoggerProvider | None = None,
+        exporters: Sequence[Exporter] = (),
     ) -> None:
+        self._exporters = tuple(exporters)
         self._tracer_provider = tracer_provider
         self._meter_provider = meter_provider
         self._logger_provider = logger_provider
@@ -101,8 +108,9 @@ class OtelObserver:
             log.warning("only OTLP over HTTP (http/protobuf) is supported; exporting with it")
         resource = Resource.create({SERVICE_NAME: env.get("OTEL_SERVICE_NAME", DEFAULT_SERVICE)})
         tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-        tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-        reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+        exporters: list[Exporter] = [OTLPSpanExporter(), OTLPMetricExporter()]
+        tracer_provider.add_span_processor(BatchSpanProcessor(exporters[0]))  # type: ignore[arg-type]
+        reader = PeriodicExportingMetricReader(exporters[1])  # type: ignore[arg-type]
         meter_provider = MeterProvider([reader], resource=resource, shutdown_on_exit=False)
         FastAPIInstrumentor.instrument_app(
             app,
@@ -115,8 +123,9 @@ class OtelObserver:
         logger_provider = None
         if env.get("OTEL_LOGS_EXPORTER", "otlp").strip().lower() != "none":
             logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-            logger_provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter()))
-        observer = cls(tracer_provider, meter_provider, queue, logger_provider)
+            exporters.append(OTLPLogExporter())
+            logger_provider.add_log_record_processor(BatchLogRecordProcessor(exporters[2]))  # type: ignore[arg-type]
+        observer = cls(tracer_provider, meter_provider, queue, logger_provider, exporters)
         log.info("exporting telemetry to %s", env.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
         return observer
 
@@ -135,16 +144,30 @@ class OtelObserver:
         loop = asyncio.get_running_loop()
         if self._log_handler is not None:
             logging.getLogger(LOGGER).removeHandler(self._log_handler)
-        providers = (self._tracer_provider, self._meter_provider, self._logger_provider)
+        providers = [self._tracer_provider, self._meter_provider, self._logger_provider]
+        exporters = self._exporters
 
         def stop() -> None:
+            # A provider's shutdown flushes through its exporter, which retries a hung
+            # collector for the whole export timeout; stopping the exporters ends the retries.
+            def give_up() -> None:
+                for exporter in exporters:
+                    with contextlib.suppress(Exception):
+                        exporter.shutdown()
+
+            timer = threading.Timer(SHUTDOWN_WAIT_S, give_up)
+            timer.daemon = True
+            timer.start()
             for provider in providers:
                 with contextlib.suppress(Exception):
                     if provider is not None:
                         provider.shutdown()
-            loop.call_soon_threadsafe(done.set)
+            timer.cancel()
+            # The loop may be gone by now: this thread outlives a hung collector's wait.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(done.set)
 
-        threading.Thread(target=stop, name="otel-shutdown", daemon=True).start()
+        threading.Thread(target=stop, name=SHUTDOWN_THREAD, daemon=True).start()
         try:
             await asyncio.wait_for(done.wait(), SHUTDOWN_WAIT_S)
         except TimeoutError:
