@@ -5,7 +5,13 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from scenario6.apphost import Configuration, DistributedApplicationBuilder, EndpointReference
+from scenario6.apphost import (
+    Configuration,
+    DistributedApplicationBuilder,
+    EndpointReference,
+    Operation,
+    load_apphost,
+)
 from scenario6.telemetry import dashboard
 from tests.support.docker import docker_cli
 
@@ -66,3 +72,15 @@ def test_no_engine_means_no_image(tmp_path: Path) -> None:
 
 def test_url() -> None:
     assert dashboard.dashboard_url() == "http://localhost:18888"
+
+
+def test_the_app_model_gets_a_dashboard() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    app = load_apphost(repo / "apphost.py", Operation.RUN, {"SCENARIO6_BACKEND": "loopback"})
+    before = [r.name for r in app.resources]
+    board = dashboard.add_dashboard(app, "mcr.microsoft.com/dotnet/aspire-dashboard:latest")
+    assert [r.name for r in app.resources] == [*before, board.name]
+    frontend = app.resource("scenario6-frontend")
+    assert frontend.env["OTEL_SERVICE_NAME"] == "scenario6-frontend"
+    assert frontend.env["OTEL_EXPORTER_OTLP_ENDPOINT"] == board.get_endpoint("otlp-http")
+    assert board.name in [r.name for r in app.start_order()]

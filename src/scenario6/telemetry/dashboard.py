@@ -1,8 +1,9 @@
 """The Aspire dashboard as a run-mode resource, and the OTEL_* variables that feed it.
 
-``scenario6 run --dashboard`` adds ``dashboard_container(image)`` to the app and gives every
-other resource ``otel_environment(...)``, like an Aspire AppHost does in run mode. The image
-is used only when it is already present locally: nothing is pulled behind the user's back.
+``add_dashboard(app, image)`` puts ``dashboard_container(image)`` into a loaded app model and
+gives every other resource ``otel_environment(...)``, like an Aspire AppHost does in run
+mode. The image is used only when it is already present locally: nothing is pulled behind
+the user's back.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import subprocess
 import uuid
 from collections.abc import Mapping
 
-from scenario6.apphost import ContainerResource, EnvValue, Resource
+from scenario6.apphost import ContainerResource, DistributedApplication, EnvValue, Resource
 
 NAME = "scenario6-dashboard"
 IMAGE = "mcr.microsoft.com/dotnet/aspire-dashboard"
@@ -118,4 +119,12 @@ def wire_dashboard(resources: list[Resource], image: str) -> ContainerResource:
         for key, value in otel_environment(resource.name, endpoint).items():
             resource.env.setdefault(key, value)
     resources.append(dashboard)
+    return dashboard
+
+
+def add_dashboard(app: DistributedApplication, image: str) -> ContainerResource:
+    """``wire_dashboard`` for a loaded app model (what ``scenario6 run --dashboard`` calls)."""
+    resources = list(app.resources)
+    dashboard = wire_dashboard(resources, image)
+    app.resources = tuple(resources)
     return dashboard
