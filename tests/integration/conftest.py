@@ -82,8 +82,10 @@ def _wait_http(url: str, context: ssl.SSLContext | None, process: subprocess.Pop
 
 
 @contextlib.contextmanager
-def published_stack(folder: Path, base_image: str) -> Iterator[Stack]:
-    """``scenario6 deploy --backend loopback`` with the test-only host-network override."""
+def published_stack(
+    folder: Path, base_image: str, *extra: str, overrides: tuple[Path, ...] = (OVERRIDE,)
+) -> Iterator[Stack]:
+    """``scenario6 deploy --backend loopback`` with the test-only host-network override(s)."""
     backend_port, frontend_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -92,14 +94,16 @@ def published_stack(folder: Path, base_image: str) -> Iterator[Stack]:
         "SCENARIO6_TEST_FRONTEND_PORT": str(frontend_port),
         "SCENARIO6_TEST_SESSION": SESSION,
     }
-    project_name = f"scenario6-test-{SESSION}"
+    project_name = f"scenario6-test-{SESSION}-{folder.name.lower()}"
     argv = [sys.executable, "-m", "scenario6", "deploy", "--backend", "loopback"]
     argv += ["--output", str(folder), "--project-name", project_name]
-    argv += ["--compose-override", str(OVERRIDE), "--wait-timeout", "300"]
+    argv += ["--wait-timeout", "300", *extra]
+    for override in overrides:
+        argv += ["--compose-override", str(override)]
     argv += ["--image", f"scenario6-frontend={FRONTEND_IMAGE}"]
     argv += ["--image", f"scenario6-moshi={BACKEND_IMAGE}"]
     argv += ["--base-image", base_image]
-    project = ComposeProject(folder / "compose.yaml", (OVERRIDE,), project_name)
+    project = ComposeProject(folder / "compose.yaml", overrides, project_name)
     started = time.monotonic()
     try:
         result = subprocess.run(
