@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from scenario6.apphost import ContainerResource, Lifetime
 
+from .context import build_digest
 from .process import LineSink, ManagedProcess, run_to_end
 from .resolve import RunResolver
 from .runtime import ContainerRuntime
@@ -67,7 +68,7 @@ class ContainerRunner:
         return int(process.returncode or 0), out.decode("utf-8", "replace").strip()
 
     async def prepare_image(self) -> str:
-        """Build (or pull) the image; its id."""
+        """Build (or pull) the image; what identifies its content (build inputs, or its id)."""
         build = self.resource.build
         image = self.resource.image
         if build is not None:
@@ -95,6 +96,8 @@ class ContainerRunner:
             if code != 0:
                 raise ContainerError(f"pulling {image} failed:\n    " + "\n    ".join(last[-5:]))
             code, image_id = await self._cli("image", "inspect", "--format", "{{.Id}}", image)
+        if build is not None:
+            return "inputs:" + await asyncio.to_thread(build_digest, build)
         return image_id.splitlines()[-1] if image_id else image
 
     def run_spec(self, image_id: str) -> tuple[list[str], dict[str, str], str]:
@@ -132,7 +135,7 @@ class ContainerRunner:
             args += ["--entrypoint", resource.entrypoint]
         args += [resource.image, *resource.args]
         fingerprint = {
-            "image": image_id,
+            "image": image_id,  # for a built image: the digest of its build inputs
             "args": args,
             "secrets": {k: hashlib.sha256(v.encode()).hexdigest() for k, v in secret.items()},
         }

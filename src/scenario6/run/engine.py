@@ -224,7 +224,8 @@ class RunEngine:
         item.state = "starting"
         await item.process.start()
         item.started_at = time.monotonic()
-        self._started.append(item)
+        if item not in self._started:
+            self._started.append(item)
 
     async def _start_container(self, item: Tracked, runner: ContainerRunner, image: str) -> None:
         resource = runner.resource
