@@ -85,10 +85,11 @@ async def prepare(resource: PythonAppResource, on_line: LineSink) -> Path:
         base = getattr(sys, "_base_executable", sys.executable)
         code, last = await run_to_end([base, "-m", "venv", str(venv)], on_line=on_line)
         if code != 0 or not python.exists():
-            raise VenvUnavailable(
-                f"could not create {venv}: {last[-1] if last else f'exit code {code}'}. "
-                "On Debian/Ubuntu install python3-venv."
+            why = last[-1] if last else f"exit code {code}"
+            hint = (
+                " On Debian/Ubuntu install python3-venv." if "ensurepip" in " ".join(last) else ""
             )
+            raise VenvUnavailable(f"could not create {venv}: {why}.{hint}")
     stamp = stamp_path(venv, resource)
     wanted = install_stamp(resource)
     if stamp.is_file() and stamp.read_text().strip() == wanted:
