@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import socket
 import urllib.request
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.support.docker import docker_cli
 from tests.support.servers import HOST, free_port
 
 pytestmark = pytest.mark.docker
+CONTAINER_BACKEND = ["--backend", "loopback", "--backend-runtime", "container"]
 
 EDIT = """
 
@@ -64,7 +66,7 @@ def test_run_loopback_in_a_container_with_native_frontend(
         "FRONTEND_PORT": str(frontend_port),
     }
     app_id = load_apphost(workspace / "apphost.py", Operation.RUN).app_id
-    args = ["--backend", "loopback", "--backend-runtime", "container"]
+    args = CONTAINER_BACKEND
     health = f"http://{HOST}:{frontend_port}/health"
     try:
         run = run_command(workspace, args, env)
@@ -106,6 +108,37 @@ def test_run_loopback_in_a_container_with_native_frontend(
         assert "reusing persistent container" in again.output()
         again.interrupt()
         assert again.wait_exit(60) == 0
+    finally:
+        for container in containers_of(app_id):
+            docker_cli("rm", "-f", container[0], check=False)
+
+
+def test_frontend_falls_back_to_docker_when_no_venv_can_be_made(
+    workspace: Path, run_command: type[RunCommand], base_image: str
+) -> None:
+    shutil.rmtree(workspace / ".venv")
+    (workspace / ".venv").write_text("a file where the venv should be\n")
+    moshi_port, frontend_port = free_port(), free_port()
+    env = {
+        "SCENARIO6_CONTAINER_NETWORK": "host",
+        "SCENARIO6_BASE_IMAGE": base_image,
+        "MOSHI_PORT": str(moshi_port),
+        "FRONTEND_PORT": str(frontend_port),
+    }
+    app_id = load_apphost(workspace / "apphost.py", Operation.RUN).app_id
+    try:
+        run = run_command(
+            workspace, ["--backend", "loopback", "--backend-runtime", "container"], env
+        )
+        run.wait_healthy(f"http://{HOST}:{frontend_port}/health", timeout=900)
+        assert "Falling back to the frontend in Docker" in run.output()
+        config = get_json(f"http://{HOST}:{frontend_port}/api/config")
+        assert isinstance(config, dict)
+        assert config["backends"][0]["url"] == f"ws://127.0.0.1:{moshi_port}/api/chat"
+        assert sorted(c[2] for c in containers_of(app_id)) == ["persistent", "session"]
+        run.interrupt()
+        assert run.wait_exit(60) == 0, run.output()
+        assert [c[2] for c in containers_of(app_id)] == ["persistent"]  # the frontend's is gone
     finally:
         for container in containers_of(app_id):
             docker_cli("rm", "-f", container[0], check=False)
