@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scenario6.publish.options import PublishOptions
 
 
 def register(subparsers: Any) -> None:
@@ -90,7 +93,7 @@ def _publish_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-size", default="40Gi", help="model cache volume size (Kubernetes)")
 
 
-def options_from(args: argparse.Namespace) -> Any:
+def options_from(args: argparse.Namespace) -> PublishOptions:
     from scenario6.publish.options import PublishOptions
 
     if (args.tls_cert is None) != (args.tls_key is None):

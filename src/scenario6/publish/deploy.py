@@ -131,8 +131,10 @@ def deploy(
         logs = project.run(
             "logs", "--no-color", "--tail", "30", env=compose_env, compose=compose, capture=True
         ).stdout
+        down = " ".join(project.argv(["down", "-v"], compose))
         raise DeployError(
-            f"`docker compose up` failed (exit {result.returncode}):\n"
+            f"`docker compose up` failed (exit {result.returncode}); the services are left "
+            f"for inspection (remove them with: {down}):\n"
             f"{_redact(result.stderr, secrets)[-3000:]}\n{_redact(status, secrets)}\n"
             f"{_redact(logs, secrets)[-4000:]}"
         )

@@ -21,7 +21,7 @@ from .yamltext import dump
 APP_UID = 10001  # the images' unprivileged user
 
 
-def secret_name(app: str, service: Service, value: Placeholder) -> str:
+def secret_name(app: str, value: Placeholder) -> str:
     return f"{app}-{value.parameter.name}"
 
 
@@ -32,7 +32,7 @@ def manifests(app: str, services: Mapping[str, Service], options: PublishOptions
         kind = "StatefulSet" if stateful else "Deployment"
         workload = _workload(app, service, kind, options)
         files[f"{service.name}-{kind.lower()}.yaml"] = dump(workload)
-        files[f"{service.name}-service.yaml"] = dump(_service(app, service, headless=stateful))
+        files[f"{service.name}-service.yaml"] = dump(_service(service, headless=stateful))
     kustomization: dict[str, Any] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -59,7 +59,7 @@ def _workload(app: str, service: Service, kind: str, options: PublishOptions) ->
         "name": service.name,
         "image": service.image,
         "imagePullPolicy": "IfNotPresent",
-        "env": [_env(app, service, k, v) for k, v in service.env.items()],
+        "env": [_env(app, k, v) for k, v in service.env.items()],
         "ports": [{"name": p.name, "containerPort": p.target} for p in service.ports],
     }
     if service.gpus:
@@ -113,7 +113,7 @@ def _claim(name: str, size: str) -> dict[str, Any]:
     }
 
 
-def _service(app: str, service: Service, *, headless: bool) -> dict[str, Any]:
+def _service(service: Service, *, headless: bool) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "selector": _labels(service),
         "ports": [
@@ -133,12 +133,12 @@ def _service(app: str, service: Service, *, headless: bool) -> dict[str, Any]:
     }
 
 
-def _env(app: str, service: Service, key: str, value: Value) -> dict[str, Any]:
+def _env(app: str, key: str, value: Value) -> dict[str, Any]:
     if isinstance(value, str):
         return {"name": key, "value": value}
     if not value.parameter.secret and value.parameter.default is not None:
         return {"name": key, "value": value.parameter.default}
-    ref = {"name": secret_name(app, service, value), "key": value.env_name}
+    ref = {"name": secret_name(app, value), "key": value.env_name}
     return {"name": key, "valueFrom": {"secretKeyRef": ref}}
 
 
@@ -181,5 +181,5 @@ def secrets_needed(app: str, services: Mapping[str, Service]) -> list[tuple[str,
             if isinstance(value, Placeholder) and (
                 value.parameter.secret or value.parameter.default is None
             ):
-                found.setdefault((secret_name(app, service, value), value.env_name), service.name)
+                found.setdefault((secret_name(app, value), value.env_name), service.name)
     return [(name, key, service) for (name, key), service in found.items()]
