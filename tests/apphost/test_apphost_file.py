@@ -1,0 +1,76 @@
+"""The repository's apphost.py: what each mode and backend choice turns into."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scenario6.apphost import (
+    ContainerResource,
+    Lifetime,
+    Operation,
+    Parameter,
+    PythonAppResource,
+    load_apphost,
+)
+
+APPHOST = Path(__file__).resolve().parents[2] / "apphost.py"
+
+
+@pytest.fixture(autouse=True)
+def _defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("USE_GPU", "MOSHI_PORT", "FRONTEND_PORT", "MOSHI_USE_SSL", "HF_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("SCENARIO6_BACKEND", "SCENARIO6_BACKEND_RUNTIME", "SCENARIO6_FRONTEND"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_publish_mode_is_two_containers_with_the_token_for_the_backend_only() -> None:
+    app = load_apphost(APPHOST, Operation.PUBLISH)
+    moshi, frontend = app.resource("scenario6-moshi"), app.resource("scenario6-frontend")
+    assert isinstance(moshi, ContainerResource) and isinstance(frontend, ContainerResource)
+    assert moshi.build is not None and moshi.build.target == "personaplex"
+    assert moshi.gpus and moshi.lifetime is Lifetime.PERSISTENT
+    assert moshi.endpoints["http"].port == 8998
+    assert isinstance(moshi.env["HF_TOKEN"], Parameter)
+    assert {"MOSHI_CPU_OFFLOAD", "MOSHI_USE_SSL", "HF_HOME"} <= set(moshi.env)
+    assert [v.target for v in moshi.volumes] == [moshi.env["HF_HOME"]]
+    assert frontend.endpoints["http"].port == 8010
+    assert "HF_TOKEN" not in frontend.env
+    assert frontend.waits == ["scenario6-moshi"]
+    assert app.to_dict()["resources"][1]["env"]["MOSHI_WS_URL"]["endpoint"]["resource"] == (
+        "scenario6-moshi"
+    )
+
+
+def test_run_mode_frontend_is_a_uvicorn_app_with_reload() -> None:
+    app = load_apphost(APPHOST, Operation.RUN, {"SCENARIO6_BACKEND": "loopback"})
+    frontend = app.resource("scenario6-frontend")
+    assert isinstance(frontend, PythonAppResource)
+    assert frontend.entry.target == "scenario6.frontend.app:app" and frontend.reload
+    moshi = app.resource("scenario6-moshi")
+    assert isinstance(moshi, ContainerResource) and not moshi.gpus
+    assert moshi.build is not None and moshi.build.target == "loopback"
+    assert "HF_TOKEN" not in moshi.env and not app.parameters
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"SCENARIO6_BACKEND_RUNTIME": "native"}, "python"),
+        ({"USE_GPU": "0", "SCENARIO6_BACKEND": "personaplex"}, "container"),
+    ],
+)
+def test_backend_variants(overrides: dict[str, str], expected: str) -> None:
+    app = load_apphost(APPHOST, Operation.RUN, {"SCENARIO6_BACKEND": "loopback", **overrides})
+    moshi = app.resource("scenario6-moshi")
+    assert moshi.kind == expected
+    if isinstance(moshi, ContainerResource):
+        assert not moshi.gpus  # USE_GPU=0
+
+
+def test_external_backend_url_has_no_moshi_resource() -> None:
+    app = load_apphost(APPHOST, Operation.RUN, {"SCENARIO6_BACKEND": "wss://gpu-box:8998"})
+    assert [r.name for r in app.resources] == ["scenario6-frontend"]
+    assert app.resource("scenario6-frontend").env["MOSHI_WS_URL"] == "wss://gpu-box:8998"
