@@ -63,3 +63,16 @@ async def test_queued_client_is_served_by_the_other_backend_when_one_dies() -> N
                 await queued.wait_for(queued.handshake.is_set)
                 assert queued.events_of("backend")[-1]["url"] == urls[1]
                 assert not queued.closed.is_set()
+
+
+async def test_backend_killed_during_the_prompt_phase_closes_with_4503() -> None:
+    with loopback_process(None, "--prompt-ms", "30000") as (backend, port):
+        async with (
+            frontend_server(moshi_ws_url=f"ws://127.0.0.1:{port}") as fe,
+            conversation(fe.chat_url(events="1")) as talk,
+        ):
+            await talk.wait_for(lambda: talk.events_of("backend"))
+            backend.stop(signal.SIGKILL)
+            await talk.wait_for(talk.closed.is_set)
+        assert not talk.handshake.is_set()
+        assert talk.close_code == 4503

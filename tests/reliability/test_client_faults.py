@@ -11,7 +11,12 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.support.client import conversation
 from tests.support.rogue import floods, rogue_backend
-from tests.support.servers import frontend_process, loopback_process
+from tests.support.servers import (
+    frontend_process,
+    frontend_server,
+    loopback_process,
+    loopback_server,
+)
 
 MB = 1 << 20
 
@@ -64,3 +69,20 @@ async def test_frontend_restart_closes_sessions_with_1012_and_clients_can_reconn
             async with conversation(url) as again:
                 # The backend's slot was released when the old frontend closed its session.
                 await again.wait_for(again.handshake.is_set)
+
+
+async def test_client_that_vanishes_frees_the_backend_at_once() -> None:
+    """A client whose connection just drops (no close frame): its backend session ends and
+    the next client in line gets the backend."""
+    async with (
+        loopback_server() as lb,
+        frontend_server(moshi_ws_url=lb.url) as fe,
+    ):
+        gone = await connect(fe.chat_url(), compression=None)
+        assert await asyncio.wait_for(gone.recv(), 5) == b"\x00"
+        async with conversation(fe.chat_url(events="1")) as queued:
+            await queued.wait_for(lambda: queued.events_of("queued"))
+            gone.transport.abort()
+            await queued.wait_for(queued.handshake.is_set)
+        first, _ = lb.backend.sessions
+        assert first.active is False
