@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from scenario6.bench.browser import CHROMIUM, launch_chromium
 from tests.conftest import require_tool
@@ -99,3 +99,13 @@ def running_app(*loopback_args: str) -> Iterator[App]:
 def app() -> Iterator[App]:
     with running_app() as running:
         yield running
+
+
+@pytest.fixture
+def page(chromium: Browser) -> Iterator[Page]:
+    """A page in its own browser context: no storage or permissions shared between tests."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 860})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()

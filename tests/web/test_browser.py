@@ -5,70 +5,23 @@ what came back is counted as it is rendered by the page's playback worklet."""
 from __future__ import annotations
 
 import io
-import json
 import re
 import urllib.request
 import wave
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 import sphn
-from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Browser, Page, expect
 
-from scenario6.bench.browser import CHROMIUM, chromium_args
 from tests.support.audio import RATE, best_correlation
-from tests.support.servers import HOST, Process
 from tests.web.conftest import App, running_app
+from tests.web.pages import LIVE_TIMEOUT, client, get_json, start, wait_live
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
-LIVE_TIMEOUT = 30_000  # ms
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as reply:
-        return json.load(reply)
-
-
-@pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 860})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-def start(page: Page, url: str) -> None:
-    page.goto(url)
-    expect(page.locator("#toggle")).to_be_enabled()
-    page.click("#toggle")
-
-
-def wait_live(page: Page, app: App) -> None:
-    try:
-        expect(page.locator("#status")).to_have_attribute(
-            "data-state", "live", timeout=LIVE_TIMEOUT
-        )
-    except AssertionError as error:
-        sessions = get_json(f"{app.loopback.http}/api/sessions")
-        raise AssertionError(
-            f"{error}\npage log:\n{page.locator('#log').text_content()}\n"
-            f"loopback sessions: {sessions}\nfrontend output:\n{app.frontend.output()[-3000:]}"
-            f"\nloopback output:\n{app.loopback.output()[-3000:]}"
-        ) from error
-    expect(page.locator("#status-text")).to_have_text("Live")
-
-
-def client(page: Page) -> dict[str, Any]:
-    result: dict[str, Any] = page.evaluate(
-        "() => JSON.parse(JSON.stringify({...scenario6, latency: scenario6.latency.all()}))"
-    )
-    return result
 
 
 def recorded_input(app: App, session_id: int) -> np.ndarray:
@@ -154,22 +107,6 @@ def test_second_page_is_queued_and_served_when_the_first_stops(chromium: Browser
         second.context.close()
 
 
-def test_page_reconnects_when_the_backend_comes_back(page: Page, app: App) -> None:
-    start(page, app.url)
-    wait_live(page, app)
-    app.loopback.stop()
-    expect(page.locator("#status")).to_have_attribute("data-state", "reconnecting", timeout=10_000)
-    expect(page.locator("#status-text")).to_contain_text("Reconnecting")
-    played = client(page)["playedSamples"]
-    app.loopback.start()
-    wait_live(page, app)
-    page.wait_for_function(f"scenario6.playedSamples > {played} + scenario6.sampleRate")
-    page.click("#log-panel summary")
-    log = page.locator("#log").inner_text()
-    print(log)
-    assert "connection closed: 4503" in log
-
-
 def test_changing_the_voice_offers_a_restart_that_uses_it(page: Page, app: App) -> None:
     start(page, app.url)
     wait_live(page, app)
@@ -195,22 +132,6 @@ def test_markup_from_the_server_is_shown_as_text(page: Page, app: App) -> None:
     assert page.evaluate("window.injected === undefined")
 
 
-@pytest.mark.xfail(
-    reason="a client that leaves while the proxy opens its backend session leaves that "
-    "session open on the loopback backend (server side), which then stays busy",
-    strict=False,
-)
-def test_stopping_while_starting_leaves_no_session_behind(page: Page, app: App) -> None:
-    start(page, app.url)
-    page.click("#toggle")  # before the microphone has even started
-    expect(page.locator("#status-text")).to_have_text("Ready")
-    page.wait_for_timeout(1500)
-    sessions = get_json(f"{app.loopback.http}/api/sessions")
-    assert not any(s["active"] for s in sessions), page.locator("#log").text_content()
-    page.click("#toggle")
-    wait_live(page, app)
-
-
 def test_no_static_code_writes_markup() -> None:
     static = ROOT / "src" / "scenario6" / "frontend" / "static"
     markup_sinks = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write")
@@ -220,53 +141,6 @@ def test_no_static_code_writes_markup() -> None:
         if any(sink in path.read_text() for sink in markup_sinks)
     ]
     assert offenders == []
-
-
-def test_denied_microphone_is_explained(playwright: Playwright, app: App, speech_wav: Path) -> None:
-    # Without the fake permission prompt, headless Chromium refuses the microphone.
-    args = [a for a in chromium_args(speech_wav) if a != "--use-fake-ui-for-media-stream"]
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-    try:
-        page = browser.new_page()
-        start(page, app.url)
-        expect(page.locator("#status")).to_have_attribute("data-state", "error")
-        expect(page.locator("#banner-error")).to_contain_text("Microphone access was denied")
-        expect(page.locator("#toggle-text")).to_have_text("Start conversation")
-    finally:
-        browser.close()
-
-
-def test_a_rejected_request_is_explained_and_not_retried(page: Page, app: App) -> None:
-    page.goto(app.url)
-    expect(page.locator("#toggle")).to_be_enabled()
-    # Typing stops at 1000 characters; a script can still set more, and the server refuses it.
-    page.evaluate("document.getElementById('persona').value = 'x'.repeat(1001)")
-    page.click("#toggle")
-    expect(page.locator("#status")).to_have_attribute("data-state", "error")
-    expect(page.locator("#status-text")).to_contain_text("the limit is 1000")
-    expect(page.locator("#banner-error")).to_contain_text("rejected the request")
-    page.wait_for_timeout(2500)  # longer than the first reconnect delay
-    log = page.locator("#log").text_content() or ""
-    assert log.count("connection closed: 4400") == 1, log
-    assert get_json(f"{app.loopback.http}/api/sessions") == []
-
-
-def test_an_insecure_page_says_why_the_microphone_is_unavailable(
-    playwright: Playwright, app: App, speech_wav: Path
-) -> None:
-    port = app.url.rsplit(":", 1)[1].strip("/")
-    # Any name but localhost is an insecure origin over plain http.
-    args = [*chromium_args(speech_wav), "--host-resolver-rules=MAP voice.test 127.0.0.1"]
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-    try:
-        page = browser.new_page()
-        page.goto(f"http://voice.test:{port}/")
-        expect(page.locator("#banner-insecure")).to_be_visible()
-        expect(page.locator("#banner-insecure")).to_contain_text("https://")
-        expect(page.locator("#status-text")).to_have_text("Error: this page needs HTTPS")
-        expect(page.locator("#toggle")).to_be_disabled()
-    finally:
-        browser.close()
 
 
 def test_controls_offer_voices_presets_a_counted_persona_and_themes(page: Page, app: App) -> None:
@@ -303,24 +177,6 @@ def test_controls_offer_voices_presets_a_counted_persona_and_themes(page: Page, 
     for scheme in ("dark", "light"):
         page.emulate_media(color_scheme=scheme)
         expect(page.locator("html")).to_have_attribute("data-scheme", scheme)
-
-
-def test_page_reconnects_when_the_app_server_restarts(page: Page, app: App) -> None:
-    port = app.url.rsplit(":", 1)[1].strip("/")
-    env = {"MOSHI_WS_URL": f"ws://{HOST}:{app.loopback.port}"}
-    start(page, app.url)
-    wait_live(page, app)
-    app.frontend.stop()
-    expect(page.locator("#status")).to_have_attribute("data-state", "reconnecting", timeout=15_000)
-    expect(page.locator("#status-text")).to_contain_text("unreachable", timeout=15_000)
-    restarted = Process(["frontend", "--host", HOST, "--port", port], env=env)
-    try:
-        restarted.wait_healthy(f"{app.url}health")
-        expect(page.locator("#status")).to_have_attribute(
-            "data-state", "live", timeout=LIVE_TIMEOUT
-        )
-    finally:
-        restarted.stop()
 
 
 def test_a_pause_in_the_text_starts_a_new_bubble(page: Page) -> None:

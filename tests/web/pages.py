@@ -1,0 +1,46 @@
+"""Driving the web client's page in tests: start it, wait for it, read its own counters."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from tests.web.conftest import App
+
+LIVE_TIMEOUT = 30_000  # ms
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        return json.load(reply)
+
+
+def start(page: Page, url: str) -> None:
+    page.goto(url)
+    expect(page.locator("#toggle")).to_be_enabled()
+    page.click("#toggle")
+
+
+def wait_live(page: Page, app: App) -> None:
+    try:
+        expect(page.locator("#status")).to_have_attribute(
+            "data-state", "live", timeout=LIVE_TIMEOUT
+        )
+    except AssertionError as error:
+        sessions = get_json(f"{app.loopback.http}/api/sessions")
+        raise AssertionError(
+            f"{error}\npage log:\n{page.locator('#log').text_content()}\n"
+            f"loopback sessions: {sessions}\nfrontend output:\n{app.frontend.output()[-3000:]}"
+            f"\nloopback output:\n{app.loopback.output()[-3000:]}"
+        ) from error
+    expect(page.locator("#status-text")).to_have_text("Live")
+
+
+def client(page: Page) -> dict[str, Any]:
+    result: dict[str, Any] = page.evaluate(
+        "() => JSON.parse(JSON.stringify({...scenario6, latency: scenario6.latency.all()}))"
+    )
+    return result
