@@ -50,6 +50,13 @@ class RunCommand:
             time.sleep(0.1)
         pytest.fail(f"{url} not healthy after {timeout} s:\n{self.output()[-4000:]}")
 
+    def wait_output(self, text: str, count: int = 1, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while self.output().count(text) < count:
+            if time.monotonic() > deadline or self.popen.poll() is not None:
+                pytest.fail(f"never saw {text!r} (x{count}):\n{self.output()[-3000:]}")
+            time.sleep(0.05)
+
     def wait_exit(self, timeout: float = 60) -> int:
         try:
             return self.popen.wait(timeout)

@@ -103,11 +103,7 @@ def test_crashed_process_is_reported_and_restarted(
         "\"import time; print('about to fail', flush=True); time.sleep(1); raise SystemExit(3)\"])",
     )
     run = run_command(tmp_path, ["--apphost", str(apphost), *NATIVE], {})
-    deadline = time.monotonic() + 60
-    while run.output().count("about to fail") < 2:
-        assert time.monotonic() < deadline, run.output()
-        assert run.popen.poll() is None, run.output()
-        time.sleep(0.1)
+    run.wait_output("about to fail", count=2)
     output = run.output()
     assert "crashy exited with code 3; last output:" in output
     assert "restarting crashy" in output
@@ -126,14 +122,9 @@ def test_second_interrupt_forces_a_stubborn_child(
         "print('ignoring SIGTERM', flush=True); time.sleep(600)\"])",
     )
     run = run_command(tmp_path, ["--apphost", str(apphost), *NATIVE], {})
-    deadline = time.monotonic() + 30
-    while "all resources are up" not in run.output():
-        assert time.monotonic() < deadline, run.output()
-        time.sleep(0.1)
+    run.wait_output("all resources are up")
     run.interrupt()
-    while "stopping" not in run.output():
-        assert time.monotonic() < deadline, run.output()
-        time.sleep(0.05)
+    run.wait_output("stopping")
     run.interrupt()
     assert run.wait_exit(30) == 0
     assert "second interrupt: killing everything now" in run.output()

@@ -29,6 +29,18 @@ def edited_by_test() -> dict[str, str]:
 """
 
 
+def container_env(base_image: str) -> tuple[dict[str, str], int, int]:
+    """Host networking (no bridge here), the local base image, and free ports."""
+    moshi_port, frontend_port = free_port(), free_port()
+    env = {
+        "SCENARIO6_CONTAINER_NETWORK": "host",
+        "SCENARIO6_BASE_IMAGE": base_image,
+        "MOSHI_PORT": str(moshi_port),
+        "FRONTEND_PORT": str(frontend_port),
+    }
+    return env, moshi_port, frontend_port
+
+
 def get_json(url: str) -> object:
     with urllib.request.urlopen(url, timeout=5) as reply:
         return json.load(reply)
@@ -58,13 +70,7 @@ async def talk_through(frontend_port: int) -> None:
 def test_run_loopback_in_a_container_with_native_frontend(
     workspace: Path, run_command: type[RunCommand], base_image: str
 ) -> None:
-    moshi_port, frontend_port = free_port(), free_port()
-    env = {
-        "SCENARIO6_CONTAINER_NETWORK": "host",
-        "SCENARIO6_BASE_IMAGE": base_image,
-        "MOSHI_PORT": str(moshi_port),
-        "FRONTEND_PORT": str(frontend_port),
-    }
+    env, moshi_port, frontend_port = container_env(base_image)
     app_id = load_apphost(workspace / "apphost.py", Operation.RUN).app_id
     args = CONTAINER_BACKEND
     health = f"http://{HOST}:{frontend_port}/health"
@@ -118,13 +124,7 @@ def test_frontend_falls_back_to_docker_when_no_venv_can_be_made(
 ) -> None:
     shutil.rmtree(workspace / ".venv")
     (workspace / ".venv").write_text("a file where the venv should be\n")
-    moshi_port, frontend_port = free_port(), free_port()
-    env = {
-        "SCENARIO6_CONTAINER_NETWORK": "host",
-        "SCENARIO6_BASE_IMAGE": base_image,
-        "MOSHI_PORT": str(moshi_port),
-        "FRONTEND_PORT": str(frontend_port),
-    }
+    env, moshi_port, frontend_port = container_env(base_image)
     app_id = load_apphost(workspace / "apphost.py", Operation.RUN).app_id
     try:
         run = run_command(
