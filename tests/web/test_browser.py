@@ -99,8 +99,10 @@ def test_second_page_is_queued_and_served_when_the_first_stops(chromium: Browser
         start(second, app.url)
         expect(second.locator("#status-text")).to_have_text("Queued #1", timeout=LIVE_TIMEOUT)
         expect(second.locator("#status")).to_have_attribute("data-state", "queued")
+        expect(second.locator("#session-note")).to_contain_text("number 1 in the queue")
         first.click("#toggle")
         wait_live(second, app)
+        expect(second.locator("#session-note")).to_be_hidden()
         second.wait_for_function("scenario6.playedSamples > scenario6.sampleRate")
     finally:
         first.context.close()

@@ -208,7 +208,7 @@ function onStats(stats) {
   diagnostics.playedSamples = stats.played;
   diagnostics.player = { ...stats, envelope: undefined };
   view.showSpeaking(ui, stats.playing && stats.level > SPEAKING_LEVEL);
-  view.showLatency(ui, latency, stats);
+  view.showLatency(ui, latency, session?.live ? stats : null);
 }
 
 function onState(detail) {
@@ -284,6 +284,6 @@ function restart() {
 
 setInterval(() => {
   if (session?.live) latency.measureEcho();
-  view.showLatency(ui, latency, lastStats);
+  view.showLatency(ui, latency, session?.live ? lastStats : null);
 }, 1000);
 init();

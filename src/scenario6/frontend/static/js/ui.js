@@ -18,6 +18,7 @@ export function elements() {
     speaking: $("speaking"),
     speakingText: $("speaking-text"),
     transcript: $("transcript"),
+    sessionNote: $("session-note"),
     latency: { rt: $("lat-rt"), rtLabel: $("lat-rt-label"), mic: $("lat-mic"), spk: $("lat-spk"), buf: $("lat-buf") },
     banners: {
       loopback: $("banner-loopback"),
@@ -59,6 +60,25 @@ export function showStatus(ui, state, detail) {
   const text = statusText(state, detail);
   ui.statusText.textContent = text;
   ui.status.title = text;
+  const note = sessionNote(state, detail);
+  ui.sessionNote.textContent = note ?? "";
+  ui.sessionNote.hidden = note === null;
+}
+
+// What a waiting user wants to know, next to the conversation.
+function sessionNote(state, detail = {}) {
+  switch (state) {
+    case "waiting":
+      return "Connected. Looking for a free model server…";
+    case "queued":
+      return `Every model server is busy. You are number ${detail.position} in the queue; the conversation starts as soon as a server is free.`;
+    case "warming":
+      return "A model server is getting ready: it is taking in the voice and the persona. This can take a few seconds.";
+    case "reconnecting":
+      return "The connection dropped. Reconnecting automatically; your settings are kept.";
+    default:
+      return null;
+  }
 }
 
 export function showError(ui, title, text) {
