@@ -60,22 +60,28 @@ async def test_sessions_per_client_are_limited_and_queued_ones_count(servers: Se
 
 
 async def test_queue_flood_is_refused_and_leaves_no_stuck_slot() -> None:
+    flood, limit = 60, 10
     async with (
         loopback_server() as lb,
-        frontend_server(moshi_ws_url=lb.url, max_sessions_per_client=10) as fe,
+        frontend_server(moshi_ws_url=lb.url, max_sessions_per_client=limit) as fe,
     ):
+        connected = 0
+        all_in = asyncio.Event()
 
         async def knock() -> int | None:
-            with contextlib.suppress(OSError, InvalidStatus):
-                async with connect(fe.chat_url(), open_timeout=10) as ws:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(ws.wait_closed(), 1.5)
-                    return ws.close_code
-            return None
+            nonlocal connected
+            async with connect(fe.chat_url(), open_timeout=20) as ws:
+                connected += 1
+                if connected == flood:
+                    all_in.set()
+                await all_in.wait()  # hold every admitted session until the flood is in
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ws.wait_closed(), 1)
+                return ws.close_code
 
-        codes = await asyncio.gather(*(knock() for _ in range(60)))
-        assert codes.count(4429) >= 50, codes
-        assert len(list(lb.backend.sessions)) <= 10
+        codes = await asyncio.wait_for(asyncio.gather(*(knock() for _ in range(flood))), 60)
+        assert codes.count(4429) == flood - limit, codes
+        assert len(list(lb.backend.sessions)) == 1, "only the first in line may reach it"
         # Every flooder is gone: the next client gets the backend at once.
         async with conversation(fe.chat_url()) as talk:
             await talk.wait_for(talk.handshake.is_set)
