@@ -114,3 +114,21 @@ async def test_config_learns_the_backend_kind() -> None:
             after = (await http.get("/api/config")).json()
         assert before["backends"][0]["kind"] is None and before["loopback"] is None
         assert after["backends"][0]["kind"] == "loopback" and after["loopback"] is True
+
+
+async def test_clients_leaving_while_their_session_opens_leave_nothing_open() -> None:
+    async with (
+        loopback_server(LoopbackSettings(prompt_ms=300)) as lb,
+        frontend_server(moshi_ws_url=lb.url) as fe,
+    ):
+        for _ in range(5):
+            async with conversation(fe.chat_url(events="1")):
+                pass  # gone at once: while queued, connecting, or warming up
+
+        async def all_closed() -> None:
+            while any(record.active for record in lb.backend.sessions):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(all_closed(), 10)
+        async with conversation(fe.chat_url()) as talk:
+            await talk.wait_for(talk.handshake.is_set)

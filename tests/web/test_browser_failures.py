@@ -32,11 +32,6 @@ def test_page_reconnects_when_the_backend_comes_back(page: Page, app: App) -> No
     assert "connection closed: 4503" in log
 
 
-@pytest.mark.xfail(
-    reason="a client that leaves while the proxy opens its backend session leaves that "
-    "session open on the loopback backend (server side), which then stays busy",
-    strict=False,
-)
 def test_stopping_while_starting_leaves_no_session_behind(page: Page, app: App) -> None:
     start(page, app.url)
     page.click("#toggle")  # before the microphone has even started

@@ -123,6 +123,8 @@ class ProxySession:
                     raise
                 continue
             try:
+                # Inside the try: a client gone by now must not leave the backend session open.
+                await self._event({"type": "backend", "url": backend.url.url, "kind": backend.kind})
                 return await self._relay(upstream)
             except SessionEnd as end:
                 # Tell the client first: closing upstream can take a while. Not a client that
@@ -205,7 +207,6 @@ class ProxySession:
             ) from exc
         log.info("session %d on backend %s (%s)", self.id, backend.label, backend.kind)
         self._trace.backend(backend.url.url, backend.kind)
-        await self._event({"type": "backend", "url": backend.url.url, "kind": backend.kind})
         return upstream
 
     async def _relay(self, upstream: ClientConnection) -> Close:
