@@ -14,12 +14,13 @@ const FINAL_CODES = new Map([
   [1009, "A message was too big for the server"],
 ]);
 
+// 4429 is absent on purpose: it means a queue timeout or too many sessions from one client,
+// and the server's own reason says which.
 const CLOSE_REASONS = new Map([
   [1006, "Connection lost"],
   [1011, "Server error"],
   [1012, "The server is restarting"],
   [4408, "Closed for inactivity: no microphone audio reached the server"],
-  [4429, "Waited too long in the queue"],
   [4502, "The model server is unreachable"],
   [4503, "The model server ended the session"],
   [4504, "The model server did not finish warming up in time"],
