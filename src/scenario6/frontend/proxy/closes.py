@@ -23,11 +23,6 @@ class Close:
     def __post_init__(self) -> None:
         object.__setattr__(self, "reason", fit_reason(self.reason))
 
-    @property
-    def retryable(self) -> bool:
-        """Whether a client should reconnect on its own after this close."""
-        return self.code in {1012, 4408, 4429, 4502, 4503, 4504}
-
 
 NORMAL = 1000
 POLICY = 1008
