@@ -156,7 +156,8 @@ class Supervisor:
             with RustNotify(dirs, False, False, 300, True, False) as notifier:
                 self._swap_in(self._spawn())
                 while not self._stop.is_set():
-                    raw = notifier.watch(400, 20, 200, self._stop)
+                    # A save settles within 10 ms; 400 ms caps a burst (a checkout, say).
+                    raw = notifier.watch(400, 10, 200, self._stop)
                     self._reap()
                     if raw in ("stop", "signal"):
                         break
