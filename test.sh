@@ -2,9 +2,8 @@
 # Sets up everything the test suite needs and runs it: ./test.sh [pytest args]
 set -euo pipefail
 cd "$(dirname "$0")"
-source scripts/venv.sh
 scripts/system-deps.sh
-ensure_venv
+"${PYTHON:-python3}" setup_scenario6.py --venv-only
 if [[ "${CI:-}" == "true" || "$(id -u)" == "0" ]]; then
   scripts/docker-engine.sh
 fi

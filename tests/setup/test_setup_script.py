@@ -77,7 +77,7 @@ def test_first_run_creates_everything(installed: tuple[Path, str]) -> None:
     assert "tinycheckout" in freeze
 
 
-def test_stamp_is_the_one_venv_sh_writes(installed: tuple[Path, str]) -> None:
+def test_stamp_is_the_digest_of_the_pins(installed: tuple[Path, str]) -> None:
     root, _ = installed
     shell = subprocess.run(
         "cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1",
@@ -88,6 +88,21 @@ def test_stamp_is_the_one_venv_sh_writes(installed: tuple[Path, str]) -> None:
         check=True,
     ).stdout.strip()
     assert project.read_stamp(root) == shell
+
+
+def test_venv_only_leaves_env_alone(installed: tuple[Path, str]) -> None:
+    root, _ = installed
+    env = root / ".env"
+    kept = env.read_bytes()
+    env.unlink()
+    try:
+        again = _setup(root, "--venv-only")
+        assert again.returncode == 0, again.stderr
+        assert not env.exists()
+        assert "Nothing to do" in again.stdout
+    finally:
+        env.write_bytes(kept)
+        env.chmod(0o600)
 
 
 def test_second_run_changes_nothing(installed: tuple[Path, str]) -> None:

@@ -38,6 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="skip the checks `scenario6 doctor` runs at the end",
     )
     parser.add_argument(
+        "--venv-only",
+        action="store_true",
+        help="only create and install .venv: no .env, no token, no doctor (./test.sh uses this)",
+    )
+    parser.add_argument(
         "--project-dir", type=Path, help="the checkout to set up (default: this script's)"
     )
 
@@ -66,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Set-up done: {', '.join(changes)}.")
     else:
         print("Nothing to do: everything was already set up; nothing changed.")
-    if args.no_doctor:
+    if args.no_doctor or args.venv_only:
         return 0
     print()
     command = [str(project.venv_python(root)), "-m", "scenario6", "doctor"]
@@ -100,6 +105,8 @@ def _set_up(root: Path, args: argparse.Namespace) -> list[str]:
         print(f"{mark('info')} installing scenario6[{project.EXTRAS}] with {tool} (pinned)")
         installer.install(root, args.uv)
         changes.append("installed the pinned dependencies")
+    if args.venv_only:
+        return changes
     if envfile.ensure_env_file(root):
         print(f"{mark('info')} created .env from .env.example")
         changes.append("created .env")

@@ -1,4 +1,4 @@
-"""Creates the project venv and installs the project into it, the way scripts/venv.sh does."""
+"""Creates the project venv and installs the project into it, pinned by requirements.lock."""
 
 from __future__ import annotations
 

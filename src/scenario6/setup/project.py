@@ -9,7 +9,7 @@ from pathlib import Path
 
 MIN_PYTHON = (3, 10)
 VENV = ".venv"
-# Written by scripts/venv.sh too: both must agree on the format (sha256 of the two files).
+# Holds install_digest() of the install it records; `scenario6 doctor` compares it.
 STAMP = ".scenario6-installed"
 EXTRAS = "dev,loopback"
 
@@ -31,7 +31,7 @@ def _is_root(path: Path) -> bool:
 
 
 def install_digest(root: Path) -> str:
-    """What scripts/venv.sh computes: ``cat pyproject.toml requirements.lock | sha256sum``."""
+    """``cat pyproject.toml requirements.lock | sha256sum``: changes whenever a pin does."""
     digest = hashlib.sha256()
     for name in ("pyproject.toml", "requirements.lock"):
         digest.update((root / name).read_bytes())
