@@ -52,7 +52,7 @@ def test_personaplex_container_gets_the_token_out_of_band(
     assert args[args.index("HF_TOKEN") - 1] == "-e"
     assert "MOSHI_PORT=18998" in args and "--network" in args
     assert " ".join(gpu_args) in " ".join(args)
-    assert "scenario6-hf-cache:/data/huggingface" in args
+    assert "scenario6-hf-cache:/data/hf" in args
     assert len(spec_hash) == 16
     assert TOKEN not in spec_hash
 
