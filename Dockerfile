@@ -12,8 +12,9 @@ RUN python3 -m venv /opt/venv
 WORKDIR /build
 COPY pyproject.toml requirements.lock ./
 # Dependencies first, from pyproject's own list pinned by the lock file: this layer stays
-# cached while only the source changes. No extras: no torch, no codecs, no aiohttp.
-RUN python3 -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > deps.txt \
+# cached while only the source changes. Only the telemetry extra (OpenTelemetry, used when
+# OTEL_EXPORTER_OTLP_ENDPOINT is set): no torch, no codecs, no aiohttp.
+RUN python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['telemetry']))" > deps.txt \
  && /opt/venv/bin/pip install -c requirements.lock -r deps.txt
 COPY README.md ./
 COPY src ./src
