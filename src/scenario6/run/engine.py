@@ -10,8 +10,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from scenario6.apphost import (
@@ -33,6 +32,7 @@ from .printer import Printer
 from .process import ManagedProcess
 from .resolve import LOCALHOST, RunResolver
 from .runtime import ContainerRuntime, RuntimeUnavailable
+from .tracked import Tracked
 
 NATIVE_TIMEOUT = 60.0
 CONTAINER_TIMEOUT = 180.0
@@ -47,28 +47,6 @@ class EngineOptions:
     reload: bool = True
     startup_timeout: float | None = None  # overrides every resource's own
     stop_grace: float = 5.0
-
-
-@dataclass
-class Tracked:
-    """What the engine knows about one resource while it runs."""
-
-    resource: Resource
-    state: str = "waiting"
-    health: str = "-"
-    note: str = ""
-    process: ManagedProcess | None = None
-    runner: ContainerRunner | None = None
-    follower: ManagedProcess | None = None
-    python: Path | None = None
-    healthy: asyncio.Event = field(default_factory=asyncio.Event)
-    restart_at: float | None = None
-    backoff: float = 1.0
-    started_at: float = 0.0
-
-    @property
-    def output(self) -> ManagedProcess | None:
-        return self.process or self.follower
 
 
 class RunEngine:
@@ -279,13 +257,7 @@ class RunEngine:
 
     # -- while running -------------------------------------------------------------------
     def _print_table(self) -> None:
-        rows = []
-        for item in self._items():
-            resource = item.resource
-            urls = [self.resolver.url(resource, name) for name in resource.endpoints]
-            kind = getattr(resource, "kind_label", resource.kind)
-            note = f" ({item.note})" if item.note else ""
-            rows.append([resource.name, kind, item.state, item.health, " ".join(urls) + note])
+        rows = [item.row(self.resolver) for item in self._items()]
         self.printer.table(["NAME", "KIND", "STATE", "HEALTH", "URL"], rows)
         self.printer.info("all resources are up; press Ctrl-C to stop")
 
