@@ -208,6 +208,8 @@ class Supervisor:
                 os.kill(child.pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(child.pid, 0)
+            if self._stop.is_set():
+                return
             if self._current is not None:
                 _say("the new code failed to start (see above); still serving the previous version")
             else:
