@@ -53,7 +53,7 @@ def test_loopback_runs_the_scenario6_command_with_tls_files(ssl: bool) -> None:
     if ssl:
         env["MOSHI_USE_SSL"] = "yes"
     argv = server_argv(BackendConfig.from_env(env), ["--prompt-ms", "50"], python="py")
-    assert argv[:5] == ["py", "-m", "scenario6", "backend", "loopback"]
+    assert argv[:3] == ["py", "-m", "scenario6.backend.loopback_main"]
     assert _flag_value(argv, "--host") == "0.0.0.0"
     assert _flag_value(argv, "--port") == "9100"
     assert _flag_value(argv, "--ssl-certfile") == ("/c/cert.pem" if ssl else None)

@@ -41,3 +41,28 @@ def test_digest_tracks_copied_files_only(tmp_path: Path) -> None:
     assert build_digest(DockerBuild(tmp_path, tmp_path / "Dockerfile", "other")) != build_digest(
         build
     )
+
+
+def test_a_frontend_edit_leaves_the_backend_image_alone(tmp_path: Path) -> None:
+    """The persistent backend container must survive frontend work: it may hold the model."""
+    root = Path(__file__).resolve().parents[2]
+    copy = tmp_path / "repo"
+    for name in ("moshi/Dockerfile", ".dockerignore", "pyproject.toml", "README.md"):
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        (copy / name).write_bytes((root / name).read_bytes())
+    for package in ("frontend", "backend", "protocol"):
+        for source in (root / "src" / "scenario6" / package).rglob("*.py"):
+            target = copy / source.relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read_bytes())
+    (copy / "src/scenario6/__init__.py").write_bytes(
+        (root / "src/scenario6/__init__.py").read_bytes()
+    )
+    backend = DockerBuild(copy, copy / "moshi/Dockerfile", "loopback")
+    first = build_digest(backend)
+
+    (copy / "src/scenario6/frontend/app.py").write_text("# edited\n")
+    assert build_digest(backend) == first
+
+    (copy / "src/scenario6/backend/loopback.py").write_text("# edited\n")
+    assert build_digest(backend) != first

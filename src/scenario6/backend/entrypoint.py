@@ -88,7 +88,8 @@ def server_argv(
 ) -> list[str]:
     """The server's command line for ``config``; ``extra`` is appended unchanged."""
     if config.backend == "loopback":
-        argv = [python, "-m", "scenario6", "backend", "loopback"]
+        # The module, not the CLI: the backend image carries only the backend packages.
+        argv = [python, "-m", "scenario6.backend.loopback_main"]
         argv += ["--host", config.host, "--port", str(config.port)]
         if config.use_ssl:
             argv += ["--ssl-certfile", str(config.cert_file), "--ssl-keyfile", str(config.key_file)]

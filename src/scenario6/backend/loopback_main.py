@@ -1,0 +1,86 @@
+"""The loopback backend's command line: ``python -m scenario6.backend.loopback_main``.
+
+``scenario6 backend loopback`` uses the same options. The backend image runs this module
+directly, so it needs only the ``protocol`` and ``backend`` packages and no CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import ssl
+from collections.abc import Sequence
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8998, help="port (default 8998)")
+    parser.add_argument("--delay-ms", type=int, default=200, help="echo delay (default 200)")
+    parser.add_argument(
+        "--prompt-ms", type=int, default=1500, help="simulated prompt phase (default 1500)"
+    )
+    parser.add_argument(
+        "--text-interval-ms", type=int, default=1000, help="time between text words"
+    )
+    parser.add_argument(
+        "--concurrent",
+        action="store_true",
+        help="serve several sessions at once (upstream serves one; for benchmarks)",
+    )
+    parser.add_argument(
+        "--no-transcode",
+        dest="transcode",
+        action="store_false",
+        help="echo audio messages untouched instead of decoding and encoding them (benchmarks)",
+    )
+    parser.add_argument("--ssl-certfile", help="serve wss with this PEM certificate")
+    parser.add_argument("--ssl-keyfile", help="the certificate's PEM private key")
+
+
+def serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from .loopback import LoopbackBackend, LoopbackSettings
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    context = None
+    if args.ssl_certfile:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.ssl_certfile, args.ssl_keyfile)
+    settings = LoopbackSettings(
+        prompt_ms=args.prompt_ms,
+        delay_ms=args.delay_ms,
+        concurrent=args.concurrent,
+        text_interval_ms=args.text_interval_ms,
+        transcode=args.transcode,
+    )
+    scheme = "https" if context else "http"
+    logging.getLogger("scenario6.loopback").warning(
+        "LOOPBACK BACKEND (not the model): echoing audio on %s://%s:%d/api/chat",
+        scheme,
+        args.host,
+        args.port,
+    )
+    web.run_app(
+        LoopbackBackend(settings).app(),
+        host=args.host,
+        port=args.port,
+        ssl_context=context,
+        print=None,
+        shutdown_timeout=2,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scenario6.backend.loopback_main",
+        description="The loopback backend: PersonaPlex's protocol, echoing your audio "
+        "(no GPU, no model).",
+    )
+    add_arguments(parser)
+    return serve(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
