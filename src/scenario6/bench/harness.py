@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -14,6 +15,8 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from websockets.asyncio.client import ClientConnection
+
 HOST = "127.0.0.1"
 
 
@@ -21,6 +24,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
+
+
+async def wait_for_handshake(ws: ClientConnection, timeout: float = 30) -> None:
+    """Read until the backend's 0x00 handshake (anything before it is not the session yet)."""
+
+    async def handshake() -> None:
+        while (await ws.recv())[:1] != b"\x00":
+            pass
+
+    await asyncio.wait_for(handshake(), timeout)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

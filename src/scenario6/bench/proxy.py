@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .harness import HOST, ChildServer, free_port, percentile
+from .harness import HOST, ChildServer, free_port, percentile, wait_for_handshake
 
 CADENCE_S = 0.08
 PAYLOAD_BYTES = 300
@@ -62,9 +62,7 @@ async def _session(url: str, seconds: float, rtts: list[float], start_delay: flo
     await asyncio.sleep(start_delay)
     try:
         async with connect(url, compression=None, max_queue=None) as ws:
-            async with asyncio.timeout(30):
-                while (await ws.recv())[:1] != b"\x00":
-                    pass
+            await wait_for_handshake(ws)
             sent_at: dict[int, float] = {}
             stop = time.monotonic() + seconds
             measure_from = time.monotonic() + WARM_UP_S

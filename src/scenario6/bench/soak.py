@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .harness import HOST, ChildServer, free_port
+from .harness import HOST, ChildServer, free_port, wait_for_handshake
 
 CADENCE_S = 0.08
 SESSIONS = 50
@@ -62,9 +62,7 @@ async def _session(url: str, stop_at: float, tally: Tally) -> None:
     await asyncio.sleep(random.uniform(0, 1))  # spread the starts over a second
     try:
         async with connect(url, compression=None, max_queue=None) as ws:
-            async with asyncio.timeout(30):
-                while (await ws.recv())[:1] != b"\x00":
-                    pass
+            await wait_for_handshake(ws)
             reader = asyncio.create_task(_count_echoes(ws, tally))
             next_send = time.monotonic()
             while time.monotonic() < stop_at:
