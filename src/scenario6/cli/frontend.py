@@ -51,10 +51,12 @@ def serve(args: argparse.Namespace) -> int:
     if args.reload:
         from pathlib import Path
 
+        from scenario6.run.reloader import serve_with_fast_reload
+
+        # The forked children build the app from the environment, as uvicorn would.
         source = Path(__file__).resolve().parent.parent
-        uvicorn.run("scenario6.frontend.app:app", reload=True, reload_dirs=[str(source)], **options)
-    else:
-        uvicorn.run(create_app(settings), **options)
+        return serve_with_fast_reload("scenario6.frontend.app:app", watch_dirs=[source], **options)
+    uvicorn.run(create_app(settings), **options)
     return 0
 
 

@@ -48,7 +48,9 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
     )
     app.state.settings = settings
     app.state.pool = pool
-    app.state.tls = client_ssl_context(settings)
+    # Loading the CA bundle costs ~70 ms at every start and reload: only for wss backends.
+    secure = any(backend.secure for backend in settings.backends)
+    app.state.tls = client_ssl_context(settings) if secure else None
     app.state.observer = observer or observe(app, pool)
     for module in (health, config, chat, ui):
         app.include_router(module.router)

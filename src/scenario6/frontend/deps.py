@@ -20,10 +20,10 @@ def _pool(connection: HTTPConnection) -> BackendPool:
     return cast(BackendPool, connection.app.state.pool)
 
 
-def _tls(connection: HTTPConnection) -> ssl.SSLContext:
-    return cast(ssl.SSLContext, connection.app.state.tls)
+def _tls(connection: HTTPConnection) -> ssl.SSLContext | None:
+    return cast("ssl.SSLContext | None", connection.app.state.tls)
 
 
 Settings = Annotated[FrontendSettings, Depends(_settings)]
 Pool = Annotated[BackendPool, Depends(_pool)]
-Tls = Annotated[ssl.SSLContext, Depends(_tls)]
+Tls = Annotated[ssl.SSLContext | None, Depends(_tls)]
