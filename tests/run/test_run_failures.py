@@ -48,8 +48,10 @@ def test_taken_frontend_port_is_a_clear_error(
         run = run_command(workspace, NATIVE, env)
         assert run.wait_exit(120) == 1, run.output()
     output = run.output()
-    assert f"port {frontend_port} for scenario6-frontend is already in use" in output
-    assert "scenario6-moshi is healthy" in output  # started, then stopped again
+    # The doctor's checks run first: nothing is started, and the fix is named.
+    assert f"in use: {frontend_port} (frontend)" in output
+    assert "FRONTEND_PORT / MOSHI_PORT" in output
+    assert "scenario6-moshi" not in output
     assert group_alive(run.popen.pid) == []
 
 

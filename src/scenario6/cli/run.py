@@ -49,6 +49,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--timeout", type=float, help="seconds each resource may take to become healthy"
     )
+    parser.add_argument(
+        "--skip-checks",
+        action="store_true",
+        help="start without running the doctor's checks for this mode first",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -73,6 +78,20 @@ def add_dashboard(app: Any, runtime: Any, printer: Any) -> None:
     printer.info("dashboard: http://localhost:18888")
 
 
+def _preflight(choice: Any, root: Path) -> bool:
+    """The doctor's checks for this run; stop with its message rather than fail later."""
+    from scenario6.doctor import run_checks
+
+    report = run_checks(
+        mode="run", backend=choice.backend, backend_runtime=choice.backend_runtime, root=root
+    )
+    # The run engine makes and syncs the venv itself, so only the rest can block.
+    blocking = [r for r in report.failures if r.name != "venv"]
+    if blocking:
+        print(report.render(color=sys.stderr.isatty()), file=sys.stderr)
+    return not blocking
+
+
 def run(args: argparse.Namespace) -> int:
     from scenario6.apphost import AppModelError, Configuration, Operation, load_apphost
     from scenario6.apphost.parameters import ParameterResolver
@@ -94,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for warning in choice.warnings:
         printer.warn(warning)
+    if not args.skip_checks and not _preflight(choice, apphost.resolve().parent):
+        return 1
     options = EngineOptions(reload=not args.no_reload, startup_timeout=args.timeout)
     while True:
         try:
