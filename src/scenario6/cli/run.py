@@ -50,6 +50,15 @@ def register(subparsers: Any) -> None:
         "--timeout", type=float, help="seconds each resource may take to become healthy"
     )
     parser.add_argument(
+        "--debug",
+        type=int,
+        nargs="?",
+        const=5678,
+        metavar="PORT",
+        help="run the frontend under debugpy, listening on 127.0.0.1:PORT (default 5678) for "
+        "an IDE to attach; reload is off meanwhile",
+    )
+    parser.add_argument(
         "--skip-checks",
         action="store_true",
         help="start without running the doctor's checks for this mode first",
@@ -115,7 +124,9 @@ def run(args: argparse.Namespace) -> int:
         printer.warn(warning)
     if not args.skip_checks and not _preflight(choice, apphost.resolve().parent):
         return 1
-    options = EngineOptions(reload=not args.no_reload, startup_timeout=args.timeout)
+    options = EngineOptions(
+        reload=not args.no_reload, startup_timeout=args.timeout, debug_port=args.debug
+    )
     while True:
         try:
             app = load_apphost(apphost, Operation.RUN, choice.overrides())

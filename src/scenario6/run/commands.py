@@ -16,7 +16,11 @@ class CommandUnavailable(Exception):
 
 
 def native_command(
-    resource: Resource, resolver: RunResolver, python: Path | None, reload: bool
+    resource: Resource,
+    resolver: RunResolver,
+    python: Path | None,
+    reload: bool,
+    debug_port: int | None = None,
 ) -> list[str]:
     if isinstance(resource, ExecutableResource):
         found = shutil.which(resource.command, path=None) or (
@@ -38,6 +42,11 @@ def native_command(
         return [str(python), str(resource.project_dir / entry.target), *resource.args]
     endpoint = next(iter(resource.endpoints.values()), None)
     port = str(resolver.listen_port(resource, endpoint)) if endpoint else "8000"
+    if debug_port is not None:
+        # Under debugpy, without the forking reloader: breakpoints live in one process.
+        argv = [str(python), "-m", "scenario6.debug", "--listen", f"{LOCALHOST}:{debug_port}"]
+        argv += ["-m", "uvicorn", entry.target, "--host", LOCALHOST, "--port", port]
+        return [*argv, "--app-dir", str(resource.project_dir), *resource.args]
     if reload and resource.reload:
         # Run by path: the reloader needs only uvicorn and watchfiles in the app's venv.
         argv = [str(python), reloader.__file__, entry.target, "--host", LOCALHOST, "--port", port]

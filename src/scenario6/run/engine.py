@@ -46,6 +46,7 @@ class StartupFailed(Exception):
 class EngineOptions:
     reload: bool = True
     startup_timeout: float | None = None  # overrides every resource's own
+    debug_port: int | None = None  # uvicorn apps run under debugpy, listening here
     stop_grace: float = 5.0
 
 
@@ -191,7 +192,9 @@ class RunEngine:
     async def _start_native(self, item: Tracked) -> None:
         resource = item.resource
         self._check_ports(resource)
-        argv = native_command(resource, self.resolver, item.python, self.options.reload)
+        argv = native_command(
+            resource, self.resolver, item.python, self.options.reload, self.options.debug_port
+        )
         cwd = getattr(resource, "project_dir", None) or getattr(resource, "working_dir", None)
         item.process = ManagedProcess(
             argv,
