@@ -131,3 +131,23 @@ def test_second_interrupt_forces_a_stubborn_child(
     assert run.wait_exit(30) == 0
     assert "second interrupt: killing everything now" in run.output()
     assert group_alive(run.popen.pid) == []
+
+
+def test_unfetchable_base_image_names_the_way_out(
+    workspace: Path, run_command: type[RunCommand], docker: str
+) -> None:
+    """Without registry access the default base cannot be pulled: say what to do instead."""
+    env = {
+        "SCENARIO6_CONTAINER_NETWORK": "host",
+        "SCENARIO6_BASE_IMAGE": f"scenario6-test-missing-{uuid.uuid4().hex[:8]}:none",
+        "MOSHI_PORT": str(free_port()),
+        "FRONTEND_PORT": str(free_port()),
+    }
+    args = ["--backend", "loopback", "--backend-runtime", "container"]
+    run = run_command(workspace, args, env)
+    assert run.wait_exit(300) == 1, run.output()
+    output = run.output()
+    assert "building scenario6-moshi:loopback for scenario6-moshi failed" in output
+    assert "SCENARIO6_BASE_IMAGE" in output
+    assert "--backend-runtime native" in output
+    assert group_alive(run.popen.pid) == []

@@ -88,6 +88,7 @@ class ContainerRunner:
                 raise ContainerError(
                     f"building {image} for {self.resource.name} failed (exit code {code}):\n"
                     + "\n".join(f"    {line}" for line in last[-15:])
+                    + _base_image_hint(last)
                 )
         code, image_id = await self._cli("image", "inspect", "--format", "{{.Id}}", image)
         if code != 0:
@@ -217,3 +218,26 @@ class ContainerRunner:
     async def remove(self) -> None:
         await self._cli("stop", "-t", "5", self.name)
         await self._cli("rm", "-f", self.name)
+
+
+# What docker and podman say when a FROM image cannot be fetched.
+_PULL_FAILURES = (
+    "registry-1.docker.io",
+    "pull access denied",
+    "manifest unknown",
+    "no such host",
+    "failed to resolve source metadata",
+    "error pulling image",
+    "initializing source",
+)
+
+
+def _base_image_hint(output: list[str]) -> str:
+    if not any(marker in line for line in output for marker in _PULL_FAILURES):
+        return ""
+    return (
+        "\n  The base image could not be fetched (no registry access?). Point "
+        "SCENARIO6_BASE_IMAGE at an image this machine has (a mirror of python:3.12-slim, or "
+        "scripts/base-image.sh's local base), or run the loopback backend without Docker: "
+        "scenario6 run --backend loopback --backend-runtime native"
+    )
