@@ -16,6 +16,15 @@ def test_auto_without_token_uses_loopback_with_a_reason() -> None:
     assert any("no HF_TOKEN" in w and "LOOPBACK" in w for w in choice.warnings)
 
 
+def test_auto_falls_back_to_a_native_loopback_unless_told_otherwise() -> None:
+    choice = choose("auto", None, "python", Configuration(environ={}))
+    assert (choice.backend, choice.backend_runtime) == ("loopback", "native")
+    assert any("--backend-runtime container" in w for w in choice.warnings)
+    if choice.runtime is not None:
+        chosen = choose("auto", "container", "python", Configuration(environ={}))
+        assert chosen.backend_runtime == "container"
+
+
 def test_external_url_and_bad_values() -> None:
     choice = choose("wss://gpu-box:8998/api/chat", None, "python", Configuration(environ={}))
     assert (choice.backend, choice.backend_runtime) == ("wss://gpu-box:8998/api/chat", "external")

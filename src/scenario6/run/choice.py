@@ -83,6 +83,13 @@ def choose(
                     + "; ".join(problems)
                 )
                 backend = "loopback"
+                # A stand-in needs no image: natively it starts at once, on any machine.
+                if backend_runtime is None:
+                    backend_runtime = "native"
+                    warnings.append(
+                        "running the loopback backend natively; --backend-runtime container "
+                        "runs its image instead"
+                    )
             else:
                 backend = "personaplex"
     if backend == "personaplex":
