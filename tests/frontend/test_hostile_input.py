@@ -86,12 +86,13 @@ async def test_oversize_frame_closes_with_1009() -> None:
     async with (
         loopback_server() as lb,
         frontend_server(moshi_ws_url=lb.url, max_message_bytes=4096) as fe,
-        conversation(fe.chat_url()) as talk,
+        conversation(fe.chat_url(events="1")) as talk,
     ):
         await talk.wait_for(talk.handshake.is_set)
-        await talk.ws.send(b"\x01" + b"\x00" * 8000)
+        await talk.ws.send(b"\x01OggS" + b"\x00" * 7995)
         await talk.wait_for(talk.closed.is_set)
         assert talk.close_code == 1009
+        assert "8000 bytes exceeds limit of 4096 bytes" in (talk.close_reason or "")
         await asyncio.sleep(0.1)
         [record] = lb.backend.sessions
         assert record.audio_messages == 0 and record.other_messages == 0
@@ -146,7 +147,8 @@ async def test_silent_client_is_closed_as_idle() -> None:
         assert talk.close_code == 4408
         assert "idle" in (talk.close_reason or "")
         await asyncio.sleep(0.1)
-        assert lb.backend.sessions.__iter__().__next__().active is False
+        [record] = lb.backend.sessions
+        assert record.active is False
 
 
 async def test_backend_down_closes_with_4502() -> None:
@@ -158,6 +160,7 @@ async def test_backend_down_closes_with_4502() -> None:
         await talk.wait_for(talk.closed.is_set)
     assert talk.close_code == 4502
     assert "backend unreachable" in (talk.close_reason or "")
+    assert talk.events_of("error") == [{"type": "error", "code": 4502, "reason": talk.close_reason}]
 
 
 async def test_backend_that_never_handshakes_times_out_and_frees_the_slot() -> None:

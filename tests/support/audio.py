@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import sphn
 
-RATE = 24000
-FRAME = 1920
+from scenario6.protocol.messages import FRAME_SAMPLES, SAMPLE_RATE, audio
+
+RATE = SAMPLE_RATE
+FRAME = FRAME_SAMPLES
 
 
 def sweep(seconds: float, start_hz: float = 200.0, end_hz: float = 1200.0) -> np.ndarray:
@@ -23,7 +25,7 @@ def encode_messages(pcm: np.ndarray) -> list[bytes]:
     for start in range(0, len(pcm) - FRAME + 1, FRAME):
         pages = writer.append_pcm(pcm[start : start + FRAME])
         if pages:
-            messages.append(b"\x01" + pages)
+            messages.append(audio(pages))
     return messages
 
 

@@ -94,13 +94,10 @@ async def frontend_server(**settings: object) -> AsyncIterator[RunningFrontend]:
         await asyncio.wait_for(task, 10)
 
 
-Process = ChildServer
-
-
 @contextlib.contextmanager
-def loopback_process(port: int | None = None, *extra: str) -> Iterator[tuple[Process, int]]:
+def loopback_process(port: int | None = None, *extra: str) -> Iterator[tuple[ChildServer, int]]:
     port = port or free_port()
-    process = Process(["backend", "loopback", "--host", HOST, "--port", str(port), *extra])
+    process = ChildServer(["backend", "loopback", "--host", HOST, "--port", str(port), *extra])
     try:
         process.wait_healthy(f"http://{HOST}:{port}/health")
         yield process, port
@@ -109,9 +106,11 @@ def loopback_process(port: int | None = None, *extra: str) -> Iterator[tuple[Pro
 
 
 @contextlib.contextmanager
-def frontend_process(env: dict[str, str], port: int | None = None) -> Iterator[tuple[Process, int]]:
+def frontend_process(
+    env: dict[str, str], port: int | None = None
+) -> Iterator[tuple[ChildServer, int]]:
     port = port or free_port()
-    process = Process(["frontend", "--host", HOST, "--port", str(port)], env=env)
+    process = ChildServer(["frontend", "--host", HOST, "--port", str(port)], env=env)
     try:
         process.wait_healthy(f"http://{HOST}:{port}/health")
         yield process, port

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from scenario6.bench.browser import CHROMIUM, launch_chromium
 from tests.conftest import require_tool
-from tests.support.servers import HOST, Process, free_port, frontend_process
+from tests.support.servers import HOST, ChildServer, free_port, frontend_process
 
 SPEECH = (
     "Hello, this is a test of the voice client. The quick brown fox jumps over the lazy dog. "
@@ -55,7 +55,7 @@ class Loopback:
     def __init__(self, port: int, *extra: str) -> None:
         self.port = port
         self.extra = extra
-        self.process: Process | None = None
+        self.process: ChildServer | None = None
 
     @property
     def http(self) -> str:
@@ -63,7 +63,7 @@ class Loopback:
 
     def start(self) -> None:
         args = ["--host", HOST, "--port", str(self.port), "--prompt-ms", "300", "--delay-ms", "0"]
-        self.process = Process(["backend", "loopback", *args, *self.extra])
+        self.process = ChildServer(["backend", "loopback", *args, *self.extra])
         self.process.wait_healthy(f"{self.http}/health")
 
     def output(self) -> str:
@@ -79,7 +79,7 @@ class Loopback:
 class App:
     url: str
     loopback: Loopback
-    frontend: Process
+    frontend: ChildServer
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, Playwright, expect
 
 from scenario6.bench.browser import CHROMIUM, chromium_args
-from tests.support.servers import HOST, Process
+from tests.support.servers import HOST, ChildServer
 from tests.web.conftest import App
 from tests.web.pages import LIVE_TIMEOUT, client, get_json, start, wait_live
 
@@ -98,7 +98,7 @@ def test_page_reconnects_when_the_app_server_restarts(page: Page, app: App) -> N
     app.frontend.stop()
     expect(page.locator("#status")).to_have_attribute("data-state", "reconnecting", timeout=15_000)
     expect(page.locator("#status-text")).to_contain_text("unreachable", timeout=15_000)
-    restarted = Process(["frontend", "--host", HOST, "--port", port], env=env)
+    restarted = ChildServer(["frontend", "--host", HOST, "--port", port], env=env)
     try:
         restarted.wait_healthy(f"{app.url}health")
         expect(page.locator("#status")).to_have_attribute(

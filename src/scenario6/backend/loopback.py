@@ -21,15 +21,12 @@ import sphn
 from aiohttp import WSMsgType, web
 
 from scenario6.protocol import messages
-from scenario6.protocol.messages import Kind
+from scenario6.protocol.messages import FRAME_SAMPLES, KIND_HEADER, SAMPLE_RATE, Kind
 from scenario6.protocol.ogg import OggError, parse_pages
 from scenario6.protocol.voices import voice_name
 
 from .recording import SessionLog, SessionRecord
 
-SAMPLE_RATE = 24000
-FRAME = 1920  # 80 ms: one model step upstream
-KIND_HEADER = "X-Scenario6-Backend"
 log = logging.getLogger("scenario6.loopback")
 
 
@@ -91,9 +88,10 @@ class LoopbackBackend:
         return web.Response(body=record.wav(), content_type="audio/wav")
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
-        voice = voice_name(request.query.get("voice_prompt", "").strip())
+        voice_file = request.query.get("voice_prompt", "").strip()
+        voice = voice_name(voice_file)
         persona = request.query.get("text_prompt", "").strip()
-        if voice is None or not request.query.get("voice_prompt", "").endswith(".pt"):
+        if voice is None or not voice_file.endswith(".pt"):
             raise web.HTTPBadRequest(text="voice_prompt must name a voice file, e.g. NATF2.pt\n")
         if not persona:
             raise web.HTTPBadRequest(text="text_prompt must not be empty\n")
@@ -171,13 +169,15 @@ class _Conversation:
                 continue
             self._record.count_audio()
             if not self._settings.transcode:
-                await asyncio.sleep(self._settings.delay_ms / 1000)
+                if self._settings.delay_ms:
+                    await asyncio.sleep(self._settings.delay_ms / 1000)
                 await self._ws.send_bytes(data)
                 self._record.count_output()
                 continue
+            pages = data[1:]
             try:
-                parse_pages(data[1:])
-                pcm = self._reader.append_bytes(data[1:])
+                parse_pages(pages)
+                pcm = self._reader.append_bytes(pages)
             except (OggError, ValueError, RuntimeError):
                 self._record.count_ogg_error()
                 continue
@@ -185,9 +185,9 @@ class _Conversation:
                 self._record.add_audio(pcm)
                 self._pending = np.concatenate([self._pending, pcm])
                 due = time.monotonic() + self._settings.delay_ms / 1000
-                while len(self._pending) >= FRAME:
-                    self._due.append((due, self._pending[:FRAME]))
-                    self._pending = self._pending[FRAME:]
+                while len(self._pending) >= FRAME_SAMPLES:
+                    self._due.append((due, self._pending[:FRAME_SAMPLES]))
+                    self._pending = self._pending[FRAME_SAMPLES:]
                 self._wake.set()
 
     async def _echo(self) -> None:

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from scenario6.protocol.messages import SAMPLE_RATE
+
 _MAX_SESSIONS = 50
 _MAX_AUDIO_SESSIONS = 4  # only the newest sessions keep their audio
 _MAX_AUDIO_SECONDS = 120
-SAMPLE_RATE = 24000
 
 
 class SessionRecord:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection
 
+from scenario6.protocol.messages import HANDSHAKE
+
 HOST = "127.0.0.1"
 
 
@@ -30,7 +32,7 @@ async def wait_for_handshake(ws: ClientConnection, timeout: float = 30) -> None:
     """Read until the backend's 0x00 handshake (anything before it is not the session yet)."""
 
     async def handshake() -> None:
-        while (await ws.recv())[:1] != b"\x00":
+        while (await ws.recv())[:1] != HANDSHAKE:
             pass
 
     await asyncio.wait_for(handshake(), timeout)

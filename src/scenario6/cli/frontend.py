@@ -42,6 +42,7 @@ def serve(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {
         "host": settings.app_host,
         "port": settings.app_port,
+        # The server refuses a bigger frame from its header, before buffering it.
         "ws_max_size": settings.max_message_bytes,
         "log_level": args.log_level,
         "ssl_certfile": settings.app_ssl_certfile,

@@ -13,10 +13,13 @@ class Kind(IntEnum):
 
 HANDSHAKE = bytes([Kind.HANDSHAKE])
 
+# Audio is 24 kHz mono; the model steps every 80 ms (1920 samples).
+SAMPLE_RATE = 24000
+FRAME_SAMPLES = 1920
+FRAME_MS = 80
 
-def kind_of(message: bytes) -> int | None:
-    """The kind byte of a binary message, or None for an empty message."""
-    return message[0] if message else None
+# The loopback backend names itself in its upgrade response; upstream sends no such header.
+KIND_HEADER = "X-Scenario6-Backend"
 
 
 def audio(payload: bytes) -> bytes:

@@ -29,6 +29,3 @@ class ClientSessions:
         self._count[client] -= 1
         if self._count[client] <= 0:
             del self._count[client]
-
-    def held(self, client: str) -> int:
-        return self._count[client]

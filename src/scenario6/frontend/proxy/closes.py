@@ -24,10 +24,12 @@ class Close:
         object.__setattr__(self, "reason", fit_reason(self.reason))
 
 
+# Clients also see these two, though the proxy never sends them itself: 1000 echoes a
+# client's own close, and uvicorn sends 1012 to every session when the server stops.
 NORMAL = 1000
+RESTARTING = 1012
 POLICY = 1008
 TOO_BIG = 1009
-RESTARTING = 1012
 BAD_REQUEST = 4400
 FORBIDDEN_ORIGIN = 4403
 IDLE = 4408

@@ -110,17 +110,15 @@ class ProxySession:
         await self._pool.refresh()
         tried: set[Backend] = set()
         while True:
+            # Never hands back a backend in ``tried``.
             backend = await self._wait_for_backend(frozenset(tried))
-            if backend in tried:
-                self._pool.release(backend)
-                return Close(closes.BACKEND_UNREACHABLE, "backend unreachable")
             tried.add(backend)
             self.backend = backend
             try:
                 upstream = await self._connect(backend)
-            except SessionEnd as end:
+            except SessionEnd:
                 self._pool.release(backend, failed=True)
-                if end.close is None or len(tried) >= len(self._pool.backends):
+                if not any(b not in tried and not b.retired for b in self._pool.backends):
                     raise
                 continue
             try:
@@ -252,7 +250,7 @@ class ProxySession:
                 # read its first byte. Audio payloads still pass unchanged.
                 if isinstance(message, str) or not message or message[0] not in _KINDS:
                     continue
-                if message[:1] == bytes([Kind.HANDSHAKE]) and not self._handshake.is_set():
+                if message[0] == Kind.HANDSHAKE and not self._handshake.is_set():
                     self._handshake.set()
                     self._trace.handshake()
                     self._last_audio = time.monotonic()
@@ -301,9 +299,10 @@ class ProxySession:
         if message["type"] == "websocket.disconnect":
             raise SessionEnd(None)
         data: bytes | None = message.get("bytes")
-        size = len(data) if data is not None else len(message.get("text") or "")
+        size = len(data) if data is not None else len((message.get("text") or "").encode())
         if not self._limiter.take():
             raise SessionEnd(Close(closes.POLICY, "too many messages"))
+        # `scenario6 frontend` has the server refuse these already; plain uvicorn does not.
         if size > self._settings.max_message_bytes:
             limit = self._settings.max_message_bytes
             raise SessionEnd(Close(closes.TOO_BIG, f"message too big: {size} > {limit} bytes"))
@@ -311,12 +310,7 @@ class ProxySession:
 
     async def _send(self, sending: Awaitable[None]) -> None:
         try:
-            if sys.version_info >= (3, 11):
-                # A deadline rather than wait_for, which makes a task per message.
-                async with asyncio.timeout(self._settings.send_timeout_s):
-                    await sending
-            else:
-                await asyncio.wait_for(sending, self._settings.send_timeout_s)
+            await _within(sending, self._settings.send_timeout_s)
         except TimeoutError:
             raise SessionEnd(
                 Close(closes.CLIENT_TOO_SLOW, "client too slow: not reading")
@@ -335,13 +329,31 @@ class ProxySession:
         if self._ws.application_state == WebSocketState.DISCONNECTED:
             return
 
-        async def tell() -> None:
-            if close.code != closes.NORMAL:
-                with contextlib.suppress(SessionEnd):
-                    await self._event({"type": "error", "code": close.code, "reason": close.reason})
-            await self._ws.close(close.code, close.reason)
-
         # A client that does not read cannot take a close frame either: give up after a while
         # so that the session still ends.
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(tell(), self._settings.send_timeout_s)
+            await _within(
+                refuse(self._ws, close, self._request.events), self._settings.send_timeout_s
+            )
+
+
+async def refuse(websocket: WebSocket, close: Close, events: bool) -> None:
+    """Close a client with ``close``; an opted-in client first gets it as an error event."""
+    if events:
+        with contextlib.suppress(Exception):
+            event = {"type": "error", "code": close.code, "reason": close.reason}
+            await websocket.send_text(json.dumps(event))
+    await websocket.close(close.code, close.reason)
+
+
+if sys.version_info >= (3, 11):
+
+    async def _within(awaitable: Awaitable[None], seconds: float) -> None:
+        # A deadline rather than wait_for, which makes a task per message.
+        async with asyncio.timeout(seconds):
+            await awaitable
+
+else:
+
+    async def _within(awaitable: Awaitable[None], seconds: float) -> None:
+        await asyncio.wait_for(awaitable, seconds)

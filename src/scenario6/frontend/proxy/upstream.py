@@ -8,12 +8,10 @@ from urllib.parse import urlencode
 from websockets.asyncio.client import ClientConnection, connect
 
 from scenario6 import __version__
+from scenario6.protocol.messages import KIND_HEADER
 
 from ..settings import FrontendSettings
 from .pool import Backend
-
-# The loopback backend names itself in its upgrade response; upstream sends no such header.
-KIND_HEADER = "X-Scenario6-Backend"
 
 
 def client_ssl_context(settings: FrontendSettings) -> ssl.SSLContext:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 
 from fastapi import APIRouter, WebSocket
@@ -9,7 +8,7 @@ from fastapi import APIRouter, WebSocket
 from ..deps import Pool, Settings, Tls
 from ..proxy import closes
 from ..proxy.request import BadRequest, origin_allowed, parse_request, wants_events
-from ..proxy.session import ProxySession
+from ..proxy.session import ProxySession, refuse
 
 router = APIRouter()
 log = logging.getLogger("scenario6.frontend.chat")
@@ -29,10 +28,8 @@ async def chat(websocket: WebSocket, settings: Settings, pool: Pool, tls: Tls) -
         request = parse_request(websocket.query_params, settings)
     except BadRequest as exc:
         log.info("refused a session: %s", exc)
+        close = closes.Close(closes.BAD_REQUEST, str(exc))
         with contextlib.suppress(Exception):
-            if wants_events(websocket.query_params):
-                event = {"type": "error", "code": closes.BAD_REQUEST, "reason": str(exc)}
-                await websocket.send_text(json.dumps(event))
-            await websocket.close(closes.BAD_REQUEST, closes.fit_reason(str(exc)))
+            await refuse(websocket, close, wants_events(websocket.query_params))
         return
     await ProxySession(websocket, request, pool, settings, tls).run()

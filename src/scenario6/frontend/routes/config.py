@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from scenario6 import __version__
+from scenario6.protocol.messages import FRAME_MS, SAMPLE_RATE
 from scenario6.protocol.voices import PERSONA_MAX_CHARS, PERSONAS, voice_groups
 
 from ..deps import Pool, Settings
@@ -33,5 +34,5 @@ async def config(settings: Settings, pool: Pool) -> dict[str, Any]:
             "persona_max_chars": PERSONA_MAX_CHARS,
             "max_message_bytes": settings.max_message_bytes,
         },
-        "audio": {"sample_rate": 24000, "frame_ms": 80},
+        "audio": {"sample_rate": SAMPLE_RATE, "frame_ms": FRAME_MS},
     }
