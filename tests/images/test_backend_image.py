@@ -13,6 +13,7 @@ from tests.support.client import conversation
 from tests.support.docker import (
     BuiltImage,
     Container,
+    docker_cli,
     image_config,
     run_container,
     volume,
@@ -90,6 +91,14 @@ def test_loopback_image_runs_the_entrypoint_as_non_root(loopback_image: BuiltIma
     assert config["User"] == "app"
     assert "MOSHI_BACKEND=loopback" in config["Env"]  # type: ignore[operator]
     assert "8998/tcp" in config["ExposedPorts"]  # type: ignore[operator]
+
+
+def test_loopback_image_holds_only_what_the_backend_runs(loopback_image: BuiltImage) -> None:
+    """No frontend packages: their updates must not touch the (persistent) backend."""
+    modules = ("fastapi", "uvicorn", "pydantic", "starlette", "scenario6.frontend", "sphn")
+    probe = f"import importlib.util as u; print(','.join(m for m in {modules} if u.find_spec(m)))"
+    found = docker_cli("run", "--rm", "--entrypoint", "python", loopback_image.tag, "-c", probe)
+    assert found.strip() == "sphn"
 
 
 def test_bad_settings_stop_the_container_with_a_reason(loopback_image: BuiltImage) -> None:
