@@ -2,7 +2,7 @@
 
 Run mode (`scenario6 run`): the moshi backend in a container, the frontend natively from
 .venv with fast reload. Publish mode (`scenario6 publish`): both as containers.
-Settings come from the environment or .env: USE_GPU, CPU_OFFLOAD, MOSHI_USE_SSL, MOSHI_HF_HOME,
+Settings come from the environment or .env: USE_GPU, CPU_OFFLOAD, MOSHI_USE_SSL,
 HF_TOKEN (asked for when missing), MOSHI_PORT, FRONTEND_PORT, SCENARIO6_BASE_IMAGE.
 """
 
@@ -21,9 +21,9 @@ base_image = config.get("SCENARIO6_BASE_IMAGE")
 use_gpu = config.get_bool("USE_GPU", True)
 use_ssl = config.get_bool("MOSHI_USE_SSL", False)
 cpu_offload = config.get_bool("CPU_OFFLOAD", False)
-# The backend's HF_HOME, inside its container and volume. A host's own HF_HOME (often
-# ~/.cache/huggingface) describes the host, so it is deliberately not used here.
-hf_home = config.get("MOSHI_HF_HOME") or "/data/hf"
+# The model cache: the folder the backend image creates for its user, on a named volume
+# (a volume mounted anywhere else would belong to root). Not the host's own HF_HOME.
+hf_home = "/data/hf"
 moshi_port = config.get_int("MOSHI_PORT", 8998)
 frontend_port = config.get_int("FRONTEND_PORT", 8010)
 

@@ -3,7 +3,7 @@
 # fake microphone), libopus, and a Docker engine. Installs them when running as root;
 # otherwise prints what is missing (tests that need them then skip, naming the tool).
 set -euo pipefail
-packages=(chromium espeak-ng sox libopus0 docker.io debootstrap)
+packages=(python3-venv chromium espeak-ng sox libopus0 docker.io debootstrap)
 missing=()
 # Node runs the web client's unit tests; any recent Node will do, Debian's included.
 command -v node >/dev/null || packages+=(nodejs)

@@ -42,7 +42,8 @@ def test_a_backend_that_cannot_start_fails_the_deploy_with_its_logs(
         assert result.returncode == 1, result.stdout[-2000:]
         assert "docker compose up` failed" in result.stderr
         assert "--no-such-option" in result.stderr, "the backend's own log lines are shown"
-        assert f"-p {name} down -v" in result.stderr, "it says how to remove what is left"
+        assert f"-p {name} down)" in result.stderr, "it says how to remove what is left"
+        assert f"-p {name} down -v" not in result.stderr, "never suggest deleting the model cache"
         assert SECRET not in result.stdout + result.stderr
     finally:
         project.down(env=env)

@@ -151,3 +151,13 @@ def test_unfetchable_base_image_names_the_way_out(
     assert "SCENARIO6_BASE_IMAGE" in output
     assert "--backend-runtime native" in output
     assert group_alive(run.popen.pid) == []
+
+
+def test_bad_setting_value_is_named_not_a_traceback(
+    workspace: Path, run_command: type[RunCommand]
+) -> None:
+    run = run_command(workspace, [], {"USE_GPU": "maybe"})
+    assert run.wait_exit(60) == 2, run.output()
+    output = run.output()
+    assert "USE_GPU" in output
+    assert "Traceback" not in output

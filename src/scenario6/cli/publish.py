@@ -144,7 +144,7 @@ def run_publish(args: argparse.Namespace) -> int:
 def run_deploy(args: argparse.Namespace) -> int:
     from scenario6.apphost import AppModelError
     from scenario6.publish.compose_cli import ComposeMissing
-    from scenario6.publish.deploy import DeployError, deploy
+    from scenario6.publish.deploy import deploy
 
     options = options_from(args)
     timeout = args.wait_timeout or (600 if options.demo else 3600)
@@ -156,7 +156,7 @@ def run_deploy(args: argparse.Namespace) -> int:
             build=not args.no_build,
             wait_timeout_s=timeout,
         )
-    except (AppModelError, ComposeMissing, DeployError, RuntimeError, OSError) as exc:
+    except (AppModelError, ComposeMissing, RuntimeError, ValueError, OSError) as exc:
         print(f"scenario6 deploy: {exc}", file=sys.stderr)
         return 1
     published = deployment.published

@@ -29,8 +29,9 @@ def register(subparsers: Any) -> None:
         "--backend-runtime",
         choices=["container", "native"],
         default=os.environ.get("SCENARIO6_BACKEND_RUNTIME") or None,
-        help="run the loopback backend in a container (default when an engine is available) "
-        "or as a local process",
+        help="run the loopback backend in a container or as a local process (default: a "
+        "container for --backend loopback when an engine answers; a local process when auto "
+        "falls back to it)",
     )
     parser.add_argument(
         "--frontend",
@@ -74,17 +75,15 @@ def find_apphost(start: Path) -> Path | None:
 
 
 def add_dashboard(app: Any, runtime: Any, printer: Any) -> None:
-    from scenario6.telemetry.dashboard import dashboard_image, missing_image_help, wire_dashboard
+    from scenario6.telemetry import dashboard
 
     cli = runtime.cli if runtime is not None else "docker"
-    image = dashboard_image(cli)
+    image = dashboard.dashboard_image(cli)
     if image is None or runtime is None:
-        printer.warn(missing_image_help(cli))
+        printer.warn(dashboard.missing_image_help(cli))
         return
-    resources = list(app.resources)
-    wire_dashboard(resources, image)
-    app.resources = tuple(resources)
-    printer.info("dashboard: http://localhost:18888")
+    dashboard.add_dashboard(app, image)
+    printer.info(f"dashboard: {dashboard.dashboard_url()}")
 
 
 def _preflight(choice: Any, root: Path) -> bool:
@@ -120,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
     except ChoiceError as error:
         printer.error(str(error))
         return 1
+    except AppModelError as error:  # a setting such as USE_GPU with a bad value
+        printer.error(f"{apphost.name}: {error}")
+        return 2
     for warning in choice.warnings:
         printer.warn(warning)
     if not args.skip_checks and not _preflight(choice, apphost.resolve().parent):

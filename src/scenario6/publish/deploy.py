@@ -42,9 +42,6 @@ class Deployment:
     seconds: dict[str, float] = field(default_factory=dict)
     image_sizes: dict[str, int] = field(default_factory=dict)
 
-    def down(self) -> None:
-        self.project.down(env=self.env)
-
 
 def build_images(
     services: Mapping[str, Service], say: Say = _stderr, quiet: bool = False
@@ -131,7 +128,8 @@ def deploy(
         logs = project.run(
             "logs", "--no-color", "--tail", "30", env=compose_env, compose=compose, capture=True
         ).stdout
-        down = " ".join(project.argv(["down", "-v"], compose))
+        # Not `down -v`: that would also delete the model cache volume.
+        down = " ".join(project.argv(["down"], compose))
         raise DeployError(
             f"`docker compose up` failed (exit {result.returncode}); the services are left "
             f"for inspection (remove them with: {down}):\n"
