@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -35,6 +36,21 @@ class RunCommand:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        # Everything the run started, noted while it runs: its children live in their own
+        # sessions, so its process group alone cannot show what it leaves behind.
+        self.family: dict[int, str] = {}
+
+    def note_family(self) -> None:
+        self.family |= descendants(self.popen.pid)
+
+    def left_behind(self) -> list[str]:
+        """Command lines of processes the run started that outlive it."""
+        alive = processes()
+        return [
+            command
+            for pid, command in self.family.items()
+            if pid in alive and alive[pid].command == command
+        ] + group_alive(self.popen.pid)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -42,6 +58,7 @@ class RunCommand:
     def wait_healthy(self, url: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            self.note_family()
             if self.popen.poll() is not None:
                 pytest.fail(f"scenario6 run exited {self.popen.returncode}:\n{self.output()}")
             with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as reply:
@@ -53,6 +70,7 @@ class RunCommand:
     def wait_output(self, text: str, count: int = 1, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while self.output().count(text) < count:
+            self.note_family()
             if time.monotonic() > deadline or self.popen.poll() is not None:
                 pytest.fail(f"never saw {text!r} (x{count}):\n{self.output()[-3000:]}")
             time.sleep(0.05)
@@ -63,9 +81,10 @@ class RunCommand:
         except subprocess.TimeoutExpired:
             pytest.fail(f"scenario6 run did not exit within {timeout} s:\n{self.output()[-3000:]}")
 
-    def interrupt(self) -> None:
+    def interrupt(self, sig: int = signal.SIGINT) -> None:
+        self.note_family()
         with contextlib.suppress(ProcessLookupError):
-            os.kill(self.popen.pid, signal.SIGINT)
+            os.kill(self.popen.pid, sig)
 
     def close(self) -> None:
         if self.popen.poll() is None:
@@ -102,15 +121,40 @@ def workspace(tmp_path: Path) -> Path:
     return make_workspace(tmp_path / "repo")
 
 
-def group_alive(pgid: int) -> list[str]:
-    """Command lines of live processes still in process group ``pgid``."""
-    alive = []
+class Process(NamedTuple):
+    parent: int
+    group: int
+    command: str
+
+
+def processes() -> dict[int, Process]:
+    """Every live (not zombie) process on the machine."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError):
-            stat = (entry / "stat").read_text()
-            fields = stat.rsplit(")", 1)[1].split()
-            if fields[0] != "Z" and int(fields[2]) == pgid:
-                alive.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
-    return alive
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z":
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found[int(entry.name)] = Process(int(fields[1]), int(fields[2]), command)
+    return found
+
+
+def group_alive(pgid: int) -> list[str]:
+    """Command lines of live processes still in process group ``pgid``."""
+    return [p.command for p in processes().values() if p.group == pgid]
+
+
+def descendants(root: int) -> dict[int, str]:
+    """Children, grandchildren… of ``root``: pid → command line."""
+    table = processes()
+    found: dict[int, str] = {}
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, process in table.items():
+            if process.parent == parent and pid not in found:
+                found[pid] = process.command
+                frontier.append(pid)
+    return found

@@ -6,7 +6,7 @@ import signal
 import socket
 from pathlib import Path
 
-from tests.run.conftest import RunCommand, group_alive
+from tests.run.conftest import RunCommand
 from tests.support.servers import HOST, free_port
 
 
@@ -25,4 +25,4 @@ def test_debug_runs_the_frontend_under_debugpy(
         pass
     run.popen.send_signal(signal.SIGINT)
     assert run.wait_exit(60) == 0, run.output()
-    assert group_alive(run.popen.pid) == []
+    assert run.left_behind() == []

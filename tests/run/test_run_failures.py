@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 from tests.conftest import require_tool
-from tests.run.conftest import RunCommand, group_alive
+from tests.run.conftest import RunCommand
 from tests.support.servers import HOST, free_port
 
 NATIVE = ["--backend", "loopback", "--backend-runtime", "native"]
@@ -52,7 +52,7 @@ def test_taken_frontend_port_is_a_clear_error(
     assert f"in use: {frontend_port} (frontend)" in output
     assert "FRONTEND_PORT / MOSHI_PORT" in output
     assert "scenario6-moshi" not in output
-    assert group_alive(run.popen.pid) == []
+    assert run.left_behind() == []
 
 
 def test_backend_never_healthy_times_out_naming_it(
@@ -81,7 +81,7 @@ builder.add_executable("dependent", sys.executable, ".", ["-c", "print('STARTED'
     assert "still warming up" in output.split("did not become healthy", 1)[1]  # its last lines
     assert "STARTED" not in output  # the dependent never started
     assert time.monotonic() - began < 50
-    assert group_alive(run.popen.pid) == []
+    assert run.left_behind() == []
 
 
 def test_bad_apphost_configuration_names_the_field(
@@ -111,7 +111,7 @@ def test_crashed_process_is_reported_and_restarted(
     assert "restarting crashy" in output
     run.interrupt()
     assert run.wait_exit(30) == 0
-    assert group_alive(run.popen.pid) == []
+    assert run.left_behind() == []
 
 
 def test_second_interrupt_forces_a_stubborn_child(
@@ -130,7 +130,7 @@ def test_second_interrupt_forces_a_stubborn_child(
     run.interrupt()
     assert run.wait_exit(30) == 0
     assert "second interrupt: killing everything now" in run.output()
-    assert group_alive(run.popen.pid) == []
+    assert run.left_behind() == []
 
 
 def test_unfetchable_base_image_names_the_way_out(
@@ -150,7 +150,7 @@ def test_unfetchable_base_image_names_the_way_out(
     assert "building scenario6-moshi:loopback for scenario6-moshi failed" in output
     assert "SCENARIO6_BASE_IMAGE" in output
     assert "--backend-runtime native" in output
-    assert group_alive(run.popen.pid) == []
+    assert run.left_behind() == []
 
 
 def test_bad_setting_value_is_named_not_a_traceback(

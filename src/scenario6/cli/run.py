@@ -104,8 +104,9 @@ def run(args: argparse.Namespace) -> int:
     from scenario6.apphost import AppModelError, Configuration, Operation, load_apphost
     from scenario6.apphost.parameters import ParameterResolver
     from scenario6.run.choice import ChoiceError, choose
-    from scenario6.run.engine import EngineOptions, RunEngine
+    from scenario6.run.engine import RunEngine
     from scenario6.run.printer import Printer
+    from scenario6.run.starter import EngineOptions
     from scenario6.run.venv import VenvUnavailable
 
     printer = Printer()

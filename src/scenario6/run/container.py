@@ -172,7 +172,7 @@ class ContainerRunner:
             self.container_id = found.id
             return
         if found is not None:
-            reason = "its configuration changed" if self.persistent else "left from an earlier run"
+            reason = "its configuration changed" if self.persistent else "replacing it"
             self.on_line(f"removing container {self.name} ({reason})")
             await self._cli("rm", "-f", self.name)
         labels = [

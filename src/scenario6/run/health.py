@@ -50,7 +50,7 @@ async def poll(
         await asyncio.sleep(interval)
 
 
-def _get_status(url: str) -> int | None:
+def get_status(url: str) -> int | None:
     context = ssl.create_default_context()
     # Development backends use self-signed certificates; this probe only asks "are you up?".
     context.check_hostname = False
@@ -66,6 +66,6 @@ def _get_status(url: str) -> int | None:
 
 def http_check(url: str, status: int = 200) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
-        return await asyncio.to_thread(_get_status, url) == status
+        return await asyncio.to_thread(get_status, url) == status
 
     return check

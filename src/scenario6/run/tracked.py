@@ -29,6 +29,8 @@ class Tracked:
     restart_at: float | None = None
     backoff: float = 1.0
     started_at: float = 0.0
+    image_id: str = ""  # what a container resource runs, for restarting it
+    was_healthy: bool = False
 
     @property
     def output(self) -> ManagedProcess | None:
