@@ -55,6 +55,8 @@ if backend in ("personaplex", "loopback") and (publishing or backend_runtime == 
         moshi.with_startup_timeout(3600)
         if use_gpu:
             moshi.with_gpus()
+        else:  # the server would look for CUDA and stop
+            moshi.with_environment("MOSHI_DEVICE", "cpu")
     if base_image:
         moshi.with_build_arg("BASE_IMAGE", base_image)
 elif backend == "loopback":

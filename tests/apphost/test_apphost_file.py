@@ -66,8 +66,9 @@ def test_backend_variants(overrides: dict[str, str], expected: str) -> None:
     app = load_apphost(APPHOST, Operation.RUN, {"SCENARIO6_BACKEND": "loopback", **overrides})
     moshi = app.resource("scenario6-moshi")
     assert moshi.kind == expected
-    if isinstance(moshi, ContainerResource):
-        assert not moshi.gpus  # USE_GPU=0
+    if isinstance(moshi, ContainerResource):  # USE_GPU=0: no GPU asked for, none looked for
+        assert not moshi.gpus
+        assert moshi.env["MOSHI_DEVICE"] == "cpu"
 
 
 def test_external_backend_url_has_no_moshi_resource() -> None:
