@@ -10,13 +10,16 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 
+from scenario6.apphost import Operation, load_apphost
 from scenario6.bench.reload import make_workspace
-from tests.support.docker import base_image, docker
+from tests.support.docker import base_image, docker, docker_cli
+from tests.support.servers import free_port
 
 __all__ = ["base_image", "docker"]  # fixtures the tests here use
 
@@ -119,6 +122,44 @@ def run_command() -> Iterator[type[RunCommand]]:
 def workspace(tmp_path: Path) -> Path:
     """A copy of the repository whose .venv runs the copy's sources; the real tree stays as is."""
     return make_workspace(tmp_path / "repo")
+
+
+CONTAINER_BACKEND = ["--backend", "loopback", "--backend-runtime", "container"]
+# Printed once every resource passed its health gate: interrupting later is not a start-up abort.
+ALL_UP = "all resources are up"
+
+
+@dataclass
+class ContainerApp:
+    """The repository's app with its backend in a container: environment, ports, containers."""
+
+    app_id: str
+    moshi_port: int = field(default_factory=free_port)
+    frontend_port: int = field(default_factory=free_port)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def containers(self) -> list[tuple[str, str, str]]:
+        """(id, state, lifetime) of each container the app has."""
+        out = docker_cli(
+            "ps", "-a", "--filter", f"label=scenario6.app={self.app_id}",
+            "--format", '{{.ID}}\t{{.State}}\t{{.Label "scenario6.lifetime"}}',
+        )  # fmt: skip
+        return [tuple(line.split("\t")) for line in out.splitlines() if line]  # type: ignore[misc]
+
+
+@pytest.fixture
+def container_app(workspace: Path, base_image: str) -> Iterator[ContainerApp]:
+    """Host networking (no bridge here), the local base image, free ports; containers removed."""
+    app = ContainerApp(load_apphost(workspace / "apphost.py", Operation.RUN).app_id)
+    app.env = {
+        "SCENARIO6_CONTAINER_NETWORK": "host",
+        "SCENARIO6_BASE_IMAGE": base_image,
+        "MOSHI_PORT": str(app.moshi_port),
+        "FRONTEND_PORT": str(app.frontend_port),
+    }
+    yield app
+    for container in app.containers():
+        docker_cli("rm", "-f", container[0], check=False)
 
 
 class Process(NamedTuple):

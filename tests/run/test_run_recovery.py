@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from scenario6.apphost import Operation, load_apphost
-from tests.run.conftest import RunCommand, descendants
-from tests.run.test_run_loopback import ALL_UP, CONTAINER_BACKEND, container_env, containers_of
+from tests.run.conftest import ALL_UP, CONTAINER_BACKEND, ContainerApp, RunCommand, descendants
+from tests.run.test_run_failures import write_apphost
 from tests.support.client import conversation
 from tests.support.docker import docker_cli
 from tests.support.servers import HOST, free_port
@@ -98,55 +97,41 @@ def test_hung_backend_is_reported_unhealthy_and_healthy_once_it_answers(
 
 @pytest.mark.docker
 def test_killed_backend_container_is_restarted_and_healthy_again(
-    workspace: Path, run_command: type[RunCommand], base_image: str
+    workspace: Path, run_command: type[RunCommand], container_app: ContainerApp
 ) -> None:
-    env, _, frontend_port = container_env(base_image)
-    app_id = load_apphost(workspace / "apphost.py", Operation.RUN).app_id
-    try:
-        run = run_command(workspace, CONTAINER_BACKEND, env)
-        run.wait_output(ALL_UP, timeout=900)
-        (container_id, *_), *_ = containers_of(app_id)
-        code, seconds = asyncio.run(
-            session_closed_by_crash(frontend_port, lambda: docker_cli("kill", container_id))
-        )
-        print(f"the client heard of the killed container after {seconds * 1000:.0f} ms")
-        assert code == 4503
-        assert seconds < 2
-        run.wait_output(f"{MOSHI} is unhealthy: container exited with code 137", timeout=15)
-        run.wait_output(f"{MOSHI} is healthy again", timeout=120)
-        assert [c[:2] for c in containers_of(app_id)] == [(container_id, "running")]
-        asyncio.run(new_session_works(frontend_port))
-        run.interrupt()
-        assert run.wait_exit(60) == 0, run.output()
-        assert run.left_behind() == []
-    finally:
-        for container in containers_of(app_id):
-            docker_cli("rm", "-f", container[0], check=False)
-
-
-def write_slow_apphost(folder: Path, port: int) -> Path:
-    """A resource that never becomes healthy, so start-up lasts until it is interrupted."""
-    path = folder / "apphost.py"
-    path.write_text(
-        "import sys\n"
-        "from scenario6.apphost import DistributedApplication\n"
-        "builder = DistributedApplication.create_builder(name='slow-start')\n"
-        "slow = builder.add_executable('slow', sys.executable, '.', ['-c', "
-        '"import subprocess, sys, time; '
-        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
-        "print('warming up', flush=True); time.sleep(600)\"])"
-        f".with_http_endpoint(port={port}).with_http_health_check('/health')\n"
-        "builder.add_executable('after', sys.executable, '.', ['-c', 'print(1)']).wait_for(slow)\n"
-        "builder.build().run()\n"
+    app = container_app
+    run = run_command(workspace, CONTAINER_BACKEND, app.env)
+    run.wait_output(ALL_UP, timeout=900)
+    (container_id, *_), *_ = app.containers()
+    code, seconds = asyncio.run(
+        session_closed_by_crash(app.frontend_port, lambda: docker_cli("kill", container_id))
     )
-    return path
+    print(f"the client heard of the killed container after {seconds * 1000:.0f} ms")
+    assert code == 4503
+    assert seconds < 2
+    run.wait_output(f"{MOSHI} is unhealthy: container exited with code 137", timeout=15)
+    run.wait_output(f"{MOSHI} is healthy again", timeout=120)
+    assert [c[:2] for c in app.containers()] == [(container_id, "running")]
+    asyncio.run(new_session_works(app.frontend_port))
+    run.interrupt()
+    assert run.wait_exit(60) == 0, run.output()
+    assert run.left_behind() == []
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_during_start_up_leaves_nothing_behind(
     tmp_path: Path, run_command: type[RunCommand], sig: signal.Signals
 ) -> None:
-    apphost = write_slow_apphost(tmp_path, free_port())
+    # A resource that never becomes healthy, so start-up lasts until it is interrupted.
+    apphost = write_apphost(
+        tmp_path,
+        "slow = builder.add_executable('slow', sys.executable, '.', ['-c', "
+        '"import subprocess, sys, time; '
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
+        "print('warming up', flush=True); time.sleep(600)\"])"
+        f".with_http_endpoint(port={free_port()}).with_http_health_check('/health')\n"
+        "builder.add_executable('after', sys.executable, '.', ['-c', 'print(1)']).wait_for(slow)",
+    )
     run = run_command(tmp_path, ["--apphost", str(apphost), *NATIVE, "--timeout", "600"], {})
     run.wait_output("warming up")  # printed once it has started a child of its own
     run.interrupt(sig)
@@ -160,18 +145,12 @@ def test_signal_during_start_up_leaves_nothing_behind(
 
 @pytest.mark.docker
 def test_interrupt_while_building_leaves_no_build_or_session_container(
-    workspace: Path, run_command: type[RunCommand], base_image: str
+    workspace: Path, run_command: type[RunCommand], container_app: ContainerApp
 ) -> None:
-    env, _, _ = container_env(base_image)
-    app_id = load_apphost(workspace / "apphost.py", Operation.RUN).app_id
-    try:
-        run = run_command(workspace, CONTAINER_BACKEND, env)
-        run.wait_output("[build]", timeout=300)
-        run.interrupt(signal.SIGTERM)
-        assert run.wait_exit(60) == 128 + signal.SIGTERM, run.output()
-        assert "interrupted during start-up" in run.output()
-        assert run.left_behind() == []
-        assert "session" not in [c[2] for c in containers_of(app_id)]
-    finally:
-        for container in containers_of(app_id):
-            docker_cli("rm", "-f", container[0], check=False)
+    run = run_command(workspace, CONTAINER_BACKEND, container_app.env)
+    run.wait_output("[build]", timeout=300)
+    run.interrupt(signal.SIGTERM)
+    assert run.wait_exit(60) == 128 + signal.SIGTERM, run.output()
+    assert "interrupted during start-up" in run.output()
+    assert run.left_behind() == []
+    assert "session" not in [c[2] for c in container_app.containers()]
