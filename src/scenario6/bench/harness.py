@@ -46,6 +46,13 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[index]
 
 
+def failure(exc: BaseException) -> str:
+    """A failure in one line for a report: the type, the message's first and last lines."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = " … ".join(dict.fromkeys([lines[0], lines[-1]])) if lines else ""
+    return f"{type(exc).__name__}: {text[:400]}"
+
+
 class ChildServer:
     """``python -m scenario6 ARGS`` in its own process group; output goes to a log file.
 

@@ -114,6 +114,14 @@ def choose_base(env: Mapping[str, str]) -> str:
     return LOCAL_BASE if image_exists(LOCAL_BASE) else DEFAULT_BASE
 
 
+def docker_unavailable() -> str:
+    """Why images cannot be built here, or ``""`` when a Docker engine answers."""
+    if shutil.which("docker") is None:
+        return "docker is not installed (apt-get install docker.io)"
+    engine = subprocess.run(["docker", "info"], capture_output=True, timeout=60, check=False)
+    return "" if engine.returncode == 0 else "no Docker engine answers"
+
+
 def measure(base: str) -> dict[str, object]:
     base_mb = image_size(base) / 1e6 if image_exists(base) else None
     rows = []

@@ -29,6 +29,8 @@ CADENCE_S = 0.08
 PAYLOAD_BYTES = 300
 WARM_UP_S = 1.0
 TARGET_P99_MS = 20.0
+LEVELS = (1, 50, 100, 200, 300, 400, 500)
+SECONDS = 8.0
 _STAMP = struct.Struct("<Qd")
 # The proxy passes on only audio that starts like an Ogg page; the rest need not be real.
 _AUDIO = b"\x01OggS"
@@ -38,8 +40,10 @@ _AUDIO = b"\x01OggS"
 class Level:
     sessions: int
     path: str  # "direct" or "proxy"
+    rtt_ms_min: float
     rtt_ms_p50: float
     rtt_ms_p99: float
+    rtt_ms_max: float
     samples: int
     failed_sessions: int
     proxy_cpu_percent: float
@@ -132,8 +136,10 @@ def _measure(url: str, sessions: int, seconds: float, proxy: ChildServer | None)
     return Level(
         sessions=sessions,
         path="proxy" if proxy else "direct",
+        rtt_ms_min=round(percentile(rtts, 0), 3),
         rtt_ms_p50=round(percentile(rtts, 50), 3),
         rtt_ms_p99=round(percentile(rtts, 99), 3),
+        rtt_ms_max=round(percentile(rtts, 100), 3),
         samples=len(rtts),
         failed_sessions=failed,
         proxy_cpu_percent=round(proxy_cpu, 1),
@@ -203,20 +209,23 @@ def _summary(results: list[Level], seconds: float) -> dict[str, object]:
 
 def _print_level(level: Level) -> None:
     print(
-        f"  {level.path:6} {level.sessions:4d} sessions: rtt p50 {level.rtt_ms_p50:7.2f} ms "
-        f"p99 {level.rtt_ms_p99:7.2f} ms ({level.samples} samples, "
+        f"  {level.path:6} {level.sessions:4d} sessions: rtt min {level.rtt_ms_min:6.2f} "
+        f"p50 {level.rtt_ms_p50:7.2f} p99 {level.rtt_ms_p99:7.2f} max {level.rtt_ms_max:7.2f} ms "
+        f"({level.samples} samples, "
         f"{level.failed_sessions} failed) proxy cpu {level.proxy_cpu_percent:5.1f}% "
         f"load generator cpu {level.loadgen_cpu_percent:5.1f}%",
         flush=True,
     )
 
 
+def parse_levels(text: str | None) -> list[int]:
+    """``"1,50,100"`` → ``[1, 50, 100]``; nothing given → ``[]``."""
+    return [int(n) for n in text.split(",")] if text else []
+
+
 def run(args: argparse.Namespace) -> int:
-    levels = [
-        int(n)
-        for n in str(getattr(args, "proxy_sessions", None) or "1,50,100,200,300,400,500").split(",")
-    ]
-    seconds = float(getattr(args, "seconds", None) or 8)
+    levels = parse_levels(getattr(args, "proxy_sessions", None)) or list(LEVELS)
+    seconds = float(getattr(args, "seconds", None) or SECONDS)
     if not args.json:
         print(f"proxy benchmark: {seconds:g} s per level, sessions {levels}", flush=True)
     summary = measure(levels, seconds)

@@ -26,12 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from scenario6.apphost import Operation, PythonAppResource, load_apphost
-from scenario6.bench.harness import HOST, ChildServer, free_port
+from scenario6.bench.harness import HOST, ChildServer, failure, free_port
+from scenario6.bench.images import REPO, build_image, choose_base, docker_unavailable
 from scenario6.run.venv import find_venv, install_stamp, stamp_path
 
-REPO = Path(__file__).resolve().parents[3]
 ROUTE_MODULE = Path("src/scenario6/frontend/routes/health.py")
 EDITS = 7
+REBUILDS = 3
+WARM_STARTS = 3
 TARGET_S = 0.25
 TARGET_SPEEDUP = 20.0
 
@@ -123,19 +125,19 @@ def _run(workspace: Path, args: list[str], env: dict[str, str]) -> Iterator[Chil
         child.stop(grace=30)
 
 
-def run_mode_edit(workspace: Path) -> dict[str, Any]:
+def run_mode_edit(workspace: Path, edits: int = EDITS) -> dict[str, Any]:
     port = free_port()
     env = {"FRONTEND_PORT": str(port), "MOSHI_PORT": str(free_port())}
     editor = RouteEditor(workspace)
     with _run(workspace, ["--backend", "loopback", "--backend-runtime", "native"], env) as child:
         child.wait_healthy(f"http://{HOST}:{port}/health", timeout=120)
         try:
-            return _summary(editor.time_edits(port, EDITS))
+            return _summary(editor.time_edits(port, edits))
         finally:
             editor.restore()
 
 
-def uvicorn_reload_edit(workspace: Path) -> dict[str, Any]:
+def uvicorn_reload_edit(workspace: Path, edits: int = EDITS - 2) -> dict[str, Any]:
     """The same edits under plain ``uvicorn --reload``, for comparison."""
     port = free_port()
     python = workspace / ".venv" / "bin" / "python"
@@ -148,7 +150,7 @@ def uvicorn_reload_edit(workspace: Path) -> dict[str, Any]:
         )
         try:
             _wait(lambda: _get(f"http://{HOST}:{port}/health") is not None, 60)
-            return _summary(editor.time_edits(port, max(3, EDITS - 2)))
+            return _summary(editor.time_edits(port, edits))
         finally:
             editor.restore()
             with contextlib.suppress(ProcessLookupError):
@@ -178,10 +180,8 @@ def _docker(*args: str, timeout: float = 120) -> str:
     return result.stdout.strip()
 
 
-def production_edit(workspace: Path, base: str) -> dict[str, Any]:
+def production_edit(workspace: Path, base: str, rebuilds: int = REBUILDS) -> dict[str, Any]:
     """Edit → ``docker build`` (warm cache) → replace the container → new code served."""
-    from scenario6.bench.images import build_image
-
     tag = "scenario6-frontend:bench-reload"
     port = free_port()
     editor = RouteEditor(workspace)
@@ -190,7 +190,7 @@ def production_edit(workspace: Path, base: str) -> dict[str, Any]:
     name = f"scenario6-bench-reload-{os.getpid()}"
     timings, builds = [], []
     try:
-        for index in range(3):
+        for index in range(rebuilds):
             marker = f"image-{index}-{time.monotonic_ns()}"
             began = time.monotonic()
             editor.edit(marker)
@@ -207,11 +207,14 @@ def production_edit(workspace: Path, base: str) -> dict[str, Any]:
         editor.restore()
         with contextlib.suppress(RuntimeError):
             _docker("rm", "-f", name)
-    return {**_summary(timings), "build_p50_s": round(statistics.median(builds), 3)}
+    build = _summary(builds)
+    return {**_summary(timings), "build_p50_s": build["p50_s"], "build": build}
 
 
-def warm_start(workspace: Path, backend_runtime: str, base: str | None) -> dict[str, Any]:
-    """Start ``scenario6 run`` twice; the second start (everything cached) is the figure."""
+def warm_start(
+    workspace: Path, backend_runtime: str, base: str | None, repeats: int = WARM_STARTS
+) -> dict[str, Any]:
+    """Start ``scenario6 run`` once cold, then ``repeats`` times warm (everything cached)."""
     port = free_port()
     env = {"FRONTEND_PORT": str(port), "MOSHI_PORT": str(free_port())}
     if backend_runtime == "container":
@@ -223,7 +226,7 @@ def warm_start(workspace: Path, backend_runtime: str, base: str | None) -> dict[
     seconds = []
     app_id = load_apphost(workspace / "apphost.py", Operation.RUN).app_id
     try:
-        for _ in range(2):
+        for _ in range(1 + repeats):
             began = time.monotonic()
             with _run(workspace, args, env) as child:
                 child.wait_healthy(f"http://{HOST}:{port}/health", timeout=1800)
@@ -233,62 +236,76 @@ def warm_start(workspace: Path, backend_runtime: str, base: str | None) -> dict[
             ids = _docker("ps", "-aq", "--filter", f"label=scenario6.app={app_id}")
             if ids:
                 _docker("rm", "-f", *ids.split())
-    return {"cold_s": round(seconds[0], 2), "warm_s": round(seconds[1], 2)}
+    warm = _summary(seconds[1:])
+    return {**warm, "cold_s": round(seconds[0], 2), "warm_s": warm["p50_s"]}
 
 
 def _docker_base() -> tuple[str | None, str]:
-    if shutil.which("docker") is None:
-        return None, "docker is not installed"
-    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
-        return None, "no Docker engine answers"
-    from scenario6.bench.images import choose_base
-
-    return choose_base(os.environ), ""
+    why = docker_unavailable()
+    return (None, why) if why else (choose_base(os.environ), "")
 
 
-def measure() -> dict[str, Any]:
+def _attempt(part: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """One part's figures; a part that fails is reported, and the other parts still run."""
+    try:
+        return part()
+    except (RuntimeError, TimeoutError, OSError, subprocess.SubprocessError) as exc:
+        return {"skipped": f"it failed: {failure(exc)}", "failed": True}
+
+
+def measure(
+    edits: int = EDITS, rebuilds: int = REBUILDS, warm_starts: int = WARM_STARTS
+) -> dict[str, Any]:
+    """Every reload figure; ``edits``, ``rebuilds`` and ``warm_starts`` are sample counts."""
     result: dict[str, Any] = {"benchmark": "reload", "target_s": TARGET_S}
     with tempfile.TemporaryDirectory(prefix="scenario6-bench-reload-") as folder:
         workspace = make_workspace(Path(folder) / "repo")
-        result["run_mode_edit"] = run_mode_edit(workspace)
-        result["uvicorn_reload_edit"] = uvicorn_reload_edit(workspace)
-        result["warm_start_native_backend"] = warm_start(workspace, "native", None)
         base, why = _docker_base()
-        if base is None:
-            result["production_edit"] = {"skipped": why}
-            result["warm_start_container_backend"] = {"skipped": why}
-        else:
-            result["production_edit"] = production_edit(workspace, base)
-            result["warm_start_container_backend"] = warm_start(workspace, "container", base)
-            fast = result["run_mode_edit"]["p50_s"]
-            result["speedup_vs_image_rebuild"] = round(result["production_edit"]["p50_s"] / fast, 1)
+        parts: dict[str, Callable[[], dict[str, Any]]] = {
+            "run_mode_edit": lambda: run_mode_edit(workspace, edits),
+            "uvicorn_reload_edit": lambda: uvicorn_reload_edit(workspace, max(3, edits - 2)),
+            "warm_start_native_backend": lambda: warm_start(workspace, "native", None, warm_starts),
+        }
+        if base is not None:
+            parts["production_edit"] = lambda: production_edit(workspace, base, rebuilds)
+            parts["warm_start_container_backend"] = lambda: warm_start(
+                workspace, "container", base, warm_starts
+            )
+        for key in (*parts, "production_edit", "warm_start_container_backend"):
+            result[key] = _attempt(parts[key]) if key in parts else {"skipped": why}
+    fast, slow = result["run_mode_edit"], result["production_edit"]
+    if "p50_s" in fast and "p50_s" in slow:
+        result["speedup_vs_image_rebuild"] = round(slow["p50_s"] / fast["p50_s"], 1)
     return result
 
 
 def _print(result: dict[str, Any]) -> None:
-    edit, plain = result["run_mode_edit"], result["uvicorn_reload_edit"]
     print("reload — frontend edit until the new code answers")
-    print(f"  (a) scenario6 run (fast reloader): p50 {edit['p50_s']:.3f} s "
-          f"(min {edit['min_s']:.3f}, max {edit['max_s']:.3f}; target ≤ {TARGET_S} s)")  # fmt: skip
-    print(f"      plain uvicorn --reload:        p50 {plain['p50_s']:.3f} s")
-    production = result["production_edit"]
-    if "skipped" in production:
-        print(f"  (b) image rebuild + restart: skipped ({production['skipped']})")
-    else:
-        print(f"  (b) image rebuild + restart:       p50 {production['p50_s']:.2f} s "
-              f"(build alone {production['build_p50_s']:.2f} s)")  # fmt: skip
-        print(f"      speed-up of (a) over (b): {result['speedup_vs_image_rebuild']}× "
+    rows = (
+        ("run_mode_edit", "(a) scenario6 run (fast reloader)", 3),
+        ("uvicorn_reload_edit", "    plain uvicorn --reload", 3),
+        ("production_edit", "(b) image rebuild + restart", 2),
+        ("warm_start_native_backend", "(c) scenario6 run start, native loopback backend", 2),
+        ("warm_start_container_backend", "(c) scenario6 run start, loopback container", 2),
+    )
+    for key, label, digits in rows:
+        part = result[key]
+        if "skipped" in part:
+            print(f"  {label}: not measured ({part['skipped']})")
+            continue
+        line = (
+            f"  {label}: p50 {part['p50_s']:.{digits}f} s "
+            f"(min {part['min_s']:.{digits}f}, max {part['max_s']:.{digits}f})"
+        )
+        if "cold_s" in part:
+            line += f", first start {part['cold_s']:.2f} s"
+        if "build" in part:
+            line += f", build alone p50 {part['build']['p50_s']:.2f} s"
+        print(line)
+    print(f"  target for (a): ≤ {TARGET_S} s")
+    if "speedup_vs_image_rebuild" in result:
+        print(f"  speed-up of (a) over (b): {result['speedup_vs_image_rebuild']}× "
               f"(target ≥ {TARGET_SPEEDUP:g}×)")  # fmt: skip
-    for key, label in (
-        ("warm_start_native_backend", "native loopback backend"),
-        ("warm_start_container_backend", "loopback backend container"),
-    ):
-        start = result[key]
-        if "skipped" in start:
-            print(f"  (c) scenario6 run start, {label}: skipped ({start['skipped']})")
-        else:
-            print(f"  (c) scenario6 run start → frontend healthy, {label}: "
-                  f"warm {start['warm_s']:.2f} s (first {start['cold_s']:.2f} s)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

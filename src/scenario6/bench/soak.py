@@ -14,13 +14,17 @@ import asyncio
 import contextlib
 import json
 import random
+import statistics
 import time
 from dataclasses import asdict, dataclass, field
+from typing import TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from .harness import HOST, ChildServer, free_port, wait_for_handshake
+
+Number = TypeVar("Number", int, float)
 
 CADENCE_S = 0.08
 SESSIONS = 50
@@ -56,6 +60,10 @@ class SoakReport:
     fds_idle_before: int
     fds_idle_after: int
     proxy_cpu_percent: float
+    # Sampled once a second from the end of the warm-up to the end: min, median, max.
+    rss_mib_range: tuple[float, float, float]
+    fds_range: tuple[int, int, int]
+    resource_samples: int
 
 
 async def _session(url: str, stop_at: float, tally: Tally) -> None:
@@ -88,28 +96,35 @@ async def _count_echoes(ws: ClientConnection, tally: Tally) -> None:
                 tally.echoed += 1
 
 
+@dataclass
+class Samples:
+    """The frontend's resident memory and open descriptors, once a second."""
+
+    rss: list[int] = field(default_factory=list)
+    fds: list[int] = field(default_factory=list)
+
+    def take(self, frontend: ChildServer) -> None:
+        self.rss.append(frontend.rss_bytes())
+        self.fds.append(frontend.open_fds())
+
+
 async def _drive(
     url: str, sessions: int, seconds: float, warm_up: float, frontend: ChildServer
-) -> tuple[Tally, dict[str, float]]:
+) -> tuple[Tally, Samples, float]:
+    """Run the sessions; return their tally, the samples and the frontend's CPU share."""
     tally = Tally()
     stop_at = time.monotonic() + seconds
     tasks = [asyncio.create_task(_session(url, stop_at, tally)) for _ in range(sessions)]
     await asyncio.sleep(warm_up)
-    marks = {
-        "rss_warm": frontend.rss_bytes(),
-        "fds_warm": frontend.open_fds(),
-        "cpu_warm": frontend.cpu_seconds(),
-        "t_warm": time.monotonic(),
-    }
-    await asyncio.sleep(max(0.0, stop_at - time.monotonic() - 0.5))
-    marks |= {
-        "rss_end": frontend.rss_bytes(),
-        "fds_end": frontend.open_fds(),
-        "cpu_end": frontend.cpu_seconds(),
-        "t_end": time.monotonic(),
-    }
+    samples = Samples()
+    cpu_warm, t_warm = frontend.cpu_seconds(), time.monotonic()
+    samples.take(frontend)
+    while (left := stop_at - time.monotonic() - 0.5) > 0:
+        await asyncio.sleep(min(1.0, left))
+        samples.take(frontend)
+    cpu_share = (frontend.cpu_seconds() - cpu_warm) / (time.monotonic() - t_warm) * 100
     await asyncio.gather(*tasks)
-    return tally, marks
+    return tally, samples, cpu_share
 
 
 def measure(seconds: float = DEFAULT_SECONDS, sessions: int = SESSIONS) -> SoakReport:
@@ -134,7 +149,7 @@ def measure(seconds: float = DEFAULT_SECONDS, sessions: int = SESSIONS) -> SoakR
         backend.wait_healthy(f"http://{HOST}:{backend_port}/health")
         frontend.wait_healthy(f"http://{HOST}:{frontend_port}/health")
         fds_idle_before = frontend.open_fds()
-        tally, marks = asyncio.run(_drive(url, sessions, seconds, warm_up, frontend))
+        tally, samples, cpu_share = asyncio.run(_drive(url, sessions, seconds, warm_up, frontend))
         fds_idle_after = _settled_fds(frontend, fds_idle_before)
     mib = 1 << 20
     return SoakReport(
@@ -146,18 +161,23 @@ def measure(seconds: float = DEFAULT_SECONDS, sessions: int = SESSIONS) -> SoakR
         drop_reasons=sorted(set(tally.dropped))[:10],
         messages_sent=tally.sent,
         messages_echoed=tally.echoed,
-        rss_mib_after_warm_up=round(marks["rss_warm"] / mib, 1),
-        rss_mib_at_end=round(marks["rss_end"] / mib, 1),
-        rss_growth_percent=round((marks["rss_end"] / marks["rss_warm"] - 1) * 100, 2),
-        fds_after_warm_up=int(marks["fds_warm"]),
-        fds_at_end=int(marks["fds_end"]),
-        fd_growth=int(marks["fds_end"] - marks["fds_warm"]),
+        rss_mib_after_warm_up=round(samples.rss[0] / mib, 1),
+        rss_mib_at_end=round(samples.rss[-1] / mib, 1),
+        rss_growth_percent=round((samples.rss[-1] / samples.rss[0] - 1) * 100, 2),
+        fds_after_warm_up=samples.fds[0],
+        fds_at_end=samples.fds[-1],
+        fd_growth=samples.fds[-1] - samples.fds[0],
         fds_idle_before=fds_idle_before,
         fds_idle_after=fds_idle_after,
-        proxy_cpu_percent=round(
-            (marks["cpu_end"] - marks["cpu_warm"]) / (marks["t_end"] - marks["t_warm"]) * 100, 1
-        ),
+        proxy_cpu_percent=round(cpu_share, 1),
+        rss_mib_range=_spread([round(value / mib, 1) for value in samples.rss]),
+        fds_range=_spread(samples.fds),
+        resource_samples=len(samples.rss),
     )
+
+
+def _spread(values: list[Number]) -> tuple[Number, Number, Number]:
+    return min(values), statistics.median_low(values), max(values)
 
 
 def _settled_fds(frontend: ChildServer, target: int, timeout: float = 10) -> int:
@@ -182,7 +202,9 @@ def run(args: argparse.Namespace) -> int:
         f"  dropped sessions: {report.dropped_sessions} {report.drop_reasons or ''}\n"
         f"  messages: {report.messages_sent} sent, {report.messages_echoed} echoed\n"
         f"  frontend RSS: {report.rss_mib_after_warm_up} MiB after {report.warm_up_s:g}s "
-        f"warm-up, {report.rss_mib_at_end} MiB at the end ({report.rss_growth_percent:+.2f}%)\n"
+        f"warm-up, {report.rss_mib_at_end} MiB at the end ({report.rss_growth_percent:+.2f}%); "
+        f"min / median / max {' / '.join(map(str, report.rss_mib_range))} MiB over "
+        f"{report.resource_samples} samples\n"
         f"  frontend fds: {report.fds_after_warm_up} after warm-up, {report.fds_at_end} at the "
         f"end; {report.fds_idle_before} idle before, {report.fds_idle_after} idle after\n"
         f"  frontend CPU: {report.proxy_cpu_percent}% of one core",

@@ -1,4 +1,7 @@
-"""``scenario6 bench [NAME] [--json]``: benchmarks that print measured figures."""
+"""``scenario6 bench [NAME] [--json]``: benchmarks that print measured figures.
+
+Without NAME every benchmark runs and one report is written (``scenario6.bench.suite``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from typing import Any
 import scenario6.bench
 
 # Modules of scenario6.bench that support the benchmarks rather than being one.
-_SUPPORT = {"harness"}
+_SUPPORT = {"harness", "machine", "figures", "report", "chart", "suite"}
 
 
 def available() -> list[str]:
@@ -22,23 +25,42 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "bench",
         help="run benchmarks and print their figures",
-        description="Benchmarks: " + ", ".join(available()) + ". Without NAME, all of them.",
+        description="Benchmarks: " + ", ".join(available()) + ". Without NAME, all of them, "
+        "and a report (PERFORMANCE.md with a chart, performance.png).",
     )
     parser.add_argument("name", nargs="?", choices=available(), help="one benchmark")
-    parser.add_argument("--json", action="store_true", help="print one JSON object per benchmark")
     parser.add_argument(
-        "--seconds", type=float, help="measuring time per step where a benchmark has steps"
+        "--json",
+        action="store_true",
+        help="print the result as one JSON object (without NAME: every result in one object)",
+    )
+    parser.add_argument(
+        "--seconds", type=float, help="measuring time per step of the one benchmark NAME"
     )
     parser.add_argument(
         "--proxy-sessions",
         help="comma-separated session counts for the proxy benchmark (default 1,50,...,500)",
     )
+    parser.add_argument(
+        "--output",
+        metavar="DIR",
+        help="where the report goes, without NAME (default: the checkout's docs/, else here)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="without NAME: short runs and few samples, a few minutes in all (a smoke test)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    status = 0
-    for name in [args.name] if args.name else available():
-        module = importlib.import_module(f"scenario6.bench.{name}")
-        status = max(status, int(module.run(args) or 0))
-    return status
+    if args.name is None:
+        from scenario6.bench import suite
+
+        return suite.run(args)
+    if args.output or args.quick:
+        print("scenario6 bench: --output and --quick apply to the report (no NAME)")
+        return 2
+    module = importlib.import_module(f"scenario6.bench.{args.name}")
+    return int(module.run(args) or 0)

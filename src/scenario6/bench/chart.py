@@ -1,0 +1,139 @@
+"""The performance report's chart: results → one PNG with a panel per benchmark."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .figures import Figure, Section, sections
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+INSTALL = "pip install -c requirements.lock 'matplotlib==3.10.9' (part of the dev extra)"
+SIZE_INCHES = (12.0, 8.0)
+DPI = 100  # 1200 × 800 pixels
+
+
+class ChartUnavailable(RuntimeError):
+    """matplotlib is not installed; the message says how to install it."""
+
+
+def render_chart(results: Mapping[str, Any], path: Path, title: str = "") -> Path:
+    """Draw reload, proxy, browser and image figures into ``path`` (PNG, 1200 × 800)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no display, no GUI toolkit
+        from matplotlib.figure import Figure as Canvas
+    except ImportError as exc:
+        raise ChartUnavailable(f"the chart needs matplotlib: {INSTALL}") from exc
+
+    canvas = Canvas(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
+    if title:
+        canvas.suptitle(title, fontsize=11)
+    (reload, proxy), (browser, images) = canvas.subplots(2, 2)
+    found = {section.name: section for section in sections(results)}
+    _reload(reload, found["reload"])
+    _proxy(proxy, results.get("proxy") or {}, found["proxy"])
+    _browser(browser, found["browser"])
+    _images(images, found["images"])
+    canvas.savefig(path, format="png", dpi=DPI)
+    return path
+
+
+def _measured(section: Section, unit: str) -> list[Figure]:
+    return [
+        f for f in section.figures if f.missing is None and f.unit == unit and f.low is not None
+    ]
+
+
+def _missing(axes: Axes, section: Section, title: str) -> bool:
+    """Write why nothing was measured into the panel; True when that is all it shows."""
+    axes.set_title(title)
+    absent = [f for f in section.figures if f.missing is not None]
+    if len(absent) < len(section.figures):
+        return False
+    axes.text(0.5, 0.5, f"not measured:\n{absent[0].missing}", ha="center", va="center",
+              wrap=True, transform=axes.transAxes)  # fmt: skip
+    axes.set_axis_off()
+    return True
+
+
+def _spread_bars(axes: Axes, figures: list[Figure], unit: str) -> None:
+    """Horizontal bars to the median, whiskers from min to max."""
+    labels = [textwrap.fill(f.label.replace("`", ""), 30) for f in figures]
+    medians = [f.middle or 0.0 for f in figures]
+    below = [(f.middle or 0.0) - (f.low or 0.0) for f in figures]
+    above = [(f.high or 0.0) - (f.middle or 0.0) for f in figures]
+    rows = list(range(len(figures)))
+    axes.barh(rows, medians, xerr=[below, above], capsize=4, color="#4c78a8")
+    axes.set_yticks(rows, labels, fontsize=8)
+    axes.invert_yaxis()
+    for row, figure in enumerate(figures):
+        place = (figure.high or figure.middle or 0.0, row)
+        axes.annotate(f"  {figure.middle:.3g} {unit}", place, va="center", fontsize=8)
+
+
+def _reload(axes: Axes, section: Section) -> None:
+    if _missing(axes, section, "Reload: edit → served, and run start (median, min–max)"):
+        return
+    figures = _measured(section, "s")
+    _spread_bars(axes, figures, "s")
+    axes.set_xscale("log")
+    # Room left of the fastest bar, or a log axis would start at its tip and hide it.
+    axes.set_xlim(left=min(f.low or 1.0 for f in figures) / 4)
+    axes.set_xlabel("seconds (log scale)")
+
+
+def _proxy(axes: Axes, result: Mapping[str, Any], section: Section) -> None:
+    if _missing(axes, section, "Session proxy: latency added per traversal"):
+        return
+    rows = result["added_latency_per_traversal"]
+    sessions = [row["sessions"] for row in rows]
+    axes.plot(sessions, [row["added_ms_p50"] for row in rows], "o-", label="median")
+    axes.plot(sessions, [row["added_ms_p99"] for row in rows], "s--", label="p99")
+    axes.axhline(20, color="grey", linestyle=":", label="p99 target 20 ms")
+    axes.set_xlabel("concurrent sessions")
+    axes.set_ylabel("added latency (ms)")
+    if max((row["added_ms_p99"] for row in rows), default=0) > 100:
+        axes.set_yscale("symlog", linthresh=1)  # saturated levels would flatten the rest
+    axes.legend(fontsize=8)
+    axes.grid(alpha=0.3)
+
+
+def _browser(axes: Axes, section: Section) -> None:
+    if _missing(axes, section, "Browser: audio latency (min, median, max)"):
+        return
+    figures = _measured(section, "ms")
+    width = 0.27
+    for offset, (name, attribute) in enumerate(
+        (("min", "low"), ("median", "middle"), ("max", "high"))
+    ):
+        places = [index + (offset - 1) * width for index in range(len(figures))]
+        heights = [getattr(f, attribute) or 0.0 for f in figures]
+        axes.bar(places, heights, width, label=name)
+    labels = [textwrap.fill(f.label, 14) for f in figures]
+    axes.set_xticks(range(len(figures)), labels, fontsize=9)
+    for index, figure in enumerate(figures):
+        axes.annotate(f"{figure.middle:.3g}", (index, figure.middle or 0.0), ha="center",
+                      va="bottom", fontsize=8)  # fmt: skip
+    axes.set_ylabel("milliseconds")
+    axes.legend(fontsize=8)
+    axes.grid(axis="y", alpha=0.3)
+
+
+def _images(axes: Axes, section: Section) -> None:
+    if _missing(axes, section, "Images: uncompressed size"):
+        return
+    figures = [f for f in section.figures if f.missing is None and f.unit == "MB"]
+    labels = [textwrap.fill(f.label.replace("`", ""), 22) for f in figures]
+    sizes = [f.middle or 0.0 for f in figures]
+    axes.barh(range(len(figures)), sizes, color="#72b7b2")
+    axes.set_yticks(range(len(figures)), labels, fontsize=8)
+    axes.invert_yaxis()
+    for row, size in enumerate(sizes):
+        axes.annotate(f" {size:.0f} MB", (size, row), va="center", fontsize=8)
+    axes.set_xlabel("megabytes (1 build each)")

@@ -1,0 +1,228 @@
+"""The benchmarks' results as report figures: each a min / median / max over its samples.
+
+``sections(results)`` takes the combined results of a ``scenario6 bench`` run (one entry per
+benchmark, or ``{"not_measured": why}``) and returns what the report shows, in order.
+A figure with one sample says so; a figure that was not measured says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+NOT_MEASURED = "not_measured"
+ORDER = ("reload", "proxy", "browser", "images", "soak")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One row of the report.
+
+    >>> Figure.spread("edit → served", "s", (0.1, 0.15, 0.2), "7 edits").middle
+    0.15
+    """
+
+    label: str
+    unit: str
+    low: float | None = None
+    middle: float | None = None
+    high: float | None = None
+    samples: str = ""
+    note: str = ""
+    missing: str | None = None
+
+    @classmethod
+    def spread(
+        cls, label: str, unit: str, values: tuple[float, float, float], samples: str, note: str = ""
+    ) -> Figure:
+        low, middle, high = values
+        return cls(label, unit, low, middle, high, samples, note)
+
+    @classmethod
+    def single(cls, label: str, unit: str, value: float, samples: str, note: str = "") -> Figure:
+        return cls(label, unit, middle=value, samples=samples, note=note)
+
+    @classmethod
+    def absent(cls, label: str, why: str) -> Figure:
+        return cls(label, "", missing=why)
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    title: str
+    figures: list[Figure]
+    notes: list[str] = field(default_factory=list)
+
+
+def sections(results: Mapping[str, Any]) -> list[Section]:
+    made = []
+    for name in ORDER:
+        result = results.get(name) or {NOT_MEASURED: "not run"}
+        title = TITLES[name]
+        if NOT_MEASURED in result:
+            made.append(Section(name, title, [Figure.absent("every figure", result[NOT_MEASURED])]))
+        else:
+            figures, notes = EXTRACTORS[name](result)
+            made.append(Section(name, title, figures, notes))
+    return made
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _seconds(label: str, part: Mapping[str, Any], noun: str) -> Figure:
+    """A reload figure from ``{"min_s", "p50_s", "max_s", "samples"}`` or ``{"skipped"}``."""
+    if "skipped" in part:
+        return Figure.absent(label, part["skipped"])
+    values = (part["min_s"], part["p50_s"], part["max_s"])
+    return Figure.spread(label, "s", values, _plural(len(part["samples"]), noun))
+
+
+def _reload(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
+    production = result["production_edit"]
+    figures = [
+        _seconds("edit → served, `scenario6 run`", result["run_mode_edit"], "edit"),
+        _seconds("edit → served, plain `uvicorn --reload`", result["uvicorn_reload_edit"], "edit"),
+        _seconds("edit → image rebuild (warm cache) + restart → served", production, "edit"),
+    ]
+    if "build" in production:
+        figures.append(_seconds("image rebuild alone (warm cache)", production["build"], "build"))
+    for key, runtime in (
+        ("warm_start_native_backend", "native loopback backend"),
+        ("warm_start_container_backend", "loopback backend container"),
+    ):
+        start = result[key]
+        figures.append(
+            _seconds(f"`scenario6 run` start → healthy, warm, {runtime}", start, "start")
+        )
+        if "cold_s" in start:
+            label = f"`scenario6 run` first start, {runtime}"
+            figures.append(Figure.single(label, "s", start["cold_s"], "1 start"))
+    notes = [f"Target for an edit in run mode: ≤ {result['target_s']:g} s (median)."]
+    if "speedup_vs_image_rebuild" in result:
+        speedup = result["speedup_vs_image_rebuild"]
+        notes.append(f"Run mode makes an edit live {speedup:g}× faster than an image rebuild.")
+    return figures, notes
+
+
+def _proxy(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
+    figures = []
+    for level in result["levels"]:
+        path = "through the proxy" if level["path"] == "proxy" else "direct"
+        label = f"round trip, {_plural(level['sessions'], 'session')}, {path}"
+        values = (level["rtt_ms_min"], level["rtt_ms_p50"], level["rtt_ms_max"])
+        note = f"p99 {number(level['rtt_ms_p99'])} ms"
+        if level["failed_sessions"]:
+            note += f"; {level['failed_sessions']} sessions failed"
+        if level["path"] == "proxy":
+            note += f"; proxy CPU {level['proxy_cpu_percent']:g} % of a core"
+        figures.append(Figure.spread(label, "ms", values, _plural(level["samples"], "frame"), note))
+    for row in result["added_latency_per_traversal"]:
+        label = f"added per traversal, {_plural(row['sessions'], 'session')}"
+        note = f"p99 {number(row['added_ms_p99'])} ms; half the round-trip difference"
+        figures.append(Figure.single(label, "ms", row["added_ms_p50"], "median of frames", note))
+    best = result["max_sessions_with_p99_added_le_20ms"]
+    tried = ", ".join(str(level["sessions"]) for level in result["levels"][::2])
+    notes = [
+        f"Sessions one frontend worker relays with p99 added latency ≤ 20 ms: **{best}** "
+        f"(levels tried: {tried}; {result['seconds_per_level']:g} s each; one "
+        f"{result['payload_bytes']}-byte message every {result['cadence_ms']:g} ms each way).",
+    ]
+    return figures, notes
+
+
+def _browser(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
+    labels = {
+        "micToWire": "microphone → wire",
+        "wireToSpeaker": "wire → speaker",
+        "roundTrip": "round trip (echo)",
+    }
+    figures = []
+    for key, label in labels.items():
+        figure = result["figures"].get(key)
+        if figure is None:
+            figures.append(Figure.absent(label, "the client recorded no samples"))
+            continue
+        values = (figure["min_ms"], figure["median_ms"], figure["max_ms"])
+        figures.append(Figure.spread(label, "ms", values, _plural(figure["count"], "sample")))
+    jitter = result["jitter_buffer"]
+    notes = [
+        f"{result['seconds']:g} s of audio in headless Chromium; audio clock "
+        f"{result['audio_clock_hz']} Hz; output latency {result['output_latency_ms']:g} ms; "
+        f"jitter buffer underruns {jitter['underruns']}, dropped samples "
+        f"{jitter['dropped_samples']}. Target round trip: ≤ {result['target_round_trip_ms']:g} ms.",
+    ]
+    return figures, notes
+
+
+def _images(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
+    figures = []
+    for row in result["images"]:
+        notes = []
+        if row["added_to_base_mb"] is not None:
+            notes.append(f"{number(row['added_to_base_mb'])} MB on top of the base")
+        if row["target_mb"]:
+            notes.append(f"target ≤ {row['target_mb']:g} MB")
+        note = "; ".join(notes)
+        figures.append(
+            Figure.single(f"{row['name']} image size", "MB", row["size_mb"], "1 build", note)
+        )
+        label = f"{row['name']} image build (Docker's cache applies)"
+        figures.append(Figure.single(label, "s", row["build_s"], "1 build"))
+    if result["base_image_mb"] is not None:
+        label = f"base image `{result['base_image']}`"
+        figures.append(Figure.single(label, "MB", result["base_image_mb"], "1 image"))
+    notes = [f"Not built: {row['name']} ({row['why']})." for row in result["not_built"]]
+    return figures, notes
+
+
+def _soak(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
+    taken = _plural(result["resource_samples"], "sample") + ", 1 a second"
+    growth = f"{result['rss_growth_percent']:+g} % from the warm-up to the end"
+    fds = f"{result['fds_idle_before']} idle before, {result['fds_idle_after']} idle after"
+    sent, echoed = result["messages_sent"], result["messages_echoed"]
+    echoed_percent = round(echoed / sent * 100, 2) if sent else 0.0
+    drops = "; ".join(result["drop_reasons"]) or f"of {result['sessions']}"
+    figures = [
+        Figure.spread("frontend resident memory", "MiB", result["rss_mib_range"], taken, growth),
+        Figure.spread("frontend open files", "", result["fds_range"], taken, fds),
+        Figure.single("frontend CPU", "% of a core", result["proxy_cpu_percent"], "1 run"),
+        Figure.single("dropped sessions", "", result["dropped_sessions"], "1 run", drops),
+        Figure.single("messages echoed", "%", echoed_percent, "1 run", f"{echoed:,} of {sent:,}"),
+    ]
+    notes = [
+        f"{result['sessions']} sessions through the proxy for {result['seconds']:g} s "
+        f"(the first {result['warm_up_s']:g} s are warm-up and not sampled)."
+    ]
+    return figures, notes
+
+
+def number(value: float) -> str:
+    """Three significant digits or so: 0.147, 1.61, 15.9, 231."""
+    size = abs(value)
+    if size >= 100 or isinstance(value, int):
+        return f"{value:,.0f}"
+    if size >= 10:
+        return f"{value:.1f}"
+    if size >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+TITLES = {
+    "reload": "Reload: a frontend edit until the new code answers",
+    "proxy": "Session proxy: added latency and capacity",
+    "browser": "Browser: the web client's audio latency",
+    "images": "Images: sizes and build times",
+    "soak": "Soak: many sessions for a while",
+}
+EXTRACTORS = {
+    "reload": _reload,
+    "proxy": _proxy,
+    "browser": _browser,
+    "images": _images,
+    "soak": _soak,
+}

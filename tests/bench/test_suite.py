@@ -1,0 +1,60 @@
+"""``scenario6 bench --quick``: every benchmark for real (Docker builds, Chromium), one report."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from scenario6.bench.browser import CHROMIUM
+from scenario6.bench.figures import ORDER, TITLES, number
+from tests.conftest import require_tool
+from tests.support.docker import REPO
+
+pytestmark = [pytest.mark.docker, pytest.mark.browser]
+
+FIGURE = re.compile(r"\| [\d,.]+ (s|ms|MB|MiB|%)? ?\|")
+
+
+def test_a_quick_run_writes_a_report_with_figures_from_every_benchmark(
+    base_image: str, tmp_path: Path
+) -> None:
+    require_tool("chromium", CHROMIUM)
+    output = tmp_path / "report"
+    result = subprocess.run(
+        [sys.executable, "-m", "scenario6", "bench", "--quick", "--json", "--output", str(output)],
+        env={**os.environ, "SCENARIO6_BASE_IMAGE": base_image},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    for index, name in enumerate(ORDER, 1):
+        assert f"[{index}/{len(ORDER) + 1}] {name}: " in result.stderr
+    combined = json.loads(result.stdout)  # progress went to stderr: stdout is one object
+    assert list(combined["results"]) == list(ORDER)
+    assert combined["quick"] is True
+    assert combined["machine"]["cpu_count"] == os.cpu_count()
+
+    markdown = (output / "PERFORMANCE.md").read_text()
+    assert "not measured" not in markdown, markdown
+    assert "**Quick run**" in markdown
+    for name in ORDER:
+        section = markdown.split(f"## {TITLES[name]}", 1)[1].split("\n## ", 1)[0]
+        figures = FIGURE.findall(section)
+        assert len(figures) >= 3, (name, section)
+    # The figures in the text are the ones the run measured.
+    edit = combined["results"]["reload"]["run_mode_edit"]
+    spread = " | ".join(f"{number(edit[key])} s" for key in ("min_s", "p50_s", "max_s"))
+    assert f"| edit → served, `scenario6 run` | {spread} | 3 edits |" in markdown
+
+    with Image.open(output / "performance.png") as chart:
+        assert (chart.format, chart.size) == ("PNG", (1200, 800))
