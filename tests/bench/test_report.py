@@ -59,6 +59,12 @@ def test_what_was_not_measured_says_why() -> None:
     assert browser["round trip (echo)"][1] == "not measured: the client recorded no samples"
     images = _table_rows(markdown, "Images: sizes and build times")
     assert images == {"every figure": ["", "not measured: no Docker engine answers", "", "", ""]}
+    silent = results()
+    silent["proxy"]["levels"][0] |= {"samples": 0, "rtt_ms_min": float("nan")}
+    proxy = _table_rows(
+        render_markdown(silent, MACHINE, WHEN), "Session proxy: added latency and capacity"
+    )
+    assert proxy["round trip, 1 session, direct"][1] == "not measured: no frame came back"
     # Nothing is filled in for a benchmark that is missing from the results altogether.
     partial = {key: value for key, value in results().items() if key != "soak"}
     soak = _table_rows(render_markdown(partial, MACHINE, WHEN), "Soak: many sessions for a while")

@@ -113,6 +113,9 @@ def _proxy(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
     for level in result["levels"]:
         path = "through the proxy" if level["path"] == "proxy" else "direct"
         label = f"round trip, {_plural(level['sessions'], 'session')}, {path}"
+        if not level["samples"]:
+            figures.append(Figure.absent(label, "no frame came back"))
+            continue
         values = (level["rtt_ms_min"], level["rtt_ms_p50"], level["rtt_ms_max"])
         note = f"p99 {number(level['rtt_ms_p99'])} ms"
         if level["failed_sessions"]:
