@@ -167,8 +167,15 @@ def test_old_python_is_refused(tmp_path: Path) -> None:
     old.chmod(0o755)
     done = _setup(root, "--python", str(old))
     assert done.returncode == 2
-    assert "Python 3.9.18 is too old" in done.stderr and "3.10" in done.stderr
+    assert "Python 3.9.18 is too old" in done.stderr and "3.11" in done.stderr
     assert not (root / ".venv").exists()
+
+
+def test_the_scripts_own_version_check_uses_the_same_minimum() -> None:
+    # It runs before the project can be imported, so it has its own copy of the number.
+    script = (REPO / "setup_scenario6.py").read_text()
+    assert f"sys.version_info < {project.MIN_PYTHON}:" in script
+    assert f"needs Python {project.MIN_PYTHON_TEXT} or newer" in script
 
 
 def test_finds_its_checkout_from_any_directory(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from .errors import AppModelError
 from .parameters import Parameter
 
 if TYPE_CHECKING:  # only annotations use it, so Python 3.10 needs no typing_extensions
-    from typing_extensions import Self
+    from typing import Self
 
 
 class Lifetime(enum.Enum):

@@ -77,7 +77,7 @@ def ensure_certificate(
     there (``cert.pem`` without our ``ca.pem``) is never replaced: it is used as it is, or
     ``CertificateError`` says why it cannot be.
     """
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or datetime.datetime.now(datetime.UTC)
     files = CertificateFiles.in_dir(directory)
     if files.cert.exists() and not is_generated(files):
         _check_provided(files, now)

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr, flush=True)
 
     machine = describe()
-    when = datetime.now(timezone.utc)
+    when = datetime.now(UTC)
     began = time.monotonic()
     results, healthy = measure_all(plan, progress)
     machine = machine.finished()

@@ -16,7 +16,9 @@ def check_python(ctx: Context, version: tuple[int, ...] | None = None) -> CheckR
     shown = ".".join(str(v) for v in version)
     problem = project.python_problem(version)
     if problem:
-        return CheckResult("python", Status.FAIL, problem, "install Python 3.10 or newer")
+        return CheckResult(
+            "python", Status.FAIL, problem, f"install Python {project.MIN_PYTHON_TEXT} or newer"
+        )
     return CheckResult("python", Status.OK, f"Python {shown}")
 
 

@@ -14,7 +14,7 @@ from typing import Literal
 Mode = Literal["run", "publish"]
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     OK = "ok"
     WARN = "warn"
     FAIL = "fail"

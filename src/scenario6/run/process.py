@@ -88,7 +88,7 @@ class ManagedProcess:
             self._signal_group(signal.SIGTERM)
             try:
                 await asyncio.wait_for(self._process.wait(), grace)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._signal_group(signal.SIGKILL)
                 await self._process.wait()
         # Grandchildren that ignored SIGTERM still share the group: make sure they are gone.

@@ -137,7 +137,8 @@ def _refuse_old(version: tuple[int, ...], source: str, first: str) -> None:
     problem = project.python_problem(version)
     if problem:
         raise _Refused(
-            f"{source}: {problem} Install Python 3.10+, {first}run again with --python PATH."
+            f"{source}: {problem} Install Python {project.MIN_PYTHON_TEXT}+ (e.g. apt install "
+            f"python{project.MIN_PYTHON_TEXT}-venv), {first}run again with --python PATH."
         )
 
 

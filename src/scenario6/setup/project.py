@@ -7,7 +7,10 @@ import os
 import sys
 from pathlib import Path
 
-MIN_PYTHON = (3, 10)
+# Python 3.10 reached its end of life in October 2026; current releases of the pinned
+# dependencies (pydantic-settings, numpy, pillow) need 3.11.
+MIN_PYTHON = (3, 11)
+MIN_PYTHON_TEXT = ".".join(str(v) for v in MIN_PYTHON)
 VENV = ".venv"
 # Holds install_digest() of the install it records; `scenario6 doctor` compares it.
 STAMP = ".scenario6-installed"
@@ -72,8 +75,7 @@ def python_problem(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> st
     if tuple(version[:2]) >= MIN_PYTHON:
         return None
     found = ".".join(str(v) for v in version)
-    need = ".".join(str(v) for v in MIN_PYTHON)
     return (
-        f"Python {found} is too old: scenario6 needs Python {need} or newer "
-        "(PersonaPlex's moshi package and this project use 3.10 language features)."
+        f"Python {found} is too old: scenario6 needs Python {MIN_PYTHON_TEXT} or newer "
+        "(its pinned dependencies do)."
     )

@@ -8,7 +8,6 @@ import itertools
 import json
 import logging
 import ssl
-import sys
 import time
 from collections.abc import Awaitable
 
@@ -346,14 +345,7 @@ async def refuse(websocket: WebSocket, close: Close, events: bool) -> None:
     await websocket.close(close.code, close.reason)
 
 
-if sys.version_info >= (3, 11):
-
-    async def _within(awaitable: Awaitable[None], seconds: float) -> None:
-        # A deadline rather than wait_for, which makes a task per message.
-        async with asyncio.timeout(seconds):
-            await awaitable
-
-else:
-
-    async def _within(awaitable: Awaitable[None], seconds: float) -> None:
-        await asyncio.wait_for(awaitable, seconds)
+async def _within(awaitable: Awaitable[None], seconds: float) -> None:
+    # A deadline rather than wait_for, which makes a task per message.
+    async with asyncio.timeout(seconds):
+        await awaitable
