@@ -25,7 +25,8 @@ if ! docker info >/dev/null 2>&1; then
     exit 1
   fi
   echo "Starting dockerd (log: $log)…" >&2
-  nohup dockerd --iptables=false --bridge=none >"$log" 2>&1 &
+  # Its own session, so it outlives the shell (and process group) that started it.
+  setsid nohup dockerd --iptables=false --bridge=none >"$log" 2>&1 &
   for _ in $(seq 60); do
     docker info >/dev/null 2>&1 && break
     sleep 1
