@@ -56,5 +56,8 @@ def test_a_quick_run_writes_a_report_with_figures_from_every_benchmark(
     spread = " | ".join(f"{number(edit[key])} s" for key in ("min_s", "p50_s", "max_s"))
     assert f"| edit → served, `scenario6 run` | {spread} | 3 edits |" in markdown
 
+    # The raw figures are kept beside the report, the same as printed.
+    assert json.loads((output / "performance.json").read_text()) == combined
+
     with Image.open(output / "performance.png") as chart:
         assert (chart.format, chart.size) == ("PNG", (1200, 800))

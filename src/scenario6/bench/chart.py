@@ -100,6 +100,8 @@ def _proxy(axes: Axes, result: Mapping[str, Any], section: Section) -> None:
     axes.set_ylabel("added latency (ms)")
     if max((row["added_ms_p99"] for row in rows), default=0) > 100:
         axes.set_yscale("symlog", linthresh=1)  # saturated levels would flatten the rest
+        # Noise can make a quiet level's difference slightly negative; no axis below zero.
+        axes.set_ylim(bottom=0)
     axes.legend(fontsize=8)
     axes.grid(alpha=0.3)
 

@@ -11,6 +11,7 @@ from .machine import Machine
 
 MARKDOWN = "PERFORMANCE.md"
 CHART = "performance.png"
+RESULTS = "performance.json"
 
 
 def render_markdown(
@@ -26,7 +27,8 @@ def render_markdown(
     lines = [
         "# Performance",
         "",
-        f"Measured by `scenario6 bench` on {stamp}. Every figure comes from that run; "
+        f"Measured by `scenario6 bench` on {stamp}. Every figure comes from that run (raw "
+        f"figures: [{RESULTS}]({RESULTS})); "
         "[benchmarks](benchmarks.md) says how each is measured. Figures depend on the "
         "machine: run `scenario6 bench` on yours.",
     ]

@@ -1,7 +1,8 @@
 """``scenario6 bench`` without a name: every benchmark in one go, then one report.
 
 Runs reload, proxy, browser, images and soak in turn, printing progress on stderr, and
-writes ``PERFORMANCE.md`` and ``performance.png`` (or prints everything as one JSON object).
+writes ``PERFORMANCE.md``, ``performance.png`` and ``performance.json`` (with ``--json``, the
+last is also printed).
 A benchmark that cannot run here is reported as not measured, with the reason.
 """
 
@@ -25,7 +26,7 @@ from .chart import ChartUnavailable, render_chart
 from .figures import NOT_MEASURED, ORDER
 from .harness import failure
 from .machine import Machine, describe
-from .report import CHART, MARKDOWN, machine_line, render_markdown
+from .report import CHART, MARKDOWN, RESULTS, machine_line, render_markdown
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,9 @@ def measure_all(plan: Plan, progress: Callable[[str], None]) -> tuple[dict[str, 
 def write_report(
     results: dict[str, Any], machine: Machine, when: datetime, output: Path, quick: bool
 ) -> tuple[Path, Path | None, str]:
-    """Write the Markdown and, when matplotlib is there, the chart. Returns both paths and
-    why the chart is missing (``""`` when it was drawn)."""
+    """Write the Markdown, the raw results (JSON) and, when matplotlib is there, the chart.
+    Returns the Markdown's and the chart's paths and why the chart is missing (``""`` when it
+    was drawn)."""
     output.mkdir(parents=True, exist_ok=True)
     chart: Path | None = output / CHART
     title = f"scenario6 bench, {when:%Y-%m-%d %H:%M} UTC — {machine_line(machine)}"
@@ -163,7 +165,21 @@ def write_report(
     markdown = output / MARKDOWN
     text = render_markdown(results, machine, when, quick=quick, chart=CHART if chart else None)
     markdown.write_text(text)
+    # The raw figures beside the report, for tools and for comparing runs.
+    (output / RESULTS).write_text(json.dumps(combined(results, machine, when, quick), indent=1))
     return markdown, chart, why
+
+
+def combined(
+    results: dict[str, Any], machine: Machine, when: datetime, quick: bool
+) -> dict[str, Any]:
+    """One run as one JSON-ready object: when, where and what was measured."""
+    return {
+        "date": when.isoformat(timespec="seconds"),
+        "quick": quick,
+        "machine": asdict(machine),
+        "results": results,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -183,13 +199,7 @@ def run(args: argparse.Namespace) -> int:
     progress(f"[{len(ORDER) + 1}/{len(ORDER) + 1}] report: writing to {output}")
     markdown, chart, why = write_report(results, machine, when, output, args.quick)
     if args.json:
-        combined = {
-            "date": when.isoformat(timespec="seconds"),
-            "quick": args.quick,
-            "machine": asdict(machine),
-            "results": results,
-        }
-        print(json.dumps(combined))
+        print(json.dumps(combined(results, machine, when, args.quick)))
     else:
         print(f"wrote {markdown}" + (f" and {chart}" if chart else ""))
     if why:
