@@ -28,6 +28,7 @@ moshi_port = config.get_int("MOSHI_PORT", 8998)
 frontend_port = config.get_int("FRONTEND_PORT", 8010)
 
 moshi = None
+moshi_ca = None
 if backend in ("personaplex", "loopback") and (publishing or backend_runtime == "container"):
     moshi = (
         builder.add_dockerfile("scenario6-moshi", ".", "moshi/Dockerfile", target=backend)
@@ -59,6 +60,11 @@ if backend in ("personaplex", "loopback") and (publishing or backend_runtime == 
             moshi.with_environment("MOSHI_DEVICE", "cpu")
     if base_image:
         moshi.with_build_arg("BASE_IMAGE", base_image)
+    if use_ssl and not publishing:
+        # The backend makes its certificate on first start; the frontend trusts its CA, copied
+        # out of the container (publishing shares the certificate volume instead).
+        moshi_ca = builder.app_dir / ".scenario6" / "moshi-ca.pem"
+        moshi.with_file_export("/data/certs/ca.pem", moshi_ca)
 elif backend == "loopback":
     moshi = (
         builder.add_python_module(
@@ -92,6 +98,11 @@ else:
 frontend.with_environment("PYTHONUNBUFFERED", "1").with_http_health_check("/health")
 if moshi is not None:
     frontend.with_environment("MOSHI_WS_URL", moshi.get_endpoint("http")).wait_for(moshi)
+if moshi_ca is not None and frontend_runtime == "python":
+    frontend.with_environment("MOSHI_TLS_CA", str(moshi_ca))
+elif moshi_ca is not None:
+    frontend.with_bind_mount(moshi_ca, "/run/scenario6/moshi-ca.pem", read_only=True)
+    frontend.with_environment("MOSHI_TLS_CA", "/run/scenario6/moshi-ca.pem")
 else:
     frontend.with_environment("MOSHI_WS_URL", backend)
 

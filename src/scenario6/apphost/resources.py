@@ -169,6 +169,7 @@ class ContainerResource(Resource):
         self.gpus = False
         self.lifetime = Lifetime.SESSION
         self.entrypoint: str | None = None
+        self.exports: list[tuple[str, Path]] = []
 
     def with_image(self, image: str) -> Self:
         self.image = image
@@ -187,6 +188,13 @@ class ContainerResource(Resource):
 
     def with_bind_mount(self, source: str | Path, target: str, read_only: bool = False) -> Self:
         self.volumes.append(Volume(target=target, source=Path(source), read_only=read_only))
+        return self
+
+    def with_file_export(self, source: str, destination: str | Path) -> Self:
+        """In run mode, copy ``source`` out of the container once it is healthy (and again
+        after each restart) to ``destination`` (relative: to the app's folder), e.g. a CA
+        certificate the container generates and a native process must trust."""
+        self.exports.append((source, Path(destination)))
         return self
 
     def with_container_runtime_args(self, args: list[str] | tuple[str, ...]) -> Self:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from scenario6.apphost import ContainerResource, Lifetime
 
@@ -214,6 +215,13 @@ class ContainerRunner:
             return -1
         running, _, exit_code = out.partition(" ")
         return None if running == "true" else int(exit_code or -1)
+
+    async def export(self, source: str, destination: Path) -> None:
+        """Copy ``source`` out of the running container (whoever owns it in there)."""
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        code, out = await self._cli("cp", f"{self.name}:{source}", str(destination))
+        if code != 0:
+            raise ContainerError(f"copying {source} out of {self.name} failed: {out}")
 
     async def remove(self) -> None:
         await self._cli("stop", "-t", "5", self.name)

@@ -67,6 +67,7 @@ class RunEngine:
             printer=printer,
             monitor=self.monitor,
             options=self.options,
+            app_dir=app.app_dir,
         )
         printer.add_names([r.name for r in self.order])
 
@@ -222,8 +223,8 @@ class RunEngine:
 
     async def _rehealth(self, item: Tracked) -> None:
         try:
-            await self.starter.wait_healthy(item)
-        except (HealthTimeout, StartupFailed) as error:
+            await self.starter.ready(item)
+        except (HealthTimeout, StartupFailed, ContainerError) as error:
             # Still watched: the monitor reports a late recovery, _check another exit.
             item.state = "running"
             self.monitor.unhealthy(item, str(error).splitlines()[0])

@@ -8,6 +8,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from scenario6.apphost import ContainerResource, Lifetime, Resource
 
@@ -52,7 +53,9 @@ class Starter:
         printer: Printer,
         monitor: HealthMonitor,
         options: EngineOptions,
+        app_dir: Path,
     ) -> None:
+        self.app_dir = app_dir
         self.tracked = tracked
         self.runtime = runtime
         self.resolver = resolver
@@ -80,8 +83,15 @@ class Starter:
             await self.container(item, item.runner)
         else:
             await self.native(item)
-        await self.wait_healthy(item)
+        await self.ready(item)
         item.healthy.set()
+
+    async def ready(self, item: Tracked) -> None:
+        """The health gate, then what a container hands over once healthy (its file exports)."""
+        await self.wait_healthy(item)
+        if item.runner is not None:
+            for source, destination in item.runner.resource.exports:
+                await item.runner.export(source, self.app_dir / destination)
 
     def check_ports(self, resource: Resource) -> None:
         for endpoint in resource.endpoints.values():
