@@ -98,12 +98,12 @@ else:
 frontend.with_environment("PYTHONUNBUFFERED", "1").with_http_health_check("/health")
 if moshi is not None:
     frontend.with_environment("MOSHI_WS_URL", moshi.get_endpoint("http")).wait_for(moshi)
+else:
+    frontend.with_environment("MOSHI_WS_URL", backend)
 if moshi_ca is not None and frontend_runtime == "python":
     frontend.with_environment("MOSHI_TLS_CA", str(moshi_ca))
 elif moshi_ca is not None:
     frontend.with_bind_mount(moshi_ca, "/run/scenario6/moshi-ca.pem", read_only=True)
     frontend.with_environment("MOSHI_TLS_CA", "/run/scenario6/moshi-ca.pem")
-else:
-    frontend.with_environment("MOSHI_WS_URL", backend)
 
 builder.build().run()

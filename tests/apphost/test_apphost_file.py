@@ -75,3 +75,26 @@ def test_external_backend_url_has_no_moshi_resource() -> None:
     app = load_apphost(APPHOST, Operation.RUN, {"SCENARIO6_BACKEND": "wss://gpu-box:8998"})
     assert [r.name for r in app.resources] == ["scenario6-frontend"]
     assert app.resource("scenario6-frontend").env["MOSHI_WS_URL"] == "wss://gpu-box:8998"
+
+
+@pytest.mark.parametrize("frontend", ["python", "docker"])
+def test_tls_backend_in_run_mode_hands_its_ca_to_the_frontend(frontend: str) -> None:
+    overrides = {"MOSHI_USE_SSL": "1", "SCENARIO6_BACKEND": "loopback"}
+    app = load_apphost(APPHOST, Operation.RUN, {**overrides, "SCENARIO6_FRONTEND": frontend})
+    moshi = app.resource("scenario6-moshi")
+    assert isinstance(moshi, ContainerResource)
+    [(source, copy)] = moshi.exports
+    assert source == "/data/certs/ca.pem"
+    web = app.resource("scenario6-frontend")
+    if isinstance(web, ContainerResource):  # the copy is mounted where the variable points
+        [mount] = [v for v in web.volumes if v.source == copy]
+        assert (web.env["MOSHI_TLS_CA"], mount.read_only) == (mount.target, True)
+    else:
+        assert web.env["MOSHI_TLS_CA"] == str(copy)
+
+
+def test_published_tls_backend_shares_its_certificates_without_copies() -> None:
+    app = load_apphost(APPHOST, Operation.PUBLISH, {"MOSHI_USE_SSL": "1"})
+    moshi = app.resource("scenario6-moshi")
+    assert isinstance(moshi, ContainerResource) and moshi.exports == []
+    assert "MOSHI_TLS_CA" not in app.resource("scenario6-frontend").env
