@@ -43,6 +43,7 @@ def serve(args: argparse.Namespace) -> int:
     from .loopback import LoopbackBackend, LoopbackSettings
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.access").addFilter(_quiet_probes)
     context = None
     if args.ssl_certfile:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -84,3 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _quiet_probes(record: logging.LogRecord) -> bool:
+    """Keep answered health probes (every few seconds from orchestrators) out of the log."""
+    line = str(getattr(record, "first_request_line", ""))
+    status = str(getattr(record, "response_status", ""))
+    return not (line.startswith("GET /health ") and status.startswith("2"))

@@ -35,6 +35,7 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
                 "with the backend's certificate instead outside development."
             )
         log.info("backends: %s", ", ".join(b.url for b in settings.backends))
+        health.quiet_probes()
         yield
         await app.state.observer.shutdown()
 

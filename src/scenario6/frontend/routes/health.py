@@ -1,13 +1,39 @@
+"""``GET /health``, and keeping its probes out of the access log."""
+
 from __future__ import annotations
+
+import logging
 
 from fastapi import APIRouter
 
 from scenario6 import __version__
 
 router = APIRouter()
+PATH = "/health"
 
 
-@router.get("/health", tags=["health"])
+@router.get(PATH, tags=["health"])
 async def health() -> dict[str, str]:
     """Liveness: answers without touching any backend."""
     return {"status": "ok", "service": "scenario6-frontend", "version": __version__}
+
+
+class QuietProbes(logging.Filter):
+    """Drops uvicorn's access-log lines for answered health probes.
+
+    ``scenario6 run``, Docker's HEALTHCHECK and Kubernetes probe every few seconds; logged,
+    they bury the lines that matter. A probe that fails is still logged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn.access records carry (client, method, path, http version, status) as args.
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and args[2] == PATH:
+            return not (isinstance(args[4], int) and args[4] < 400)
+        return True
+
+
+def quiet_probes() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QuietProbes) for f in access.filters):
+        access.addFilter(QuietProbes())
