@@ -4,9 +4,9 @@ access logs of both servers, while every other request is still logged."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 
 from tests.support.servers import HOST, frontend_process, loopback_process
 
