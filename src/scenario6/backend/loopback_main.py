@@ -83,12 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(parser.parse_args(argv))
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def _quiet_probes(record: logging.LogRecord) -> bool:
     """Keep answered health probes (every few seconds from orchestrators) out of the log."""
     line = str(getattr(record, "first_request_line", ""))
     status = str(getattr(record, "response_status", ""))
     return not (line.startswith("GET /health ") and status.startswith("2"))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
