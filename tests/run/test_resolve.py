@@ -74,3 +74,19 @@ def test_spec_hash_changes_with_the_image_and_the_configuration() -> None:
     assert runner.run_spec("sha256:2")[2] != first
     moshi.with_environment("EXTRA", "1")
     assert runner.run_spec("sha256:1")[2] != first
+
+
+def test_on_a_bridge_containers_reach_each_other_by_resource_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The name the backend's certificate carries, as in Compose, not the container's own name.
+    monkeypatch.setenv("SCENARIO6_FRONTEND", "docker")
+    runtime = ContainerRuntime("/usr/bin/docker", None)
+    resolver = resolver_for("loopback", runtime)
+    moshi, frontend = (resolver.app.resource(n) for n in ("scenario6-moshi", "scenario6-frontend"))
+    assert isinstance(moshi, ContainerResource) and isinstance(frontend, ContainerResource)
+    args = ContainerRunner(moshi, runtime, resolver, print).run_spec("sha256:1")[0]
+    assert args[args.index("--network-alias") + 1] == "scenario6-moshi"
+    assert "127.0.0.1:18998:8998" in args
+    plain, _ = resolver.environment(frontend)
+    assert plain["MOSHI_WS_URL"] == "http://scenario6-moshi:8998"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -118,6 +119,8 @@ class ContainerRunner:
                     )
         else:
             args += ["--network", self.app_id, "--add-host", "host.docker.internal:host-gateway"]
+            # Reachable by its resource name, as in Compose: the name its TLS certificate has.
+            args += ["--network-alias", resource.name]
             for endpoint in resource.endpoints.values():
                 host = self.resolver.host_port(resource, endpoint)
                 target = self.resolver.listen_port(resource, endpoint)
@@ -190,7 +193,15 @@ class ContainerRunner:
             stderr=asyncio.subprocess.STDOUT,
             stdin=asyncio.subprocess.DEVNULL,
         )
-        raw, _ = await process.communicate()
+        creating = asyncio.ensure_future(process.communicate())
+        try:
+            raw, _ = await asyncio.shield(creating)
+        except asyncio.CancelledError:
+            # Interrupted: let the CLI finish, so the shutdown that follows finds (and removes)
+            # the container rather than racing its creation.
+            with contextlib.suppress(Exception):
+                await creating
+            raise
         text = raw.decode("utf-8", "replace").strip()
         if process.returncode != 0:
             hint = ""
@@ -202,10 +213,12 @@ class ContainerRunner:
         self.container_id = text.splitlines()[-1][:12]
         self.outcome = "created"
 
-    def follower(self, tail: str) -> ManagedProcess:
-        return ManagedProcess(
-            [self.runtime.cli, "logs", "-f", "--tail", tail, self.name], on_line=self.on_line
-        )
+    def follower(self, tail: str, since: float | None = None) -> ManagedProcess:
+        """``logs -f``: the last ``tail`` lines, or those after ``since`` (a Unix time)."""
+        argv = [self.runtime.cli, "logs", "-f", "--tail", tail]
+        if since is not None:
+            argv += ["--since", f"{since:.3f}"]
+        return ManagedProcess([*argv, self.name], on_line=self.on_line)
 
     async def exit_code(self) -> int | None:
         code, out = await self._cli(

@@ -30,6 +30,9 @@ from .runtime import ContainerRuntime, RuntimeUnavailable
 from .starter import EngineOptions, Starter, StartupFailed
 from .tracked import Tracked
 
+# A resource that ran this long before failing restarts after 1 s again.
+STABLE_S = 30.0
+
 
 class RunEngine:
     """Runs ``app`` until SIGINT/SIGTERM; ``run()`` returns the exit code.
@@ -165,10 +168,11 @@ class RunEngine:
             for item in self._items():
                 await self._check(item)
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     async def _check(self, item: Tracked) -> None:
         """Notice a crash and bring the resource back, pausing longer after each attempt."""
@@ -179,8 +183,12 @@ class RunEngine:
         ended = await self._ending(item)
         if ended is None:
             return
+        if item.rehealth is not None:
+            item.rehealth.cancel()  # it would report the same exit as a failed health gate
         self._report_exit(item, ended)
         self.monitor.unhealthy(item, ended)
+        if time.monotonic() - item.started_at >= STABLE_S:
+            item.backoff = 1.0  # it ran fine for a while: this is a new failure, not a loop
         self._schedule_restart(item)
 
     def _schedule_restart(self, item: Tracked) -> None:
@@ -206,6 +214,8 @@ class RunEngine:
             item.follower = item.runner.follower("0")
             await item.follower.start()
             return None
+        if exit_code < 0:
+            return f"container {item.runner.name} is gone (removed?)"
         return f"container exited with code {exit_code}"
 
     async def _restart(self, item: Tracked) -> None:
@@ -214,20 +224,25 @@ class RunEngine:
             if item.runner is not None:
                 await self.starter.container(item, item.runner)
             else:
+                if item.process is not None:
+                    # What the crashed process started may still hold its port.
+                    await item.process.stop(grace=0)
                 await self.starter.native(item)
         except (StartupFailed, ContainerError, CommandUnavailable) as error:
             self.printer.error(f"{item.resource.name} could not be restarted: {error}")
             self._schedule_restart(item)
             return
-        self._spawn(self._rehealth(item))
+        item.rehealth = self._spawn(self._rehealth(item))
 
     async def _rehealth(self, item: Tracked) -> None:
         try:
             await self.starter.ready(item)
         except (HealthTimeout, StartupFailed, ContainerError) as error:
+            self.printer.warn(
+                f"{item.resource.name} did not come back healthy: {str(error).splitlines()[0]}"
+            )
             # Still watched: the monitor reports a late recovery, _check another exit.
-            item.state = "running"
-            self.monitor.unhealthy(item, str(error).splitlines()[0])
+            item.state, item.health = "running", "unhealthy"
 
     def _report_exit(self, item: Tracked, what: str) -> None:
         lines = list(item.output.last_lines)[-10:] if item.output else []

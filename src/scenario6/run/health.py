@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import ssl
 import time
 import urllib.error
@@ -60,7 +61,7 @@ def get_status(url: str) -> int | None:
             return int(response.status)
     except urllib.error.HTTPError as error:
         return int(error.code)
-    except (OSError, ValueError):
+    except (OSError, ValueError, http.client.HTTPException):
         return None
 
 

@@ -73,7 +73,7 @@ class RunResolver:
         host, port = LOCALHOST, self.host_port(target, endpoint)
         if isinstance(consumer, ContainerResource) and not self._host_network:
             if isinstance(target, ContainerResource):
-                host, port = self.container_name(target), self.listen_port(target, endpoint)
+                host, port = target.name, self.listen_port(target, endpoint)  # its alias
             else:
                 host = "host.docker.internal"
         values = {

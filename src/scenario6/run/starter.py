@@ -135,14 +135,19 @@ class Starter:
         item.state = "starting"
         if item not in self.started:
             self.started.append(item)
+        began = time.time()
         await runner.start(item.image_id)
         item.state = "starting"
+        item.started_at = time.monotonic()
         if runner.outcome == "reused":
             self.printer.line(resource.name, f"reusing persistent container {runner.name}")
         item.note = {"reused": "reused", "restarted": "restarted"}.get(runner.outcome, "")
         if resource.lifetime is Lifetime.PERSISTENT:
             item.note = ", ".join(n for n in ("persistent", item.note) if n)
-        item.follower = runner.follower("20" if runner.outcome != "created" else "all")
+        if item.was_healthy:  # a restart: only what this start prints, not the crash again
+            item.follower = runner.follower("all", since=began - 1)
+        else:
+            item.follower = runner.follower("20" if runner.outcome != "created" else "all")
         await item.follower.start()
 
     async def wait_healthy(self, item: Tracked) -> None:
@@ -174,5 +179,4 @@ class Starter:
             if reason:
                 raise StartupFailed(f"{resource.name} stopped right after starting: {reason}")
         item.state = "running"
-        item.backoff = 1.0
         self.monitor.healthy(item)

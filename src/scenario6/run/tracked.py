@@ -31,6 +31,7 @@ class Tracked:
     started_at: float = 0.0
     image_id: str = ""  # what a container resource runs, for restarting it
     was_healthy: bool = False
+    rehealth: asyncio.Task[None] | None = None  # the health gate after a restart
 
     @property
     def output(self) -> ManagedProcess | None:
