@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import pytest
 
@@ -26,6 +26,8 @@ __all__ = ["base_image", "docker"]  # fixtures the tests here use
 
 class RunCommand:
     """``scenario6 run`` as a child in its own process group, output captured to a file."""
+
+    started: ClassVar[list[RunCommand]] = []  # set per test by run_command, for teardowns
 
     def __init__(self, cwd: Path, args: list[str], env: dict[str, str]) -> None:
         self.log = cwd / f"run-{time.monotonic_ns()}.log"
@@ -98,9 +100,14 @@ class RunCommand:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.popen.pid, signal.SIGKILL)
                 self.popen.wait()
-        # Whatever the run left in its process group (it should be nothing) goes too.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
+        # Whatever the run left (it should be nothing) goes too, whole groups at a time.
+        alive = processes()
+        groups = {self.popen.pid}
+        family = self.family.items()
+        groups |= {alive[p].group for p, cmd in family if p in alive and alive[p].command == cmd}
+        for group in groups - {os.getpgrp()}:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
         self._sink.close()
 
 
@@ -113,6 +120,7 @@ def run_command() -> Iterator[type[RunCommand]]:
             super().__init__(cwd, args, env)
             started.append(self)
 
+    Tracked.started = started
     yield Tracked
     for command in started:
         command.close()
@@ -148,8 +156,11 @@ class ContainerApp:
 
 
 @pytest.fixture
-def container_app(workspace: Path, base_image: str) -> Iterator[ContainerApp]:
-    """Host networking (no bridge here), the local base image, free ports; containers removed."""
+def container_app(
+    workspace: Path, base_image: str, run_command: type[RunCommand]
+) -> Iterator[ContainerApp]:
+    """Host networking (no bridge here), the local base image, free ports; containers removed
+    once every run is stopped (a run still going would bring its containers back)."""
     app = ContainerApp(load_apphost(workspace / "apphost.py", Operation.RUN).app_id)
     app.env = {
         "SCENARIO6_CONTAINER_NETWORK": "host",
@@ -158,6 +169,8 @@ def container_app(workspace: Path, base_image: str) -> Iterator[ContainerApp]:
         "FRONTEND_PORT": str(app.frontend_port),
     }
     yield app
+    for command in run_command.started:
+        command.close()
     for container in app.containers():
         docker_cli("rm", "-f", container[0], check=False)
 

@@ -44,8 +44,8 @@ async def session_closed_by_crash(
     """Open a session, call ``crash()``; the close code the client got and how long it took."""
     async with conversation(chat_url(frontend_port)) as talk:
         await talk.wait_for(talk.handshake.is_set, timeout=30)
-        began = time.monotonic()
         await asyncio.to_thread(crash)
+        began = time.monotonic()  # after the kill command: its own start-up is not the proxy's
         await talk.wait_for(talk.closed.is_set, timeout=10)
         return talk.close_code, time.monotonic() - began
 
