@@ -5,14 +5,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from .endpoints import Endpoint, EndpointReference, EnvValue, ReferenceExpression
 from .errors import AppModelError
 from .parameters import Parameter
-
-if TYPE_CHECKING:  # only annotations use it, so Python 3.10 needs no typing_extensions
-    from typing import Self
 
 
 class Lifetime(enum.Enum):

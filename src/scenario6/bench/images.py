@@ -118,7 +118,10 @@ def docker_unavailable() -> str:
     """Why images cannot be built here, or ``""`` when a Docker engine answers."""
     if shutil.which("docker") is None:
         return "docker is not installed (apt-get install docker.io)"
-    engine = subprocess.run(["docker", "info"], capture_output=True, timeout=60, check=False)
+    try:
+        engine = subprocess.run(["docker", "info"], capture_output=True, timeout=60, check=False)
+    except subprocess.TimeoutExpired:
+        return "the Docker engine did not answer within 60 s"
     return "" if engine.returncode == 0 else "no Docker engine answers"
 
 

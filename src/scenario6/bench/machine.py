@@ -88,7 +88,7 @@ def _docker_version() -> str | None:
 def _output(argv: list[str]) -> str | None:
     try:
         result = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-    except OSError:
+    except (OSError, subprocess.TimeoutExpired):  # a hung engine is as good as none here
         return None
     return result.stdout.strip() or None if result.returncode == 0 else None
 

@@ -181,6 +181,8 @@ def measure(levels: list[int], seconds: float) -> dict[str, object]:
 def _summary(results: list[Level], seconds: float) -> dict[str, object]:
     added: list[dict[str, float | int]] = []
     for direct, proxied in zip(results[::2], results[1::2], strict=True):
+        if not (direct.samples and proxied.samples):
+            continue  # no frame back on one side: nothing to compare (the level rows say so)
         added.append(
             {
                 "sessions": direct.sessions,

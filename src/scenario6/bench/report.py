@@ -63,8 +63,9 @@ def _machine(machine: Machine) -> list[str]:
         f"Docker {machine.docker or 'not available'}; "
         f"Chromium {_chromium(machine.chromium) or 'not available'}",
         f"- **Load average** (1, 5, 15 min) at the start: {_load(machine.load_start)}; "
-        f"at the end: {load_end}. Above {machine.cpu_count} something else shared the "
-        "cores and the figures are worse than the machine can do.",
+        f"at the end: {load_end}. The end includes the benchmarks' own load; a start above "
+        f"{machine.cpu_count} means something else shared the cores and the figures are worse "
+        "than the machine can do.",
     ]
 
 

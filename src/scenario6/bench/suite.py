@@ -155,6 +155,8 @@ def write_report(
     Returns the Markdown's and the chart's paths and why the chart is missing (``""`` when it
     was drawn)."""
     output.mkdir(parents=True, exist_ok=True)
+    # The raw figures first: whatever happens to the chart, a long run is never lost.
+    (output / RESULTS).write_text(json.dumps(combined(results, machine, when, quick), indent=1))
     chart: Path | None = output / CHART
     title = f"scenario6 bench, {when:%Y-%m-%d %H:%M} UTC — {machine_line(machine)}"
     why = ""
@@ -162,11 +164,11 @@ def write_report(
         render_chart(results, output / CHART, title + (" — quick run" if quick else ""))
     except ChartUnavailable as exc:
         chart, why = None, str(exc)
+    except Exception as exc:  # a plotting bug must not cost the report
+        chart, why = None, f"drawing it failed: {failure(exc)}"
     markdown = output / MARKDOWN
     text = render_markdown(results, machine, when, quick=quick, chart=CHART if chart else None)
     markdown.write_text(text)
-    # The raw figures beside the report, for tools and for comparing runs.
-    (output / RESULTS).write_text(json.dumps(combined(results, machine, when, quick), indent=1))
     return markdown, chart, why
 
 
