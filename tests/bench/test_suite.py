@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ from PIL import Image
 from scenario6.bench.browser import CHROMIUM
 from scenario6.bench.figures import ORDER, TITLES, number
 from tests.conftest import require_tool
-from tests.support.docker import REPO
+from tests.support.docker import run_bench
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
 
@@ -27,15 +25,7 @@ def test_a_quick_run_writes_a_report_with_figures_from_every_benchmark(
 ) -> None:
     require_tool("chromium", CHROMIUM)
     output = tmp_path / "report"
-    result = subprocess.run(
-        [sys.executable, "-m", "scenario6", "bench", "--quick", "--json", "--output", str(output)],
-        env={**os.environ, "SCENARIO6_BASE_IMAGE": base_image},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    result = run_bench(base_image, "--quick", "--json", "--output", str(output))
     assert result.returncode == 0, result.stderr[-4000:]
     for index, name in enumerate(ORDER, 1):
         assert f"[{index}/{len(ORDER) + 1}] {name}: " in result.stderr

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from scenario6.bench.images import BuiltImage, image_size
-from tests.support.docker import REPO
+from tests.support.docker import run_bench
 
 pytestmark = pytest.mark.docker
 
@@ -37,15 +34,7 @@ def test_bench_images_prints_one_json_object(
     base_image: str, frontend_image: BuiltImage, loopback_image: BuiltImage
 ) -> None:
     # After the fixtures' builds every layer is cached, so this measures a cached rebuild.
-    result = subprocess.run(
-        [sys.executable, "-m", "scenario6", "bench", "images", "--json"],
-        env={**os.environ, "SCENARIO6_BASE_IMAGE": base_image},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    result = run_bench(base_image, "images", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads(result.stdout)
     assert summary["benchmark"] == "images"

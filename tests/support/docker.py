@@ -14,6 +14,7 @@ import os
 import shutil
 import ssl
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -41,6 +42,19 @@ def _missing(message: str) -> NoReturn:
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def run_bench(base_image: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``scenario6 bench ARGS`` from the checkout, its images built on ``base_image``."""
+    return subprocess.run(
+        [sys.executable, "-m", "scenario6", "bench", *args],
+        env={**os.environ, "SCENARIO6_BASE_IMAGE": base_image},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
 
 
 def docker_cli(*args: str, timeout: float = 60, check: bool = True) -> str:
