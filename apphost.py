@@ -58,6 +58,8 @@ if backend in ("personaplex", "loopback") and (publishing or backend_runtime == 
             moshi.with_gpus()
         else:  # the server would look for CUDA and stop
             moshi.with_environment("MOSHI_DEVICE", "cpu")
+        if device := config.get("MOSHI_DEVICE"):  # e.g. cuda:1 on a machine with several GPUs
+            moshi.with_environment("MOSHI_DEVICE", device)
     if base_image:
         moshi.with_build_arg("BASE_IMAGE", base_image)
     if use_ssl and not publishing:

@@ -98,3 +98,12 @@ def test_published_tls_backend_shares_its_certificates_without_copies() -> None:
     moshi = app.resource("scenario6-moshi")
     assert isinstance(moshi, ContainerResource) and moshi.exports == []
     assert "MOSHI_TLS_CA" not in app.resource("scenario6-frontend").env
+
+
+@pytest.mark.parametrize(("use_gpu", "device"), [("1", "cuda:1"), ("0", "cpu")])
+def test_moshi_device_reaches_the_backend(use_gpu: str, device: str) -> None:
+    overrides = {"SCENARIO6_BACKEND": "personaplex", "USE_GPU": use_gpu}
+    if use_gpu == "1":
+        overrides["MOSHI_DEVICE"] = device
+    moshi = load_apphost(APPHOST, Operation.PUBLISH, overrides).resource("scenario6-moshi")
+    assert moshi.env["MOSHI_DEVICE"] == device

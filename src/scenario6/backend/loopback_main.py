@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import ssl
+import sys
 from collections.abc import Sequence
 
 
@@ -38,9 +39,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
+    try:
+        from aiohttp import web
 
-    from .loopback import LoopbackBackend, LoopbackSettings
+        from .loopback import LoopbackBackend, LoopbackSettings
+    except ImportError as exc:
+        print(
+            f"the loopback backend needs the 'loopback' extra ({exc.name} is missing): "
+            "python3 setup_scenario6.py installs it, or pip install -c requirements.lock "
+            "-e '.[loopback]'",
+            file=sys.stderr,
+        )
+        return 2
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp.access").addFilter(_quiet_probes)

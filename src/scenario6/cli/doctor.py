@@ -32,7 +32,13 @@ def register(subparsers: Any) -> None:
 def doctor(args: argparse.Namespace) -> int:
     from scenario6.doctor import run_checks
 
-    report = run_checks(mode=args.mode, backend=args.backend, backend_runtime=args.backend_runtime)
+    try:
+        report = run_checks(
+            mode=args.mode, backend=args.backend, backend_runtime=args.backend_runtime
+        )
+    except FileNotFoundError as exc:  # not run from (or installed from) a checkout
+        print(f"scenario6 doctor: {exc}; run it inside the repository", file=sys.stderr)
+        return 2
     if args.json:
         print(report.dumps())
     else:

@@ -37,7 +37,9 @@ class FrontendSettings(BaseSettings):
     moshi_tls_insecure: bool = Field(
         False, description="Skip verification of wss backends (development only; logged)."
     )
-    default_voice: str = Field(DEFAULT_VOICE, description="Voice used when a client names none.")
+    default_voice: str = Field(
+        DEFAULT_VOICE, description="Voice the web UI preselects (sessions name their own)."
+    )
     default_persona: str = Field(
         DEFAULT_PERSONA, description="Persona used when a client's is empty."
     )

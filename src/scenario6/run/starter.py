@@ -102,7 +102,10 @@ class Starter:
                     probe.bind((LOCALHOST, port))
                 except OSError as exc:
                     if exc.errno != errno.EADDRINUSE:
-                        raise
+                        raise StartupFailed(
+                            f"port {port} for {resource.name} cannot be used: {exc.strerror} "
+                            "(choose another with FRONTEND_PORT / MOSHI_PORT)."
+                        ) from None
                     raise StartupFailed(
                         f"port {port} for {resource.name} is already in use by another program: "
                         "stop that program or choose another port (FRONTEND_PORT / MOSHI_PORT)."

@@ -73,9 +73,11 @@ def dashboard_container(image: str) -> ContainerResource:
     resource = (
         ContainerResource(NAME, image)
         .with_http_endpoint(port=UI_PORT, target_port=UI_PORT)
-        .with_endpoint(name="otlp-grpc", scheme="http", port=OTLP_GRPC_PORT, target_port=18889)
         .with_endpoint(
-            name=OTLP_HTTP_ENDPOINT, scheme="http", port=OTLP_HTTP_PORT, target_port=18890
+            name="otlp-grpc", scheme="http", port=OTLP_GRPC_PORT, target_port=OTLP_GRPC_PORT
+        )
+        .with_endpoint(
+            name=OTLP_HTTP_ENDPOINT, scheme="http", port=OTLP_HTTP_PORT, target_port=OTLP_HTTP_PORT
         )
         .with_http_health_check("/")
     )
