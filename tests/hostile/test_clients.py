@@ -7,7 +7,6 @@ import contextlib
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
 
 from tests.hostile.conftest import Servers
 from tests.support.client import Conversation, conversation
@@ -29,13 +28,14 @@ from tests.support.servers import frontend_server, loopback_server
         "http://[::1",
     ],
 )
-async def test_foreign_origins_are_refused_before_the_upgrade(
-    servers: Servers, origin: str
-) -> None:
-    with pytest.raises(InvalidStatus) as refused:
-        async with connect(servers.fe.chat_url(), origin=origin.format(port=servers.fe.port)):  # type: ignore[arg-type]
-            pass
-    assert refused.value.response.status_code == 403
+async def test_foreign_origins_are_refused_with_a_reason(servers: Servers, origin: str) -> None:
+    foreign = origin.format(port=servers.fe.port)
+    async with conversation(servers.fe.chat_url(events="1"), origin=foreign) as talk:
+        await talk.wait_for(talk.closed.is_set)
+    assert talk.close_code == 4403
+    assert "ALLOWED_ORIGINS" in (talk.close_reason or "")
+    assert talk.events_of("error")[0]["code"] == 4403
+    assert not talk.handshake.is_set()
     assert servers.backend_sessions() == []
 
 

@@ -3,6 +3,7 @@ the microphone is refused, the server rejects the request, the page is not secur
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,9 @@ def test_page_reconnects_when_the_backend_comes_back(page: Page, app: App) -> No
     app.loopback.stop()
     expect(page.locator("#status")).to_have_attribute("data-state", "reconnecting", timeout=10_000)
     expect(page.locator("#status-text")).to_contain_text("Reconnecting")
+    # The generic text, then the server's own reason ("backend closed the session (...)",
+    # then "backend unreachable (...)" while it stays down).
+    expect(page.locator("#status-text")).to_contain_text(re.compile(r"model server .*: backend"))
     played = client(page)["playedSamples"]
     app.loopback.start()
     wait_live(page, app)

@@ -11,6 +11,9 @@ from ..proxy.request import BadRequest, origin_allowed, parse_request, wants_eve
 from ..proxy.session import ProxySession, refuse
 
 router = APIRouter()
+FOREIGN_ORIGIN = closes.Close(
+    closes.FORBIDDEN_ORIGIN, "this page's origin is not allowed here (see ALLOWED_ORIGINS)"
+)
 log = logging.getLogger("scenario6.frontend.chat")
 
 
@@ -18,10 +21,14 @@ log = logging.getLogger("scenario6.frontend.chat")
 async def chat(websocket: WebSocket, settings: Settings, pool: Pool, tls: Tls) -> None:
     """The session endpoint: upstream's path and parameters, behind validation and a queue."""
     origin = websocket.headers.get("origin")
+    events = wants_events(websocket.query_params)
     if not origin_allowed(origin, websocket.headers.get("host"), settings):
         log.warning("refused a session from origin %r (not this site; see ALLOWED_ORIGINS)", origin)
-        # Closing before accepting makes the server answer the upgrade with HTTP 403.
-        await websocket.close(code=closes.FORBIDDEN_ORIGIN)
+        # Accepted only to be closed with a reason a browser can show (a refused upgrade
+        # reaches it as a bare 1006); nothing reaches a backend.
+        await websocket.accept()
+        with contextlib.suppress(Exception):
+            await refuse(websocket, FOREIGN_ORIGIN, events)
         return
     await websocket.accept()
     try:
@@ -30,6 +37,6 @@ async def chat(websocket: WebSocket, settings: Settings, pool: Pool, tls: Tls) -
         log.info("refused a session: %s", exc)
         close = closes.Close(closes.BAD_REQUEST, str(exc))
         with contextlib.suppress(Exception):
-            await refuse(websocket, close, wants_events(websocket.query_params))
+            await refuse(websocket, close, events)
         return
     await ProxySession(websocket, request, pool, settings, tls).run()

@@ -162,9 +162,11 @@ export class Session extends EventTarget {
     this.ws = null;
     const code = event.code;
     const told = event.reason || this.lastError?.reason || "";
+    // The server's own words say what exactly went wrong (a TLS failure, a stall...).
+    const known = CLOSE_REASONS.get(code);
     const reason = !this.opened
       ? "The app server is unreachable"
-      : CLOSE_REASONS.get(code) ?? (told || "Connection closed");
+      : known ? `${known}${told ? `: ${told}` : ""}` : told || "Connection closed";
     this.lastError = null;
     this.#log(`connection closed: ${code}${event.reason ? ` ${event.reason}` : ""}`);
     if (!this.wanted) return;
