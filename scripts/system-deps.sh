@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Debian packages the tests use: Chromium (browser tests), espeak-ng and sox (speech for the
-# fake microphone), libopus, and a Docker engine. Installs them when running as root;
-# otherwise prints what is missing (tests that need them then skip, naming the tool).
+# Debian packages the tests use: git (test workspaces list the tracked files), Chromium
+# (browser tests), espeak-ng and sox (speech for the fake microphone), libopus, and a Docker
+# engine. Installs them when running as root; otherwise prints what is missing (tests that
+# need them then skip, naming the tool).
 set -euo pipefail
-packages=(python3-venv chromium espeak-ng sox libopus0 docker.io debootstrap)
+packages=(git python3-venv chromium espeak-ng sox libopus0 docker.io debootstrap)
 missing=()
 # Node runs the web client's unit tests; any recent Node will do, Debian's included.
 command -v node >/dev/null || packages+=(nodejs)
