@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from scenario6.doctor.gpu import check_gpu
 from scenario6.doctor.huggingface import MODEL_DIR, check_model_cache
 from scenario6.doctor.ports import check_ports, port_in_use
 from tests.support.docker import docker_cli
+from tests.support.servers import free_port
 
 from .conftest import base_env
 
@@ -121,12 +121,7 @@ def test_backend_port_held_by_our_own_container(
     checkout: Path, docker: str, base_image: str
 ) -> None:
     """A backend container left running by `scenario6 run` holds 8998: that is not a problem."""
-    ports = []
-    for _ in range(2):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            ports.append(sock.getsockname()[1])
-    frontend_port, backend_port = ports
+    frontend_port, backend_port = free_port(), free_port()
     container = docker_cli(
         "run", "-d", "--network", "host", "--label", "scenario6.test=1",
         "--label", "scenario6.resource=scenario6-moshi", base_image,

@@ -13,6 +13,7 @@ from scenario6.doctor.ports import check_ports
 from scenario6.doctor.python import check_python, check_venv
 from scenario6.setup import project
 from tests.conftest import require_tool
+from tests.support.servers import free_port
 
 from .conftest import base_env
 
@@ -80,7 +81,7 @@ def test_token_from_dotenv(checkout: Path) -> None:
 
 
 def test_ports_free(checkout: Path) -> None:
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     env = base_env(FRONTEND_PORT=str(ports[0]), MOSHI_PORT=str(ports[1]))
     result = check_ports(Context(checkout, env, backend="loopback"))
     assert result.status is Status.OK, result
@@ -91,7 +92,7 @@ def test_port_in_use(checkout: Path) -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         busy = listener.getsockname()[1]
-        env = base_env(FRONTEND_PORT=str(busy), MOSHI_PORT=str(_free_port()))
+        env = base_env(FRONTEND_PORT=str(busy), MOSHI_PORT=str(free_port()))
         result = check_ports(Context(checkout, env, backend="loopback"))
     assert result.status is Status.FAIL
     assert f"{busy} (frontend)" in result.summary
@@ -103,7 +104,7 @@ def test_external_backend_needs_no_backend_port(checkout: Path) -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         busy = listener.getsockname()[1]
-        env = base_env(FRONTEND_PORT=str(_free_port()), MOSHI_PORT=str(busy))
+        env = base_env(FRONTEND_PORT=str(free_port()), MOSHI_PORT=str(busy))
         ctx = Context(checkout, env, backend="wss://gpu.example:8998")
         assert check_ports(ctx).status is Status.OK
 
@@ -115,9 +116,3 @@ def test_libopus(checkout: Path) -> None:
     assert check_opus(ctx).status is Status.OK
     missing = check_opus(ctx, library="opus-that-does-not-exist")
     assert missing.status is Status.FAIL and "apt-get install libopus0" in missing.fix
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

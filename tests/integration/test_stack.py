@@ -13,6 +13,7 @@ import pytest
 from tests.integration.conftest import BACKEND_IMAGE, FRONTEND_IMAGE, SECRET, Stack
 from tests.support.audio import best_correlation, encode_messages, sweep
 from tests.support.client import conversation
+from tests.support.docker import docker_cli
 
 pytestmark = pytest.mark.docker
 
@@ -66,14 +67,14 @@ published_only = pytest.mark.parametrize("stack", ["publish"], indirect=True)
 def test_the_token_reaches_no_image_container_or_log(stack: Stack) -> None:
     assert stack.project is not None and stack.folder is not None
     for image in (FRONTEND_IMAGE, BACKEND_IMAGE):
-        config = _docker("image", "inspect", image)
-        history = _docker("history", "--no-trunc", image)
+        config = docker_cli("image", "inspect", image)
+        history = docker_cli("history", "--no-trunc", image)
         assert SECRET not in config and SECRET not in history, image
         assert "HF_TOKEN" not in json.loads(config)[0]["Config"].get("Env", []), image
     ids = stack.project.run("ps", "-aq", capture=True, env=_compose_env(stack)).stdout.split()
     assert len(ids) == 3  # backend, frontend, certificate copy
     for container in ids:
-        env = json.loads(_docker("inspect", "--format", "{{json .Config.Env}}", container))
+        env = json.loads(docker_cli("inspect", "--format", "{{json .Config.Env}}", container))
         assert not [e for e in env if e.startswith("HF_TOKEN=")], container
         logs = subprocess.run(
             ["docker", "logs", container], capture_output=True, text=True, timeout=30, check=True
@@ -133,12 +134,6 @@ def test_an_unknown_certificate_is_refused(stack: Stack) -> None:
                 page.goto(stack.http + "/")
         finally:
             browser.close()
-
-
-def _docker(*args: str) -> str:
-    return subprocess.run(
-        ["docker", *args], capture_output=True, text=True, timeout=60, check=True
-    ).stdout
 
 
 def _compose_env(stack: Stack) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 import uuid
 from pathlib import Path
 
@@ -70,7 +69,6 @@ builder.add_executable("dependent", sys.executable, ".", ["-c", "print('STARTED'
     never
 )""",
     )
-    began = time.monotonic()
     run = run_command(tmp_path, ["--apphost", str(apphost), *NATIVE, "--timeout", "2"], {})
     assert run.wait_exit(60) == 1
     output = run.output()
@@ -80,7 +78,6 @@ builder.add_executable("dependent", sys.executable, ".", ["-c", "print('STARTED'
     )
     assert "still warming up" in output.split("did not become healthy", 1)[1]  # its last lines
     assert "STARTED" not in output  # the dependent never started
-    assert time.monotonic() - began < 50
     assert run.left_behind() == []
 
 
