@@ -43,3 +43,16 @@ def test_personaplex_without_gpu_runtime_is_refused_naming_it() -> None:
         return
     with pytest.raises(ChoiceError, match=r"NVIDIA runtime|engine"):
         choose("personaplex", None, "python", configuration)
+
+
+def test_personaplex_is_never_run_natively() -> None:
+    with pytest.raises(ChoiceError, match="runs in its container image"):
+        choose("personaplex", "native", "python", Configuration(environ={"HF_TOKEN": "x"}))
+
+
+def test_a_docker_frontend_needs_an_engine_even_with_a_backend_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SCENARIO6_CONTAINER_RUNTIME", "no-such-engine")
+    with pytest.raises(ChoiceError, match=r"--frontend docker needs a container engine: .*no-such"):
+        choose("wss://gpu-box:8998", None, "docker", Configuration(environ={}))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
@@ -46,7 +45,7 @@ def choose(
     backend: str,
     backend_runtime: str | None,
     frontend: str,
-    configuration: Mapping[str, str],
+    configuration: Configuration,
 ) -> RunChoice:
     """Resolve ``auto`` and defaults against what this machine has."""
     if backend not in BACKENDS:
@@ -55,13 +54,19 @@ def choose(
             raise ChoiceError(
                 f"--backend {backend!r}: use auto, personaplex, loopback or a ws(s)/http(s) URL"
             )
-        runtime = _engine()[0] if frontend == "docker" else None
+        runtime, engine_problem = _engine() if frontend == "docker" else (None, "")
+        if frontend == "docker" and runtime is None:
+            raise ChoiceError(f"--frontend docker needs a container engine: {engine_problem}")
         return RunChoice(backend, "external", frontend, runtime)
+    if backend == "personaplex" and backend_runtime == "native":
+        raise ChoiceError(
+            "--backend personaplex runs in its container image; --backend-runtime native is "
+            "for the loopback backend"
+        )
     needs_engine = backend != "loopback" or backend_runtime != "native" or frontend == "docker"
     runtime, engine_problem = _engine() if needs_engine else (None, "")
     token = bool((configuration.get("HF_TOKEN") or "").strip())
-    config = configuration if isinstance(configuration, Configuration) else None
-    use_gpu = config.get_bool("USE_GPU", True) if config else True
+    use_gpu = configuration.get_bool("USE_GPU", True)
     warnings: list[str] = []
     if backend in ("auto", "personaplex"):
         problems = []
