@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from scenario6.run.runtime import nvidia_support
 
 from .result import CheckResult, Context, Status
 
 RUNTIME_VARIABLE = "SCENARIO6_CONTAINER_RUNTIME"
-_CDI_DIRS = ("/etc/cdi", "/var/run/cdi")
 _START = {
     "docker": "start the engine (`sudo systemctl start docker`, Docker Desktop, or "
     "scripts/docker-engine.sh); check DOCKER_HOST",
@@ -74,14 +74,10 @@ def check_nvidia_runtime(ctx: Context) -> CheckResult:
     runtime = container_runtime(ctx)
     if runtime is None or not ctx.which(runtime) or engine_version(ctx, runtime)[0] is None:
         return CheckResult(name, Status.SKIP, "no container engine to ask")
-    found: list[str] = []
+    runtimes = ""
     if _is_docker(runtime):
-        code, out, _ = ctx.command([runtime, "info", "--format", "{{json .Runtimes}}"])
-        if code == 0 and "nvidia" in _keys(out):
-            found.append("docker runtime 'nvidia'")
-    if ctx.which("nvidia-container-runtime-hook") or ctx.which("nvidia-ctk"):
-        found.append("NVIDIA Container Toolkit")
-    found += [f"CDI spec {spec}" for spec in _cdi_specs()]
+        runtimes = ctx.command([runtime, "info", "--format", "{{json .Runtimes}}"])[1]
+    found = nvidia_support(not _is_docker(runtime), runtimes, ctx.which)
     if found:
         return CheckResult(name, Status.OK, ", ".join(found))
     return CheckResult(
@@ -91,26 +87,6 @@ def check_nvidia_runtime(ctx: Context) -> CheckResult:
         "install the NVIDIA Container Toolkit and run `sudo nvidia-ctk runtime configure` "
         "(Podman: `nvidia-ctk cdi generate`); or use --backend loopback",
     )
-
-
-def _cdi_specs() -> list[str]:
-    specs = []
-    for folder in map(Path, _CDI_DIRS):
-        for spec in sorted(folder.glob("*")) if folder.is_dir() else []:
-            try:
-                if "nvidia.com/gpu" in spec.read_text(errors="replace"):
-                    specs.append(str(spec))
-            except OSError:
-                continue
-    return specs
-
-
-def _keys(text: str) -> set[str]:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return set()
-    return set(data) if isinstance(data, dict) else set()
 
 
 def _family(runtime: str) -> str:

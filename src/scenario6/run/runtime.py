@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,22 +83,52 @@ class ContainerRuntime:
             )
 
     def has_nvidia(self) -> bool:
-        """True when containers can get NVIDIA GPUs (Docker runtime or Podman CDI spec)."""
-        if self.is_podman:
-            return any(
-                Path(p).is_file() for p in ("/etc/cdi/nvidia.yaml", "/var/run/cdi/nvidia.yaml")
-            )
-        try:
-            result = self.run("info", "--format", "{{json .Runtimes}}")
-        except subprocess.TimeoutExpired:
-            return False
-        if result.returncode != 0:
-            return False
-        try:
-            runtimes = json.loads(result.stdout or "{}")
-        except json.JSONDecodeError:
-            return False
-        return isinstance(runtimes, dict) and "nvidia" in runtimes
+        """True when containers can get NVIDIA GPUs (see ``nvidia_support``)."""
+        runtimes = ""
+        if not self.is_podman:
+            try:
+                result = self.run("info", "--format", "{{json .Runtimes}}")
+            except subprocess.TimeoutExpired:
+                return False
+            runtimes = result.stdout if result.returncode == 0 else ""
+        return bool(nvidia_support(self.is_podman, runtimes, shutil.which))
 
     def gpu_args(self) -> list[str]:
         return ["--device", "nvidia.com/gpu=all"] if self.is_podman else ["--gpus=all"]
+
+
+CDI_DIRS = ("/etc/cdi", "/var/run/cdi")
+
+
+def nvidia_support(
+    podman: bool, docker_runtimes: str, which: Callable[[str], str | None]
+) -> list[str]:
+    """What lets containers use NVIDIA GPUs here, for ``gpu_args``; empty when nothing does.
+
+    Docker's ``--gpus`` needs the NVIDIA Container Toolkit (or a runtime named ``nvidia``, from
+    ``docker info --format '{{json .Runtimes}}'``); Podman's CDI device needs a CDI spec.
+    """
+    if podman:
+        return [f"CDI spec {spec}" for spec in _cdi_specs()]
+    found = []
+    try:
+        runtimes = json.loads(docker_runtimes or "{}")
+    except ValueError:
+        runtimes = {}
+    if isinstance(runtimes, dict) and "nvidia" in runtimes:
+        found.append("docker runtime 'nvidia'")
+    if which("nvidia-container-runtime-hook") or which("nvidia-ctk"):
+        found.append("NVIDIA Container Toolkit")
+    return found
+
+
+def _cdi_specs() -> list[str]:
+    specs = []
+    for folder in map(Path, CDI_DIRS):
+        for spec in sorted(folder.glob("*")) if folder.is_dir() else []:
+            try:
+                if "nvidia.com/gpu" in spec.read_text(errors="replace"):
+                    specs.append(str(spec))
+            except OSError:
+                continue
+    return specs
