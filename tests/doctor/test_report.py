@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from scenario6.doctor import Status, run_checks
 
 from .conftest import base_env
@@ -46,6 +48,16 @@ def test_personaplex_needs_token_and_gpu(checkout: Path, empty_path: str) -> Non
     failed = {r.name for r in report.failures}
     assert {"container engine", "hugging face token"} <= failed
     assert "gpu memory" not in failed  # a warning: CPU offload may still do
+
+
+@pytest.mark.parametrize(("use_gpu", "required"), [("1", True), ("", False), ("0", False)])
+def test_use_gpu_is_read_as_the_app_model_reads_it(
+    checkout: Path, docker: str, use_gpu: str, required: bool
+) -> None:
+    # An empty USE_GPU is "no GPU" for apphost.py: the GPU check must not block then.
+    env = base_env(USE_GPU=use_gpu, HF_TOKEN=GOOD_TOKEN)
+    report = run_checks("run", "personaplex", env=env, root=checkout)
+    assert _by_name(report)["nvidia container runtime"].required is required  # type: ignore[attr-defined]
 
 
 def test_publish_only_warns_about_the_gpu(checkout: Path, empty_path: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import shutil
 import subprocess
@@ -10,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
+
+from scenario6.apphost.configuration import Configuration, read_dotenv
 
 Mode = Literal["run", "publish"]
 
@@ -67,13 +70,13 @@ class Context:
     def which(self, name: str) -> str | None:
         return shutil.which(name, path=self.env.get("PATH", ""))
 
-    def setting(self, name: str, default: str = "") -> str:
-        """A variable from the environment, else from the checkout's ``.env`` (as the AppHost)."""
-        if name in self.env:
-            return self.env[name]
-        from scenario6.apphost.configuration import read_dotenv
+    @functools.cached_property
+    def configuration(self) -> Configuration:
+        """The environment, then the checkout's ``.env``: what the AppHost reads."""
+        return Configuration(environ=self.env, dotenv=read_dotenv(self.root / ".env"))
 
-        return read_dotenv(self.root / ".env").get(name, default)
+    def setting(self, name: str, default: str = "") -> str:
+        return self.configuration.get(name, default)
 
     def command(self, argv: Sequence[str], timeout: float = 15) -> tuple[int, str, str]:
         """Run a tool in this context's environment; (exit code, stdout, stderr), never raises."""

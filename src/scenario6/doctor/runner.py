@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from scenario6.apphost import AppModelError
 from scenario6.setup.console import mark
 from scenario6.setup.project import find_root
 
@@ -123,7 +124,10 @@ def _plan(ctx: Context, runtime: str | None) -> list[tuple[Check, bool, str | No
     native = runtime == "native"
     # Without an engine, run mode falls back to a native loopback backend unless told otherwise.
     needs_engine = not run or backend == "personaplex" or runtime == "container"
-    use_gpu = ctx.setting("USE_GPU", "1").strip().lower() not in ("0", "false", "no", "off")
+    try:
+        use_gpu = ctx.configuration.get_bool("USE_GPU", True)
+    except AppModelError:  # `scenario6 run` names the bad value; here it only picks checks
+        use_gpu = True
     not_model = None if model or not run else f"not needed for the {_kind(backend)} backend"
     in_container = "not needed: the backend runs in a container" if not native else None
     if external:
