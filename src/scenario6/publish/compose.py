@@ -54,6 +54,10 @@ def _header(options: PublishOptions) -> list[str]:
 
 def _service(service: Service, options: PublishOptions, folder: Path) -> dict[str, Any]:
     data: dict[str, Any] = {"image": service.image}
+    if service.entrypoint:
+        data["entrypoint"] = [service.entrypoint]
+    if service.args:
+        data["command"] = list(service.args)
     if service.build is not None:
         data["build"] = _build(service, folder)
     if service.env:

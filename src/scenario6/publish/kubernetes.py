@@ -59,6 +59,8 @@ def _workload(app: str, service: Service, kind: str, options: PublishOptions) ->
         "name": service.name,
         "image": service.image,
         "imagePullPolicy": "IfNotPresent",
+        **({"command": [service.entrypoint]} if service.entrypoint else {}),
+        **({"args": list(service.args)} if service.args else {}),
         "env": [_env(app, k, v) for k, v in service.env.items()],
         "ports": [{"name": p.name, "containerPort": p.target} for p in service.ports],
     }

@@ -85,6 +85,8 @@ class Service:
     depends_on: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     startup_timeout_s: float | None = None
+    entrypoint: str | None = None
+    args: list[str] = field(default_factory=list)  # after the image's (or entrypoint's) command
 
     @property
     def parameters(self) -> list[Parameter]:
@@ -108,8 +110,20 @@ def describe(app: DistributedApplication) -> dict[str, Service]:
 
 
 def _service(resource: ContainerResource, resources: dict[str, Resource]) -> Service:
+    if resource.runtime_args:
+        raise AppModelError(
+            f"runtime arguments {resource.runtime_args} cannot be published: Compose and "
+            "Kubernetes have no equivalent for raw engine flags",
+            resource=resource.name,
+            field="runtime_args",
+        )
     service = Service(
-        resource.name, resource.image, resource.build, depends_on=list(resource.waits)
+        resource.name,
+        resource.image,
+        resource.build,
+        depends_on=list(resource.waits),
+        entrypoint=resource.entrypoint,
+        args=list(resource.args),
     )
     for endpoint in resource.endpoints.values():
         if endpoint.env is not None:
