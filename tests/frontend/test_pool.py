@@ -52,3 +52,11 @@ async def test_describe_names_every_configured_url() -> None:
         ("ws", "a", 1),
         ("wss", "b", 2),
     ]
+
+
+async def test_a_returning_client_is_first_in_line_whatever_the_queue_length() -> None:
+    pool = _pool("ws://127.0.0.1:1")
+    first, second, third = pool.enqueue(), pool.enqueue(), pool.enqueue()
+    backend = first.future.result()
+    retrying = pool.enqueue(avoid=frozenset({backend}))
+    assert [pool.position(w) for w in (retrying, second, third)] == [1, 2, 3]

@@ -109,6 +109,10 @@ class BackendPool:
         self._dispatch()
         return waiter
 
+    def position(self, waiter: Waiter) -> int:
+        """``waiter``'s 1-based place in line (a returning client is first, not last)."""
+        return self._waiters.index(waiter) + 1
+
     def leave(self, waiter: Waiter) -> None:
         """Leave the line (client gone or timed out); a backend already handed over goes back."""
         if waiter in self._waiters:

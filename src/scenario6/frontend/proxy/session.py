@@ -146,7 +146,7 @@ class ProxySession:
 
     async def _queue(self, waiter: Waiter) -> None:
         log.info("session %d queued (%d waiting)", self.id, self._pool.queue_length)
-        self._trace.queued(self._pool.queue_length)
+        self._trace.queued(self._pool.position(waiter))
         watcher = asyncio.create_task(self._receive_while_waiting())
         reporter = asyncio.create_task(self._report_positions(waiter))
         try:
