@@ -98,6 +98,18 @@ def test_readme_says_how_to_apply_scale_and_give_the_token(publish: Publish) -> 
     assert "kubectl create secret generic scenario6-frontend-tls" in readme
 
 
+def test_readme_forwards_the_frontend_port_the_service_has(
+    publish: Publish, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRONTEND_PORT", "9443")
+    folder = publish() / "kubernetes"
+    service = yaml.safe_load((folder / "scenario6-frontend-service.yaml").read_text())
+    assert service["spec"]["ports"][0]["port"] == 9443
+    readme = (folder / "README.md").read_text()
+    assert "kubectl port-forward service/scenario6-frontend 9443:9443" in readme
+    assert "https://localhost:9443/" in readme
+
+
 def test_images_can_point_at_a_registry(publish: Publish) -> None:
     folder = publish("--image", "scenario6-frontend=registry.example/s6/frontend:1.0")
     c = container(manifests(folder)[("Deployment", FRONTEND)])

@@ -9,10 +9,14 @@ from .profile import DEMO_NOTE, TLS_VOLUME
 from .spec import Service
 
 
-def frontend_url(services: Mapping[str, Service], options: PublishOptions) -> str:
+def frontend_port(services: Mapping[str, Service]) -> int:
+    """The frontend's port as users reach it (the published one, also the Service's port)."""
     frontend = services.get(FRONTEND)
-    port = next((p.published for p in frontend.ports if p.published), 8010) if frontend else 8010
-    return f"{'https' if options.https else 'http'}://localhost:{port}/"
+    return next((p.published for p in frontend.ports if p.published), 8010) if frontend else 8010
+
+
+def frontend_url(services: Mapping[str, Service], options: PublishOptions) -> str:
+    return f"{'https' if options.https else 'http'}://localhost:{frontend_port(services)}/"
 
 
 def compose_readme(
@@ -93,6 +97,7 @@ def kubernetes_readme(
     secrets: Sequence[tuple[str, str, str]],
 ) -> str:
     lines = ["# scenario6 — Kubernetes", ""]
+    port = frontend_port(services)
     if options.demo:
         lines += [f"> **Demo set-up.** `{BACKEND}` is the {DEMO_NOTE}.", ""]
     lines += [
@@ -140,10 +145,10 @@ def kubernetes_readme(
         "```sh",
         "kubectl apply -k .",
         f"kubectl rollout status statefulset/{BACKEND} --timeout=60m",
-        f"kubectl port-forward service/{FRONTEND} 8010:8010",
+        f"kubectl port-forward service/{FRONTEND} {port}:{port}",
         "```",
         "",
-        f"Then open {'https' if options.https else 'http'}://localhost:8010/.",
+        f"Then open {frontend_url(services, options)}.",
         "",
         "## Scaling the backend",
         "",
