@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,14 +17,10 @@ from pathlib import Path
 from websockets.asyncio.client import ClientConnection
 
 from scenario6.protocol.messages import HANDSHAKE
+from scenario6.run.resolve import free_port
 
 HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+__all__ = ["HOST", "ChildServer", "free_port", "percentile", "wait_for_handshake"]
 
 
 async def wait_for_handshake(ws: ClientConnection, timeout: float = 30) -> None:

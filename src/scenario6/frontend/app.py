@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -19,7 +18,6 @@ from .proxy.upstream import client_ssl_context
 from .routes import chat, config, health, ui
 from .settings import FrontendSettings
 
-STATIC_DIR = Path(__file__).parent / "static"
 log = logging.getLogger("scenario6.frontend")
 
 
@@ -55,7 +53,7 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
     app.state.observer = observer or observe(app, pool)
     for module in (health, config, chat, ui):
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", StaticFiles(directory=ui.STATIC_DIR), name="static")
     return app
 
 

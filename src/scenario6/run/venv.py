@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from scenario6.apphost import PythonAppResource
+from scenario6.setup import project
 
 from .process import LineSink, run_to_end
 
@@ -38,7 +39,7 @@ def find_venv(resource: PythonAppResource) -> Path:
 
 
 def venv_python(venv: Path) -> Path:
-    return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    return project.venv_python(venv.parent, venv.name)
 
 
 def install_stamp(resource: PythonAppResource) -> str:

@@ -45,10 +45,10 @@ def venv_dir(root: Path) -> Path:
     return root / VENV
 
 
-def venv_python(root: Path) -> Path:
-    if os.name == "nt":
-        return venv_dir(root) / "Scripts" / "python.exe"
-    return venv_dir(root) / "bin" / "python"
+def venv_python(root: Path, name: str = VENV) -> Path:
+    """The interpreter of the venv ``name`` in ``root`` (the project's ``.venv`` by default)."""
+    folder = root / name
+    return folder / "Scripts" / "python.exe" if os.name == "nt" else folder / "bin" / "python"
 
 
 def stamp_path(root: Path) -> Path:

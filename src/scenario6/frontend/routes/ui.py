@@ -6,7 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 router = APIRouter()
-_INDEX = Path(__file__).resolve().parent.parent / "static" / "index.html"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+_INDEX = STATIC_DIR / "index.html"
 
 
 @router.get("/", include_in_schema=False)
