@@ -1,6 +1,6 @@
 // The microphone: getUserMedia with the browser's voice processing on, into the capture
-// worklet, which hands back 20 ms frames stamped with the AudioContext time, with their
-// RMS envelope.
+// worklet, which hands back 20 ms frames with their RMS envelope; each is stamped with
+// performance.now() as it arrives here (the microphone → wire figure starts there).
 
 export const MIC_CONSTRAINTS = {
   audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 },

@@ -8,7 +8,6 @@ class CaptureProcessor extends AudioWorkletProcessor {
     this.frameSize = Math.round(sampleRate * 0.02);
     this.frame = new Float32Array(this.frameSize);
     this.filled = 0;
-    this.frameStart = 0;
     this.onsets = new OnsetDetector();
     this.envelope = new Envelope(sampleRate);
     this.points = [];
@@ -22,13 +21,12 @@ class CaptureProcessor extends AudioWorkletProcessor {
     this.points.push(...this.envelope.push(channel, currentTime));
     let read = 0;
     while (read < channel.length) {
-      if (this.filled === 0) this.frameStart = currentTime + read / sampleRate;
       const n = Math.min(channel.length - read, this.frameSize - this.filled);
       this.frame.set(channel.subarray(read, read + n), this.filled);
       this.filled += n;
       read += n;
       if (this.filled === this.frameSize) {
-        const message = { type: "frame", samples: this.frame, time: this.frameStart, envelope: this.points };
+        const message = { type: "frame", samples: this.frame, envelope: this.points };
         this.port.postMessage(message, [this.frame.buffer]);
         this.points = [];
         this.frame = new Float32Array(this.frameSize);
