@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from scenario6.publish.yamltext import dump, dump_all
+from scenario6.publish.yamltext import dump
 
 
 def test_round_trip_of_awkward_values() -> None:
@@ -22,7 +22,7 @@ def test_round_trip_of_awkward_values() -> None:
     assert yaml.safe_load(dump(data, header=["a comment"])) == data
 
 
-def test_header_is_comments_and_documents_are_separated() -> None:
-    text = dump_all([{"a": 1}, {"b": 2}], header=["first line", ""])
-    assert text.startswith("# first line\n#\n")
-    assert list(yaml.safe_load_all(text)) == [{"a": 1}, {"b": 2}]
+def test_header_is_comments() -> None:
+    text = dump({"a": 1}, header=["first line", ""])
+    assert text.startswith("# first line\n#\na: 1")
+    assert yaml.safe_load(text) == {"a": 1}

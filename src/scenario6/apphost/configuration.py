@@ -75,13 +75,6 @@ class Configuration(Mapping[str, str]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-    def source_of(self, key: str) -> str | None:
-        """Which layer supplies ``key``: "override", "environment", ".env" or None."""
-        for name, layer in zip(("override", "environment", ".env"), self._layers, strict=True):
-            if key in layer:
-                return name
-        return None
-
     def get_bool(self, key: str, default: bool) -> bool:
         value = self.get(key)
         if value is None:

@@ -32,10 +32,6 @@ class Parameter:
     def env_name(self) -> str:
         return self.env or self.name.upper().replace("-", "_").replace(".", "_")
 
-    @property
-    def placeholder(self) -> str:
-        return "${" + self.env_name + "}"
-
     def __repr__(self) -> str:
         return f"Parameter({self.name!r}, secret={self.secret})"
 
@@ -118,7 +114,3 @@ class ParameterResolver:
         value: ParameterValue = Secret(raw) if parameter.secret else raw
         self._values[parameter.name] = value
         return value
-
-    def is_available(self, parameter: Parameter) -> bool:
-        """True when the value can be had without asking anyone."""
-        return bool(self._configuration.get(parameter.env_name)) or parameter.default is not None

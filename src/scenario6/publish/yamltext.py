@@ -42,12 +42,6 @@ def dump(data: Data, header: Sequence[str] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
-def dump_all(documents: Sequence[Data], header: Sequence[str] = ()) -> str:
-    """Several documents separated by ``---``."""
-    parts = [dump(doc, header if i == 0 else ()) for i, doc in enumerate(documents)]
-    return "---\n".join(parts)
-
-
 def _node(data: Data, indent: int) -> list[str]:
     pad = " " * indent
     if isinstance(data, Mapping):
