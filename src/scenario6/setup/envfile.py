@@ -11,6 +11,8 @@ import re
 import shutil
 from pathlib import Path
 
+from scenario6.apphost.configuration import read_dotenv
+
 TOKEN_KEY = "HF_TOKEN"
 _TOKEN = re.compile(r"hf_[A-Za-z0-9]{20,}")
 _LINE = re.compile(rf"^\s*(?:export\s+)?{TOKEN_KEY}\s*=(.*)$")
@@ -38,17 +40,8 @@ def ensure_env_file(root: Path) -> bool:
 
 
 def read_token(path: Path) -> str | None:
-    """The HF_TOKEN value in a dotenv file (unquoted), or None when absent or empty."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return None
-    value = None
-    for line in lines:
-        match = _LINE.match(line)
-        if match:
-            value = match.group(1).strip().strip("'\"")
-    return value or None
+    """The HF_TOKEN value in a dotenv file, read as the AppHost reads it; None when empty."""
+    return read_dotenv(path).get(TOKEN_KEY) or None
 
 
 def write_token(path: Path, token: str) -> bool:
