@@ -13,18 +13,12 @@ from scenario6.publish.compose import compose_file
 from scenario6.publish.kubernetes import manifests
 from scenario6.publish.options import PublishOptions
 from scenario6.publish.spec import describe
+from tests.support.apphost import write_apphost
 
 
 def app_with(tmp_path: Path, extra: str) -> Path:
-    path = tmp_path / "apphost.py"
-    path.write_text(
-        "from scenario6.apphost import DistributedApplication\n"
-        "builder = DistributedApplication.create_builder(name='args')\n"
-        "builder.add_container('worker', 'example/worker:1')"
-        ".with_args('--queue', 'voice', '--verbose')" + extra + "\n"
-        "builder.build().run()\n"
-    )
-    return path
+    worker = "builder.add_container('worker', 'example/worker:1')"
+    return write_apphost(tmp_path, worker + ".with_args('--queue', 'voice', '--verbose')" + extra)
 
 
 def test_arguments_and_entrypoint_reach_compose_and_kubernetes(tmp_path: Path) -> None:

@@ -8,21 +8,10 @@ from pathlib import Path
 
 from tests.conftest import require_tool
 from tests.run.conftest import RunCommand
+from tests.support.apphost import write_apphost
 from tests.support.servers import HOST, free_port
 
 NATIVE = ["--backend", "loopback", "--backend-runtime", "native"]
-
-
-def write_apphost(folder: Path, body: str) -> Path:
-    path = folder / "apphost.py"
-    path.write_text(
-        "import sys\n"
-        "from scenario6.apphost import DistributedApplication\n"
-        "builder = DistributedApplication.create_builder(name='failing')\n"
-        f"{body}\n"
-        "builder.build().run()\n"
-    )
-    return path
 
 
 def test_unreachable_engine_is_a_clear_error(tmp_path: Path, run_command: type[RunCommand]) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.run.conftest import ALL_UP, CONTAINER_BACKEND, ContainerApp, RunCommand, descendants
-from tests.run.test_run_failures import write_apphost
+from tests.support.apphost import write_apphost
 from tests.support.client import conversation
 from tests.support.docker import docker_cli
 from tests.support.servers import HOST, free_port
