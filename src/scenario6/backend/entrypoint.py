@@ -13,10 +13,13 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from scenario6.backend.model_folder import ModelFolder
 
 Backend = Literal["personaplex", "loopback"]
 
@@ -50,6 +53,7 @@ class BackendConfig:
     device: str | None = None
     hf_repo: str | None = None
     voice_prompt_dir: str | None = None
+    model_dir: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> BackendConfig:
@@ -72,6 +76,7 @@ class BackendConfig:
             device=env.get("MOSHI_DEVICE", "").strip() or None,
             hf_repo=env.get("MOSHI_HF_REPO", "").strip() or None,
             voice_prompt_dir=env.get("MOSHI_VOICE_PROMPT_DIR", "").strip() or None,
+            model_dir=Path(d) if (d := env.get("MOSHI_MODEL_DIR", "").strip()) else None,
         )
 
     @property
@@ -98,7 +103,10 @@ def server_argv(
     # for a wildcard (or its default, localhost) it first looks up a LAN address through a
     # UDP "connection" to 8.8.8.8, which raises on networks without a default route.
     shown = "127.0.0.1" if config.host in _WILDCARDS else config.host
-    argv = [python, "-m", "moshi.server", "--host", shown, "--port", str(config.port)]
+    folder = ModelFolder(config.model_dir) if config.model_dir else None
+    # A model of another size than the 7B needs its architecture applied before loading.
+    module = "scenario6.backend.moshi_main" if folder and folder.architecture else "moshi.server"
+    argv = [python, "-m", module, "--host", shown, "--port", str(config.port)]
     argv += ["--static", config.static]
     if config.use_ssl:
         argv += ["--ssl", str(config.ssl_dir)]
@@ -107,11 +115,21 @@ def server_argv(
     for option, value in (
         ("--device", config.device),
         ("--hf-repo", config.hf_repo),
-        ("--voice-prompt-dir", config.voice_prompt_dir),
     ):
         if value is not None:
             argv += [option, value]
+    if folder is not None:
+        argv += folder.server_args(config.voice_prompt_dir)
+    elif config.voice_prompt_dir is not None:
+        argv += ["--voice-prompt-dir", config.voice_prompt_dir]
     return [*argv, *extra]
+
+
+def server_env(config: BackendConfig, env: Mapping[str, str], cache: Path) -> dict[str, str]:
+    """The server's environment: ``env``, plus offline Hub settings for a model folder."""
+    if config.backend != "personaplex" or config.model_dir is None:
+        return dict(env)
+    return {**env, **ModelFolder(config.model_dir).offline_env(cache, config.hf_repo)}
 
 
 def describe(config: BackendConfig, env: Mapping[str, str]) -> str:
@@ -124,8 +142,11 @@ def describe(config: BackendConfig, env: Mapping[str, str]) -> str:
         f"cpu_offload={'on' if config.cpu_offload else 'off'}",
     ]
     if config.backend == "personaplex":
-        parts.append(f"HF_HOME={env.get('HF_HOME', '(default)')}")
-        parts.append(f"HF_TOKEN={'set' if env.get('HF_TOKEN') else 'not set'}")
+        if config.model_dir is not None:
+            parts.append(f"model_dir={config.model_dir} (offline)")
+        else:
+            parts.append(f"HF_HOME={env.get('HF_HOME', '(default)')}")
+            parts.append(f"HF_TOKEN={'set' if env.get('HF_TOKEN') else 'not set'}")
     return "scenario6 backend entrypoint: " + " ".join(parts)
 
 
@@ -157,6 +178,15 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         print(f"scenario6 backend entrypoint: {exc}", file=sys.stderr)
         return 2
     print(describe(config, env), file=sys.stderr, flush=True)
+    if config.backend == "personaplex" and config.model_dir is not None:
+        missing = ModelFolder(config.model_dir).missing()
+        if missing:
+            print(
+                f"scenario6 backend entrypoint: MOSHI_MODEL_DIR={config.model_dir} lacks "
+                f"{', '.join(missing)}",
+                file=sys.stderr,
+            )
+            return 2
     if config.backend == "personaplex" and env.get("HF_HOME"):
         try:
             Path(env["HF_HOME"]).mkdir(parents=True, exist_ok=True)
@@ -174,8 +204,14 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             )
             return 1
     command = server_argv(config, extra)
+    cache = Path(tempfile.gettempdir()) / "scenario6-hf-hub"
+    try:
+        server_environment = server_env(config, env, cache)
+    except OSError as exc:
+        print(f"scenario6 backend entrypoint: {cache} is unusable: {exc}", file=sys.stderr)
+        return 1
     sys.stdout.flush()
-    os.execvp(command[0], command)
+    os.execvpe(command[0], command, server_environment)
     return 0  # pragma: no cover - execvp does not return
 
 
