@@ -78,7 +78,10 @@ def python_of(venv: Path) -> Path:
 
 def ensure_environment(log: Log = print) -> Path:
     """The server's interpreter, building its venv first when it is not cached."""
-    return python_of(build_once(venv_dir(), lambda folder: _build(folder, log)))
+    final = venv_dir()
+    if not final.is_dir():
+        log(f"personaplex: building the server's venv in {final} (once; about a minute)")
+    return python_of(build_once(final, lambda folder: _build(folder, log)))
 
 
 def _build(venv: Path, log: Log) -> None:
@@ -88,7 +91,6 @@ def _build(venv: Path, log: Log) -> None:
             f" not {sys.version.split()[0]}"
         )
     started = time.monotonic()
-    log(f"personaplex: creating the server's venv in {venv}")
     _run([sys.executable, "-m", "venv", str(venv)])
     pip = [str(python_of(venv)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     log(f"personaplex: installing {TORCH} (CPU)")

@@ -44,15 +44,15 @@ def model_root(venv_key: str) -> Path:
 
 
 def ensure_model(python: Path, root: Path, log: Log = print) -> Path:
+    if not root.is_dir():
+        log(f"personaplex: writing the tiny random model into {root} (once; seconds)")
     return build_once(root, lambda folder: _build(python, folder, log))
 
 
-def _build(python: Path, root: Path, log: Log) -> None:
-    started = time.monotonic()
-    flat = root / "model"
-    log(f"personaplex: writing the tiny random model into {flat}")
+def write_files(python: Path, folder: Path, seed: int = SEED) -> None:
+    """Runs ``model_files.py`` under the server's interpreter: weights, tokenizer, voices."""
     done = subprocess.run(
-        [str(python), str(SCRIPT), str(flat), "--seed", str(SEED)],
+        [str(python), str(SCRIPT), str(folder), "--seed", str(seed)],
         env={**os.environ, "PYTHONPATH": str(REPO / "src"), "OMP_NUM_THREADS": "1"},
         capture_output=True,
         text=True,
@@ -60,6 +60,12 @@ def _build(python: Path, root: Path, log: Log) -> None:
     )
     if done.returncode != 0:
         raise RuntimeError(f"{SCRIPT.name} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+
+
+def _build(python: Path, root: Path, log: Log) -> None:
+    started = time.monotonic()
+    flat = root / "model"
+    write_files(python, flat)
     (flat / "config.json").write_text(_config(), encoding="utf-8")
     _hugging_face_cache(flat, root / "hf")
     log(f"personaplex: model ready in {time.monotonic() - started:.0f}s")
