@@ -111,7 +111,7 @@ def _torch_arguments() -> list[str]:
     local = [
         wheel
         for folder in os.environ.get("PIP_FIND_LINKS", "").split()
-        for wheel in Path(folder).glob("torch-2.13.0*cpu*.whl")
+        for wheel in Path(folder).glob("torch-2.13.0+cpu-cp311-*.whl")
     ]
     if local:
         return [str(local[0])]
