@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scenario6.bench import model
 from scenario6.bench.machine import Machine
 
 MACHINE = Machine(
@@ -54,6 +55,38 @@ def _added(sessions: int, p50: float, p99: float, cpu: float) -> dict[str, Any]:
         "failed_sessions": 0,
         "proxy_cpu_percent": cpu,
     }
+
+
+def probe_output() -> dict[str, Any]:
+    """What ``scenario6.backend.modelprobe`` prints, for 10 frames of the tiny model."""
+    encode = [6.2, 6.5, 6.4, 7.1, 6.3, 6.6, 6.2, 9.8, 6.4, 6.5]
+    lm_step = [14.6, 15.2, 15.0, 16.1, 14.9, 15.3, 14.8, 31.7, 15.1, 15.0]
+    decode = [4.6, 4.7, 4.8, 5.0, 4.6, 4.7, 4.9, 7.2, 4.6, 4.8]
+    frame = [round(sum(parts) + 0.3, 4) for parts in zip(encode, lm_step, decode, strict=True)]
+    return {
+        "benchmark": "model",
+        "device": "cpu",
+        "device_name": None,
+        "threads": 1,
+        "torch": "2.13.0+cpu",
+        "model": "tiny",
+        "architecture": {"_lm_kwargs": {"dim": 128}},
+        "lm_parameters": 9736064,
+        "mimi_parameters": 519401,
+        "lm_dtype": "bfloat16",
+        "load_s": 0.153,
+        "frame_budget_ms": 80.0,
+        "warm_up_frames": 4,
+        "frames_ms": {"encode": encode, "lm_step": lm_step, "decode": decode, "frame": frame},
+        "voice_prompt": {"frames": 13, "file": "/cache/model/voices/NATF2.pt"},
+        "tokenizer": "/cache/model/tokenizer_spm_32k_3.model",
+        "handshakes": [
+            {"persona": "short", "characters": 148, "text_tokens": 87, "seconds": 2.4031,
+             "steps": 112, "liveness_wait_s": 1.2052},
+            {"persona": "long", "characters": 1000, "text_tokens": 503, "seconds": 14.2184,
+             "steps": 528, "liveness_wait_s": 5.7712},
+        ],
+    }  # fmt: skip
 
 
 def results() -> dict[str, Any]:
@@ -134,4 +167,5 @@ def results() -> dict[str, Any]:
             "fds_range": [116, 117, 118],
             "resource_samples": 54,
         },
+        "model": model.summarise(probe_output()),
     }

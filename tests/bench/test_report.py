@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
-from scenario6.bench.figures import sections
+from scenario6.bench.figures import ORDER, sections
 from scenario6.bench.report import render_markdown
 from tests.bench.results import MACHINE, results
 
@@ -27,8 +27,8 @@ def test_every_section_has_a_min_median_max_table() -> None:
     markdown = render_markdown(results(), MACHINE, WHEN)
     titles = re.findall(r"^## (.+)$", markdown, flags=re.MULTILINE)
     assert titles == ["Machine"] + [section.title for section in sections(results())]
-    assert len(titles) == 6
-    assert markdown.count("| figure | min | median | max | samples | notes |") == 5
+    assert len(titles) == len(ORDER) + 1
+    assert markdown.count("| figure | min | median | max | samples | notes |") == len(ORDER)
 
 
 def test_figures_show_their_spread_and_sample_count() -> None:

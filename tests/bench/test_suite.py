@@ -14,6 +14,7 @@ from scenario6.bench.browser import CHROMIUM
 from scenario6.bench.figures import ORDER, TITLES, number
 from tests.conftest import require_tool
 from tests.support.docker import run_bench
+from tests.support.personaplex import TinyPersonaPlex
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
 
@@ -21,7 +22,7 @@ FIGURE = re.compile(r"\| [\d,.]+ (s|ms|MB|MiB|%)? ?\|")
 
 
 def test_a_quick_run_writes_a_report_with_figures_from_every_benchmark(
-    base_image: str, tmp_path: Path
+    base_image: str, tiny_personaplex: TinyPersonaPlex, tmp_path: Path
 ) -> None:
     require_tool("chromium", CHROMIUM)
     output = tmp_path / "report"

@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import model
+
 NOT_MEASURED = "not_measured"
-ORDER = ("reload", "proxy", "browser", "images", "soak")
+ORDER = ("reload", "proxy", "browser", "images", "soak", "model")
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,32 @@ def _soak(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
     return figures, notes
 
 
+def _model(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
+    frames = _plural(result["frames"], "frame")
+    budget = result["frame_budget_ms"]
+    rows = [(label, result["parts"][name]) for name, label in model.PARTS.items()]
+    figures = []
+    for label, row in [*rows, ("whole frame", result["frame"])]:
+        values = (row["min_ms"], row["p50_ms"], row["max_ms"])
+        note = f"p90 {number(row['p90_ms'])} ms; median {row['budget_percent_p50']:g} % of "
+        note += f"the {budget:g} ms budget"
+        figures.append(Figure.spread(label, "ms", values, frames, note))
+    over = f"{result['frames_over_budget']} of {frames} over budget"
+    label = f"real-time factor (median frame ÷ {budget:g} ms)"
+    figures.append(Figure.single(label, "", result["real_time_factor"], frames, over))
+    for shake in result["handshakes"]:
+        label = f"time to handshake, {shake['persona']} persona ({shake['characters']} characters)"
+        note = f"{shake['text_tokens']} text tokens, {shake['steps']} LM steps, of which "
+        note += f"{number(shake['liveness_wait_s'])} s in the server's liveness checks"
+        figures.append(Figure.single(label, "s", shake["seconds"], "1 session", note))
+    notes = [
+        f"The real server's models: {model.describe(result)}, random weights; "
+        f"torch {result['torch']}; {result['warm_up_frames']} warm-up frames first; "
+        f"{model.prompts(result)}. Opus decoding and encoding are not included.",
+    ]
+    return figures, notes
+
+
 def number(value: float) -> str:
     """Three significant digits or so: 0.147, 1.61, 15.9, 231."""
     size = abs(value)
@@ -221,6 +249,7 @@ TITLES = {
     "browser": "Browser: the web client's audio latency",
     "images": "Images: sizes and build times",
     "soak": "Soak: many sessions for a while",
+    "model": "Model: the real server's work per 80 ms frame, and to the handshake",
 }
 EXTRACTORS = {
     "reload": _reload,
@@ -228,4 +257,5 @@ EXTRACTORS = {
     "browser": _browser,
     "images": _images,
     "soak": _soak,
+    "model": _model,
 }

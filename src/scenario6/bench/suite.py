@@ -1,6 +1,6 @@
 """``scenario6 bench`` without a name: every benchmark in one go, then one report.
 
-Runs reload, proxy, browser, images and soak in turn, printing progress on stderr, and
+Runs reload, proxy, browser, images, soak and model in turn, printing progress on stderr, and
 writes ``PERFORMANCE.md``, ``performance.png`` and ``performance.json`` (with ``--json``, the
 last is also printed).
 A benchmark that cannot run here is reported as not measured, with the reason.
@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import browser, images, proxy, reload, soak
+from . import browser, images, model, proxy, reload, soak
 from .chart import ChartUnavailable, render_chart
 from .figures import NOT_MEASURED, ORDER
 from .harness import failure
@@ -41,6 +41,7 @@ class Plan:
     browser_seconds: float = 15.0
     browser_warm_up: float = 3.0
     soak_seconds: float = 60.0
+    model_frames: int = model.FRAMES
 
 
 # A few minutes in all: enough to see every figure, too little to compare them.
@@ -53,6 +54,7 @@ QUICK = Plan(
     browser_seconds=5.0,
     browser_warm_up=1.0,
     soak_seconds=12.0,
+    model_frames=20,
 )
 
 
@@ -82,6 +84,10 @@ def _soak(plan: Plan) -> dict[str, Any]:
     return asdict(soak.measure(plan.soak_seconds))
 
 
+def _model(plan: Plan) -> dict[str, Any]:
+    return model.measure(model.interpreter(None), frames=plan.model_frames)
+
+
 def _why_not(name: str) -> str:
     """Why a benchmark cannot run on this machine, or ``""``."""
     checkout = (images.REPO / "apphost.py").is_file() and (images.REPO / ".git").exists()
@@ -95,6 +101,8 @@ def _why_not(name: str) -> str:
         if not (images.REPO / "moshi" / "Dockerfile").is_file():
             return f"needs a checkout with the Dockerfiles ({images.REPO} has none)"
         return images.docker_unavailable()
+    if name == "model":
+        return model.why_not()
     return ""
 
 
@@ -107,6 +115,8 @@ def _about(name: str, plan: Plan) -> str:
         "browser": f"headless Chromium, {plan.browser_seconds:g} s of audio",
         "images": "frontend and loopback images, Docker's cache applies",
         "soak": f"{soak.SESSIONS} sessions through the proxy for {plan.soak_seconds:g} s",
+        "model": f"the real server's models (tiny, random weights), {plan.model_frames} frames "
+        "and two prompt phases",
     }[name]
 
 
@@ -116,6 +126,7 @@ MEASURES: dict[str, Callable[[Plan], dict[str, Any]]] = {
     "browser": _browser,
     "images": _images,
     "soak": _soak,
+    "model": _model,
 }
 
 

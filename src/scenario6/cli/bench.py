@@ -41,6 +41,26 @@ def register(subparsers: Any) -> None:
         "--proxy-sessions",
         help="comma-separated session counts for the proxy benchmark (default 1,50,...,500)",
     )
+    model = parser.add_argument_group("the model benchmark")
+    model.add_argument(
+        "--python",
+        metavar="PY",
+        help="an interpreter with torch and PersonaPlex's moshi (default: the test-support "
+        "venv that `python -m tests.support.personaplex` makes)",
+    )
+    model.add_argument(
+        "--full-size",
+        action="store_true",
+        help="upstream's 7B architecture with random weights (meant for a CUDA GPU)",
+    )
+    model.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda if present")
+    model.add_argument("--frames", type=int, help="frames to time (default 100)")
+    model.add_argument(
+        "--probe-output",
+        metavar="FILE",
+        help="summarise what `python -m scenario6.backend.modelprobe` printed elsewhere (for "
+        "example in the backend image on a GPU host) instead of measuring here",
+    )
     parser.add_argument(
         "--output",
         metavar="DIR",
