@@ -61,7 +61,12 @@ def system_prompt(persona: str) -> str:
 
 
 class Probe:
-    """The fork's models on one device, driven the way its server drives them."""
+    """The fork's models on one device, driven the way its server drives them.
+
+    >>> probe = Probe("cpu", full_size=False)  # doctest: +SKIP
+    >>> probe.warm_up(4); probe.frames(10)["frame"]  # doctest: +SKIP
+    [26.1, 25.9, 27.3, 26.0, 26.4, 25.8, 26.2, 26.9, 26.1, 26.3]
+    """
 
     def __init__(self, device: str, full_size: bool) -> None:
         self.torch = importlib.import_module("torch")
