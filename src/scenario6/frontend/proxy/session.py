@@ -24,6 +24,7 @@ from ..settings import FrontendSettings
 from . import closes
 from .closes import Close
 from .pool import Backend, BackendPool, Waiter
+from .prelude import Prelude, PreludeTooLarge
 from .ratelimit import TokenBucket
 from .request import SessionRequest
 from .upstream import open_session
@@ -31,6 +32,10 @@ from .upstream import open_session
 log = logging.getLogger("scenario6.frontend.session")
 _KINDS = frozenset(Kind)
 _ids = itertools.count(1)
+# Client audio this much apart is a pause, not a flow the backend must keep answering.
+_PAUSE_S = 1.0
+# Close codes a client may have sent that can be passed on to the backend as they are.
+_SENDABLE = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, *range(3000, 5000)})
 
 
 class SessionEnd(Exception):
@@ -62,8 +67,11 @@ class ProxySession:
             settings.max_messages_per_second, max(50.0, 2 * settings.max_messages_per_second)
         )
         self._handshake = asyncio.Event()
+        self._prelude = Prelude(settings.max_message_bytes)
         self._last_audio = time.monotonic()
-        self._last_backend = time.monotonic()
+        # When the backend was first sent audio it has not answered yet; None: all answered.
+        self._unanswered_since: float | None = None
+        self._client_code: int | None = None
         self.backend: Backend | None = None
         self.bytes_in = 0
         self.bytes_out = 0
@@ -100,12 +108,13 @@ class ProxySession:
 
     async def _serve(self) -> Close:
         if self._request.ignored:
-            await self._event(
-                {
-                    "type": "warning",
-                    "message": "ignored parameters: " + ", ".join(self._request.ignored),
-                }
+            message = "ignored parameters: " + ", ".join(self._request.ignored)
+            await self._event({"type": "warning", "message": message})
+        if self._request.invalid:
+            message = "dropped out-of-range or malformed values: " + ", ".join(
+                self._request.invalid
             )
+            await self._event({"type": "warning", "message": message})
         await self._pool.refresh()
         tried: set[Backend] = set()
         while True:
@@ -131,7 +140,7 @@ class ProxySession:
                     await self._close_client(end.close)
                 raise
             finally:
-                await upstream.close()
+                await upstream.close(*self._upstream_close())
                 self._pool.release(backend)
 
     async def _wait_for_backend(self, tried: frozenset[Backend]) -> Backend:
@@ -178,10 +187,24 @@ class ProxySession:
                 )
 
     async def _receive_while_waiting(self) -> None:
-        """Notice a client leaving the queue; audio sent before a backend is assigned is dropped."""
+        """Notice a client leaving the queue; keep its stream header, drop its audio."""
         while True:
-            await self._receive()
-            self.dropped += 1
+            self._before_handshake(await self._receive())
+
+    def _before_handshake(self, data: bytes | None) -> None:
+        try:
+            if data and data[0] == Kind.AUDIO and self._prelude.take(data):
+                return
+        except PreludeTooLarge as exc:
+            raise SessionEnd(Close(closes.POLICY, str(exc))) from None
+        self.dropped += 1
+
+    def _upstream_close(self) -> tuple[int, str]:
+        """How to close the backend's session: with the code the client left with, if any."""
+        code = self._client_code
+        if code is not None and code in _SENDABLE:
+            return code, "client closed"
+        return CloseCode.NORMAL_CLOSURE, ""
 
     async def _connect(self, backend: Backend) -> ClientConnection:
         try:
@@ -208,7 +231,7 @@ class ProxySession:
         return upstream
 
     async def _relay(self, upstream: ClientConnection) -> Close:
-        self._last_audio = self._last_backend = time.monotonic()
+        self._last_audio = time.monotonic()
         tasks = [
             asyncio.create_task(self._client_to_backend(upstream)),
             asyncio.create_task(self._backend_to_client(upstream)),
@@ -226,25 +249,49 @@ class ProxySession:
         raise RuntimeError("relay task ended without a reason") from error
 
     async def _client_to_backend(self, upstream: ClientConnection) -> None:
+        # Until the handshake upstream discards what it is sent: hold the stream's header.
+        # Reading goes on meanwhile, so that a client leaving or flooding is noticed.
+        pending: asyncio.Future[bytes | None] | None = None
+        while not self._handshake.is_set():
+            pending = pending or asyncio.ensure_future(self._receive())
+            handshake: asyncio.Future[object] = asyncio.ensure_future(self._handshake.wait())
+            try:
+                await asyncio.wait((pending, handshake), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                handshake.cancel()
+                if not pending.done() and not self._handshake.is_set():
+                    pending.cancel()
+            if pending.done():
+                self._before_handshake(pending.result())
+                pending = None
+        for message in self._prelude.release():
+            await self._forward(upstream, message)
         while True:
-            data = await self._receive()
+            data = await (pending or self._receive())
+            pending = None
             # Upstream ignores other kinds and official clients send some: drop, don't close.
             # Audio must start with an Ogg page: junk would only upset the backend's decoder.
             # (Checking every page's CRC would cost more than the whole relay.)
             if not data or data[0] != Kind.AUDIO or not data.startswith(CAPTURE, 1):
                 self.dropped += 1
                 continue
-            self._last_audio = time.monotonic()
-            self.bytes_in += len(data)
-            try:
-                await upstream.send(data)
-            except ConnectionClosed:
-                return await self._backend_gone(upstream)
+            await self._forward(upstream, data)
+
+    async def _forward(self, upstream: ClientConnection, data: bytes) -> None:
+        now = time.monotonic()
+        if self._unanswered_since is None or now - self._last_audio > _PAUSE_S:
+            self._unanswered_since = now
+        self._last_audio = now
+        self.bytes_in += len(data)
+        try:
+            await upstream.send(data)
+        except ConnectionClosed:
+            await self._backend_gone(upstream)
 
     async def _backend_to_client(self, upstream: ClientConnection) -> None:
         try:
             async for message in upstream:
-                self._last_backend = time.monotonic()
+                self._unanswered_since = None
                 # Clients act on the three kinds only; an empty message would crash those that
                 # read its first byte. Audio payloads still pass unchanged.
                 if isinstance(message, str) or not message or message[0] not in _KINDS:
@@ -279,10 +326,15 @@ class ProxySession:
         stall = self._settings.backend_stall_timeout_s
         while True:
             now = time.monotonic()
-            if self._last_backend + stall <= now:
+            # PersonaPlex answers audio with audio, 80 ms for 80 ms, and sends nothing while
+            # a client pauses: only silence while the client's audio keeps flowing is a stall.
+            flowing = now - self._last_audio <= _PAUSE_S
+            since = self._unanswered_since
+            if flowing and since is not None and now - since >= stall:
                 raise SessionEnd(
                     Close(
-                        closes.BACKEND_CLOSED, f"backend stalled: nothing received for {stall:g}s"
+                        closes.BACKEND_CLOSED,
+                        f"backend stalled: no answer to {stall:g}s of audio",
                     )
                 )
             remaining = self._last_audio + idle - now
@@ -290,12 +342,14 @@ class ProxySession:
                 raise SessionEnd(
                     Close(closes.IDLE, f"idle: no audio from the client for {idle:g}s")
                 )
-            await asyncio.sleep(min(remaining, self._last_backend + stall - now))
+            due = since + stall - now if flowing and since is not None else _PAUSE_S
+            await asyncio.sleep(max(0.01, min(remaining, due, _PAUSE_S)))
 
     async def _receive(self) -> bytes | None:
         """The next client message: bytes for binary, None for text. Enforces the limits."""
         message = await self._ws.receive()
         if message["type"] == "websocket.disconnect":
+            self._client_code = message.get("code")
             raise SessionEnd(None)
         data: bytes | None = message.get("bytes")
         size = len(data) if data is not None else len((message.get("text") or "").encode())
