@@ -58,7 +58,9 @@ async def test_second_client_queues_and_never_disturbs_the_first() -> None:
         async with conversation(fe.chat_url("VARM3.pt", "Second persona", events="1")) as second:
             await second.wait_for(lambda: second.events_of("queued"))
             assert second.events_of("queued")[0]["position"] == 1
-            await asyncio.sleep(0.5)  # the first conversation goes on meanwhile
+            # The first conversation goes on meanwhile (text, like audio, answers audio).
+            await first.send_audio(encode_messages(sweep(1.0)), cadence_s=0.04)
+            await first.wait_for(lambda: "NATF2" in "".join(first.text))
             assert not second.handshake.is_set()
             assert len(list(lb.backend.sessions)) == 1
             first_words = "".join(first.text)

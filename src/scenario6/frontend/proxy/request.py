@@ -16,6 +16,42 @@ _FORWARDED = ("voice_prompt", "text_prompt")
 _OWN = ("events",)
 
 
+@dataclass(frozen=True)
+class _Range:
+    kind: type[int] | type[float]
+    low: float
+    high: float
+
+
+# The official web client's sampling parameters. PersonaPlex reads none of them at the pinned
+# commit, but a backend that does should get them: they pass when they are finite numbers
+# of the right kind within these bounds (wider than any sensible setting, narrow enough that
+# no value can be absurd).
+SAMPLING: dict[str, _Range] = {
+    "text_temperature": _Range(float, 0.0, 10.0),
+    "audio_temperature": _Range(float, 0.0, 10.0),
+    "text_topk": _Range(int, 0, 100_000),
+    "audio_topk": _Range(int, 0, 100_000),
+    "pad_mult": _Range(float, -100.0, 100.0),
+    "text_seed": _Range(int, -1, 2**32 - 1),
+    "audio_seed": _Range(int, -1, 2**32 - 1),
+    "repetition_penalty_context": _Range(int, 0, 100_000),
+    "repetition_penalty": _Range(float, 0.0, 100.0),
+}
+
+
+def _sampling_value(name: str, raw: str) -> str | None:
+    """``raw`` in its canonical form when it is a valid value of ``name``, else None."""
+    bounds = SAMPLING[name]
+    try:
+        value: float = bounds.kind(raw.strip())
+    except ValueError:
+        return None
+    if not bounds.low <= value <= bounds.high:  # NaN fails this too
+        return None
+    return str(value)
+
+
 class BadRequest(ValueError):
     """A session request the proxy refuses; the message is the close reason."""
 
@@ -25,12 +61,14 @@ class SessionRequest:
     voice: str
     persona: str
     events: bool
-    ignored: tuple[
-        str, ...
-    ]  # parameters dropped on the way (e.g. ``seed``, which crashes upstream)
+    ignored: tuple[str, ...]  # parameters dropped (e.g. ``seed``, which crashes upstream)
+    sampling: tuple[tuple[str, str], ...] = ()  # valid sampling parameters, forwarded
+    invalid: tuple[str, ...] = ()  # sampling parameters dropped for their value
 
     def upstream_query(self) -> dict[str, str]:
-        return {"voice_prompt": voice_file(self.voice), "text_prompt": self.persona}
+        query = {"voice_prompt": voice_file(self.voice), "text_prompt": self.persona}
+        query.update(self.sampling)
+        return query
 
 
 def parse_request(query: Mapping[str, str], settings: FrontendSettings) -> SessionRequest:
@@ -49,8 +87,17 @@ def parse_request(query: Mapping[str, str], settings: FrontendSettings) -> Sessi
     if "\x00" in persona:
         raise BadRequest("persona contains a NUL character")
     events = wants_events(query)
-    ignored = tuple(sorted(k for k in query if k not in _FORWARDED + _OWN))
-    return SessionRequest(voice=voice, persona=persona, events=events, ignored=ignored)
+    sampling: list[tuple[str, str]] = []
+    invalid: list[str] = []
+    for name in sorted(SAMPLING.keys() & query.keys()):
+        value = _sampling_value(name, query[name])
+        if value is None:
+            invalid.append(name)
+        else:
+            sampling.append((name, value))
+    known = (*_FORWARDED, *_OWN, *SAMPLING)
+    ignored = tuple(sorted(k for k in query if k not in known))
+    return SessionRequest(voice, persona, events, ignored, tuple(sampling), tuple(invalid))
 
 
 def wants_events(query: Mapping[str, str]) -> bool:
