@@ -11,36 +11,19 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Iterator
 
-import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.support.audio import FRAME, encode_messages, sweep
+from tests.personaplex.talk import (
+    HANDSHAKE_TIMEOUT_S,
+    answered,
+)
+from tests.support.audio import encode_messages, sweep
 from tests.support.client import Conversation, conversation
 from tests.support.personaplex import PersonaPlexProcess, TinyPersonaPlex, personaplex_server
 from tests.support.servers import frontend_server
 
-# Generous bounds that only catch hangs; the handshake takes 1-2 s here.
-HANDSHAKE_TIMEOUT_S = 60
 STALL_S = 2.0  # the proxy's stall timeout in these tests (15 s by default)
-
-
-@pytest.fixture(scope="module")
-def server(tiny_personaplex: TinyPersonaPlex) -> Iterator[PersonaPlexProcess]:
-    with personaplex_server(tiny_personaplex) as process:
-        yield process
-
-
-def frames_out(talk: Conversation) -> float:
-    return len(talk.decoder.pcm) / FRAME
-
-
-async def answered(talk: Conversation, messages: list[bytes]) -> None:
-    """Send ``messages`` at the real cadence and wait for as many frames back."""
-    before = frames_out(talk)
-    await talk.send_audio(messages)
-    await talk.wait_for(lambda: frames_out(talk) >= before + len(messages) - 2, 30)
 
 
 async def test_a_client_that_pauses_longer_than_the_stall_timeout_keeps_its_session(

@@ -4,7 +4,11 @@ It is a development tool and a test double for the GPU model server, never the m
 says so in its logs, its health answer, an upgrade header and the text it sends. Like
 upstream it serves ``GET /api/chat`` with ``voice_prompt`` and ``text_prompt``, sends the
 ``0x00`` handshake after a (simulated) prompt phase, serves one conversation at a time, and
-carries real Ogg Opus both ways: the client's audio is decoded and encoded again.
+carries real Ogg Opus both ways: the client's audio is decoded and encoded again. Where a
+client could tell, it behaves as PersonaPlex does: what arrives during the prompt phase is
+read and discarded (one message per prompt step), output is clocked by input (a client
+that sends nothing gets nothing), and audio whose stream header was lost ends the session
+with close 1000. docs/protocol.md lists the differences it keeps on purpose.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,13 +26,14 @@ import sphn
 from aiohttp import WSMsgType, web
 
 from scenario6.protocol import messages
-from scenario6.protocol.messages import FRAME_SAMPLES, KIND_HEADER, SAMPLE_RATE, Kind
+from scenario6.protocol.messages import FRAME_MS, FRAME_SAMPLES, KIND_HEADER, SAMPLE_RATE, Kind
 from scenario6.protocol.ogg import OggError, parse_pages
 from scenario6.protocol.voices import voice_name
 
 from .recording import SessionLog, SessionRecord
 
 log = logging.getLogger("scenario6.loopback")
+FRAME_S = FRAME_MS / 1000
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ class LoopbackSettings:
     prompt_ms: int = 1500  # the prompt phase before the handshake
     delay_ms: int = 200  # echo delay
     concurrent: bool = False  # upstream serves one conversation at a time
-    text_interval_ms: int = 1000
+    text_interval_ms: int = 1000  # of client audio: text too is clocked by input
     max_message_bytes: int = 1 << 20
     # Benchmarks turn this off to echo audio messages untouched, so that the codec's cost
     # does not hide the proxy's.
@@ -95,6 +101,8 @@ class LoopbackBackend:
             raise web.HTTPBadRequest(text="voice_prompt must name a voice file, e.g. NATF2.pt\n")
         if not persona:
             raise web.HTTPBadRequest(text="text_prompt must not be empty\n")
+        if "seed" in request.query:
+            raise web.HTTPBadRequest(text="seed crashes PersonaPlex's session handler\n")
         record = self.sessions.start(dict(request.query))
         if not self.settings.concurrent:
             self._shared.voice, self._shared.persona = voice, persona
@@ -111,15 +119,33 @@ class LoopbackBackend:
         )
         try:
             async with lock:
-                if ws.closed:
+                if ws.closed or not await self._prompt_phase(ws, record):
                     return ws
-                await asyncio.sleep(self.settings.prompt_ms / 1000)
                 await ws.send_bytes(messages.HANDSHAKE)
                 await _Conversation(ws, record, self.settings, self._prompts(voice, persona)).run()
         finally:
             record.active = False
             log.info("loopback session %d closed: %s", record.id, record.summary()["messages"])
         return ws
+
+    async def _prompt_phase(self, ws: web.WebSocketResponse, record: SessionRecord) -> bool:
+        """Steps through the prompts at the model's frame rate; False if the client left.
+
+        Like upstream, each step checks the connection by reading one message, which is
+        discarded: audio sent this early never reaches the decoder.
+        """
+        deadline = time.monotonic() + self.settings.prompt_ms / 1000
+        while (left := deadline - time.monotonic()) > 0:
+            step = min(FRAME_S, left)
+            try:
+                message = await ws.receive(timeout=step)
+            except TimeoutError:
+                continue
+            if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                return False
+            record.count_discarded()
+            await asyncio.sleep(max(0.0, step - 0.01))
+        return True
 
     def _prompts(self, voice: str, persona: str) -> _SharedPrompts:
         if not self.settings.concurrent:
@@ -148,15 +174,17 @@ class _Conversation:
         self._pending = np.zeros(0, dtype=np.float32)
         self._due: deque[tuple[float, np.ndarray]] = deque()
         self._wake = asyncio.Event()
+        self._header_seen = False
+        self._frames = 0
+        self._words = self._narration()
 
     async def run(self) -> None:
-        tasks = [asyncio.create_task(t) for t in (self._echo(), self._narrate())]
+        echo = asyncio.create_task(self._echo())
         try:
             await self._receive()
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            echo.cancel()
+            await asyncio.gather(echo, return_exceptions=True)
 
     async def _receive(self) -> None:
         async for message in self._ws:
@@ -176,9 +204,20 @@ class _Conversation:
                 continue
             pages = data[1:]
             try:
-                parse_pages(pages)
+                parsed = parse_pages(pages)
+            except OggError:
+                self._record.count_ogg_error()
+                continue
+            self._header_seen = self._header_seen or any(p.is_opus_head for p in parsed)
+            if not self._header_seen:
+                # Upstream's decoder never starts without OpusHead and its session loop
+                # dies on the first read: the connection closes normally, with no audio.
+                log.warning("loopback session %d: audio without a stream header", self._record.id)
+                await self._ws.close()
+                return
+            try:
                 pcm = self._reader.append_bytes(pages)
-            except (OggError, ValueError, RuntimeError):
+            except (ValueError, RuntimeError):
                 self._record.count_ogg_error()
                 continue
             if len(pcm):
@@ -188,7 +227,15 @@ class _Conversation:
                 while len(self._pending) >= FRAME_SAMPLES:
                     self._due.append((due, self._pending[:FRAME_SAMPLES]))
                     self._pending = self._pending[FRAME_SAMPLES:]
+                    await self._step()
                 self._wake.set()
+
+    async def _step(self) -> None:
+        """One model step's worth of input: now and then, one word of text."""
+        every = max(1, round(self._settings.text_interval_ms / 1000 / FRAME_S))
+        if self._frames % every == 0:
+            await self._ws.send_bytes(messages.text(" " + next(self._words)))
+        self._frames += 1
 
     async def _echo(self) -> None:
         while True:
@@ -203,11 +250,10 @@ class _Conversation:
                     await self._ws.send_bytes(messages.audio(pages))
                     self._record.count_output()
 
-    async def _narrate(self) -> None:
+    def _narration(self) -> Iterator[str]:
         """One word at a time, like the model's text stream, naming what this backend is."""
-        index = 0
         while True:
-            words = [
+            yield from [
                 "[loopback",
                 "backend]",
                 "echoing",
@@ -219,6 +265,3 @@ class _Conversation:
                 *self._prompts.persona.split()[:6],
                 "…",
             ]
-            await self._ws.send_bytes(messages.text(" " + words[index % len(words)]))
-            index += 1
-            await asyncio.sleep(self._settings.text_interval_ms / 1000)

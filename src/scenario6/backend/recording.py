@@ -27,6 +27,7 @@ class SessionRecord:
         self.audio_messages = 0
         self.other_messages = 0
         self.ogg_errors = 0
+        self.discarded_messages = 0  # arrived during the prompt phase
         self.output_messages = 0
         self.input_samples = 0
         self.audio: list[np.ndarray] | None = []
@@ -36,6 +37,9 @@ class SessionRecord:
 
     def count_other(self) -> None:
         self.other_messages += 1
+
+    def count_discarded(self) -> None:
+        self.discarded_messages += 1
 
     def count_ogg_error(self) -> None:
         self.ogg_errors += 1
@@ -67,7 +71,11 @@ class SessionRecord:
             "query": self.query,
             "started": self.started,
             "active": self.active,
-            "messages": {"audio": self.audio_messages, "other": self.other_messages},
+            "messages": {
+                "audio": self.audio_messages,
+                "other": self.other_messages,
+                "discarded": self.discarded_messages,
+            },
             "ogg_errors": self.ogg_errors,
             "input_samples": self.input_samples,
             "output_messages": self.output_messages,
