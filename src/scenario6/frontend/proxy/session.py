@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
-import json
 import logging
 import ssl
 import time
-from collections.abc import Awaitable
 
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.frames import CloseCode
@@ -23,27 +20,18 @@ from scenario6.telemetry import session_trace
 from ..settings import FrontendSettings
 from . import closes
 from .closes import Close
+from .downstream import ClientSocket, SessionEnd
+from .liveness import Liveness
 from .pool import Backend, BackendPool, Waiter
 from .prelude import Prelude, PreludeTooLarge
-from .ratelimit import TokenBucket
 from .request import SessionRequest
 from .upstream import open_session
 
 log = logging.getLogger("scenario6.frontend.session")
 _KINDS = frozenset(Kind)
 _ids = itertools.count(1)
-# Client audio this much apart is a pause, not a flow the backend must keep answering.
-_PAUSE_S = 1.0
 # Close codes a client may have sent that can be passed on to the backend as they are.
 _SENDABLE = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, *range(3000, 5000)})
-
-
-class SessionEnd(Exception):
-    """Ends a session; ``close`` is what the client is told (None: the client is gone)."""
-
-    def __init__(self, close: Close | None) -> None:
-        super().__init__(close)
-        self.close = close
 
 
 class ProxySession:
@@ -59,24 +47,20 @@ class ProxySession:
     ) -> None:
         self.id = next(_ids)
         self._ws = websocket
+        self._client = ClientSocket(websocket, settings, request.events)
         self._request = request
         self._pool = pool
         self._settings = settings
         self._tls = tls
-        self._limiter = TokenBucket(
-            settings.max_messages_per_second, max(50.0, 2 * settings.max_messages_per_second)
-        )
         self._handshake = asyncio.Event()
         self._prelude = Prelude(settings.max_message_bytes)
-        self._last_audio = time.monotonic()
-        # When the backend was first sent audio it has not answered yet; None: all answered.
-        self._unanswered_since: float | None = None
-        self._client_code: int | None = None
+        self._liveness = Liveness(
+            settings.idle_timeout_s, settings.backend_stall_timeout_s, time.monotonic()
+        )
         self.backend: Backend | None = None
         self.bytes_in = 0
         self.bytes_out = 0
         self.dropped = 0
-        self._closed = False
         self._trace = session_trace(websocket, self.id)
 
     async def run(self) -> None:
@@ -93,7 +77,7 @@ class ProxySession:
                 close = end.close
             finally:
                 self._pool.clients.leave(client)
-        await self._close_client(close)
+        await self._client.close(close)
         self._trace.ended(close, self.bytes_in, self.bytes_out)
         log.info(
             "session %d ended after %.1fs: backend=%s bytes_in=%d bytes_out=%d dropped=%d %s",
@@ -109,12 +93,12 @@ class ProxySession:
     async def _serve(self) -> Close:
         if self._request.ignored:
             message = "ignored parameters: " + ", ".join(self._request.ignored)
-            await self._event({"type": "warning", "message": message})
+            await self._client.event({"type": "warning", "message": message})
         if self._request.invalid:
             message = "dropped out-of-range or malformed values: " + ", ".join(
                 self._request.invalid
             )
-            await self._event({"type": "warning", "message": message})
+            await self._client.event({"type": "warning", "message": message})
         await self._pool.refresh()
         tried: set[Backend] = set()
         while True:
@@ -131,13 +115,15 @@ class ProxySession:
                 continue
             try:
                 # Inside the try: a client gone by now must not leave the backend session open.
-                await self._event({"type": "backend", "url": backend.url.url, "kind": backend.kind})
+                await self._client.event(
+                    {"type": "backend", "url": backend.url.url, "kind": backend.kind}
+                )
                 return await self._relay(upstream)
             except SessionEnd as end:
                 # Tell the client first: closing upstream can take a while. Not a client that
                 # does not read, though: it may never take the close, so free the backend first.
                 if end.close is None or end.close.code != closes.CLIENT_TOO_SLOW:
-                    await self._close_client(end.close)
+                    await self._client.close(end.close)
                 raise
             finally:
                 await upstream.close(*self._upstream_close())
@@ -182,14 +168,14 @@ class ProxySession:
             position = await waiter.positions.get()
             if position != last:
                 last = position
-                await self._event(
+                await self._client.event(
                     {"type": "queued", "position": position, "backends": len(self._pool.backends)}
                 )
 
     async def _receive_while_waiting(self) -> None:
         """Notice a client leaving the queue; keep its stream header, drop its audio."""
         while True:
-            self._before_handshake(await self._receive())
+            self._before_handshake(await self._client.receive())
 
     def _before_handshake(self, data: bytes | None) -> None:
         try:
@@ -201,7 +187,7 @@ class ProxySession:
 
     def _upstream_close(self) -> tuple[int, str]:
         """How to close the backend's session: with the code the client left with, if any."""
-        code = self._client_code
+        code = self._client.close_code
         if code is not None and code in _SENDABLE:
             return code, "client closed"
         return CloseCode.NORMAL_CLOSURE, ""
@@ -231,7 +217,6 @@ class ProxySession:
         return upstream
 
     async def _relay(self, upstream: ClientConnection) -> Close:
-        self._last_audio = time.monotonic()
         tasks = [
             asyncio.create_task(self._client_to_backend(upstream)),
             asyncio.create_task(self._backend_to_client(upstream)),
@@ -253,7 +238,7 @@ class ProxySession:
         # Reading goes on meanwhile, so that a client leaving or flooding is noticed.
         pending: asyncio.Future[bytes | None] | None = None
         while not self._handshake.is_set():
-            pending = pending or asyncio.ensure_future(self._receive())
+            pending = pending or asyncio.ensure_future(self._client.receive())
             handshake: asyncio.Future[object] = asyncio.ensure_future(self._handshake.wait())
             try:
                 await asyncio.wait((pending, handshake), return_when=asyncio.FIRST_COMPLETED)
@@ -267,7 +252,7 @@ class ProxySession:
         for message in self._prelude.release():
             await self._forward(upstream, message)
         while True:
-            data = await (pending or self._receive())
+            data = await (pending or self._client.receive())
             pending = None
             # Upstream ignores other kinds and official clients send some: drop, don't close.
             # Audio must start with an Ogg page: junk would only upset the backend's decoder.
@@ -278,10 +263,7 @@ class ProxySession:
             await self._forward(upstream, data)
 
     async def _forward(self, upstream: ClientConnection, data: bytes) -> None:
-        now = time.monotonic()
-        if self._unanswered_since is None or now - self._last_audio > _PAUSE_S:
-            self._unanswered_since = now
-        self._last_audio = now
+        self._liveness.sent(time.monotonic())
         self.bytes_in += len(data)
         try:
             await upstream.send(data)
@@ -291,7 +273,7 @@ class ProxySession:
     async def _backend_to_client(self, upstream: ClientConnection) -> None:
         try:
             async for message in upstream:
-                self._unanswered_since = None
+                self._liveness.answered()
                 # Clients act on the three kinds only; an empty message would crash those that
                 # read its first byte. Audio payloads still pass unchanged.
                 if isinstance(message, str) or not message or message[0] not in _KINDS:
@@ -299,9 +281,9 @@ class ProxySession:
                 if message[0] == Kind.HANDSHAKE and not self._handshake.is_set():
                     self._handshake.set()
                     self._trace.handshake()
-                    self._last_audio = time.monotonic()
+                    self._liveness.restart(time.monotonic())
                 self.bytes_out += len(message)
-                await self._send(self._ws.send_bytes(message))
+                await self._client.send_bytes(message)
         except ConnectionClosed:
             pass
         await self._backend_gone(upstream)
@@ -322,84 +304,8 @@ class ProxySession:
             raise SessionEnd(
                 Close(closes.HANDSHAKE_TIMEOUT, f"backend handshake timeout after {waited}s")
             ) from None
-        idle = self._settings.idle_timeout_s
-        stall = self._settings.backend_stall_timeout_s
         while True:
-            now = time.monotonic()
-            # PersonaPlex answers audio with audio, 80 ms for 80 ms, and sends nothing while
-            # a client pauses: only silence while the client's audio keeps flowing is a stall.
-            flowing = now - self._last_audio <= _PAUSE_S
-            since = self._unanswered_since
-            if flowing and since is not None and now - since >= stall:
-                raise SessionEnd(
-                    Close(
-                        closes.BACKEND_CLOSED,
-                        f"backend stalled: no answer to {stall:g}s of audio",
-                    )
-                )
-            remaining = self._last_audio + idle - now
-            if remaining <= 0:
-                raise SessionEnd(
-                    Close(closes.IDLE, f"idle: no audio from the client for {idle:g}s")
-                )
-            due = since + stall - now if flowing and since is not None else _PAUSE_S
-            await asyncio.sleep(max(0.01, min(remaining, due, _PAUSE_S)))
-
-    async def _receive(self) -> bytes | None:
-        """The next client message: bytes for binary, None for text. Enforces the limits."""
-        message = await self._ws.receive()
-        if message["type"] == "websocket.disconnect":
-            self._client_code = message.get("code")
-            raise SessionEnd(None)
-        data: bytes | None = message.get("bytes")
-        size = len(data) if data is not None else len((message.get("text") or "").encode())
-        if not self._limiter.take():
-            raise SessionEnd(Close(closes.POLICY, "too many messages"))
-        # `scenario6 frontend` has the server refuse these already; plain uvicorn does not.
-        if size > self._settings.max_message_bytes:
-            limit = self._settings.max_message_bytes
-            raise SessionEnd(Close(closes.TOO_BIG, f"message too big: {size} > {limit} bytes"))
-        return data
-
-    async def _send(self, sending: Awaitable[None]) -> None:
-        try:
-            await _within(sending, self._settings.send_timeout_s)
-        except TimeoutError:
-            raise SessionEnd(
-                Close(closes.CLIENT_TOO_SLOW, "client too slow: not reading")
-            ) from None
-        except (WebSocketDisconnect, OSError, RuntimeError):
-            raise SessionEnd(None) from None
-
-    async def _event(self, event: dict[str, object]) -> None:
-        if self._request.events:
-            await self._send(self._ws.send_text(json.dumps(event)))
-
-    async def _close_client(self, close: Close | None) -> None:
-        if close is None or self._closed:
-            return
-        self._closed = True
-        if self._ws.application_state == WebSocketState.DISCONNECTED:
-            return
-
-        # A client that does not read cannot take a close frame either: give up after a while
-        # so that the session still ends.
-        with contextlib.suppress(Exception):
-            await _within(
-                refuse(self._ws, close, self._request.events), self._settings.send_timeout_s
-            )
-
-
-async def refuse(websocket: WebSocket, close: Close, events: bool) -> None:
-    """Close a client with ``close``; an opted-in client first gets it as an error event."""
-    if events:
-        with contextlib.suppress(Exception):
-            event = {"type": "error", "code": close.code, "reason": close.reason}
-            await websocket.send_text(json.dumps(event))
-    await websocket.close(close.code, close.reason)
-
-
-async def _within(awaitable: Awaitable[None], seconds: float) -> None:
-    # A deadline rather than wait_for, which makes a task per message.
-    async with asyncio.timeout(seconds):
-        await awaitable
+            verdict, wait = self._liveness.check(time.monotonic())
+            if verdict is not None:
+                raise SessionEnd(verdict)
+            await asyncio.sleep(wait)

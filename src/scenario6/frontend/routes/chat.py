@@ -7,8 +7,9 @@ from fastapi import APIRouter, WebSocket
 
 from ..deps import Pool, Settings, Tls
 from ..proxy import closes
+from ..proxy.downstream import refuse
 from ..proxy.request import BadRequest, origin_allowed, parse_request, wants_events
-from ..proxy.session import ProxySession, refuse
+from ..proxy.session import ProxySession
 
 router = APIRouter()
 FOREIGN_ORIGIN = closes.Close(
