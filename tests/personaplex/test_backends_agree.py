@@ -98,3 +98,11 @@ async def test_the_official_clients_sampling_parameters_are_accepted(backend: st
     async with conversation(backend + QUERY + "&" + urlencode(OFFICIAL)) as talk:
         await talk_until_answered(talk, frames=5)
     assert frames_out(talk) >= 3
+
+
+async def test_a_client_that_closes_is_answered_with_1000(backend: str) -> None:
+    async with conversation(backend + QUERY) as talk:
+        await talk_until_answered(talk, frames=5)
+        await talk.ws.close(4000, "done")
+    assert talk.ws.protocol.close_rcvd is not None
+    assert talk.ws.protocol.close_rcvd.code == 1000
