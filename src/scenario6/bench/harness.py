@@ -55,14 +55,20 @@ class ChildServer:
     ...     child.wait_healthy("http://127.0.0.1:8998/health")
     """
 
-    def __init__(self, args: Sequence[str], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        args: Sequence[str],
+        env: dict[str, str] | None = None,
+        command: Sequence[str] = (sys.executable, "-m", "scenario6"),
+    ) -> None:
+        """``command`` is what ``args`` follow: another program's servers run the same way."""
         self.args = list(args)
         handle, name = tempfile.mkstemp(prefix="scenario6-", suffix=".log")
         os.close(handle)
         self.log = Path(name)
         self._log_file = self.log.open("wb")
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "scenario6", *self.args],
+            [*command, *self.args],
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
             stdout=self._log_file,
             stderr=subprocess.STDOUT,

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import ssl
-import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -25,20 +22,9 @@ class PersonaPlexProcess(ChildServer):
     """``moshi.server`` under the tiny model's interpreter; stopped like any ``ChildServer``."""
 
     def __init__(self, argv: Sequence[str], env: dict[str, str], port: int, scheme: str) -> None:
-        self.args = list(argv)
+        super().__init__(argv, env, command=())
         self.port = port
         self.scheme = scheme
-        handle, name = tempfile.mkstemp(prefix="personaplex-", suffix=".log")
-        os.close(handle)
-        self.log = Path(name)
-        self._log_file = self.log.open("wb")
-        self.popen = subprocess.Popen(
-            self.args,
-            env={**os.environ, **env},
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
     @property
     def url(self) -> str:
