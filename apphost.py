@@ -3,8 +3,12 @@
 Run mode (`scenario6 run`): the moshi backend in a container, the frontend natively from
 .venv with fast reload. Publish mode (`scenario6 publish`): both as containers.
 Settings come from the environment or .env: USE_GPU, CPU_OFFLOAD, MOSHI_USE_SSL,
-HF_TOKEN (asked for when missing), MOSHI_PORT, FRONTEND_PORT, SCENARIO6_BASE_IMAGE.
+HF_TOKEN (asked for when missing), PERSONAPLEX_MODEL_DIR (local model files instead of a
+download: no token then), MOSHI_PORT, FRONTEND_PORT, SCENARIO6_BASE_IMAGE,
+SCENARIO6_BACKEND_IMAGE.
 """
+
+from pathlib import Path
 
 from scenario6.apphost import DistributedApplication, Lifetime
 
@@ -17,6 +21,9 @@ backend = config.get("SCENARIO6_BACKEND", "personaplex")
 backend_runtime = config.get("SCENARIO6_BACKEND_RUNTIME", "container")
 frontend_runtime = "docker" if publishing else config.get("SCENARIO6_FRONTEND", "python")
 base_image = config.get("SCENARIO6_BASE_IMAGE")
+# A backend image this machine already has (a mirror, or moshi/Dockerfile built with its CPU
+# build arguments) instead of building moshi/Dockerfile.
+backend_image = config.get("SCENARIO6_BACKEND_IMAGE")
 
 use_gpu = config.get_bool("USE_GPU", True)
 use_ssl = config.get_bool("MOSHI_USE_SSL", False)
@@ -24,6 +31,11 @@ cpu_offload = config.get_bool("CPU_OFFLOAD", False)
 # The model cache: the folder the backend image creates for its user, on a named volume
 # (a volume mounted anywhere else would belong to root). Not the host's own HF_HOME.
 hf_home = "/data/hf"
+# A folder with the model's files (see scenario6.backend.model_folder): run mode mounts it,
+# published files expect them in a volume of that name.
+model_dir = config.get("PERSONAPLEX_MODEL_DIR")
+model_mount = "/models/personaplex"
+model_volume = "scenario6-personaplex-model"
 moshi_port = config.get_int("MOSHI_PORT", 8998)
 frontend_port = config.get_int("FRONTEND_PORT", 8010)
 
@@ -31,8 +43,12 @@ moshi = None
 moshi_ca = None
 if backend in ("personaplex", "loopback") and (publishing or backend_runtime == "container"):
     moshi = (
-        builder.add_dockerfile("scenario6-moshi", ".", "moshi/Dockerfile", target=backend)
-        .with_endpoint(
+        builder.add_container("scenario6-moshi", backend_image)
+        if backend_image
+        else builder.add_dockerfile("scenario6-moshi", ".", "moshi/Dockerfile", target=backend)
+    )
+    (
+        moshi.with_endpoint(
             name="http",
             scheme="https" if use_ssl else "http",
             port=moshi_port,
@@ -45,22 +61,40 @@ if backend in ("personaplex", "loopback") and (publishing or backend_runtime == 
         .with_environment("HF_HOME", hf_home)
         .with_environment("NO_TORCH_COMPILE", "1")
         .with_volume("scenario6-hf-cache", hf_home)
-        .with_http_health_check("/health")
         .with_lifetime(Lifetime.PERSISTENT)
     )
     if backend == "personaplex":
-        # The token reaches the backend only; the frontend never needs it.
-        hf_token = builder.add_parameter("hf-token", secret=True, description="Hugging Face token")
-        moshi.with_environment("HF_TOKEN", hf_token)
-        # The first start downloads ~17 GB of weights into the volume.
-        moshi.with_startup_timeout(3600)
+        # PersonaPlex has no health route and opens its port only once the model is loaded
+        # and warmed up: its 404 for /health is the sign that it is ready.
+        moshi.with_http_health_check("/health", status=404)
+        if model_dir:
+            moshi.with_environment("MOSHI_MODEL_DIR", model_mount)
+            if publishing:
+                moshi.with_volume(model_volume, model_mount, read_only=True)
+            else:
+                folder = builder.app_dir / Path(model_dir).expanduser()  # relative: to here
+                moshi.with_bind_mount(folder, model_mount, read_only=True)
+            moshi.with_startup_timeout(600)
+        else:
+            # The token reaches the backend only; the frontend never needs it.
+            hf_token = builder.add_parameter(
+                "hf-token", secret=True, description="Hugging Face token"
+            )
+            moshi.with_environment("HF_TOKEN", hf_token)
+            # The first start downloads ~17 GB of weights into the volume.
+            moshi.with_startup_timeout(3600)
         if use_gpu:
             moshi.with_gpus()
         else:  # the server would look for CUDA and stop
             moshi.with_environment("MOSHI_DEVICE", "cpu")
+            # One thread per process keeps the 80 ms frame steady on a few cores: with two,
+            # PyTorch's threads fight the event loop and frame times spike under load.
+            moshi.with_environment("OMP_NUM_THREADS", config.get("OMP_NUM_THREADS", "1"))
         if device := config.get("MOSHI_DEVICE"):  # e.g. cuda:1 on a machine with several GPUs
             moshi.with_environment("MOSHI_DEVICE", device)
-    if base_image:
+    else:
+        moshi.with_http_health_check("/health")
+    if base_image and not backend_image:
         moshi.with_build_arg("BASE_IMAGE", base_image)
     if use_ssl and not publishing:
         # The backend makes its certificate on first start; the frontend trusts its CA, copied

@@ -129,6 +129,9 @@ def _plan(ctx: Context, runtime: str | None) -> list[tuple[Check, bool, str | No
     except AppModelError:  # `scenario6 run` names the bad value; here it only picks checks
         use_gpu = True
     not_model = None if model or not run else f"not needed for the {_kind(backend)} backend"
+    # Local model files (apphost.py's PERSONAPLEX_MODEL_DIR): nothing to download, no token.
+    local_model = "not needed: the model comes from PERSONAPLEX_MODEL_DIR"
+    not_downloaded = not_model or (local_model if ctx.setting("PERSONAPLEX_MODEL_DIR") else None)
     in_container = "not needed: the backend runs in a container" if not native else None
     if external:
         in_container = "not needed for an external backend"
@@ -138,8 +141,8 @@ def _plan(ctx: Context, runtime: str | None) -> list[tuple[Check, bool, str | No
         (check_engine, needs_engine, None),
         (check_nvidia_runtime, run and backend == "personaplex" and use_gpu, not_model),
         (check_gpu, False, not_model),
-        (check_token, run and backend == "personaplex", not_model),
-        (check_model_cache, False, not_model),
+        (check_token, run and backend == "personaplex", not_downloaded),
+        (check_model_cache, False, not_downloaded),
         (check_ports, run, None),
         (
             check_opus,
