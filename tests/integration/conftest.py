@@ -1,8 +1,9 @@
 """The whole app, started the two ways a user starts it: ``scenario6 deploy`` and ``scenario6 run``.
 
-Both modes yield a :class:`Stack` on free ports of 127.0.0.1 with the loopback backend, so
-the same tests run against either. Everything started here is stopped afterwards, also when
-a test or the start-up fails.
+Both modes yield a :class:`Stack` on free ports of 127.0.0.1, with either backend: the
+loopback stand-in, or the real PersonaPlex server (the ``personaplex`` image on a CPU with the
+tiny random model mounted, ``USE_GPU=0``), so the same tests run against all four.
+Everything started here is stopped afterwards, also when a test or the start-up fails.
 """
 
 from __future__ import annotations
@@ -26,13 +27,18 @@ from urllib.parse import urlencode
 import pytest
 
 from scenario6.publish.compose_cli import ComposeProject
-from tests.support.docker import SESSION, base_image, docker
+from tests.support.docker import SESSION, base_image, docker, docker_cli, frontend_image
+from tests.support.personaplex import TinyPersonaPlex
+from tests.support.personaplex.fixtures import tiny_personaplex
+from tests.support.personaplex_image import PERSONAPLEX_TAG, personaplex_image
 from tests.support.servers import free_port
 
-__all__ = ["base_image", "docker"]
+__all__ = ["base_image", "docker", "frontend_image", "personaplex_image", "tiny_personaplex"]
 
 REPO = Path(__file__).resolve().parents[2]
 OVERRIDE = Path(__file__).with_name("compose.host-network.yaml")
+# Over OVERRIDE for the real server: its own command line, the tiny model's folder.
+PERSONAPLEX_OVERRIDE = Path(__file__).with_name("compose.personaplex.yaml")
 SECRET = "hf_test_secret_value"
 FRONTEND_IMAGE = "scenario6-frontend:test"  # the tags tests/images builds: layers are shared
 BACKEND_IMAGE = "scenario6-loopback:test"
@@ -41,15 +47,18 @@ START_TIMEOUT_S = 1500  # image builds on a cold cache; a hang still ends
 
 @dataclass
 class Stack:
-    """A running frontend with a loopback backend behind it."""
+    """A running frontend with a backend behind it (``backend``: loopback or personaplex)."""
 
     mode: str
     http: str
     backend_port: int
+    backend: str = "loopback"
+    backend_tls: bool = False  # wss between the frontend and the backend
     ca: Path | None = None
     project: ComposeProject | None = None
     folder: Path | None = None
     figures: dict[str, float] = field(default_factory=dict)
+    compose_env: dict[str, str] = field(default_factory=dict)  # what its override files read
 
     @property
     def ssl(self) -> ssl.SSLContext | None:
@@ -83,25 +92,38 @@ def _wait_http(url: str, context: ssl.SSLContext | None, process: subprocess.Pop
 
 @contextlib.contextmanager
 def published_stack(
-    folder: Path, base_image: str, *extra: str, overrides: tuple[Path, ...] = (OVERRIDE,)
+    folder: Path,
+    base_image: str,
+    *extra: str,
+    overrides: tuple[Path, ...] = (OVERRIDE,),
+    tiny: TinyPersonaPlex | None = None,
 ) -> Iterator[Stack]:
-    """``scenario6 deploy --backend loopback`` with the test-only host-network override(s)."""
+    """``scenario6 deploy`` with the test-only host-network override(s): the loopback
+    backend, or with ``tiny`` the real server on a CPU with the tiny model."""
     backend_port, frontend_port = free_port(), free_port()
     env = {
         **os.environ,
-        "HF_TOKEN": SECRET,  # must end up nowhere: the loopback backend needs no token
+        "HF_TOKEN": SECRET,  # must end up nowhere: neither backend here needs a token
         "SCENARIO6_TEST_MOSHI_PORT": str(backend_port),
         "SCENARIO6_TEST_FRONTEND_PORT": str(frontend_port),
         "SCENARIO6_TEST_SESSION": SESSION,
     }
+    backend, image = "loopback", BACKEND_IMAGE
+    if tiny is not None:
+        backend, image = "personaplex", PERSONAPLEX_TAG
+        overrides = (*overrides, PERSONAPLEX_OVERRIDE)
+        # The CPU build of the backend image needs build arguments that deploy does not pass:
+        # both images are the session's own builds. No GPU: no reservation, the server on CPU.
+        extra = (*extra, "--no-build", "--no-gpu")
+        env |= _on_cpu(tiny) | {"SCENARIO6_TEST_MODEL_DIR": str(tiny.model_dir)}
     project_name = f"scenario6-test-{SESSION}-{folder.name.lower()}"
-    argv = [sys.executable, "-m", "scenario6", "deploy", "--backend", "loopback"]
+    argv = [sys.executable, "-m", "scenario6", "deploy", "--backend", backend]
     argv += ["--output", str(folder), "--project-name", project_name]
     argv += ["--wait-timeout", "300", *extra]
     for override in overrides:
         argv += ["--compose-override", str(override)]
     argv += ["--image", f"scenario6-frontend={FRONTEND_IMAGE}"]
-    argv += ["--image", f"scenario6-moshi={BACKEND_IMAGE}"]
+    argv += ["--image", f"scenario6-moshi={image}"]
     argv += ["--base-image", base_image]
     project = ComposeProject(folder / "compose.yaml", overrides, project_name)
     started = time.monotonic()
@@ -117,19 +139,27 @@ def published_stack(
             "publish",
             f"https://127.0.0.1:{frontend_port}",
             backend_port,
+            backend,
             ca=folder / "certs" / "ca.pem",
             project=project,
             folder=folder,
             figures={"deploy_s": time.monotonic() - started},
+            compose_env=env,
         )
         yield stack
     finally:
         project.down(env=env)
 
 
+def _on_cpu(tiny: TinyPersonaPlex) -> dict[str, str]:
+    """The settings that run the real server without a GPU, from the tiny model's folder."""
+    return {"USE_GPU": "0", "PERSONAPLEX_MODEL_DIR": str(tiny.model_dir)}
+
+
 @contextlib.contextmanager
-def run_stack(base_image: str, log: Path) -> Iterator[Stack]:
-    """``scenario6 run --backend loopback`` in its own process group, stopped with Ctrl-C."""
+def run_stack(base_image: str, log: Path, tiny: TinyPersonaPlex | None = None) -> Iterator[Stack]:
+    """``scenario6 run`` in its own process group, stopped with Ctrl-C: the loopback backend,
+    or with ``tiny`` the real server on a CPU, over TLS with the entrypoint's own CA."""
     backend_port, frontend_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -139,7 +169,11 @@ def run_stack(base_image: str, log: Path) -> Iterator[Stack]:
         "SCENARIO6_CONTAINER_NETWORK": "host",  # the test engine has no bridge network
         "HF_TOKEN": SECRET,
     }
-    argv = [sys.executable, "-m", "scenario6", "run", "--backend", "loopback", "--no-reload"]
+    backend = "loopback"
+    if tiny is not None:
+        backend = "personaplex"
+        env |= _on_cpu(tiny) | {"SCENARIO6_BACKEND_IMAGE": PERSONAPLEX_TAG, "MOSHI_USE_SSL": "1"}
+    argv = [sys.executable, "-m", "scenario6", "run", "--backend", backend, "--no-reload"]
     started = time.monotonic()
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -158,7 +192,8 @@ def run_stack(base_image: str, log: Path) -> Iterator[Stack]:
         except AssertionError as exc:
             _stop(process)
             pytest.fail(f"scenario6 run: {exc}\n{log.read_text()[-4000:]}")
-        yield Stack("run", http, backend_port, figures={"run_s": time.monotonic() - started})
+        figures = {"run_s": time.monotonic() - started}
+        yield Stack("run", http, backend_port, backend, tiny is not None, figures=figures)
     finally:
         _stop(process)
         _remove_persistent_backend(backend_port)
@@ -200,14 +235,33 @@ def _stop(process: subprocess.Popen[str]) -> None:
             process.wait(10)
 
 
-@pytest.fixture(scope="module", params=["publish", "run"])
+def backend_container(port: int) -> str:
+    """The id of the running backend container listening on ``port`` (either mode)."""
+    for container in docker_cli("ps", "-q").split():
+        env = docker_cli("inspect", "--format", "{{json .Config.Env}}", container, check=False)
+        if f'"MOSHI_PORT={port}"' in env:
+            return container
+    raise AssertionError(f"no running backend container has MOSHI_PORT={port}")
+
+
+STACKS = ["loopback-publish", "loopback-run", "personaplex-publish", "personaplex-run"]
+
+
+@pytest.fixture(scope="module", params=STACKS)
 def stack(
     request: pytest.FixtureRequest, docker: str, base_image: str, tmp_path_factory: Any
 ) -> Iterator[Stack]:
-    if request.param == "publish":
-        with published_stack(tmp_path_factory.mktemp("published"), base_image) as running:
+    backend, mode = str(request.param).split("-")
+    tiny: TinyPersonaPlex | None = None
+    if backend == "personaplex":
+        tiny = request.getfixturevalue("tiny_personaplex")
+        request.getfixturevalue("personaplex_image")
+        request.getfixturevalue("frontend_image")
+    if mode == "publish":
+        folder = tmp_path_factory.mktemp(f"published-{backend}")
+        with published_stack(folder, base_image, tiny=tiny) as running:
             yield running
     else:
-        log = tmp_path_factory.mktemp("run") / "scenario6-run.log"
-        with run_stack(base_image, log) as running:
+        log = tmp_path_factory.mktemp(f"run-{backend}") / "scenario6-run.log"
+        with run_stack(base_image, log, tiny) as running:
             yield running

@@ -1,19 +1,31 @@
 """The same checks against the app started both ways: published (``scenario6 deploy``, both
-services in containers, HTTPS) and run (``scenario6 run``, the frontend native). The loopback
-backend stands in for the GPU model; everything else is the product as users start it."""
+services in containers, HTTPS) and run (``scenario6 run``, the frontend native), each with the
+loopback backend and with the real PersonaPlex server (the ``personaplex`` image on a CPU with
+the tiny random model). Only the model's weights are stand-ins; everything else is the product
+as users start it. Clients send audio only after the handshake, as real clients do."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from tests.integration.conftest import BACKEND_IMAGE, FRONTEND_IMAGE, SECRET, Stack
+from tests.integration.conftest import (
+    BACKEND_IMAGE,
+    FRONTEND_IMAGE,
+    SECRET,
+    Stack,
+    backend_container,
+)
 from tests.support.audio import best_correlation, encode_messages, sweep
-from tests.support.client import conversation
+from tests.support.client import Conversation, conversation
 from tests.support.docker import docker_cli
+from tests.support.personaplex_image import PERSONAPLEX_TAG
 
 pytestmark = pytest.mark.docker
 
@@ -24,25 +36,43 @@ def test_health(stack: Stack) -> None:
     assert health["service"] == "scenario6-frontend"
 
 
-async def test_config_shows_the_loopback_backend(stack: Stack) -> None:
+async def _converse(stack: Stack, sent: np.ndarray, **extra: str) -> Conversation:
+    """Handshake, then ``sent`` at the real-time pace, until about as much audio is back."""
+    async with conversation(stack.ws(**extra), ssl=stack.ssl) as talk:
+        await talk.wait_for(lambda: talk.handshake.is_set() or talk.closed.is_set(), timeout=60)
+        assert talk.handshake.is_set(), f"closed before the handshake: {talk.close_code}"
+        await talk.send_audio(encode_messages(sent))
+        # Both backends' output is clocked by their input: one frame back per frame sent.
+        await talk.wait_for(lambda: len(talk.decoder.pcm) >= len(sent) * 0.6, timeout=30)
+    return talk
+
+
+async def test_config_names_the_backend(stack: Stack) -> None:
     [backend] = stack.get_json("/api/config")["backends"]
     assert (backend["host"], backend["port"]) == ("127.0.0.1", stack.backend_port)
     async with conversation(stack.ws(), ssl=stack.ssl) as talk:
         await talk.wait_for(talk.handshake.is_set, timeout=60)
     config = stack.get_json("/api/config")
-    assert config["backends"][0]["kind"] == "loopback"
-    assert config["loopback"] is True
+    assert config["backends"][0]["kind"] == stack.backend
+    assert config["loopback"] is (stack.backend == "loopback")
 
 
-async def test_conversation_through_the_proxy_echoes_real_audio(stack: Stack) -> None:
+async def test_a_conversation_brings_back_decodable_audio_as_long_as_was_sent(
+    stack: Stack,
+) -> None:
     sent = sweep(2.0)
-    async with conversation(stack.ws(events="1"), ssl=stack.ssl) as talk:
-        await talk.wait_for(talk.handshake.is_set, timeout=60)
-        [backend] = talk.events_of("backend")
-        assert backend["kind"] == "loopback"
-        await talk.send_audio(encode_messages(sent))
-        await talk.wait_for(lambda: len(talk.decoder.pcm) >= len(sent) * 0.8, timeout=30)
-        await talk.wait_for(lambda: len(talk.text) >= 2, timeout=30)
+    talk = await _converse(stack, sent, events="1")
+    [backend] = talk.events_of("backend")
+    assert backend["kind"] == stack.backend
+    assert str(backend["url"]).startswith("wss://" if stack.backend_tls else "ws://")
+    assert len(sent) * 0.6 <= len(talk.decoder.pcm) <= len(sent) * 1.5
+    assert not talk.events_of("error")
+
+
+@pytest.mark.parametrize("stack", ["loopback-publish", "loopback-run"], indirect=True)
+async def test_the_loopback_echoes_what_it_hears_and_says_it_is_a_stand_in(stack: Stack) -> None:
+    sent = sweep(2.0)
+    talk = await _converse(stack, sent)
     correlation, _ = best_correlation(sent, talk.decoder.pcm)
     assert correlation > 0.8
     assert "".join(talk.text).startswith(" [loopback")
@@ -59,19 +89,46 @@ async def test_second_client_is_queued(stack: Stack) -> None:
             await second.wait_for(second.handshake.is_set, timeout=60)
 
 
-# The published stack only (images, HTTPS): these take the "publish" instance of `stack`.
-published_only = pytest.mark.parametrize("stack", ["publish"], indirect=True)
+async def test_a_backend_killed_mid_session_closes_it_and_a_restarted_one_serves_again(
+    stack: Stack,
+) -> None:
+    async with conversation(stack.ws(), ssl=stack.ssl) as talk:
+        await talk.wait_for(talk.handshake.is_set, timeout=60)
+        container = backend_container(stack.backend_port)
+        # A crash, not a stop: Docker (published) or the run engine brings it back.
+        pid = int(docker_cli("inspect", "--format", "{{.State.Pid}}", container))
+        os.kill(pid, 9)
+        await talk.wait_for(talk.closed.is_set, timeout=60)
+    assert talk.close_code is not None and talk.close_code >= 1000
+    sent = sweep(1.0)
+    for _ in range(120):  # the restart, the model loading again: a hang ends
+        try:
+            talk = await _converse(stack, sent)
+            break
+        except (OSError, TimeoutError, AssertionError):
+            await asyncio.sleep(1)
+    else:
+        pytest.fail("no session worked after the backend restarted")
+    assert len(talk.decoder.pcm) > 0
+
+
+# The published stacks only (images, HTTPS); the browser check also shows the loopback banner.
+published_only = pytest.mark.parametrize(
+    "stack", ["loopback-publish", "personaplex-publish"], indirect=True
+)
+published_loopback = pytest.mark.parametrize("stack", ["loopback-publish"], indirect=True)
 
 
 @published_only
 def test_the_token_reaches_no_image_container_or_log(stack: Stack) -> None:
     assert stack.project is not None and stack.folder is not None
-    for image in (FRONTEND_IMAGE, BACKEND_IMAGE):
+    backend_image = PERSONAPLEX_TAG if stack.backend == "personaplex" else BACKEND_IMAGE
+    for image in (FRONTEND_IMAGE, backend_image):
         config = docker_cli("image", "inspect", image)
         history = docker_cli("history", "--no-trunc", image)
         assert SECRET not in config and SECRET not in history, image
         assert "HF_TOKEN" not in json.loads(config)[0]["Config"].get("Env", []), image
-    ids = stack.project.run("ps", "-aq", capture=True, env=_compose_env(stack)).stdout.split()
+    ids = stack.project.run("ps", "-aq", capture=True, env=stack.compose_env).stdout.split()
     assert len(ids) == 3  # backend, frontend, certificate copy
     for container in ids:
         env = json.loads(docker_cli("inspect", "--format", "{{json .Config.Env}}", container))
@@ -85,7 +142,7 @@ def test_the_token_reaches_no_image_container_or_log(stack: Stack) -> None:
             assert SECRET.encode() not in path.read_bytes(), path
 
 
-@published_only
+@published_loopback
 def test_browser_session_over_https_with_the_generated_certificate(
     stack: Stack, tmp_path: Path
 ) -> None:
@@ -119,7 +176,7 @@ def test_browser_session_over_https_with_the_generated_certificate(
             browser.close()
 
 
-@published_only
+@published_loopback
 def test_an_unknown_certificate_is_refused(stack: Stack) -> None:
     """The check above can fail: without the certificate's hash Chromium refuses the page."""
     from playwright.sync_api import Error, sync_playwright
@@ -134,10 +191,3 @@ def test_an_unknown_certificate_is_refused(stack: Stack) -> None:
                 page.goto(stack.http + "/")
         finally:
             browser.close()
-
-
-def _compose_env(stack: Stack) -> dict[str, str]:
-    import os
-
-    assert stack.project is not None
-    return {**os.environ, "SCENARIO6_TEST_MOSHI_PORT": "1", "SCENARIO6_TEST_FRONTEND_PORT": "1"}

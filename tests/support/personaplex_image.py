@@ -2,9 +2,10 @@
 
 ``moshi/Dockerfile``'s build arguments point it at the local Debian base (its own Python),
 the CPU torch wheel in the folder ``PIP_FIND_LINKS`` names, and the vendored PersonaPlex
-source (sha256-checked). Both are served to ``docker build --network host`` by a small HTTP
-server on 127.0.0.1 that lives only as long as the build. The image is tagged
-``PERSONAPLEX_TAG`` once per test session, so every test that runs it shares one build.
+source (sha256-checked; where it is absent, the Dockerfile's pinned GitHub commit). Both are
+served to ``docker build --network host`` by a small HTTP server on 127.0.0.1 that lives only
+as long as the build. The image is tagged ``PERSONAPLEX_TAG`` once per test session, so every
+test that runs it shares one build.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import pytest
 
 from tests.support.docker import BuiltImage, Container, _missing, build_image
-from tests.support.personaplex.environment import TORCH, VENDORED, VENDORED_SHA256
+from tests.support.personaplex.environment import TORCH, VENDORED, VENDORED_SHA256, unavailable
 
 __all__ = ["TORCH"]
 
@@ -58,10 +59,14 @@ def file_server(folder: Path) -> Iterator[str]:
         thread.join(10)
 
 
-def vendored_source() -> Path:
-    """The PersonaPlex source archive, after checking it is the one the project pins."""
+def vendored_source() -> Path | None:
+    """The PersonaPlex source archive, checked against the pinned sha256; None where it is
+    absent and GitHub answers (the Dockerfile's default source then)."""
     if not VENDORED.is_file():
-        _missing(f"the vendored PersonaPlex source is missing: {VENDORED}")
+        reason = unavailable()
+        if reason:
+            _missing(reason)
+        return None
     digest = hashlib.sha256(VENDORED.read_bytes()).hexdigest()
     if digest != VENDORED_SHA256:
         pytest.fail(f"{VENDORED} has sha256 {digest}, expected {VENDORED_SHA256}")
@@ -80,20 +85,23 @@ def build_personaplex_image(base_image: str) -> BuiltImage:
     source, wheels = vendored_source(), torch_wheels()
     with tempfile.TemporaryDirectory(prefix="scenario6-build-files-") as folder:
         (Path(folder) / "wheels").symlink_to(wheels)
-        (Path(folder) / source.name).symlink_to(source)
+        if source is not None:
+            (Path(folder) / source.name).symlink_to(source)
         with file_server(Path(folder)) as url:
+            build_args = {
+                "CUDA_BASE_IMAGE": base_image,
+                "PYTHON_VERSION": "system",
+                "TORCH_REQUIREMENT": TORCH,
+                "PIP_FIND_LINKS": f"{url}/wheels/",
+            }
+            if source is not None:
+                build_args["PERSONAPLEX_SOURCE"] = f"{url}/{source.name}#subdirectory=moshi"
             return build_image(
                 PERSONAPLEX_TAG,
                 base_image,
                 dockerfile="moshi/Dockerfile",
                 target="personaplex",
-                build_args={
-                    "CUDA_BASE_IMAGE": base_image,
-                    "PYTHON_VERSION": "system",
-                    "TORCH_REQUIREMENT": TORCH,
-                    "PIP_FIND_LINKS": f"{url}/wheels/",
-                    "PERSONAPLEX_SOURCE": f"{url}/{source.name}#subdirectory=moshi",
-                },
+                build_args=build_args,
             )
 
 
