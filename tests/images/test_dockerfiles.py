@@ -58,10 +58,13 @@ def test_a_plain_backend_build_is_personaplex_on_the_cuda_base() -> None:
 def test_personaplex_stage_pins_upstream_and_adds_what_it_forgets() -> None:
     builder = " ".join(rest for _, rest in stages("moshi/Dockerfile")["personaplex-builder"])
     assert f"PERSONAPLEX_COMMIT={PERSONAPLEX_COMMIT}" in builder
+    # The default source is the pinned commit; a build argument may point at a mirror of it.
     assert (
-        "moshi-personaplex @ git+https://github.com/NVIDIA/personaplex@${PERSONAPLEX_COMMIT}"
+        "PERSONAPLEX_SOURCE=git+https://github.com/NVIDIA/personaplex@${PERSONAPLEX_COMMIT}"
         "#subdirectory=moshi" in builder
     )
+    assert '"moshi-personaplex @ ${PERSONAPLEX_SOURCE}"' in builder
+    assert "TORCH_REQUIREMENT=torch==2.4.1" in builder  # CUDA 12's wheel on GPU hosts
     for pinned in ("accelerate==", "pyloudnorm==", "cryptography==", "torch=="):
         assert pinned in builder
     assert "--no-deps /build" in builder  # the entrypoint without the frontend's dependencies
