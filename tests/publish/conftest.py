@@ -24,6 +24,7 @@ Publish = Callable[..., Path]
 def publish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Publish:
     """``scenario6 publish ARGS`` into a fresh folder, with a token in the environment."""
     monkeypatch.setenv("HF_TOKEN", SECRET)
+    monkeypatch.delenv("USE_GPU", raising=False)  # the defaults are the tests' to choose
     monkeypatch.chdir(REPO)
     count = 0
 

@@ -72,6 +72,15 @@ def test_no_gpu_drops_the_reservation(publish: Publish, compose: list[str]) -> N
     assert "deploy" not in services[BACKEND]
 
 
+def test_use_gpu_0_means_what_it_means_in_run_mode(
+    publish: Publish, compose: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("USE_GPU", "0")
+    backend = resolved(compose, publish())["services"][BACKEND]
+    assert "deploy" not in backend
+    assert backend["environment"]["MOSHI_DEVICE"] == "cpu"
+
+
 def test_loopback_is_labelled_as_a_gpu_less_demo(publish: Publish, compose: list[str]) -> None:
     folder = publish("--backend", "loopback")
     text = (folder / "compose.yaml").read_text()

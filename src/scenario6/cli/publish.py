@@ -64,7 +64,11 @@ def _publish_options(parser: argparse.ArgumentParser) -> None:
         default="personaplex",
         help="PersonaPlex-7B on a GPU (default) or the loopback demo backend (no GPU, no model)",
     )
-    parser.add_argument("--no-gpu", action="store_true", help="do not reserve NVIDIA GPUs")
+    parser.add_argument(
+        "--no-gpu",
+        action="store_true",
+        help="do not reserve NVIDIA GPUs (also when USE_GPU=0 in the environment or .env)",
+    )
     parser.add_argument(
         "--no-https", action="store_true", help="plain HTTP, published on 127.0.0.1 only"
     )
@@ -94,6 +98,7 @@ def _publish_options(parser: argparse.ArgumentParser) -> None:
 
 
 def options_from(args: argparse.Namespace) -> PublishOptions:
+    from scenario6.apphost.configuration import Configuration
     from scenario6.publish.options import PublishOptions
 
     if (args.tls_cert is None) != (args.tls_key is None):
@@ -104,11 +109,13 @@ def options_from(args: argparse.Namespace) -> PublishOptions:
         if not sep or not ref:
             raise SystemExit(f"scenario6: --image wants SERVICE=IMAGE, not {item!r}")
         images[name] = ref
+    # USE_GPU means the same here as in run mode: environment first, then the app's .env.
+    config = Configuration.for_app_dir(args.apphost.resolve().parent)
     return PublishOptions(
         apphost=args.apphost,
         output=args.output,
         backend=args.backend,
-        gpu=not args.no_gpu,
+        gpu=not args.no_gpu and config.get_bool("USE_GPU", True),
         https=not args.no_https,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
