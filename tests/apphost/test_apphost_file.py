@@ -107,3 +107,21 @@ def test_moshi_device_reaches_the_backend(use_gpu: str, device: str) -> None:
         overrides["MOSHI_DEVICE"] = device
     moshi = load_apphost(APPHOST, Operation.PUBLISH, overrides).resource("scenario6-moshi")
     assert moshi.env["MOSHI_DEVICE"] == device
+
+
+def test_a_local_model_folder_is_mounted_read_only_and_no_token_is_asked_for(
+    tmp_path: Path,
+) -> None:
+    overrides = {"PERSONAPLEX_MODEL_DIR": str(tmp_path), "USE_GPU": "0"}
+    app = load_apphost(APPHOST, Operation.RUN, overrides)
+    moshi = app.resource("scenario6-moshi")
+    assert isinstance(moshi, ContainerResource)
+    [mount] = [v for v in moshi.volumes if v.source is not None]
+    assert (mount.source, mount.read_only) == (tmp_path, True)
+    assert moshi.env["MOSHI_MODEL_DIR"] == mount.target
+    assert "HF_TOKEN" not in moshi.env and not app.parameters
+    assert not moshi.gpus and moshi.env["MOSHI_DEVICE"] == "cpu"
+    published = load_apphost(APPHOST, Operation.PUBLISH, overrides).resource("scenario6-moshi")
+    assert isinstance(published, ContainerResource)
+    [volume] = [v for v in published.volumes if v.target == mount.target]
+    assert volume.name is not None and volume.source is None and volume.read_only
