@@ -34,10 +34,10 @@ from types import ModuleType
 from typing import Any
 
 from scenario6.backend import architecture
+from scenario6.backend.model_folder import VOICES
 from scenario6.protocol.voices import DEFAULT_PERSONA, DEFAULT_VOICE, PERSONA_MAX_CHARS, PERSONAS
 
 FRAME_S = 0.08  # 1920 samples at 24 kHz: the model steps at 12.5 Hz
-VOICES = "voices"  # the voice prompts' folder, in a model folder and in voices.tgz
 # The server waits up to 10 ms for a client message before each prompt step (its liveness
 # check); a client that sends nothing before the handshake makes it wait the whole 10 ms.
 LIVENESS_WAIT_S = 0.01

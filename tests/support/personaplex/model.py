@@ -23,15 +23,11 @@ import time
 from pathlib import Path
 
 from scenario6.backend import architecture
+from scenario6.backend.model_folder import HF_REPO, LM_WEIGHTS, MIMI_WEIGHTS, TOKENIZER, VOICES
 
 from .cache import build_once, cache_root, digest
 from .environment import REPO, Log
 
-HF_REPO = "nvidia/personaplex-7b-v1"
-LM_FILE = "model.safetensors"
-MIMI_FILE = "tokenizer-e351c8d8-checkpoint125.safetensors"
-TOKENIZER_FILE = "tokenizer_spm_32k_3.model"
-VOICES = "voices"
 SEED = 0
 SCRIPT = Path(__file__).with_name("model_files.py")
 STATIC_PAGE = b"<!doctype html><title>PersonaPlex (tiny test model)</title>\n"
@@ -78,7 +74,7 @@ def _config() -> str:
 
 def _hugging_face_cache(flat: Path, hf_home: Path) -> None:
     """``HF_HOME`` with one snapshot of the repository, as ``hf_hub_download`` leaves it."""
-    files = [LM_FILE, MIMI_FILE, TOKENIZER_FILE, "config.json"]
+    files = [LM_WEIGHTS, MIMI_WEIGHTS, TOKENIZER, "config.json"]
     revision = digest(*(flat.joinpath(name).read_bytes() for name in files)).ljust(40, "0")
     repo = hf_home / "hub" / f"models--{HF_REPO.replace('/', '--')}"
     snapshot = repo / "snapshots" / revision

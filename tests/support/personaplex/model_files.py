@@ -23,10 +23,8 @@ from moshi.models import loaders
 from safetensors.torch import save_file, save_model
 
 from scenario6.backend import architecture
+from scenario6.protocol.voices import VOICES, voice_file
 
-VOICES = [f"NAT{g}{i}" for g in "FM" for i in range(4)] + [
-    f"VAR{g}{i}" for g in "FM" for i in range(5)
-]
 # Length of each voice prompt: 1 s of audio frames (a real one lasts several seconds; this
 # keeps the prompt phase short while still replaying stored embeddings).
 VOICE_FRAMES = 13
@@ -126,7 +124,7 @@ def write_voices(folder: Path, generator: torch.Generator) -> None:
         cache[:, 0] = padding
         torch.save(
             {"embeddings": embeddings.to(torch.bfloat16), "cache": cache},
-            folder / f"{name}.pt",
+            folder / voice_file(name),
         )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scenario6.backend import architecture
+from scenario6.backend.model_folder import ModelFolder
 from scenario6.backend.moshi_main import ENVIRONMENT_VARIABLE
 
 from . import environment, model
@@ -62,12 +63,7 @@ class TinyPersonaPlex:
 
     def flat_arguments(self) -> list[str]:
         """The weight flags that point the server at the flat folder."""
-        return [
-            "--moshi-weight", str(self.model_dir / model.LM_FILE),
-            "--mimi-weight", str(self.model_dir / model.MIMI_FILE),
-            "--tokenizer", str(self.model_dir / model.TOKENIZER_FILE),
-            "--voice-prompt-dir", str(self.model_dir / model.VOICES),
-        ]  # fmt: skip
+        return ModelFolder(self.model_dir).server_args()
 
     def environment(self) -> dict[str, str]:
         """What the server process needs: the architecture, the offline cache, one thread.
