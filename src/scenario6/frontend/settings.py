@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from scenario6.protocol.voices import DEFAULT_PERSONA, DEFAULT_VOICE, PERSONA_MAX_CHARS, voice_name
@@ -88,6 +89,41 @@ class FrontendSettings(BaseSettings):
     dns_refresh_s: float = Field(
         5.0, ge=0, description="How often backend host names are resolved again."
     )
+    # Trust (which names the frontend serves, whose forwarded headers it believes): see
+    # docs/security.md.
+    server_names: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Host names this frontend answers to, comma-separated (`name` for any "
+        "port, `name:port` for one); other Host headers are refused (except on /health) and "
+        "browser origins must name one of them. Empty: localhost, 127.0.0.1 and [::1].",
+    )
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Reverse proxies (IP addresses or CIDR networks, comma-separated) whose "
+        "X-Forwarded-For or Forwarded header names the real client; none by default.",
+    )
+    # Access gate (who may open sessions): see docs/security.md.
+    access_codes: SecretStr | None = Field(
+        None,
+        description="Invitation codes or one shared passphrase, comma-separated; "
+        "`label:code` names the person (the label is their identity). Set: sign-in required.",
+    )
+    access_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs sign-in cookies (derived from ACCESS_CODES when unset, so "
+        "changing the codes signs everyone out).",
+    )
+    access_identity_header: str = Field(
+        "",
+        description="Header carrying the user name set by an authenticating reverse proxy "
+        "(e.g. X-Forwarded-User); believed only from TRUSTED_PROXIES. Set: sign-in required.",
+    )
+    access_cookie_max_age_s: int = Field(
+        7 * 24 * 3600, ge=60, description="How long a sign-in lasts."
+    )
+    access_attempts_per_minute: int = Field(
+        5, ge=1, description="Wrong codes one client address may try per minute."
+    )
 
     @field_validator("moshi_ws_url", mode="before")
     @classmethod
@@ -101,6 +137,23 @@ class FrontendSettings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+        return value
+
+    @field_validator("server_names", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(n.strip().lower() for n in value.split(",") if n.strip())
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [n for n in value.split(",") if n.strip()]
+        if isinstance(value, list | tuple):
+            # Canonical network strings: a typo stops the frontend instead of trusting no one.
+            return tuple(str(ipaddress.ip_network(str(n).strip(), strict=False)) for n in value)
         return value
 
     @field_validator("default_voice")

@@ -1,0 +1,103 @@
+"""Whose word the frontend takes for a client's address: only its configured reverse proxies.
+
+A direct peer is the client, unless it is one of TRUSTED_PROXIES: then the proxies' headers
+name the client. Anyone else's ``X-Forwarded-For`` is ignored, so a client cannot pose as
+another address to slip past the per-client session limit.
+
+>>> from scenario6.frontend.settings import FrontendSettings
+>>> settings = FrontendSettings(trusted_proxies="10.0.0.0/8")
+>>> is_trusted_proxy("10.1.2.3", settings), is_trusted_proxy("192.0.2.7", settings)
+(True, False)
+>>> forwarded_chain("for=192.0.2.60;proto=https, for=\\"[2001:db8::1]:4711\\"")
+['192.0.2.60', '2001:db8::1']
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+
+from starlette.requests import HTTPConnection
+
+from .settings import FrontendSettings
+
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple[_Network, ...]:
+    return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
+
+
+def _address(text: str) -> _Address | None:
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    # A dual-stack listener reports IPv4 peers as ::ffff:a.b.c.d.
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def is_trusted_proxy(peer_ip: str, settings: FrontendSettings) -> bool:
+    """Whether ``peer_ip`` is one of TRUSTED_PROXIES (never true for a name or garbage)."""
+    address = _address(peer_ip)
+    if address is None:
+        return False
+    return any(address in network for network in _networks(settings.trusted_proxies))
+
+
+def peer_address(connection: HTTPConnection) -> str:
+    """The address the connection really comes from (a proxy's, behind one)."""
+    return connection.client.host if connection.client else ""
+
+
+def client_address(connection: HTTPConnection, settings: FrontendSettings) -> str:
+    """The real client: the peer, or the address the trusted proxies in front of it name.
+
+    The forwarded chain is read from the right (the hop nearest to us): each trusted proxy
+    vouches for the hop before it, and the first address that is not a trusted proxy is the
+    client. Entries further left were written by that client and are not believed.
+    ``X-Forwarded-For`` is read when present, else ``Forwarded``; a trusted proxy sending
+    neither (or nothing readable) is its own client.
+    """
+    peer = peer_address(connection)
+    if not is_trusted_proxy(peer, settings):
+        return peer
+    headers = connection.headers
+    if "x-forwarded-for" in headers:
+        chain = [hop.strip() for hop in ",".join(headers.getlist("x-forwarded-for")).split(",")]
+    else:
+        chain = forwarded_chain(",".join(headers.getlist("forwarded")))
+    client = peer
+    for hop in reversed(chain):
+        address = _address(hop)
+        if address is None:
+            break  # "unknown", an obfuscated name, garbage: no further hop is vouched for
+        client = str(address)
+        if not is_trusted_proxy(client, settings):
+            break
+    return client
+
+
+def forwarded_chain(header: str) -> list[str]:
+    """The ``for=`` addresses of an RFC 7239 ``Forwarded`` header, nearest hop last."""
+    return [_node(element) for element in header.split(",") if element.strip()]
+
+
+def _node(element: str) -> str:
+    for pair in element.split(";"):
+        name, _, value = pair.partition("=")
+        if name.strip().lower() == "for":
+            return _strip_port(value.strip().strip('"'))
+    return ""
+
+
+def _strip_port(node: str) -> str:
+    if node.startswith("["):  # "[2001:db8::1]:4711"
+        return node[1 : node.find("]")] if "]" in node else ""
+    if node.count(":") == 1:  # "192.0.2.60:4711"
+        return node.partition(":")[0]
+    return node
