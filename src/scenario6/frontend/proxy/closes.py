@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 # WebSocket close reasons must fit in a control frame: 123 bytes of UTF-8.
 _MAX_REASON_BYTES = 123
+# Control, format (bidi overrides, zero-width), surrogate, private-use and unassigned code
+# points, and line breaks: what could restyle, reorder or hide text where a reason is shown.
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 def fit_reason(reason: str) -> str:
+    r"""A reason safe to show: printable characters only, within a close frame's 123 bytes.
+
+    Every reason passes here, a backend's included, so none can carry terminal escapes or
+    bidi tricks to a user's screen or log.
+
+    >>> fit_reason("\x1b[2Jbad\u202egpj.exe\x00 reason\n")
+    '[2Jbad gpj.exe reason'
+    """
+    hidden = "".join(" " if unicodedata.category(c) in _HIDDEN else c for c in reason)
+    reason = " ".join(hidden.split())
     encoded = reason.encode()
     if len(encoded) <= _MAX_REASON_BYTES:
         return reason
