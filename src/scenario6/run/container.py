@@ -6,14 +6,13 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from scenario6.apphost import ContainerResource, Lifetime
 
 from .context import build_digest
-from .process import LineSink, ManagedProcess, run_to_end
+from .process import LineSink, ManagedProcess, public_environment, run_to_end
 from .resolve import RunResolver
 from .runtime import ContainerRuntime
 
@@ -62,6 +61,7 @@ class ContainerRunner:
         process = await asyncio.create_subprocess_exec(
             self.runtime.cli,
             *args,
+            env=public_environment(),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             stdin=asyncio.subprocess.DEVNULL,
@@ -188,7 +188,7 @@ class ContainerRunner:
         argv = [self.runtime.cli, "run", "-d", "--name", self.name, *labels, *args]
         process = await asyncio.create_subprocess_exec(
             *argv,
-            env={**os.environ, **secret},
+            env={**self.resolver.inherited_environment(), **secret},
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             stdin=asyncio.subprocess.DEVNULL,

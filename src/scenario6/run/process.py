@@ -7,15 +7,26 @@ import collections
 import contextlib
 import os
 import signal
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 LineSink = Callable[[str], None]
+# Secrets known by name whatever the app model declares: the Hugging Face token, under both
+# names huggingface_hub reads. A child gets one only where the app model hands it over.
+KNOWN_SECRETS = frozenset({"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"})
+
+
+def public_environment(withheld: Iterable[str] = ()) -> dict[str, str]:
+    """This process's environment without the known secrets and ``withheld``: what any child
+    may inherit."""
+    hidden = KNOWN_SECRETS.union(withheld)
+    return {key: value for key, value in os.environ.items() if key not in hidden}
 
 
 class ManagedProcess:
     """A child in its own session, so stopping it reaches its children too.
 
+    Without ``env`` it inherits ours, secrets left out (see ``public_environment``).
     ``on_line`` receives every output line (stdout and stderr, decoded with ``replace``);
     the last ``keep`` lines stay available for error messages.
     """
@@ -30,7 +41,7 @@ class ManagedProcess:
         keep: int = 30,
     ) -> None:
         self.argv = list(argv)
-        self.env = dict(env) if env is not None else None
+        self.env = dict(env) if env is not None else public_environment()
         self.cwd = cwd
         self.on_line = on_line
         self.last_lines: collections.deque[str] = collections.deque(maxlen=keep)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 
 from scenario6.apphost import (
@@ -19,6 +18,7 @@ from scenario6.apphost import (
 )
 from scenario6.apphost.endpoints import Endpoint
 
+from .process import public_environment
 from .runtime import ContainerRuntime
 
 LOCALHOST = "127.0.0.1"
@@ -115,9 +115,11 @@ class RunResolver:
                 plain[key] = resolved
         return plain, secret
 
+    def inherited_environment(self) -> dict[str, str]:
+        """Ours, minus every secret: the known ones and those the app model declares."""
+        return public_environment(p.env_name for p in self.app.parameters.values() if p.secret)
+
     def native_environment(self, resource: Resource) -> dict[str, str]:
         """The full environment of a native child: ours, minus secrets it was not given."""
         plain, secret = self.environment(resource)
-        withheld = {p.env_name for p in self.app.parameters.values() if p.secret}
-        inherited = {k: v for k, v in os.environ.items() if k not in withheld}
-        return {**inherited, **plain, **secret}
+        return {**self.inherited_environment(), **plain, **secret}

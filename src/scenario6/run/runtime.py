@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .process import public_environment
+
 
 class RuntimeUnavailable(Exception):
     """No usable container engine; the message says what to do."""
@@ -59,7 +61,12 @@ class ContainerRuntime:
 
     def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [self.cli, *args], capture_output=True, text=True, timeout=timeout, check=False
+            [self.cli, *args],
+            env=public_environment(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
 
     def check_engine(self) -> None:

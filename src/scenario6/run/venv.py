@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 from scenario6.apphost import PythonAppResource
 from scenario6.setup import project
 
-from .process import LineSink, run_to_end
+from .process import LineSink, public_environment, run_to_end
 
 DEPENDENCY_FILES = (
     "pyproject.toml",
@@ -99,7 +98,7 @@ async def prepare(resource: PythonAppResource, on_line: LineSink) -> Path:
     if command is not None:
         on_line(f"installing dependencies into {venv} ({' '.join(command[1:])})…")
         # uv sync installs into the project's .venv unless told which environment to fill.
-        env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)}
+        env = {**public_environment(), "UV_PROJECT_ENVIRONMENT": str(venv)}
         code, last = await run_to_end(
             command,
             env=env,

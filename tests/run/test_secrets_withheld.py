@@ -1,0 +1,80 @@
+"""Secrets reach only the children the app model hands them to, read from /proc/<pid>/environ."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from scenario6.bench.harness import free_port
+from tests.run.conftest import ALL_UP, RunCommand, descendants
+from tests.run.test_run_failures import NATIVE
+from tests.support.apphost import write_apphost
+
+
+def environments(run: RunCommand) -> dict[int, tuple[str, dict[str, str]]]:
+    """pid → (command line, environment) of every live process the run started."""
+    found = {}
+    for pid, command in descendants(run.popen.pid).items():
+        try:
+            raw = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:  # gone meanwhile
+            continue
+        pairs = (item.partition(b"=") for item in raw.split(b"\0") if item)
+        found[pid] = (command, {k.decode(): v.decode(errors="replace") for k, _, v in pairs})
+    return found
+
+
+def holders(run: RunCommand, value: str) -> list[str]:
+    """Command lines of the run's children whose environment holds ``value``, under any name."""
+    return [cmd for cmd, env in environments(run).values() if value in env.values()]
+
+
+def test_the_token_reaches_no_child_of_a_native_loopback_run(
+    workspace: Path, run_command: type[RunCommand]
+) -> None:
+    token = f"hf_{uuid.uuid4().hex}"
+    legacy = f"hf_{uuid.uuid4().hex}"
+    env = {
+        "HF_TOKEN": token,
+        "HUGGING_FACE_HUB_TOKEN": legacy,
+        "MOSHI_PORT": str(free_port()),
+        "FRONTEND_PORT": str(free_port()),
+    }
+    run = run_command(workspace, NATIVE, env)
+    run.wait_output(ALL_UP, timeout=300)
+    children = environments(run)
+    commands = " ".join(command for command, _ in children.values())
+    # Both resources are native children here: the frontend under uvicorn, the loopback backend.
+    assert "scenario6.frontend" in commands and "loopback" in commands, commands
+    assert holders(run, token) == [] and holders(run, legacy) == []
+    assert all("PATH" in environment for _, environment in children.values())
+    run.interrupt()
+    assert run.wait_exit(60) == 0, run.output()
+    assert token not in run.output()
+
+
+def test_a_declared_secret_reaches_only_the_child_given_it(
+    tmp_path: Path, run_command: type[RunCommand]
+) -> None:
+    secret = f"s3cret-{uuid.uuid4().hex}"
+    sleeper = "import time; print('READY', flush=True); time.sleep(600)"
+    apphost = write_apphost(
+        tmp_path,
+        f"""
+key = builder.add_parameter("api-key", secret=True)
+builder.add_executable("given", sys.executable, ".", ["-c", {sleeper!r}, "given"]).with_environment(
+    "API_KEY", key
+)
+builder.add_executable("other", sys.executable, ".", ["-c", {sleeper!r}, "other"])""",
+    )
+    run = run_command(tmp_path, ["--apphost", str(apphost), *NATIVE], {"API_KEY": secret})
+    run.wait_output(ALL_UP, timeout=60)
+    holding = holders(run, secret)
+    assert len(holding) == 1 and holding[0].strip().endswith(" given"), holding
+    others = [cmd for cmd, _ in environments(run).values() if cmd.strip().endswith(" other")]
+    assert others, "the other child is running"
+    run.interrupt()
+    assert run.wait_exit(30) == 0, run.output()
+    assert secret not in run.output()
+    assert os.environ.get("API_KEY") is None  # the test's own environment is untouched
