@@ -13,9 +13,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from scenario6 import __version__
 from scenario6.telemetry import Observer, observe
 
+from .access import Gate
 from .proxy.pool import BackendPool
 from .proxy.upstream import client_ssl_context
-from .routes import chat, config, health, ui
+from .routes import chat, config, health, signin, ui
 from .settings import FrontendSettings
 
 log = logging.getLogger("scenario6.frontend")
@@ -47,11 +48,12 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
     )
     app.state.settings = settings
     app.state.pool = pool
+    app.state.gate = Gate(settings)
     # Loading the CA bundle costs ~70 ms at every start and reload: only for wss backends.
     secure = any(backend.secure for backend in settings.backends)
     app.state.tls = client_ssl_context(settings) if secure else None
     app.state.observer = observer or observe(app, pool)
-    for module in (health, config, chat, ui):
+    for module in (health, config, chat, signin, ui):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=ui.STATIC_DIR), name="static")
     return app

@@ -21,7 +21,10 @@ class FrontendSettings(BaseSettings):
     'ws://gpu-box:8998/api/chat'
     """
 
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+    # Errors never echo a value: some settings are secrets (ACCESS_CODES, ACCESS_SECRET).
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     app_host: str = Field("0.0.0.0", description="Interface the frontend listens on.")
     app_port: int = Field(8010, ge=1, le=65535, description="Port the frontend listens on.")
@@ -156,6 +159,16 @@ class FrontendSettings(BaseSettings):
             return tuple(str(ipaddress.ip_network(str(n).strip(), strict=False)) for n in value)
         return value
 
+    @field_validator("access_codes")
+    @classmethod
+    def _codes(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            # Imported here: the access package builds on these settings.
+            from .access.invitations import parse_invitations
+
+            parse_invitations(value.get_secret_value())
+        return value
+
     @field_validator("default_voice")
     @classmethod
     def _known_voice(cls, value: str) -> str:
@@ -178,9 +191,14 @@ class FrontendSettings(BaseSettings):
     def _tls_pair(self) -> FrontendSettings:
         if (self.app_ssl_certfile is None) != (self.app_ssl_keyfile is None):
             raise ValueError("APP_SSL_CERTFILE and APP_SSL_KEYFILE must be set together")
-        for path in (self.app_ssl_certfile, self.app_ssl_keyfile, self.moshi_tls_ca):
+        files = {
+            "APP_SSL_CERTFILE": self.app_ssl_certfile,
+            "APP_SSL_KEYFILE": self.app_ssl_keyfile,
+            "MOSHI_TLS_CA": self.moshi_tls_ca,
+        }
+        for name, path in files.items():
             if path is not None and not path.is_file():
-                raise ValueError(f"{path} does not exist or is not a file")
+                raise ValueError(f"{name}: {path} does not exist or is not a file")
         return self
 
     @property

@@ -45,6 +45,7 @@ RESTARTING = 1012
 POLICY = 1008
 TOO_BIG = 1009
 BAD_REQUEST = 4400
+NOT_SIGNED_IN = 4401  # the access gate: no valid sign-in cookie or proxy identity
 FORBIDDEN_ORIGIN = 4403
 IDLE = 4408
 QUEUE_TIMEOUT = 4429

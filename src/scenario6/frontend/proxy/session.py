@@ -44,8 +44,10 @@ class ProxySession:
         pool: BackendPool,
         settings: FrontendSettings,
         tls: ssl.SSLContext | None,
+        limit_key: str,
     ) -> None:
         self.id = next(_ids)
+        self._limit_key = limit_key  # whose sessions these count as: a person or an address
         self._ws = websocket
         self._client = ClientSocket(websocket, settings, request.events)
         self._request = request
@@ -66,7 +68,7 @@ class ProxySession:
     async def run(self) -> None:
         started = time.monotonic()
         close: Close | None
-        client = self._ws.client.host if self._ws.client else ""
+        client = self._limit_key
         if not self._pool.clients.admit(client):
             limit = self._pool.clients.limit
             close = Close(closes.TOO_MANY_SESSIONS, f"too many sessions from this client ({limit})")

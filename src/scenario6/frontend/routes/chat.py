@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Annotated
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Depends, WebSocket
 
+from ..access import Gate, gate_of
 from ..deps import Pool, Settings, Tls
 from ..proxy import closes
 from ..proxy.downstream import refuse
@@ -15,11 +17,18 @@ router = APIRouter()
 FOREIGN_ORIGIN = closes.Close(
     closes.FORBIDDEN_ORIGIN, "this page's origin is not allowed here (see ALLOWED_ORIGINS)"
 )
+NOT_SIGNED_IN = closes.Close(closes.NOT_SIGNED_IN, "not signed in: reload the page to sign in")
 log = logging.getLogger("scenario6.frontend.chat")
 
 
 @router.websocket("/api/chat")
-async def chat(websocket: WebSocket, settings: Settings, pool: Pool, tls: Tls) -> None:
+async def chat(
+    websocket: WebSocket,
+    settings: Settings,
+    pool: Pool,
+    tls: Tls,
+    gate: Annotated[Gate, Depends(gate_of)],
+) -> None:
     """The session endpoint: upstream's path and parameters, behind validation and a queue."""
     origin = websocket.headers.get("origin")
     events = wants_events(websocket.query_params)
@@ -32,6 +41,12 @@ async def chat(websocket: WebSocket, settings: Settings, pool: Pool, tls: Tls) -
             await refuse(websocket, FOREIGN_ORIGIN, events)
         return
     await websocket.accept()
+    visitor = gate.visitor(websocket)
+    if visitor is None:
+        log.info("refused a session: not signed in")
+        with contextlib.suppress(Exception):
+            await refuse(websocket, NOT_SIGNED_IN, events)
+        return
     try:
         request = parse_request(websocket.query_params, settings)
     except BadRequest as exc:
@@ -40,4 +55,5 @@ async def chat(websocket: WebSocket, settings: Settings, pool: Pool, tls: Tls) -
         with contextlib.suppress(Exception):
             await refuse(websocket, close, events)
         return
-    await ProxySession(websocket, request, pool, settings, tls).run()
+    limit_key = visitor.limit_key(websocket, settings)
+    await ProxySession(websocket, request, pool, settings, tls, limit_key).run()

@@ -1,22 +1,31 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, HTTPException, Request
 
 from scenario6 import __version__
 from scenario6.protocol.messages import FRAME_MS, SAMPLE_RATE
 from scenario6.protocol.voices import PERSONA_MAX_CHARS, PERSONAS, voice_groups
 
+from ..access import Gate, gate_of
 from ..deps import Pool, Settings
 
 router = APIRouter()
+AccessGate = Annotated[Gate, Depends(gate_of)]
 
 
 @router.get("/api/config", tags=["config"])
-async def config(settings: Settings, pool: Pool) -> dict[str, Any]:
+async def config(
+    request: Request, settings: Settings, pool: Pool, gate: AccessGate
+) -> dict[str, Any]:
     """What the browser needs to start a session. Carries no secret by construction:
-    it is built only from public settings and what the proxy learned about its backends."""
+    it is built only from public settings and what the proxy learned about its backends.
+    Behind the access gate: 401 until signed in (the web client then shows /signin)."""
+    visitor = gate.visitor(request)
+    if visitor is None:
+        signin = "/signin" if gate.codes else None
+        raise HTTPException(401, {"message": "not signed in", "signin": signin})
     backends = pool.describe()
     kinds = {b["kind"] for b in backends}
     return {
@@ -35,4 +44,9 @@ async def config(settings: Settings, pool: Pool) -> dict[str, Any]:
             "max_message_bytes": settings.max_message_bytes,
         },
         "audio": {"sample_rate": SAMPLE_RATE, "frame_ms": FRAME_MS},
+        "access": {
+            "gate": gate.enabled,
+            "identity": visitor.identity,
+            "signout": visitor.via == "code",
+        },
     }

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+
+from ..access import Gate, gate_of
 
 router = APIRouter()
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -11,6 +14,12 @@ _INDEX = STATIC_DIR / "index.html"
 
 
 @router.get("/", include_in_schema=False)
-async def index() -> FileResponse:
+async def index(request: Request, gate: Annotated[Gate, Depends(gate_of)]) -> Response:
+    if gate.visitor(request) is None:
+        if gate.codes:
+            return RedirectResponse("/signin", status_code=303)
+        return PlainTextResponse(
+            "Not signed in: open this app through its sign-in proxy.", status_code=401
+        )
     # no-cache: a reloaded frontend must never be shadowed by a stale page.
     return FileResponse(_INDEX, headers={"Cache-Control": "no-cache"})

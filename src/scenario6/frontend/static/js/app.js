@@ -61,6 +61,10 @@ async function init() {
   ui.banners.insecure.hidden = !insecure;
   try {
     const response = await fetch("/api/config", { cache: "no-store" });
+    if (response.status === 401) {
+      notSignedIn(await response.json().catch(() => ({})));
+      return;
+    }
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     config = await response.json();
   } catch (error) {
@@ -69,6 +73,7 @@ async function init() {
     return;
   }
   ui.version.textContent = `${config.service} ${config.version}`;
+  view.showIdentity(ui, config.access);
   form = new SettingsForm(ui, config, () => {
     ui.toggle.disabled = !running && !form.complete;
     offerRestart();
@@ -93,6 +98,18 @@ async function init() {
   ui.toggle.disabled = !form.complete;
   view.showStatus(ui, "idle");
   log(`ready: ${config.backends.length} model server(s) configured${config.loopback ? " (loopback)" : ""}`);
+}
+
+// The access gate let the page through (a cached copy, or a sign-in that has since expired)
+// but not the configuration: sign in again, or say who to ask when there is no sign-in page.
+function notSignedIn(body) {
+  const signin = body?.detail?.signin;
+  if (signin) {
+    location.replace(signin);
+    return;
+  }
+  view.showStatus(ui, "error", { reason: "not signed in" });
+  view.showError(ui, "Not signed in.", "Open this app through its sign-in proxy.");
 }
 
 function offerRestart() {

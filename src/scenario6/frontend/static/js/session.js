@@ -9,6 +9,7 @@ const KIND_TEXT = 0x02;
 // Closes that a retry cannot fix: the request itself is wrong or not allowed.
 const FINAL_CODES = new Map([
   [4400, "The server rejected the request"],
+  [4401, "Not signed in"],
   [4403, "This page's origin is not allowed"],
   [1008, "The server closed the session (policy)"],
   [1009, "A message was too big for the server"],

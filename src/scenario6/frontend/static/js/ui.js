@@ -33,6 +33,8 @@ export function elements() {
     log: $("log"),
     logCount: $("log-count"),
     version: $("footer-version"),
+    identity: $("identity"),
+    identityName: $("identity-name"),
   };
 }
 
@@ -79,6 +81,14 @@ function sessionNote(state, detail = {}) {
     default:
       return null;
   }
+}
+
+// Who is signed in, with a sign-out button for a cookie sign-in (a proxy's user signs out there).
+export function showIdentity(ui, access) {
+  if (!access?.gate) return;
+  ui.identityName.textContent = access.identity ? `Signed in as ${access.identity}` : "Signed in";
+  ui.identity.querySelector("form").hidden = !access.signout;
+  ui.identity.hidden = false;
 }
 
 export function showError(ui, title, text) {

@@ -1,0 +1,53 @@
+"""Wrong sign-in codes per client address, so that codes cannot be guessed at speed."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+
+WINDOW_S = 60.0
+# Addresses remembered at most: a flood from many addresses must not grow memory for ever.
+_MAX_ADDRESSES = 10_000
+
+
+class FailedAttempts:
+    """Counts wrong codes per address over the last minute and says when to try again.
+
+    >>> now = [0.0]
+    >>> attempts = FailedAttempts(per_minute=2, clock=lambda: now[0])
+    >>> attempts.failed("10.0.0.7"); attempts.failed("10.0.0.7"); attempts.retry_after("10.0.0.7")
+    60
+    >>> now[0] = 61.0; attempts.retry_after("10.0.0.7")
+    0
+    """
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._limit = per_minute
+        self._clock = clock
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def retry_after(self, address: str) -> int:
+        """Seconds until ``address`` may try again; 0: now."""
+        times = self._recent(address)
+        if len(times) < self._limit:
+            return 0
+        return max(1, math.ceil(times[0] + WINDOW_S - self._clock()))
+
+    def failed(self, address: str) -> None:
+        times = self._recent(address)
+        times.append(self._clock())
+        self._seen[address] = times
+        self._seen.move_to_end(address)
+        while len(self._seen) > _MAX_ADDRESSES:
+            self._seen.popitem(last=False)
+
+    def _recent(self, address: str) -> deque[float]:
+        times = self._seen.get(address, deque())
+        horizon = self._clock() - WINDOW_S
+        while times and times[0] <= horizon:
+            times.popleft()
+        if not times:
+            self._seen.pop(address, None)
+        return times

@@ -1,0 +1,107 @@
+"""The access gate: who a connection is, and whether it may use the app at all."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from starlette.requests import HTTPConnection
+
+from ..settings import FrontendSettings
+from ..trust import client_address, is_trusted_proxy, peer_address
+from . import cookie
+from .attempts import FailedAttempts
+from .cookie import CookieSigner
+from .invitations import Invitation, find_invitation, parse_invitations
+
+# An identity from a proxy is a name for logs and limits, not a document.
+_MAX_IDENTITY_CHARS = 128
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """Someone let in: ``identity`` names them when known (an invitation's label, the proxy's
+    user); ``via`` says how they got in."""
+
+    identity: str | None
+    via: Literal["open", "code", "proxy"]
+
+    def limit_key(self, connection: HTTPConnection, settings: FrontendSettings) -> str:
+        """What the per-client session limit counts: the person, else their address."""
+        if self.identity is not None:
+            return f"{self.via}:{self.identity}"
+        return client_address(connection, settings)
+
+
+OPEN = Visitor(None, "open")
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a code: a cookie to set, or why not (``retry_after``: rate-limited)."""
+
+    visitor: Visitor | None
+    cookie: str | None = None
+    retry_after: int = 0
+
+
+class Gate:
+    """Off unless ACCESS_CODES or ACCESS_IDENTITY_HEADER is set; then every page, the
+    configuration and sessions need a sign-in cookie or a trusted proxy's identity header.
+
+    >>> Gate(FrontendSettings()).enabled
+    False
+    """
+
+    def __init__(self, settings: FrontendSettings, clock: Callable[[], float] = time.time) -> None:
+        self._settings = settings
+        self._clock = clock
+        codes = settings.access_codes.get_secret_value() if settings.access_codes else ""
+        self._invitations: tuple[Invitation, ...] = parse_invitations(codes)
+        secret = settings.access_secret.get_secret_value() if settings.access_secret else ""
+        key = secret.encode() if secret else cookie.derive_key(self._invitations)
+        self._signer = CookieSigner(key, self._invitations)
+        self._attempts = FailedAttempts(settings.access_attempts_per_minute)
+        self._header = settings.access_identity_header.strip()
+        self.enabled = bool(self._invitations or self._header)
+
+    @property
+    def codes(self) -> bool:
+        """Whether sign-in with a code is possible."""
+        return bool(self._invitations)
+
+    def visitor(self, connection: HTTPConnection) -> Visitor | None:
+        """Who ``connection`` is; None: not let in."""
+        if not self.enabled:
+            return OPEN
+        if self._header and is_trusted_proxy(peer_address(connection), self._settings):
+            user = connection.headers.get(self._header, "").strip()
+            if user and user.isprintable():
+                return Visitor(user[:_MAX_IDENTITY_CHARS], "proxy")
+        value = connection.cookies.get(cookie.NAME)
+        if value and self._invitations:
+            checked = self._signer.check(value, self._clock())
+            if checked is not None:
+                return Visitor(checked.label, "code")
+        return None
+
+    def sign_in(self, code: str, address: str) -> SignIn:
+        """Exchange ``code`` for a cookie; wrong codes count against ``address``."""
+        wait = self._attempts.retry_after(address)
+        if wait:
+            return SignIn(None, retry_after=wait)
+        invitation = find_invitation(self._invitations, code.strip())
+        if invitation is None:
+            self._attempts.failed(address)
+            return SignIn(None)
+        expires = int(self._clock()) + self._settings.access_cookie_max_age_s
+        return SignIn(
+            Visitor(invitation.label, "code"), cookie=self._signer.issue(invitation, expires)
+        )
+
+
+def gate_of(connection: HTTPConnection) -> Gate:
+    gate: Gate = connection.app.state.gate
+    return gate

@@ -1,0 +1,115 @@
+"""The access gate's pages: ``GET/POST /signin`` (a code for a cookie) and ``POST /signout``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+
+from ..access import Gate, gate_of
+from ..access.cookie import NAME as COOKIE
+from ..deps import Settings
+from ..proxy.request import origin_allowed
+from ..settings import FrontendSettings
+from ..trust import client_address, is_trusted_proxy, peer_address
+from .ui import STATIC_DIR
+
+router = APIRouter()
+AccessGate = Annotated[Gate, Depends(gate_of)]
+_PAGE = STATIC_DIR / "signin.html"
+# A code is a short string: anything longer is not one, and is not read into memory.
+_MAX_BODY_BYTES = 4096
+log = logging.getLogger("scenario6.frontend.access")
+
+
+@router.get("/signin", include_in_schema=False)
+async def signin_page(gate: AccessGate) -> Response:
+    if not gate.codes:
+        return RedirectResponse("/", status_code=303)
+    return FileResponse(_PAGE, headers={"Cache-Control": "no-cache"})
+
+
+@router.post("/signin", tags=["access"])
+async def signin(request: Request, gate: AccessGate, settings: Settings) -> Response:
+    """Exchange an invitation code (JSON ``{"code": ...}`` or a form field ``code``) for a
+    signed, HTTP-only session cookie. Wrong codes are rate-limited per client address."""
+    if not gate.codes:
+        return _error(404, "sign-in with a code is not enabled on this server")
+    if not origin_allowed(request.headers.get("origin"), request.headers.get("host"), settings):
+        return _error(403, "this page's origin is not allowed here")
+    code = await _read_code(request)
+    if code is None:
+        return _error(400, 'send the code as JSON {"code": "..."} or a form field "code"')
+    address = client_address(request, settings)
+    outcome = gate.sign_in(code, address)
+    if outcome.retry_after:
+        log.warning("sign-in refused for %s: too many wrong codes", address)
+        wait = str(outcome.retry_after)
+        message = f"too many wrong codes: try again in {wait} s"
+        return _error(429, message, {"Retry-After": wait})
+    if outcome.visitor is None or outcome.cookie is None:
+        log.info("wrong sign-in code from %s", address)
+        return _error(401, "that code is not valid: check it and try again")
+    log.info("signed in: %s from %s", outcome.visitor.identity or "(passphrase)", address)
+    response = JSONResponse({"identity": outcome.visitor.identity})
+    response.set_cookie(
+        COOKIE,
+        outcome.cookie,
+        max_age=settings.access_cookie_max_age_s,
+        path="/",
+        secure=_over_https(request, settings),
+        httponly=True,
+        samesite="strict",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/signout", tags=["access"])
+async def signout(request: Request, settings: Settings) -> Response:
+    """Forget this browser's sign-in cookie; a form posting here lands on the sign-in page."""
+    if not origin_allowed(request.headers.get("origin"), request.headers.get("host"), settings):
+        return _error(403, "this page's origin is not allowed here")
+    response = RedirectResponse("/signin", status_code=303)
+    response.delete_cookie(
+        COOKIE,
+        path="/",
+        secure=_over_https(request, settings),
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
+async def _read_code(request: Request) -> str | None:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_BODY_BYTES:
+            return None
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if kind == "application/json":
+            value = json.loads(body).get("code")
+        else:
+            value = parse_qs(body.decode(), max_num_fields=4).get("code", [None])[0]
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _over_https(request: Request, settings: FrontendSettings) -> bool:
+    """Whether the browser sees https: served so here, or at a TLS-terminating trusted proxy.
+    Not the request's scheme, which a server honouring forwarded headers lets anyone set."""
+    if settings.https:
+        return True
+    forwarded = request.headers.get("x-forwarded-proto", "").lower()
+    return forwarded == "https" and is_trusted_proxy(peer_address(request), settings)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": message}, status_code=status, headers=headers)
