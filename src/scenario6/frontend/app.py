@@ -14,10 +14,12 @@ from scenario6 import __version__
 from scenario6.telemetry import Observer, observe
 
 from .access import Gate
+from .hosts import HostCheck
 from .proxy.pool import BackendPool
 from .proxy.upstream import client_ssl_context
 from .routes import chat, config, health, signin, ui
 from .settings import FrontendSettings
+from .trust import RealClient
 
 log = logging.getLogger("scenario6.frontend")
 
@@ -56,6 +58,9 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
     for module in (health, config, chat, signin, ui):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=ui.STATIC_DIR), name="static")
+    # The last added runs first: unknown Host names are refused before anything else.
+    app.add_middleware(RealClient, settings=settings)
+    app.add_middleware(HostCheck, settings=settings)
     return app
 
 

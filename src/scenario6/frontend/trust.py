@@ -18,9 +18,12 @@ import functools
 import ipaddress
 
 from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .settings import FrontendSettings
 
+# Where RealClient keeps the direct peer once ``scope["client"]`` names the real client.
+_PEER = "scenario6.peer"
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -51,6 +54,9 @@ def is_trusted_proxy(peer_ip: str, settings: FrontendSettings) -> bool:
 
 def peer_address(connection: HTTPConnection) -> str:
     """The address the connection really comes from (a proxy's, behind one)."""
+    peer = connection.scope.get(_PEER)
+    if isinstance(peer, str):
+        return peer
     return connection.client.host if connection.client else ""
 
 
@@ -101,3 +107,27 @@ def _strip_port(node: str) -> str:
     if node.count(":") == 1:  # "192.0.2.60:4711"
         return node.partition(":")[0]
     return node
+
+
+class RealClient:
+    """ASGI middleware: behind a trusted proxy, ``scope["client"]`` becomes the real client.
+
+    Everything that reads the client address then sees the person's, not the proxy's: the
+    access log, telemetry, the per-client session limit. The direct peer stays available
+    to ``peer_address`` (``is_trusted_proxy(peer_address(c), ...)`` still holds).
+    """
+
+    def __init__(self, app: ASGIApp, settings: FrontendSettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and self.settings.trusted_proxies:
+            connection = HTTPConnection(scope)
+            peer = peer_address(connection)
+            client = client_address(connection, self.settings)
+            scope[_PEER] = peer
+            if client != peer:
+                # The port is the proxy's, meaningless for the client: 0, as unknown.
+                scope["client"] = (client, 0)
+        await self.app(scope, receive, send)

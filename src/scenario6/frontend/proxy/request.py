@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from scenario6.protocol.voices import PERSONA_MAX_CHARS, voice_file, voice_name
 
+from ..hosts import ServedNames
 from ..settings import FrontendSettings
 
 # Parameters upstream understands and that are safe to forward once validated.
@@ -108,9 +109,11 @@ def wants_events(query: Mapping[str, str]) -> bool:
 def origin_allowed(origin: str | None, host: str | None, settings: FrontendSettings) -> bool:
     """Browsers always send Origin on a WebSocket upgrade; other clients need not.
 
-    A page may only open sessions from its own origin (same host and port), or from an
-    origin the operator listed in ALLOWED_ORIGINS; this stops other sites from using a
-    visitor's browser to hold a GPU.
+    A page may only open sessions from its own origin (same host and port) under one of the
+    names the frontend serves (SERVER_NAMES), or from an origin the operator listed in
+    ALLOWED_ORIGINS; this stops other sites from using a visitor's browser to hold a GPU. The
+    names are checked as well as the ``Host`` match: a page on a name that an attacker points
+    at the frontend (DNS rebinding) is same-origin with its own Host, but not a served name.
     """
     if origin is None:
         return True
@@ -123,4 +126,4 @@ def origin_allowed(origin: str | None, host: str | None, settings: FrontendSetti
         return False
     if parts.scheme not in {"http", "https"} or not parts.netloc or host is None:
         return False
-    return parts.netloc.lower() == host.lower()
+    return parts.netloc.lower() == host.lower() and ServedNames.of(settings).allows(parts.netloc)

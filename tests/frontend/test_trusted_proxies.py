@@ -1,0 +1,86 @@
+"""Forwarded headers count only from TRUSTED_PROXIES: a client cannot spoof its address past
+the per-client session limit, and behind a proxy each real client has a limit of its own.
+
+The frontend runs as ``scenario6 frontend`` (the served configuration); clients bind to
+127.0.0.1 or 127.0.0.2 to be different peers, and 127.0.0.2 plays the reverse proxy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+
+from scenario6.bench.harness import ChildServer
+from scenario6.frontend.proxy import closes
+from tests.support.client import Conversation, conversation
+from tests.support.servers import RunningLoopback, frontend_process, loopback_server
+
+PROXY = "127.0.0.2"
+USER_A, USER_B = "198.51.100.1", "198.51.100.2"
+
+
+@contextlib.contextmanager
+def frontend(lb: RunningLoopback, trusted: str = "") -> Iterator[tuple[ChildServer, int]]:
+    env = {"MOSHI_WS_URL": lb.url, "MAX_SESSIONS_PER_CLIENT": "1", "TRUSTED_PROXIES": trusted}
+    with frontend_process(env) as (process, port):
+        try:
+            yield process, port
+        finally:
+            print(process.output()[-3000:])  # shown when the test fails
+
+
+@contextlib.asynccontextmanager
+async def session(port: int, source: str, **headers: str) -> AsyncIterator[Conversation]:
+    """A session from ``source``, with these headers (``_`` for ``-`` in their names)."""
+    url = f"ws://127.0.0.1:{port}/api/chat?voice_prompt=NATF2.pt&events=1"
+    extra = {name.replace("_", "-"): value for name, value in headers.items()}
+    async with conversation(url, local_addr=(source, 0), additional_headers=extra) as talk:
+        yield talk
+
+
+async def admitted(talk: Conversation) -> bool:
+    """Whether the session got a backend or a place in the queue rather than a refusal."""
+    await talk.wait_for(
+        lambda: talk.handshake.is_set() or talk.events_of("queued") or talk.closed.is_set()
+    )
+    return not talk.closed.is_set()
+
+
+async def test_a_client_cannot_spoof_its_address_past_the_session_limit() -> None:
+    async with loopback_server() as lb:
+        with frontend(lb) as (_, port):
+            async with session(port, "127.0.0.1", X_Forwarded_For=USER_A) as first:
+                assert await admitted(first)
+                for spoof in (
+                    {"X_Forwarded_For": USER_B},
+                    {"Forwarded": f"for={USER_B}"},
+                    {"X_Real_IP": USER_B},
+                ):
+                    async with session(port, "127.0.0.1", **spoof) as second:
+                        assert not await admitted(second), spoof
+                        assert second.close_code == closes.TOO_MANY_SESSIONS
+                        assert "too many sessions" in (second.close_reason or "")
+
+
+async def test_behind_a_trusted_proxy_each_real_client_has_its_own_limit() -> None:
+    async with loopback_server() as lb:
+        with frontend(lb, trusted=f"{PROXY},10.0.0.0/8") as (process, port):
+            async with (
+                session(port, PROXY, X_Forwarded_For=USER_A) as a,
+                session(port, PROXY, X_Forwarded_For=f"{USER_B}, 10.1.2.3") as b,
+                session(port, PROXY, Forwarded=f'for="{USER_B}:4711";proto=https') as b_again,
+                # What the client wrote before the proxy appended its address is not believed.
+                session(port, PROXY, X_Forwarded_For=f"203.0.113.9, {USER_A}") as a_again,
+            ):
+                assert await admitted(a)
+                assert await admitted(b)  # queued behind a: one backend
+                assert not await admitted(b_again)
+                assert not await admitted(a_again)
+                assert a_again.close_code == b_again.close_code == closes.TOO_MANY_SESSIONS
+            # The proxy itself, sending nothing, is one more client.
+            async with session(port, PROXY) as proxy_itself:
+                assert await admitted(proxy_itself)
+            # The access log names the people, not the proxy.
+            log = process.output()
+            assert f'{USER_B}:0 - "WebSocket /api/chat' in log
+            assert f"{PROXY}:" in log  # the proxy's own session
