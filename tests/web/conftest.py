@@ -83,12 +83,13 @@ class App:
 
 
 @contextlib.contextmanager
-def running_app(*loopback_args: str) -> Iterator[App]:
-    """The frontend on a free port with one loopback backend (zero echo delay) behind it."""
+def running_app(*loopback_args: str, env: dict[str, str] | None = None) -> Iterator[App]:
+    """The frontend on a free port with one loopback backend (zero echo delay) behind it;
+    ``env``: more of the frontend's settings."""
     loopback = Loopback(free_port(), *loopback_args)
     loopback.start()
     try:
-        env = {"MOSHI_WS_URL": f"ws://{HOST}:{loopback.port}"}
+        env = {"MOSHI_WS_URL": f"ws://{HOST}:{loopback.port}", **(env or {})}
         with frontend_process(env) as (frontend, port):
             yield App(f"http://{HOST}:{port}/", loopback, frontend)
     finally:

@@ -28,7 +28,8 @@ async function signIn(event) {
       return;
     }
     const body = await response.json().catch(() => ({}));
-    showError(typeof body.detail === "string" ? body.detail : `Sign-in failed (${response.status}).`);
+    const detail = typeof body.detail === "string" ? body.detail : `sign-in failed (${response.status})`;
+    showError(`${detail.charAt(0).toUpperCase()}${detail.slice(1)}.`);
     code.select();
   } catch (failure) {
     showError(`The server is unreachable (${failure.message}).`);
