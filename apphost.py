@@ -3,14 +3,18 @@
 Run mode (`scenario6 run`): the moshi backend in a container, the frontend natively from
 .venv with fast reload. Publish mode (`scenario6 publish`): both as containers.
 Settings come from the environment or .env: USE_GPU, CPU_OFFLOAD, MOSHI_USE_SSL,
-HF_TOKEN (asked for when missing), PERSONAPLEX_MODEL_DIR (local model files instead of a
+HF_TOKEN (asked for when missing), ACCESS_CODES (invitation codes: asked for when publishing,
+optional in run mode), PERSONAPLEX_MODEL_DIR (local model files instead of a
 download: no token then), MOSHI_PORT, FRONTEND_PORT, SCENARIO6_BASE_IMAGE,
 SCENARIO6_BACKEND_IMAGE.
 """
 
+import socket
 from pathlib import Path
 
 from scenario6.apphost import DistributedApplication, Lifetime
+from scenario6.frontend.hosts import LOCAL_NAMES
+from scenario6.frontend.serving import UVICORN_ARGS
 
 builder = DistributedApplication.create_builder(name="scenario6")
 config = builder.configuration
@@ -121,6 +125,8 @@ if frontend_runtime == "python":
         .with_reload("src/scenario6")
         .with_http_endpoint(port=frontend_port, env="APP_PORT")
         .with_environment("APP_HOST", "127.0.0.1")
+        # The frontend's request limits and timeouts, as its image serves them.
+        .with_args(*UVICORN_ARGS)
     )
 else:
     frontend = (
@@ -132,6 +138,20 @@ else:
         frontend.with_build_arg("BASE_IMAGE", base_image)
 
 frontend.with_environment("PYTHONUNBUFFERED", "1").with_http_health_check("/health")
+if publishing:
+    # The names the published frontend answers to: those its certificate covers (`scenario6
+    # publish --tls-name` adds to them). Run mode keeps the frontend's local defaults.
+    tls_names = [n for n in config.get("SCENARIO6_TLS_NAMES", "").split(",") if n]
+    served = [*LOCAL_NAMES, socket.gethostname().lower(), frontend.name, *tls_names]
+    frontend.with_environment("SERVER_NAMES", ",".join(dict.fromkeys(served)))
+# The access gate (docs/security.md): a published frontend admits only people with an
+# invitation code, since each conversation holds a GPU. Run mode serves 127.0.0.1 and stays
+# open unless ACCESS_CODES is set.
+if publishing or config.get("ACCESS_CODES"):
+    access_codes = builder.add_parameter(
+        "access-codes", secret=True, description="invitation codes, e.g. alice:CODE,bob:CODE"
+    )
+    frontend.with_environment("ACCESS_CODES", access_codes)
 if moshi is not None:
     frontend.with_environment("MOSHI_WS_URL", moshi.get_endpoint("http")).wait_for(moshi)
 else:

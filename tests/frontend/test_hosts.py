@@ -11,13 +11,19 @@ import asyncio
 import base64
 import contextlib
 import os
+from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
+from scenario6.backend.certs import covered_names
 from scenario6.bench.harness import HOST
 from scenario6.frontend.proxy.request import origin_allowed
 from scenario6.frontend.settings import FrontendSettings
+from scenario6.publish.bundle import publish
+from scenario6.publish.options import PublishOptions
+from tests.support.docker import REPO
 from tests.support.servers import frontend_server, loopback_server
 
 
@@ -102,3 +108,25 @@ def test_origins_are_compared_with_the_served_names_not_the_arriving_host() -> N
     assert not origin_allowed("http://localhost:8010", "localhost:8010", named)
     listed = FrontendSettings(allowed_origins="https://app.example.org")
     assert origin_allowed("https://app.example.org", "localhost:8010", listed)
+
+
+def test_a_published_frontend_answers_to_every_name_its_certificate_covers(
+    tmp_path: Path,
+) -> None:
+    options = PublishOptions(
+        apphost=REPO / "apphost.py",
+        output=tmp_path / "deploy",
+        backend="loopback",
+        tls_names=("chat.example.com", "192.0.2.10"),
+    )
+    published = publish(options)
+    compose = yaml.safe_load((published.folder / "compose.yaml").read_text())
+    served = compose["services"]["scenario6-frontend"]["environment"]["SERVER_NAMES"]
+    settings = FrontendSettings(server_names=served)
+    assert published.certificate is not None
+    covered = covered_names(published.certificate.cert.read_bytes())
+    assert {"chat.example.com", "192.0.2.10", "localhost"} <= covered
+    for name in covered:
+        host = f"[{name}]" if ":" in name else name
+        assert origin_allowed(f"https://{host}:8443", f"{host}:8443", settings), name
+    assert not origin_allowed("https://evil.example", "evil.example", settings)

@@ -42,6 +42,8 @@ class PublishOptions:
         }
         if self.base_image:
             values["SCENARIO6_BASE_IMAGE"] = self.base_image
+        if self.tls_names:
+            values["SCENARIO6_TLS_NAMES"] = ",".join(self.tls_names)
         return values
 
     @property
