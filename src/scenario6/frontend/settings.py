@@ -50,7 +50,7 @@ class FrontendSettings(BaseSettings):
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),
         description="Extra browser origins allowed to open sessions (comma-separated); "
-        "the page's own origin is always allowed.",
+        "the page's own origin is allowed under one of SERVER_NAMES (see docs/security.md).",
     )
     max_message_bytes: int = Field(
         65536, ge=1024, description="Largest WebSocket message a client may send."
@@ -91,6 +91,18 @@ class FrontendSettings(BaseSettings):
     )
     dns_refresh_s: float = Field(
         5.0, ge=0, description="How often backend host names are resolved again."
+    )
+    # Server limits (slow clients; the byte limits are constants in serving.py): see
+    # docs/security.md.
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Time a client may take to send a request's line and headers (a "
+        "WebSocket upgrade's too), counted from the connection's start or the end of its "
+        "previous request; then the connection is closed (408 when part of it arrived).",
+    )
+    keep_alive_timeout_s: float = Field(
+        5.0, gt=0, description="Time an idle keep-alive connection stays open between requests."
     )
     # Trust (which names the frontend serves, whose forwarded headers it believes): see
     # docs/security.md.
