@@ -30,6 +30,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from scenario6.frontend.app import create_app
+    from scenario6.frontend.serving import UVICORN_OPTIONS
     from scenario6.frontend.settings import FrontendSettings
 
     overrides = {k: v for k, v in {"app_host": args.host, "app_port": args.port}.items() if v}
@@ -48,6 +49,8 @@ def serve(args: argparse.Namespace) -> int:
         "ssl_certfile": settings.app_ssl_certfile,
         "ssl_keyfile": settings.app_ssl_keyfile,
         "timeout_graceful_shutdown": 5,
+        # Request limits, slow-client timeouts and no proxy headers (docs/security.md).
+        **UVICORN_OPTIONS,
     }
     if args.reload:
         from pathlib import Path

@@ -46,7 +46,7 @@ def native_command(
         # Under debugpy, without the forking reloader: breakpoints live in one process.
         argv = [str(python), "-m", "scenario6.debug", "--listen", f"{LOCALHOST}:{debug_port}"]
         argv += ["-m", "uvicorn", entry.target, "--host", LOCALHOST, "--port", port]
-        return [*argv, "--app-dir", str(resource.project_dir), *resource.args]
+        return [*argv, *resource.args]
     if reload and resource.reload:
         # Run by path: the reloader needs only uvicorn and watchfiles in the app's venv.
         argv = [str(python), reloader.__file__, entry.target, "--host", LOCALHOST, "--port", port]
@@ -56,4 +56,5 @@ def native_command(
         for module in resource.preload:
             argv += ["--preload", module]
         return [*argv, *resource.args]
-    return [str(python), "-m", "uvicorn", entry.target, "--host", LOCALHOST, "--port", port]
+    argv = [str(python), "-m", "uvicorn", entry.target, "--host", LOCALHOST, "--port", port]
+    return [*argv, *resource.args]

@@ -396,6 +396,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ssl-certfile")
     parser.add_argument("--ssl-keyfile")
     parser.add_argument("--ws-max-size", type=int)
+    # uvicorn's own names: "module:Class" protocols, and its proxy-header switch.
+    parser.add_argument("--http", help="HTTP protocol: auto, h11, httptools or module:Class")
+    parser.add_argument("--ws", help="WebSocket protocol: auto, ... or module:Class")
+    parser.add_argument("--proxy-headers", action=argparse.BooleanOptionalAction)
+    parser.add_argument("--timeout-keep-alive", type=int)
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--timeout-graceful-shutdown", type=int, default=5)
     args = parser.parse_args(argv)
@@ -404,7 +409,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "log_level": args.log_level,
         "timeout_graceful_shutdown": args.timeout_graceful_shutdown,
     }
-    for key in ("ssl_certfile", "ssl_keyfile", "ws_max_size"):
+    for key in (
+        "ssl_certfile",
+        "ssl_keyfile",
+        "ws_max_size",
+        "http",
+        "ws",
+        "proxy_headers",
+        "timeout_keep_alive",
+    ):
         if getattr(args, key) is not None:
             extra[key] = getattr(args, key)
     return serve_with_fast_reload(

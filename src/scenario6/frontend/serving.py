@@ -1,0 +1,251 @@
+"""How the frontend is served: uvicorn's protocols with request limits that answer.
+
+Every launcher (``scenario6 frontend``, the frontend image, the fast reloader, plain
+``python -m uvicorn`` in run mode) names the two protocol classes below, so the same limits,
+timeouts and close behaviour hold however the frontend is started:
+
+- a request line, a header field or the whole head over its limit, or too many header
+  fields, is answered (414, 431) with a short plain-text reason and ``Connection: close``,
+  for plain requests and WebSocket upgrades alike, before the head is buffered any further;
+- a head not complete within ``HEADER_TIMEOUT_S`` (from the connection's start, or from the
+  end of the previous request) is closed, with 408 if part of it arrived;
+- an idle keep-alive connection is closed after ``KEEP_ALIVE_TIMEOUT_S``;
+- a client's empty close frame (a browser's ``ws.close()``) is answered with 1000, as
+  PersonaPlex's own server answers it.
+
+uvicorn's parser (httptools) has no size limits, and the WebSocket layer parses an upgrade
+again with websockets' own limits (8 KiB lines): when those refuse it, uvicorn never sends
+the refusal, and the connection hangs. So the limits live in the HTTP layer, which sees
+every request first, and websockets' are raised to match. Written against uvicorn 0.54,
+websockets 17.4 and httptools 0.9 (pinned); tests/hostile/test_server_limits.py checks them.
+
+uvicorn's own proxy-header handling is off (``UVICORN_OPTIONS``): the app decides whose
+forwarded headers to believe (see ``trust``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import httptools
+import websockets.http11
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from uvicorn.server import ServerState
+from websockets.frames import Frame
+
+# Sized for the largest input the docs allow: a 1000-character persona of 4-byte characters
+# is 12,000 bytes percent-encoded, plus the other parameters (all byte counts without CRLF).
+MAX_REQUEST_LINE_BYTES = 16 * 1024
+MAX_HEADER_FIELD_BYTES = 16 * 1024  # one "name: value" line; generous for cookies
+MAX_HEAD_BYTES = 64 * 1024  # request line and every header field together
+MAX_HEADER_FIELDS = 100
+# After a refusal, what the client is still sending is read and dropped for this long, so
+# that closing does not reset the connection before the client has read the answer.
+LINGER_S = 2.0
+# Names, not objects: the fast reloader's children and `python -m uvicorn` import them.
+HTTP_PROTOCOL = "scenario6.frontend.serving:HttpProtocol"
+WS_PROTOCOL = "scenario6.frontend.serving:WebSocketProtocol"
+UVICORN_OPTIONS: dict[str, Any] = {"http": HTTP_PROTOCOL, "ws": WS_PROTOCOL, "proxy_headers": False}
+UVICORN_ARGS = ("--http", HTTP_PROTOCOL, "--ws", WS_PROTOCOL, "--no-proxy-headers")
+
+# websockets reads these module globals on every parse; CRLF counts in its line length.
+websockets.http11.MAX_LINE_LENGTH = max(
+    websockets.http11.MAX_LINE_LENGTH, MAX_REQUEST_LINE_BYTES + 2, MAX_HEADER_FIELD_BYTES + 2
+)
+websockets.http11.MAX_NUM_HEADERS = max(websockets.http11.MAX_NUM_HEADERS, MAX_HEADER_FIELDS)
+
+_EMPTY_CLOSE = b"\x88\x00"  # an unmasked close frame without a code: what websockets echoes
+_NORMAL_CLOSE = b"\x88\x02\x03\xe8"  # close 1000
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    header_s: float
+    keep_alive_s: float
+
+
+@functools.cache
+def timeouts() -> Timeouts:
+    """From the environment the app reads too (HEADER_TIMEOUT_S, KEEP_ALIVE_TIMEOUT_S)."""
+    from .settings import FrontendSettings
+
+    settings = FrontendSettings()
+    return Timeouts(settings.header_timeout_s, settings.keep_alive_timeout_s)
+
+
+class _Refused(Exception):
+    """Raised from a parser callback: stops httptools at once."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class HttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with limits on the request head and a time to send it."""
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        limits = timeouts()
+        self.timeout_keep_alive = limits.keep_alive_s  # type: ignore[assignment]
+        self._header_timeout = limits.header_s
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._in_head = True  # between the end of one request and its successor's headers
+        self._received = 0  # bytes fed to the parser while in the head
+        self._head_size = 0
+        self._fields = 0
+        self._refused = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()  # a connection that never sends a byte is closed too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # lingering after a refusal: dropped
+        self._unset_keepalive_if_required()
+        if self._in_head:
+            self._received += len(data)
+            self._arm_head_timer()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        except httptools.HttpParserError as exc:
+            refusal = exc.__context__
+            if isinstance(refusal, _Refused):
+                self._refuse(refusal.status, refusal.reason)
+            else:
+                self.logger.warning("Invalid HTTP request received.")
+                self._refuse(400, "Invalid HTTP request received.")
+            return
+        # A head still streaming in (one endless header, say): refused before httptools,
+        # which holds an incomplete header field whole, buffers any more of it.
+        if self._in_head and self._received > MAX_HEAD_BYTES:
+            self._refuse(431, "Request header fields too large.")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head = True
+        self._head_size = 0
+        self._fields = 0
+        self._arm_head_timer()
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        line = len(self.parser.get_method()) + len(self.url) + len(" / HTTP/1.1") - 1
+        if line > MAX_REQUEST_LINE_BYTES:
+            raise _Refused(414, "Request line too long.")
+        self._head_size = line
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        field = len(name) + 2 + len(value)
+        self._fields += 1
+        self._head_size += field
+        if self._fields > MAX_HEADER_FIELDS:
+            raise _Refused(431, "Too many header fields.")
+        if field > MAX_HEADER_FIELD_BYTES:
+            raise _Refused(431, "Request header field too large.")
+        if self._head_size > MAX_HEAD_BYTES:
+            raise _Refused(431, "Request header fields too large.")
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._received = 0
+        self._cancel_head_timer()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._in_head = True
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is None and not self._refused:
+            self._head_timer = self.loop.call_later(self._header_timeout, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._arm_head_timer()  # a pipelined head waits for the response before it
+            return
+        if self._received:
+            self._refuse(408, "Request header timeout.")
+        else:
+            self.transport.close()
+
+    def _refuse(self, status: int, reason: str) -> None:
+        """Answer ``status`` with ``reason`` and close, reading what still arrives meanwhile."""
+        self._refused = True
+        self._cancel_head_timer()
+        self.headers = []
+        self.url = b""
+        body = reason.encode("ascii")
+        head = [STATUS_LINE[status]]
+        for name, value in self.server_state.default_headers:
+            head += [name, b": ", value, b"\r\n"]
+        head += [
+            b"content-type: text/plain; charset=utf-8\r\n",
+            b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+            b"connection: close\r\n\r\n",
+        ]
+        self.transport.write(b"".join(head) + body)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(LINGER_S, self.transport.close)
+        else:
+            self.transport.close()
+
+
+class WebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's websockets protocol that sends websockets' own refusals and answers an empty
+    close with 1000."""
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if not self.handshake_initiated and self.conn.handshake_exc is not None:
+            # uvicorn waits for a request event that never comes; write what websockets
+            # answered (or nothing, for a request it could not read) and close.
+            self.transport.write(b"".join(self.conn.data_to_send()))
+            self.conn.handshake_exc = None
+            self.transport.close()
+
+    def handle_close(self, event: Frame) -> None:
+        if self.close_sent or self.transport.is_closing() or event.data:
+            super().handle_close(event)
+            return
+        assert self.conn.close_rcvd is not None
+        code = self.conn.close_rcvd.code
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": ""})
+        output = b"".join(self.conn.data_to_send())
+        if output.endswith(_EMPTY_CLOSE):  # websockets echoes the empty close; answer 1000
+            output = output[: -len(_EMPTY_CLOSE)] + _NORMAL_CLOSE
+        self.transport.write(output)
+        self.transport.close()
