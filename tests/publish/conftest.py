@@ -16,14 +16,17 @@ from scenario6.publish.compose_cli import ComposeMissing, find_compose
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "hf_test_secret_value"
+ACCESS = "alice:access-secret-value"  # invitation codes: must end up in no published file
 
 Publish = Callable[..., Path]
 
 
 @pytest.fixture
 def publish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Publish:
-    """``scenario6 publish ARGS`` into a fresh folder, with a token in the environment."""
+    """``scenario6 publish ARGS`` into a fresh folder, with a token and invitation codes in
+    the environment."""
     monkeypatch.setenv("HF_TOKEN", SECRET)
+    monkeypatch.setenv("ACCESS_CODES", ACCESS)
     monkeypatch.delenv("USE_GPU", raising=False)  # the defaults are the tests' to choose
     monkeypatch.chdir(REPO)
     count = 0
@@ -52,7 +55,7 @@ def compose_config(
     compose: list[str], folder: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``docker compose config`` (the real Compose v2 parser and validator) on a folder."""
-    environ = {k: v for k, v in os.environ.items() if k != "HF_TOKEN"}
+    environ = {k: v for k, v in os.environ.items() if k not in {"HF_TOKEN", "ACCESS_CODES"}}
     return subprocess.run(
         [*compose, "-f", str(folder / "compose.yaml"), "config", "--format", "json"],
         env={**environ, **(env or {})},
@@ -65,8 +68,9 @@ def compose_config(
 
 
 def resolved(compose: list[str], folder: Path) -> dict[str, Any]:
-    """The Compose model as Compose itself resolves it, with a stand-in token."""
-    result = compose_config(compose, folder, {"HF_TOKEN": "stand-in-for-validation"})
+    """The Compose model as Compose itself resolves it, with stand-in secrets."""
+    stand_ins = {"HF_TOKEN": "stand-in-for-validation", "ACCESS_CODES": "stand-in:codes-here"}
+    result = compose_config(compose, folder, stand_ins)
     assert result.returncode == 0, result.stderr
     data: dict[str, Any] = json.loads(result.stdout)
     return data

@@ -10,7 +10,7 @@ import yaml
 from cryptography import x509
 
 from scenario6.backend.certs import covered_names
-from tests.publish.conftest import SECRET, Publish, compose_config, resolved
+from tests.publish.conftest import ACCESS, SECRET, Publish, compose_config, resolved
 
 BACKEND, FRONTEND, TLS_INIT = "scenario6-moshi", "scenario6-frontend", "scenario6-frontend-tls"
 GPU = [{"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}]
@@ -60,7 +60,7 @@ def test_the_token_is_a_required_placeholder(publish: Publish, compose: list[str
     folder = publish()
     text = (folder / "compose.yaml").read_text()
     assert "${HF_TOKEN:?" in text
-    missing = compose_config(compose, folder)
+    missing = compose_config(compose, folder, {"ACCESS_CODES": "stand-in:codes-here"})
     assert missing.returncode != 0
     assert "HF_TOKEN" in missing.stderr
     example = (folder / ".env.example").read_text()
@@ -146,12 +146,33 @@ def test_own_certificate_is_used(publish: Publish, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "args", [(), ("--no-gpu",), ("--backend", "loopback"), ("--backend-tls",)], ids=str
 )
-def test_no_generated_file_contains_the_token(publish: Publish, args: tuple[str, ...]) -> None:
+def test_no_generated_file_contains_the_token_or_the_codes(
+    publish: Publish, args: tuple[str, ...]
+) -> None:
     folder = publish(*args)
     files = [p for p in folder.rglob("*") if p.is_file()]
     assert len(files) >= 5
     for path in files:
         assert SECRET.encode() not in path.read_bytes(), path
+        assert ACCESS.split(":")[1].encode() not in path.read_bytes(), path
+
+
+@pytest.mark.parametrize("args", [(), ("--backend", "loopback"), ("--no-https",)], ids=str)
+def test_the_frontend_needs_invitation_codes_from_env_every_way_it_is_published(
+    publish: Publish, compose: list[str], args: tuple[str, ...]
+) -> None:
+    folder = publish(*args)
+    text = (folder / "compose.yaml").read_text()
+    assert "ACCESS_CODES: ${ACCESS_CODES:?" in text.replace('"', "")
+    missing = compose_config(compose, folder, {"HF_TOKEN": "stand-in-for-validation"})
+    assert missing.returncode != 0 and "ACCESS_CODES" in missing.stderr
+    services = resolved(compose, folder)["services"]
+    assert services[FRONTEND]["environment"]["ACCESS_CODES"] == "stand-in:codes-here"
+    assert "ACCESS_CODES" not in services[BACKEND].get("environment", {})
+    example = (folder / ".env.example").read_text()
+    assert "ACCESS_CODES=\n" in example and "label:code" in example
+    readme = (folder / "README.md").read_text()
+    assert "## Inviting people" in readme and "ACCESS_CODES" in readme
 
 
 def test_every_yaml_file_parses(publish: Publish) -> None:

@@ -10,12 +10,13 @@ from scenario6.cli import main
 from scenario6.publish.bundle import publish
 from scenario6.publish.deploy import secret_env
 from scenario6.publish.options import PublishOptions
-from tests.publish.conftest import REPO, SECRET
+from tests.publish.conftest import ACCESS, REPO, SECRET
 
 
 @pytest.fixture
 def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("ACCESS_CODES", raising=False)
     monkeypatch.chdir(REPO)
     if (REPO / ".env").is_file():
         pytest.skip("a developer .env in the checkout may hold HF_TOKEN")
@@ -23,19 +24,20 @@ def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_token_comes_from_the_published_folders_env_file(no_token: None, tmp_path: Path) -> None:
     published = publish(PublishOptions(output=tmp_path / "out"))
-    (published.folder / ".env").write_text(f"HF_TOKEN={SECRET}\n")
-    assert secret_env(published, prompt=None) == {"HF_TOKEN": SECRET}
+    (published.folder / ".env").write_text(f"HF_TOKEN={SECRET}\nACCESS_CODES={ACCESS}\n")
+    assert secret_env(published, prompt=None) == {"HF_TOKEN": SECRET, "ACCESS_CODES": ACCESS}
 
 
 def test_the_environment_wins_and_loopback_needs_nothing(
     no_token: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HF_TOKEN", "from-environment")
+    monkeypatch.setenv("ACCESS_CODES", ACCESS)
     published = publish(PublishOptions(output=tmp_path / "out"))
     (published.folder / ".env").write_text(f"HF_TOKEN={SECRET}\n")
-    assert secret_env(published, prompt=None) == {"HF_TOKEN": "from-environment"}
+    assert secret_env(published, prompt=None)["HF_TOKEN"] == "from-environment"
     demo = publish(PublishOptions(output=tmp_path / "demo", backend="loopback"))
-    assert secret_env(demo, prompt=None) == {}
+    assert secret_env(demo, prompt=None) == {"ACCESS_CODES": ACCESS}  # the gate only
 
 
 def test_a_prompt_is_asked_when_nothing_else_has_the_token(no_token: None, tmp_path: Path) -> None:
@@ -44,10 +46,10 @@ def test_a_prompt_is_asked_when_nothing_else_has_the_token(no_token: None, tmp_p
 
     def prompt(parameter: object) -> str:
         asked.append(getattr(parameter, "env_name", ""))
-        return SECRET
+        return SECRET if asked[-1] == "HF_TOKEN" else ACCESS
 
-    assert secret_env(published, prompt=prompt) == {"HF_TOKEN": SECRET}
-    assert asked == ["HF_TOKEN"]
+    assert secret_env(published, prompt=prompt) == {"HF_TOKEN": SECRET, "ACCESS_CODES": ACCESS}
+    assert asked == ["HF_TOKEN", "ACCESS_CODES"]
 
 
 def test_deploy_without_a_token_stops_before_starting_anything(
@@ -57,4 +59,14 @@ def test_deploy_without_a_token_stops_before_starting_anything(
     assert code == 1
     err = capsys.readouterr().err
     assert "HF_TOKEN" in err
+    assert "docker compose up" not in err
+
+
+def test_deploy_without_invitation_codes_stops_before_starting_anything(
+    no_token: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], compose: list[str]
+) -> None:
+    argv = ["deploy", "--backend", "loopback", "--output", str(tmp_path / "out"), "--no-build"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "ACCESS_CODES" in err
     assert "docker compose up" not in err

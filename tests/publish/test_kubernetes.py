@@ -90,6 +90,16 @@ def test_loopback_needs_no_token(publish: Publish) -> None:
     assert c["image"] == "scenario6-moshi:loopback"
 
 
+def test_the_frontend_reads_its_invitation_codes_from_a_secret(publish: Publish) -> None:
+    folder = publish("--backend", "loopback")
+    c = container(manifests(folder)[("Deployment", FRONTEND)])
+    ref = {"secretKeyRef": {"name": "scenario6-access-codes", "key": "ACCESS_CODES"}}
+    assert env_of(c)["ACCESS_CODES"] == ref
+    readme = (folder / "kubernetes" / "README.md").read_text()
+    assert "kubectl create secret generic scenario6-access-codes" in readme
+    assert "## Inviting people" in readme
+
+
 def test_readme_says_how_to_apply_scale_and_give_the_token(publish: Publish) -> None:
     readme = (publish() / "kubernetes" / "README.md").read_text()
     assert "kubectl apply -k ." in readme

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from scenario6.frontend.access.invitations import ENV as ACCESS_ENV
+
 from .options import BACKEND, PublishOptions
 from .profile import DEMO_NOTE
 from .spec import Health, Service, Value, relative
@@ -183,6 +185,11 @@ def env_example(services: Mapping[str, Service]) -> str:
                 lines.append(
                     "# Accept the model licence at huggingface.co/nvidia/personaplex-7b-v1, "
                     "then create a read token."
+                )
+            elif parameter.env_name == ACCESS_ENV:
+                lines.append(
+                    "# One label:code pair per person, comma-separated; codes of 8+ characters, "
+                    "e.g. from: python3 -c 'import secrets; print(secrets.token_urlsafe(12))'"
                 )
             lines.append(f"{parameter.env_name}={parameter.default or ''}")
     if not seen:

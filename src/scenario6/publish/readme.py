@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from scenario6.frontend.access.invitations import ENV as ACCESS_ENV
+
 from .options import BACKEND, FRONTEND, PublishOptions
 from .profile import DEMO_NOTE, TLS_VOLUME
 from .spec import Service
@@ -33,7 +35,7 @@ def compose_readme(
         ]
     lines += ["## Start", "", "```sh"]
     if needs_env:
-        lines += ["cp .env.example .env        # then put your Hugging Face token in .env"]
+        lines += ["cp .env.example .env        # then fill it in (see .env.example)"]
     lines += [
         "docker compose up -d --wait  # builds both images the first time",
         "```",
@@ -77,6 +79,8 @@ def compose_readme(
             "Published with `--no-https`: plain HTTP, bound to 127.0.0.1 only, because browsers",
             "allow the microphone over HTTP only on localhost.",
         ]
+    if _gated(services):
+        lines += ["", *_inviting(f"`{ACCESS_ENV}` in `.env`", ["docker compose up -d"], url)]
     lines += [
         "",
         "## Stop",
@@ -139,6 +143,16 @@ def kubernetes_readme(
             "with the keys `cert.pem` and `key.pem`.",
             "",
         ]
+    if _gated(services):
+        secret = next((name for name, key, _ in secrets if key == ACCESS_ENV), ACCESS_ENV)
+        where = f"the `{secret}` Secret (key `{ACCESS_ENV}`)"
+        apply = [
+            f"kubectl create secret generic {secret} "
+            f'--from-literal={ACCESS_ENV}="${ACCESS_ENV}" \\',
+            "  --dry-run=client -o yaml | kubectl apply -f -",
+            f"kubectl rollout restart deployment/{FRONTEND}",
+        ]
+        lines += [*_inviting(where, apply, frontend_url(services, options)), ""]
     lines += [
         "## 3. Apply",
         "",
@@ -169,6 +183,40 @@ def kubernetes_readme(
         "Keep one frontend replica: the queue lives in the frontend process.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _gated(services: Mapping[str, Service]) -> bool:
+    frontend = services.get(FRONTEND)
+    return frontend is not None and any(p.env_name == ACCESS_ENV for p in frontend.parameters)
+
+
+def _inviting(where: str, apply: list[str], url: str) -> list[str]:
+    """How to let people in: the frontend admits only holders of an invitation code."""
+    return [
+        "## Inviting people",
+        "",
+        "Each conversation holds a GPU, so the frontend admits only people with an invitation",
+        f"code. The codes are {where}: one `label:code` pair per person,",
+        "comma-separated, each code at least 8 characters. The label is the person's name in",
+        "the logs and their share of the per-person session limit. Make a code with:",
+        "",
+        "```sh",
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(12))'",
+        "```",
+        "",
+        f"Send each person the app's address ({url} here; this machine's name from",
+        "elsewhere) and their code: they enter it once on the sign-in page and stay signed in",
+        "for a week (a cookie only the server can read). To let someone in or out, edit the",
+        "codes and apply them:",
+        "",
+        "```sh",
+        *apply,
+        "```",
+        "",
+        "A removed code signs its holder out. Behind a single sign-on proxy (oauth2-proxy and",
+        "the like), the frontend can take the user name the proxy sets instead: see the",
+        "security page of the project's documentation (docs/security.md).",
+    ]
 
 
 def _startup_minutes(services: Mapping[str, Service]) -> int:

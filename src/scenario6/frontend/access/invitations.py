@@ -7,6 +7,8 @@ import hmac
 import re
 from dataclasses import dataclass, field
 
+# The variable the codes come in, as published files and the app model name it.
+ENV = "ACCESS_CODES"
 # Long enough that guessing at a few tries a minute per address is hopeless.
 MIN_CODE_CHARS = 8
 _LABEL = re.compile(r"[A-Za-z0-9._@+-]{1,64}")
