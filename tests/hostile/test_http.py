@@ -30,7 +30,7 @@ UPGRADE = (
     ],
 )
 async def test_path_traversal_never_leaves_the_static_folder(servers: Servers, target: str) -> None:
-    request = f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    request = f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
     status = await http_status(servers.fe.port, request)
     assert status in {400, 404}, status
 
@@ -40,18 +40,18 @@ async def test_path_traversal_never_leaves_the_static_folder(servers: Servers, t
     [
         # A 200 kB query string on the session endpoint.
         f"GET /api/chat?voice_prompt=NATF2.pt&text_prompt={'a' * 200_000} HTTP/1.1\r\n"
-        f"Host: x\r\n{UPGRADE}\r\n".encode(),
+        f"Host: 127.0.0.1\r\n{UPGRADE}\r\n".encode(),
         # One 200 kB header.
-        f"GET /api/chat?voice_prompt=NATF2.pt HTTP/1.1\r\nHost: x\r\nX-Big: {'b' * 200_000}\r\n"
+        f"GET /api/chat?voice_prompt=NATF2.pt HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {'b' * 200_000}\r\n"
         f"{UPGRADE}\r\n".encode(),
         # Ten thousand small headers.
-        b"GET /api/chat?voice_prompt=NATF2.pt HTTP/1.1\r\nHost: x\r\n"
+        b"GET /api/chat?voice_prompt=NATF2.pt HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         + b"".join(b"X-%d: y\r\n" % i for i in range(10_000))
         + UPGRADE.encode()
         + b"\r\n",
         # Not HTTP.
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(100) + b"\r\n\r\n",
-        b"GET /api/chat?voice_prompt=NATF2.pt HTTP/1.1\r\nHost: x\r\nBad\x00Header: 1\r\n\r\n",
+        b"GET /api/chat?voice_prompt=NATF2.pt HTTP/1.1\r\nHost: 127.0.0.1\r\nBad\x00Header: 1\r\n\r\n",
     ],
     ids=["huge-query", "huge-header", "many-headers", "tls-to-plain-port", "nul-in-header"],
 )
@@ -63,7 +63,7 @@ async def test_oversize_or_broken_requests_are_refused(
     status = await http_status(servers.fe.port, request_bytes, timeout=1)
     assert status != 101 and status < 500, status
     assert servers.backend_sessions() == []
-    health = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    health = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     assert await http_status(servers.fe.port, health) == 200, "the frontend stopped serving"
 
 
@@ -72,7 +72,7 @@ async def test_other_methods_on_the_session_endpoint_are_refused(
     servers: Servers, method: str
 ) -> None:
     request = (
-        f"{method} /api/chat?voice_prompt=NATF2.pt&text_prompt=x HTTP/1.1\r\nHost: x\r\n"
+        f"{method} /api/chat?voice_prompt=NATF2.pt&text_prompt=x HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         "Content-Length: 0\r\nConnection: close\r\n\r\n"
     ).encode()
     status = await http_status(servers.fe.port, request)
