@@ -40,6 +40,9 @@ OVERRIDE = Path(__file__).with_name("compose.host-network.yaml")
 # Over OVERRIDE for the real server: its own command line, the tiny model's folder.
 PERSONAPLEX_OVERRIDE = Path(__file__).with_name("compose.personaplex.yaml")
 SECRET = "hf_test_secret_value"
+# The published frontend's access gate: the tests are one invited person.
+ACCESS_CODE = "integration-test-code"
+ACCESS_CODES = f"tester:{ACCESS_CODE}"
 FRONTEND_IMAGE = "scenario6-frontend:test"  # the tags tests/images builds: layers are shared
 BACKEND_IMAGE = "scenario6-loopback:test"
 START_TIMEOUT_S = 1500  # image builds on a cold cache; a hang still ends
@@ -59,10 +62,30 @@ class Stack:
     folder: Path | None = None
     figures: dict[str, float] = field(default_factory=dict)
     compose_env: dict[str, str] = field(default_factory=dict)  # what its override files read
+    cookie: str | None = None  # the access gate's, once signed in (published stacks)
 
     @property
     def ssl(self) -> ssl.SSLContext | None:
         return ssl.create_default_context(cafile=str(self.ca)) if self.ca else None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Cookie": self.cookie} if self.cookie else {}
+
+    @property
+    def connect(self) -> dict[str, Any]:
+        """How a WebSocket client reaches a session: the CA, the sign-in cookie."""
+        return {"ssl": self.ssl, "additional_headers": self.headers}
+
+    def sign_in(self, code: str = ACCESS_CODE) -> None:
+        """Trade the invitation code for the gate's cookie, as the sign-in page does."""
+        request = urllib.request.Request(
+            self.http + "/signin",
+            data=json.dumps({"code": code}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10, context=self.ssl) as reply:
+            self.cookie = reply.headers["Set-Cookie"].split(";")[0]
 
     def ws(self, voice: str = "NATF2.pt", persona: str = "Be brief.", **extra: str) -> str:
         query = urlencode({"voice_prompt": voice, "text_prompt": persona, **extra})
@@ -70,7 +93,8 @@ class Stack:
         return f"{scheme}{self.http.removeprefix('https').removeprefix('http')}/api/chat?{query}"
 
     def get_json(self, path: str) -> Any:
-        with urllib.request.urlopen(self.http + path, timeout=10, context=self.ssl) as reply:
+        request = urllib.request.Request(self.http + path, headers=self.headers)
+        with urllib.request.urlopen(request, timeout=10, context=self.ssl) as reply:
             return json.load(reply)
 
 
@@ -104,6 +128,7 @@ def published_stack(
     env = {
         **os.environ,
         "HF_TOKEN": SECRET,  # must end up nowhere: neither backend here needs a token
+        "ACCESS_CODES": ACCESS_CODES,
         "SCENARIO6_TEST_MOSHI_PORT": str(backend_port),
         "SCENARIO6_TEST_FRONTEND_PORT": str(frontend_port),
         "SCENARIO6_TEST_SESSION": SESSION,
@@ -146,6 +171,7 @@ def published_stack(
             figures={"deploy_s": time.monotonic() - started},
             compose_env=env,
         )
+        stack.sign_in()
         yield stack
     finally:
         project.down(env=env)
@@ -169,6 +195,7 @@ def run_stack(base_image: str, log: Path, tiny: TinyPersonaPlex | None = None) -
         "SCENARIO6_CONTAINER_NETWORK": "host",  # the test engine has no bridge network
         "HF_TOKEN": SECRET,
     }
+    env.pop("ACCESS_CODES", None)  # run mode on localhost: the gate stays off
     backend = "loopback"
     if tiny is not None:
         backend = "personaplex"

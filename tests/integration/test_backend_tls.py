@@ -29,7 +29,7 @@ def tls_stack(
 
 async def test_frontend_relays_to_the_wss_backend_it_verifies(tls_stack: Stack) -> None:
     sent = sweep(1.5)
-    async with conversation(tls_stack.ws(events="1"), ssl=tls_stack.ssl) as talk:
+    async with conversation(tls_stack.ws(events="1"), **tls_stack.connect) as talk:
         await talk.wait_for(talk.handshake.is_set, timeout=60)
         [backend] = talk.events_of("backend")
         assert backend["url"] == f"wss://localhost:{tls_stack.backend_port}/api/chat"

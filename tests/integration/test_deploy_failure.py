@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from scenario6.publish.compose_cli import ComposeProject
-from tests.integration.conftest import BACKEND_IMAGE, FRONTEND_IMAGE, OVERRIDE, REPO, SECRET
+from tests.integration.conftest import (
+    ACCESS_CODES,
+    BACKEND_IMAGE,
+    FRONTEND_IMAGE,
+    OVERRIDE,
+    REPO,
+    SECRET,
+)
 from tests.support.docker import SESSION
 from tests.support.servers import free_port
 
@@ -24,6 +31,7 @@ def test_a_backend_that_cannot_start_fails_the_deploy_with_its_logs(
     env = {
         **os.environ,
         "HF_TOKEN": SECRET,
+        "ACCESS_CODES": ACCESS_CODES,
         "SCENARIO6_TEST_MOSHI_PORT": str(free_port()),
         "SCENARIO6_TEST_FRONTEND_PORT": str(free_port()),
         "SCENARIO6_TEST_SESSION": SESSION,

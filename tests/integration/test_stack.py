@@ -10,12 +10,14 @@ import asyncio
 import json
 import os
 import subprocess
+import urllib.error
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.integration.conftest import (
+    ACCESS_CODE,
     BACKEND_IMAGE,
     FRONTEND_IMAGE,
     SECRET,
@@ -38,7 +40,7 @@ def test_health(stack: Stack) -> None:
 
 async def _converse(stack: Stack, sent: np.ndarray, **extra: str) -> Conversation:
     """Handshake, then ``sent`` at the real-time pace, until about as much audio is back."""
-    async with conversation(stack.ws(**extra), ssl=stack.ssl) as talk:
+    async with conversation(stack.ws(**extra), **stack.connect) as talk:
         await talk.wait_for(lambda: talk.handshake.is_set() or talk.closed.is_set(), timeout=60)
         assert talk.handshake.is_set(), f"closed before the handshake: {talk.close_code}"
         await talk.send_audio(encode_messages(sent))
@@ -50,7 +52,7 @@ async def _converse(stack: Stack, sent: np.ndarray, **extra: str) -> Conversatio
 async def test_config_names_the_backend(stack: Stack) -> None:
     [backend] = stack.get_json("/api/config")["backends"]
     assert (backend["host"], backend["port"]) == ("127.0.0.1", stack.backend_port)
-    async with conversation(stack.ws(), ssl=stack.ssl) as talk:
+    async with conversation(stack.ws(), **stack.connect) as talk:
         await talk.wait_for(talk.handshake.is_set, timeout=60)
     config = stack.get_json("/api/config")
     assert config["backends"][0]["kind"] == stack.backend
@@ -79,9 +81,9 @@ async def test_the_loopback_echoes_what_it_hears_and_says_it_is_a_stand_in(stack
 
 
 async def test_second_client_is_queued(stack: Stack) -> None:
-    async with conversation(stack.ws(), ssl=stack.ssl) as first:
+    async with conversation(stack.ws(), **stack.connect) as first:
         await first.wait_for(first.handshake.is_set, timeout=60)
-        async with conversation(stack.ws("VARM3.pt", events="1"), ssl=stack.ssl) as second:
+        async with conversation(stack.ws("VARM3.pt", events="1"), **stack.connect) as second:
             await second.wait_for(lambda: second.events_of("queued"), timeout=30)
             assert second.events_of("queued")[0]["position"] == 1
             assert not second.handshake.is_set()
@@ -92,7 +94,7 @@ async def test_second_client_is_queued(stack: Stack) -> None:
 async def test_a_backend_killed_mid_session_closes_it_and_a_restarted_one_serves_again(
     stack: Stack,
 ) -> None:
-    async with conversation(stack.ws(), ssl=stack.ssl) as talk:
+    async with conversation(stack.ws(), **stack.connect) as talk:
         await talk.wait_for(talk.handshake.is_set, timeout=60)
         container = backend_container(stack.backend_port)
         # A crash, not a stop: Docker (published) or the run engine brings it back.
@@ -120,6 +122,33 @@ published_loopback = pytest.mark.parametrize("stack", ["loopback-publish"], indi
 
 
 @published_only
+async def test_a_published_stack_admits_only_invited_people(stack: Stack) -> None:
+    stranger = Stack(stack.mode, stack.http, stack.backend_port, ca=stack.ca)
+    assert stranger.get_json("/health")["status"] == "ok"  # probes stay open
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        stranger.get_json("/api/config")
+    refused.value.close()
+    assert refused.value.code == 401
+    with pytest.raises(urllib.error.HTTPError) as wrong:
+        stranger.sign_in("not-the-code")
+    wrong.value.close()
+    assert wrong.value.code == 401
+    async with conversation(stranger.ws(), **stranger.connect) as talk:
+        await talk.wait_for(talk.closed.is_set, timeout=30)
+    assert (talk.close_code, talk.handshake.is_set()) == (4401, False)
+    assert stack.get_json("/api/config")["access"]["identity"] == "tester"
+
+
+@pytest.mark.parametrize("stack", ["loopback-run", "personaplex-run"], indirect=True)
+def test_run_mode_on_localhost_needs_no_sign_in(stack: Stack) -> None:
+    assert stack.get_json("/api/config")["access"] == {
+        "gate": False,
+        "identity": None,
+        "signout": False,
+    }
+
+
+@published_only
 def test_the_token_reaches_no_image_container_or_log(stack: Stack) -> None:
     assert stack.project is not None and stack.folder is not None
     backend_image = PERSONAPLEX_TAG if stack.backend == "personaplex" else BACKEND_IMAGE
@@ -137,9 +166,11 @@ def test_the_token_reaches_no_image_container_or_log(stack: Stack) -> None:
             ["docker", "logs", container], capture_output=True, text=True, timeout=30, check=True
         )
         assert SECRET not in logs.stdout + logs.stderr
+        assert ACCESS_CODE not in logs.stdout + logs.stderr  # signed in, never logged
     for path in stack.folder.rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
+            assert ACCESS_CODE.encode() not in path.read_bytes(), path
 
 
 def test_a_browser_conversation_through_the_proxy(stack: Stack, tmp_path: Path) -> None:
@@ -163,6 +194,14 @@ def test_a_browser_conversation_through_the_proxy(stack: Stack, tmp_path: Path) 
         try:
             page = browser.new_page()
             page.goto(stack.http + "/")
+            if stack.mode == "publish":  # the gate: sign in on its page first
+                expect(page).to_have_url(stack.http + "/signin")
+                page.fill("#code", ACCESS_CODE)
+                page.click("#signin-submit")
+                expect(page).to_have_url(stack.http + "/")
+                expect(page.locator("#identity-name")).to_have_text("Signed in as tester")
+                [cookie] = page.context.cookies()
+                assert cookie["secure"] and cookie["httpOnly"]
             assert page.evaluate("window.isSecureContext") is True
             expect(page.locator("#banner-insecure")).to_be_hidden()
             expect(page.locator("#toggle")).to_be_enabled()
