@@ -97,6 +97,7 @@ async def test_the_backend_is_closed_with_the_clients_own_code(
                 async with talk.ws.send_context():
                     talk.ws.protocol.send_close()
                 await talk.ws.wait_closed()
+                assert talk.ws.close_code == 1000  # as PersonaPlex's own server answers
             else:
                 await talk.ws.close(client_code)
         assert await asyncio.wait_for(seen, 10) == backend_sees

@@ -14,6 +14,7 @@ from aiohttp import web
 from scenario6.backend.loopback import LoopbackBackend, LoopbackSettings
 from scenario6.bench.harness import HOST, ChildServer, free_port
 from scenario6.frontend.app import create_app
+from scenario6.frontend.serving import UVICORN_OPTIONS
 from scenario6.frontend.settings import FrontendSettings
 
 
@@ -79,6 +80,7 @@ async def frontend_server(**settings: object) -> AsyncIterator[RunningFrontend]:
         log_level="warning",
         ws_max_size=frontend_settings.max_message_bytes,
         lifespan="on",
+        **UVICORN_OPTIONS,  # served as every launcher serves it
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
