@@ -179,3 +179,20 @@ def test_codes_too_short_to_resist_guessing_stop_the_start_without_showing_them(
         FrontendSettings(access_codes="alice:abc123")  # type: ignore[call-arg]
     assert "the code for 'alice' is shorter than 8 characters" in str(raised.value)
     assert "abc123" not in str(raised.value)
+
+
+async def test_sign_in_refuses_other_sites_and_anything_but_a_small_code() -> None:
+    async with gated() as (_, fe), httpx.AsyncClient() as http:
+        foreign = await sign_in(fe, "alice-code-123", {"Origin": "https://evil.example"})
+        assert foreign.status_code == 403 and "set-cookie" not in foreign.headers
+        signout = await http.post(f"{fe.http}/signout", headers={"Origin": "https://evil.example"})
+        assert signout.status_code == 403
+        huge = await http.post(f"{fe.http}/signin", content=b"code=" + b"x" * 10_000)
+        assert huge.status_code == 400
+        form = await http.post(f"{fe.http}/signin", data={"code": "alice-code-123"})
+        assert form.status_code == 200 and form.json() == {"identity": "alice"}
+
+
+def test_an_identity_header_must_be_a_header_name() -> None:
+    with pytest.raises(ValidationError, match="must be a header name"):
+        FrontendSettings(access_identity_header="X-User: admin")  # type: ignore[call-arg]

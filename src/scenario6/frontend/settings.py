@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from scenario6.protocol.voices import DEFAULT_PERSONA, DEFAULT_VOICE, PERSONA_MAX_CHARS, voice_name
 
 from .backends import BackendUrl, parse_backend_urls
+
+# An HTTP header name (RFC 9110 token characters).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 class FrontendSettings(BaseSettings):
@@ -80,8 +84,8 @@ class FrontendSettings(BaseSettings):
     max_sessions_per_client: int = Field(
         4,
         ge=1,
-        description="Sessions one client address may hold or wait for at once; more are "
-        "refused so that one client cannot fill the queue.",
+        description="Sessions one client (a signed-in person, else a client address) may hold "
+        "or wait for at once; more are refused so that one client cannot fill the queue.",
     )
     sessions_per_backend: int = Field(
         1,
@@ -169,6 +173,14 @@ class FrontendSettings(BaseSettings):
         if isinstance(value, list | tuple):
             # Canonical network strings: a typo stops the frontend instead of trusting no one.
             return tuple(str(ipaddress.ip_network(str(n).strip(), strict=False)) for n in value)
+        return value
+
+    @field_validator("access_identity_header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _HEADER_NAME.fullmatch(value):
+            raise ValueError("must be a header name such as X-Forwarded-User")
         return value
 
     @field_validator("access_codes")
