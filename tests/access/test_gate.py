@@ -33,7 +33,7 @@ async def sign_in(
     fe: RunningFrontend, code: str, headers: dict[str, str] | None = None
 ) -> httpx.Response:
     async with httpx.AsyncClient() as http:
-        return await http.post(f"{fe.http}/signin", json={"code": code}, headers=headers)
+        return await http.post(f"{fe.http}/api/signin", json={"code": code}, headers=headers)
 
 
 def cookie_of(response: httpx.Response) -> str:
@@ -123,8 +123,8 @@ async def test_wrong_codes_are_rate_limited_per_client_address() -> None:
 
 async def test_sign_out_clears_the_cookie() -> None:
     async with gated() as (_, fe), httpx.AsyncClient() as http:
-        out = await http.post(f"{fe.http}/signout")
-        assert (out.status_code, out.headers["location"]) == (303, "/signin")
+        out = await http.post(f"{fe.http}/api/signout")
+        assert out.status_code == 204
         cleared = out.headers["set-cookie"].lower()
         assert cleared.startswith(f'{COOKIE}=""') and "max-age=0" in cleared
 
@@ -185,11 +185,13 @@ async def test_sign_in_refuses_other_sites_and_anything_but_a_small_code() -> No
     async with gated() as (_, fe), httpx.AsyncClient() as http:
         foreign = await sign_in(fe, "alice-code-123", {"Origin": "https://evil.example"})
         assert foreign.status_code == 403 and "set-cookie" not in foreign.headers
-        signout = await http.post(f"{fe.http}/signout", headers={"Origin": "https://evil.example"})
+        signout = await http.post(
+            f"{fe.http}/api/signout", headers={"Origin": "https://evil.example"}
+        )
         assert signout.status_code == 403
-        huge = await http.post(f"{fe.http}/signin", content=b"code=" + b"x" * 10_000)
+        huge = await http.post(f"{fe.http}/api/signin", content=b"code=" + b"x" * 10_000)
         assert huge.status_code == 400
-        form = await http.post(f"{fe.http}/signin", data={"code": "alice-code-123"})
+        form = await http.post(f"{fe.http}/api/signin", data={"code": "alice-code-123"})
         assert form.status_code == 200 and form.json() == {"identity": "alice"}
 
 

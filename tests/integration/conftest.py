@@ -80,7 +80,7 @@ class Stack:
     def sign_in(self, code: str = ACCESS_CODE) -> None:
         """Trade the invitation code for the gate's cookie, as the sign-in page does."""
         request = urllib.request.Request(
-            self.http + "/signin",
+            self.http + "/api/signin",
             data=json.dumps({"code": code}).encode(),
             headers={"Content-Type": "application/json"},
         )

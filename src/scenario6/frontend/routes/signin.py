@@ -1,4 +1,5 @@
-"""The access gate's pages: ``GET/POST /signin`` (a code for a cookie) and ``POST /signout``."""
+"""The access gate's routes: the ``/signin`` page, ``POST /api/signin`` (a code for a cookie)
+and ``POST /api/signout``."""
 
 from __future__ import annotations
 
@@ -26,14 +27,20 @@ _MAX_BODY_BYTES = 4096
 log = logging.getLogger("scenario6.frontend.access")
 
 
-@router.get("/signin", include_in_schema=False)
-async def signin_page(gate: AccessGate) -> Response:
-    if not gate.codes:
-        return RedirectResponse("/", status_code=303)
-    return FileResponse(_PAGE, headers={"Cache-Control": "no-cache"})
+_ERROR = {"content": {"application/json": {"example": {"detail": "what went wrong"}}}}
 
 
-@router.post("/signin", tags=["access"])
+@router.post(
+    "/api/signin",
+    tags=["access"],
+    responses={
+        400: {"description": "no code in the request", **_ERROR},
+        401: {"description": "the code is not valid", **_ERROR},
+        403: {"description": "posted from another site", **_ERROR},
+        404: {"description": "sign-in with a code is not enabled", **_ERROR},
+        429: {"description": "too many wrong codes: see Retry-After", **_ERROR},
+    },
+)
 async def signin(request: Request, gate: AccessGate, settings: Settings) -> Response:
     """Exchange an invitation code (JSON ``{"code": ...}`` or a form field ``code``) for a
     signed, HTTP-only session cookie. Wrong codes are rate-limited per client address."""
@@ -69,12 +76,18 @@ async def signin(request: Request, gate: AccessGate, settings: Settings) -> Resp
     return response
 
 
-@router.post("/signout", tags=["access"])
+@router.post(
+    "/api/signout",
+    tags=["access"],
+    status_code=204,
+    response_class=Response,
+    responses={403: {"description": "posted from another site", **_ERROR}},
+)
 async def signout(request: Request, settings: Settings) -> Response:
-    """Forget this browser's sign-in cookie; a form posting here lands on the sign-in page."""
+    """Forget this browser's sign-in cookie."""
     if not origin_allowed(request.headers.get("origin"), request.headers.get("host"), settings):
         return _error(403, "this page's origin is not allowed here")
-    response = RedirectResponse("/signin", status_code=303)
+    response = Response(status_code=204)
     response.delete_cookie(
         COOKIE,
         path="/",
@@ -83,6 +96,13 @@ async def signout(request: Request, settings: Settings) -> Response:
         samesite="strict",
     )
     return response
+
+
+@router.get("/signin", include_in_schema=False)
+async def signin_page(gate: AccessGate) -> Response:
+    if not gate.codes:
+        return RedirectResponse("/", status_code=303)
+    return FileResponse(_PAGE, headers={"Cache-Control": "no-cache"})
 
 
 async def _read_code(request: Request) -> str | None:

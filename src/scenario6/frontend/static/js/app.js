@@ -74,6 +74,7 @@ async function init() {
   }
   ui.version.textContent = `${config.service} ${config.version}`;
   view.showIdentity(ui, config.access);
+  ui.signout.addEventListener("click", signOut);
   form = new SettingsForm(ui, config, () => {
     ui.toggle.disabled = !running && !form.complete;
     offerRestart();
@@ -110,6 +111,12 @@ function notSignedIn(body) {
   }
   view.showStatus(ui, "error", { reason: "not signed in" });
   view.showError(ui, "Not signed in.", "Open this app through its sign-in proxy.");
+}
+
+async function signOut() {
+  if (running) stop();
+  await fetch("/api/signout", { method: "POST", credentials: "same-origin" }).catch(() => {});
+  location.replace("/signin");
 }
 
 function offerRestart() {

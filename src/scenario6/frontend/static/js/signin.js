@@ -17,7 +17,7 @@ async function signIn(event) {
   error.hidden = true;
   submit.disabled = true;
   try {
-    const response = await fetch("/signin", {
+    const response = await fetch("/api/signin", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ code: code.value }),

@@ -35,6 +35,7 @@ export function elements() {
     version: $("footer-version"),
     identity: $("identity"),
     identityName: $("identity-name"),
+    signout: $("signout"),
   };
 }
 
@@ -87,7 +88,7 @@ function sessionNote(state, detail = {}) {
 export function showIdentity(ui, access) {
   if (!access?.gate) return;
   ui.identityName.textContent = access.identity ? `Signed in as ${access.identity}` : "Signed in";
-  ui.identity.querySelector("form").hidden = !access.signout;
+  ui.signout.hidden = !access.signout;
   ui.identity.hidden = false;
 }
 
