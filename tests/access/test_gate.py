@@ -195,6 +195,20 @@ async def test_sign_in_refuses_other_sites_and_anything_but_a_small_code() -> No
         assert form.status_code == 200 and form.json() == {"identity": "alice"}
 
 
+async def test_hostile_cookies_and_codes_are_refused_not_crashed_on() -> None:
+    async with gated() as (_, fe), httpx.AsyncClient() as http:
+        for value in ("v1.x.1.2.\u00e9\u00e9", "....", "v1", "v1.YWxpY2U.9999999999.00.00"):
+            cookie = f"{COOKIE}={value}".encode("latin-1")
+            reply = await http.get(f"{fe.http}/api/config", headers={"Cookie": cookie})
+            assert reply.status_code == 401, value
+        lone = await http.post(
+            f"{fe.http}/api/signin",
+            content=b'{"code": "\\ud800alice"}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert lone.status_code == 401
+
+
 def test_an_identity_header_must_be_a_header_name() -> None:
     with pytest.raises(ValidationError, match="must be a header name"):
         FrontendSettings(access_identity_header="X-User: admin")  # type: ignore[call-arg]

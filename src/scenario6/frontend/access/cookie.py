@@ -45,7 +45,9 @@ class CookieSigner:
 
     def check(self, value: str, now: float) -> Pass | None:
         payload, _, signature = value.rpartition(".")
-        if not hmac.compare_digest(signature, self._sign(payload)):
+        # As bytes: a header may carry any character, and str comparison takes ASCII only.
+        expected = self._sign(payload).encode()
+        if not hmac.compare_digest(signature.encode(errors="replace"), expected):
             return None
         try:
             version, label, expires, fingerprint = payload.split(".")
@@ -65,7 +67,7 @@ class CookieSigner:
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:16]
 
     def _sign(self, payload: str) -> str:
-        return hmac.new(self._key, payload.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self._key, payload.encode(errors="replace"), hashlib.sha256).hexdigest()
 
 
 def derive_key(invitations: tuple[Invitation, ...]) -> bytes:

@@ -54,7 +54,8 @@ def parse_invitations(text: str) -> tuple[Invitation, ...]:
 def find_invitation(invitations: tuple[Invitation, ...], code: str) -> Invitation | None:
     """The invitation ``code`` belongs to. Every code is compared, in constant time each, so
     the time taken says nothing about how close a guess came."""
-    given = hashlib.sha256(code.encode()).digest()
+    # JSON may smuggle in lone surrogates, which strict UTF-8 refuses to encode.
+    given = hashlib.sha256(code.encode(errors="surrogatepass")).digest()
     found: Invitation | None = None
     for invitation in invitations:
         if hmac.compare_digest(given, invitation.digest) and found is None:
