@@ -11,7 +11,7 @@ from playwright.sync_api import Page, Playwright, expect
 
 from scenario6.bench.browser import CHROMIUM, chromium_args
 from tests.support.servers import HOST, ChildServer
-from tests.web.conftest import App
+from tests.web.conftest import App, running_app
 from tests.web.pages import LIVE_TIMEOUT, client, get_json, start, wait_live
 
 pytestmark = pytest.mark.browser
@@ -77,21 +77,28 @@ def test_a_rejected_request_is_explained_and_not_retried(page: Page, app: App) -
 
 
 def test_an_insecure_page_says_why_the_microphone_is_unavailable(
-    playwright: Playwright, app: App, speech_wav: Path
+    playwright: Playwright, speech_wav: Path
 ) -> None:
-    port = app.url.rsplit(":", 1)[1].strip("/")
-    # Any name but localhost is an insecure origin over plain http.
-    args = [*chromium_args(speech_wav), "--host-resolver-rules=MAP voice.test 127.0.0.1"]
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-    try:
-        page = browser.new_page()
-        page.goto(f"http://voice.test:{port}/")
-        expect(page.locator("#banner-insecure")).to_be_visible()
-        expect(page.locator("#banner-insecure")).to_contain_text("https://")
-        expect(page.locator("#status-text")).to_have_text("Error: this page needs HTTPS")
-        expect(page.locator("#toggle")).to_be_disabled()
-    finally:
-        browser.close()
+    # Any name but localhost is an insecure origin over plain http (and one the frontend
+    # must be told it serves).
+    rules = "MAP voice.test 127.0.0.1, MAP rebound.test 127.0.0.1"
+    args = [*chromium_args(speech_wav), f"--host-resolver-rules={rules}"]
+    with running_app(env={"SERVER_NAMES": "voice.test"}) as app:
+        port = app.url.rsplit(":", 1)[1].strip("/")
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            page = browser.new_page()
+            page.goto(f"http://voice.test:{port}/")
+            expect(page.locator("#banner-insecure")).to_be_visible()
+            expect(page.locator("#banner-insecure")).to_contain_text("https://")
+            expect(page.locator("#status-text")).to_have_text("Error: this page needs HTTPS")
+            expect(page.locator("#toggle")).to_be_disabled()
+            # Another name resolving to the frontend (DNS rebinding) gets no page at all.
+            page.goto(f"http://rebound.test:{port}/")
+            expect(page.locator("body")).to_contain_text("does not answer to the host name")
+            expect(page.locator("#toggle")).to_have_count(0)
+        finally:
+            browser.close()
 
 
 def test_page_reconnects_when_the_app_server_restarts(page: Page, app: App) -> None:
