@@ -25,8 +25,6 @@ _PAGE = STATIC_DIR / "signin.html"
 # A code is a short string: anything longer is not one, and is not read into memory.
 _MAX_BODY_BYTES = 4096
 log = logging.getLogger("scenario6.frontend.access")
-
-
 _ERROR = {"content": {"application/json": {"example": {"detail": "what went wrong"}}}}
 
 
@@ -46,8 +44,8 @@ async def signin(request: Request, gate: AccessGate, settings: Settings) -> Resp
     signed, HTTP-only session cookie. Wrong codes are rate-limited per client address."""
     if not gate.codes:
         return _error(404, "sign-in with a code is not enabled on this server")
-    if not origin_allowed(request.headers.get("origin"), request.headers.get("host"), settings):
-        return _error(403, "this page's origin is not allowed here")
+    if foreign := _from_another_site(request, settings):
+        return foreign
     code = await _read_code(request)
     if code is None:
         return _error(400, 'send the code as JSON {"code": "..."} or a form field "code"')
@@ -85,8 +83,8 @@ async def signin(request: Request, gate: AccessGate, settings: Settings) -> Resp
 )
 async def signout(request: Request, settings: Settings) -> Response:
     """Forget this browser's sign-in cookie."""
-    if not origin_allowed(request.headers.get("origin"), request.headers.get("host"), settings):
-        return _error(403, "this page's origin is not allowed here")
+    if foreign := _from_another_site(request, settings):
+        return foreign
     response = Response(status_code=204)
     response.delete_cookie(
         COOKIE,
@@ -120,6 +118,13 @@ async def _read_code(request: Request) -> str | None:
     except (ValueError, AttributeError):
         return None
     return value if isinstance(value, str) and value else None
+
+
+def _from_another_site(request: Request, settings: FrontendSettings) -> JSONResponse | None:
+    """A refusal for a post from another site's page: no signing people in or out from there."""
+    if origin_allowed(request.headers.get("origin"), request.headers.get("host"), settings):
+        return None
+    return _error(403, "this page's origin is not allowed here")
 
 
 def _over_https(request: Request, settings: FrontendSettings) -> bool:
