@@ -20,7 +20,7 @@ def _flag_value(argv: list[str], flag: str) -> str | None:
 
 def test_defaults_run_personaplex_on_8998_over_plain_http() -> None:
     argv = server_argv(BackendConfig.from_env({}), python="py")
-    assert argv[:3] == ["py", "-m", "moshi.server"]
+    assert argv[:3] == ["py", "-m", "scenario6.backend.moshi_main"]
     assert argv[3:] == ["--host", "127.0.0.1", "--port", "8998", "--static", "none"]
 
 
@@ -39,7 +39,7 @@ def test_personaplex_flags_follow_every_combination(
         "MOSHI_SSL_DIR": "/certs",
     }
     argv = server_argv(BackendConfig.from_env(env), python="py")
-    assert argv[:3] == ["py", "-m", "moshi.server"]
+    assert argv[:3] == ["py", "-m", "scenario6.backend.moshi_main"]
     # A wildcard would make upstream look up a LAN address (and fail without a route).
     assert _flag_value(argv, "--host") == ("127.0.0.1" if host == "0.0.0.0" else host)
     assert _flag_value(argv, "--port") == port

@@ -37,8 +37,7 @@ def _flag_value(argv: list[str], flag: str) -> str | None:
 def test_a_model_folder_becomes_local_file_flags(tmp_path: Path, sized: bool) -> None:
     folder = _folder(tmp_path, sized=sized)
     argv = server_argv(BackendConfig.from_env({"MOSHI_MODEL_DIR": str(folder)}), python="py")
-    # Only a folder made for another size needs the architecture applied before loading.
-    assert argv[2] == ("scenario6.backend.moshi_main" if sized else "moshi.server")
+    assert argv[2] == "scenario6.backend.moshi_main"
     assert _flag_value(argv, "--moshi-weight") == str(folder / LM_WEIGHTS)
     assert _flag_value(argv, "--mimi-weight") == str(folder / MIMI_WEIGHTS)
     assert _flag_value(argv, "--tokenizer") == str(folder / TOKENIZER)

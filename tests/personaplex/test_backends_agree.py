@@ -106,3 +106,12 @@ async def test_a_client_that_closes_is_answered_with_1000(backend: str) -> None:
         await talk.ws.close(4000, "done")
     assert talk.ws.protocol.close_rcvd is not None
     assert talk.ws.protocol.close_rcvd.code == 1000
+
+
+async def test_a_persona_of_1000_cjk_characters_opens_a_session(backend: str) -> None:
+    """9,000 bytes percent-encoded: over aiohttp's default 8190-byte request line."""
+    persona = ("你好，我是你的助手。" * 100)[:1000]
+    query = "?" + urlencode({"voice_prompt": "NATF2.pt", "text_prompt": persona})
+    async with conversation(backend + query) as talk:
+        await talk_until_answered(talk, frames=5)
+    assert frames_out(talk) >= 3

@@ -104,3 +104,17 @@ async def _keep_talking(talk: Conversation) -> None:
     with contextlib.suppress(ConnectionClosed):
         while True:
             await talk.send_audio(messages)
+
+
+async def test_a_persona_of_1000_cjk_characters_reaches_the_real_server(
+    server: PersonaPlexProcess,
+) -> None:
+    """The longest persona the docs allow, through every server on the way."""
+    persona = ("你好，我是你的助手。" * 100)[:1000]
+    async with (
+        frontend_server(moshi_ws_url=server.url) as fe,
+        conversation(fe.chat_url(persona=persona, events="1")) as talk,
+    ):
+        await talk.wait_for(talk.handshake.is_set, HANDSHAKE_TIMEOUT_S)
+        await answered(talk, encode_messages(sweep(0.5)))
+    assert talk.events_of("error") == []

@@ -104,9 +104,16 @@ def server_argv(
     # UDP "connection" to 8.8.8.8, which raises on networks without a default route.
     shown = "127.0.0.1" if config.host in _WILDCARDS else config.host
     folder = ModelFolder(config.model_dir) if config.model_dir else None
-    # A model of another size than the 7B needs its architecture applied before loading.
-    module = "scenario6.backend.moshi_main" if folder and folder.architecture else "moshi.server"
-    argv = [python, "-m", module, "--host", shown, "--port", str(config.port)]
+    # Upstream's server, with the app's request limits (and a model folder's architecture).
+    argv = [
+        python,
+        "-m",
+        "scenario6.backend.moshi_main",
+        "--host",
+        shown,
+        "--port",
+        str(config.port),
+    ]
     argv += ["--static", config.static]
     if config.use_ssl:
         argv += ["--ssl", str(config.ssl_dir)]

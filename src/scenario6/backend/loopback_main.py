@@ -12,6 +12,8 @@ import ssl
 import sys
 from collections.abc import Sequence
 
+from scenario6.protocol.limits import MAX_HEADER_FIELD_BYTES, MAX_REQUEST_LINE_BYTES
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
@@ -79,6 +81,8 @@ def serve(args: argparse.Namespace) -> int:
         ssl_context=context,
         print=None,
         shutdown_timeout=2,
+        max_line_size=MAX_REQUEST_LINE_BYTES,
+        max_field_size=MAX_HEADER_FIELD_BYTES,
     )
     return 0
 

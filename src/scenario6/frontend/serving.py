@@ -38,10 +38,8 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from uvicorn.server import ServerState
 from websockets.frames import Frame
 
-# Sized for the largest input the docs allow: a 1000-character persona of 4-byte characters
-# is 12,000 bytes percent-encoded, plus the other parameters (all byte counts without CRLF).
-MAX_REQUEST_LINE_BYTES = 16 * 1024
-MAX_HEADER_FIELD_BYTES = 16 * 1024  # one "name: value" line; generous for cookies
+from scenario6.protocol.limits import MAX_HEADER_FIELD_BYTES, MAX_REQUEST_LINE_BYTES
+
 MAX_HEAD_BYTES = 64 * 1024  # request line and every header field together
 MAX_HEADER_FIELDS = 100
 # After a refusal, what the client is still sending is read and dropped for this long, so
