@@ -42,8 +42,8 @@ async def test_path_traversal_never_leaves_the_static_folder(servers: Servers, t
         f"GET /api/chat?voice_prompt=NATF2.pt&text_prompt={'a' * 200_000} HTTP/1.1\r\n"
         f"Host: 127.0.0.1\r\n{UPGRADE}\r\n".encode(),
         # One 200 kB header.
-        f"GET /api/chat?voice_prompt=NATF2.pt HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {'b' * 200_000}\r\n"
-        f"{UPGRADE}\r\n".encode(),
+        f"GET /api/chat?voice_prompt=NATF2.pt HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"X-Big: {'b' * 200_000}\r\n{UPGRADE}\r\n".encode(),
         # Ten thousand small headers.
         b"GET /api/chat?voice_prompt=NATF2.pt HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         + b"".join(b"X-%d: y\r\n" % i for i in range(10_000))
@@ -51,7 +51,8 @@ async def test_path_traversal_never_leaves_the_static_folder(servers: Servers, t
         + b"\r\n",
         # Not HTTP.
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(100) + b"\r\n\r\n",
-        b"GET /api/chat?voice_prompt=NATF2.pt HTTP/1.1\r\nHost: 127.0.0.1\r\nBad\x00Header: 1\r\n\r\n",
+        b"GET /api/chat?voice_prompt=NATF2.pt HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Bad\x00Header: 1\r\n\r\n",
     ],
     ids=["huge-query", "huge-header", "many-headers", "tls-to-plain-port", "nul-in-header"],
 )
