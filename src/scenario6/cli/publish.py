@@ -79,7 +79,8 @@ def _publish_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="extra host name or IP for the generated certificate (repeatable)",
+        help="extra host name or IP for the generated certificate and the frontend to answer "
+        "to (repeatable)",
     )
     parser.add_argument(
         "--backend-tls", action="store_true", help="wss between frontend and backend (Compose)"
