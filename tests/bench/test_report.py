@@ -91,3 +91,38 @@ def test_chart_and_quick_run_are_mentioned_only_when_so() -> None:
     quick = render_markdown(results(), MACHINE, WHEN, quick=True, chart=None)
     assert ".png" not in quick
     assert "**Quick run**" in quick
+
+
+def test_a_backend_image_built_elsewhere_is_sized_but_not_timed() -> None:
+    """SCENARIO6_BACKEND_IMAGE names an image bench did not build: its size is a figure,
+    its build time is not, and it is no longer listed as not built."""
+    result = results()
+    result["images"] = {
+        "benchmark": "images",
+        "base_image": "base:tag",
+        "base_image_mb": 191.0,
+        "images": [
+            {
+                "name": "frontend",
+                "tag": "scenario6-frontend:bench",
+                "size_mb": 231.0,
+                "added_to_base_mb": 40.0,
+                "build_s": 0.1,
+                "target_mb": 200.0,
+            },
+            {
+                "name": "personaplex",
+                "tag": "scenario6-personaplex:cpu",
+                "size_mb": 1320.0,
+                "added_to_base_mb": None,
+                "build_s": None,
+                "target_mb": None,
+            },
+        ],
+        "not_built": [],
+    }
+    rows = _table_rows(render_markdown(result, MACHINE, WHEN), "Images: sizes and build times")
+    assert rows["personaplex image size"][1] == "1,320 MB"
+    assert "built elsewhere" in rows["personaplex image size"][4]
+    assert "personaplex image build (Docker's cache applies)" not in rows
+    assert "frontend image build (Docker's cache applies)" in rows

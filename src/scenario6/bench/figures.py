@@ -171,12 +171,15 @@ def _images(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
             notes.append(f"{number(row['added_to_base_mb'])} MB on top of the base")
         if row["target_mb"]:
             notes.append(f"target ≤ {row['target_mb']:g} MB")
+        if row["build_s"] is None:
+            notes.append(f"`{row['tag']}`, built elsewhere (SCENARIO6_BACKEND_IMAGE)")
         note = "; ".join(notes)
         figures.append(
             Figure.single(f"{row['name']} image size", "MB", row["size_mb"], "1 build", note)
         )
-        label = f"{row['name']} image build (Docker's cache applies)"
-        figures.append(Figure.single(label, "s", row["build_s"], "1 build"))
+        if row["build_s"] is not None:
+            label = f"{row['name']} image build (Docker's cache applies)"
+            figures.append(Figure.single(label, "s", row["build_s"], "1 build"))
     if result["base_image_mb"] is not None:
         label = f"base image `{result['base_image']}`"
         figures.append(Figure.single(label, "MB", result["base_image_mb"], "1 image"))

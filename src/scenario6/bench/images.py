@@ -3,7 +3,9 @@
 Builds the frontend image (``Dockerfile``) and the backend's loopback target
 (``moshi/Dockerfile --target loopback``) from the repository, with Docker's layer cache, and
 prints each image's size, what it adds to its base image, and the build time. The
-PersonaPlex target is not built here: it needs the CUDA base image and GPU-sized downloads.
+PersonaPlex target is not built here (for a GPU host it needs the CUDA base image and
+GPU-sized downloads); when ``SCENARIO6_BACKEND_IMAGE`` names a backend image this machine
+has (as ``scenario6 run`` uses it, e.g. a CPU build of that target), its size is reported.
 
 The base image is ``SCENARIO6_BASE_IMAGE`` when set, else the local test base
 (``scripts/base-image.sh``) when it exists, else the Dockerfiles' default.
@@ -125,7 +127,7 @@ def docker_unavailable() -> str:
     return "" if engine.returncode == 0 else "no Docker engine answers"
 
 
-def measure(base: str) -> dict[str, object]:
+def measure(base: str, backend_image: str | None = None) -> dict[str, object]:
     base_mb = image_size(base) / 1e6 if image_exists(base) else None
     rows = []
     for spec in IMAGES:
@@ -139,12 +141,26 @@ def measure(base: str) -> dict[str, object]:
             "target_mb": SIZE_TARGET_MB.get(spec.name),
         }
         rows.append(row)
+    not_built = [{"name": "personaplex", "why": "needs the CUDA base image and a GPU host"}]
+    if backend_image and image_exists(backend_image):
+        size_mb = image_size(backend_image) / 1e6
+        rows.append(
+            {
+                "name": "personaplex",
+                "tag": backend_image,
+                "size_mb": round(size_mb, 1),
+                "added_to_base_mb": None,
+                "build_s": None,  # built elsewhere (SCENARIO6_BACKEND_IMAGE)
+                "target_mb": None,
+            }
+        )
+        not_built = []
     return {
         "benchmark": "images",
         "base_image": base,
         "base_image_mb": round(base_mb, 1) if base_mb else None,
         "images": rows,
-        "not_built": [{"name": "personaplex", "why": "needs the CUDA base image and a GPU host"}],
+        "not_built": not_built,
     }
 
 
@@ -159,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"images benchmark: building from {REPO} on {base} (Docker's cache applies)")
     try:
-        summary = measure(base)
+        summary = measure(base, os.environ.get("SCENARIO6_BACKEND_IMAGE"))
     except (BuildError, subprocess.CalledProcessError) as exc:
         print(f"bench images: {exc}")
         return 1
@@ -170,9 +186,7 @@ def run(args: argparse.Namespace) -> int:
         added = row["added_to_base_mb"]
         extra = f", {added:.1f} MB on top of the base" if added is not None else ""
         target = f" (target <= {row['target_mb']:.0f} MB)" if row["target_mb"] else ""
-        print(
-            f"  {row['name']:9s} {row['tag']:26s} {row['size_mb']:7.1f} MB{extra}{target}, "
-            f"built in {row['build_s']:.1f} s"
-        )
+        built = f", built in {row['build_s']:.1f} s" if row["build_s"] is not None else ""
+        print(f"  {row['name']:9s} {row['tag']:26s} {row['size_mb']:7.1f} MB{extra}{target}{built}")
     print(f"  base image {base}: {summary['base_image_mb']} MB")
     return 0

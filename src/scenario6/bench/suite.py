@@ -77,7 +77,8 @@ def _browser(plan: Plan) -> dict[str, Any]:
 
 
 def _images(plan: Plan) -> dict[str, Any]:
-    return dict(images.measure(images.choose_base(os.environ)))
+    base = images.choose_base(os.environ)
+    return dict(images.measure(base, os.environ.get("SCENARIO6_BACKEND_IMAGE")))
 
 
 def _soak(plan: Plan) -> dict[str, Any]:
