@@ -37,6 +37,33 @@ def test_a_pause_is_no_stall_and_talking_again_starts_a_fresh_stall_clock() -> N
     assert clock.check(21.0)[0] is None, "one second of audio after a pause is no stall"
 
 
+def test_a_backend_silent_while_the_client_talks_in_bursts_is_stalled() -> None:
+    """Push to talk, or a flaky link: pauses do not count, the talking adds up."""
+    clock = Liveness(idle_s=30, stall_s=15, now=0.0)
+    now = 0.0
+    while clock.check(now)[0] is None:
+        assert now < 60, "10 s talk / 2 s pause, never answered: must stall"
+        _talk(clock, now, now + 10.0)
+        now += 12.0
+    assert 15.0 <= now <= 30.0
+    bursty = Liveness(idle_s=30, stall_s=15, now=0.0)
+    now = 0.0
+    while bursty.check(now)[0] is None:
+        assert now < 120, "ten frames every 1.2 s, never answered: must stall"
+        _talk(bursty, now, now + 0.72)
+        now += 1.2
+
+
+def test_bursts_that_are_answered_never_stall() -> None:
+    clock = Liveness(idle_s=30, stall_s=15, now=0.0)
+    now = 0.0
+    while now < 120:
+        _talk(clock, now, now + 0.72)
+        clock.answered()
+        now += 1.2
+        assert clock.check(now)[0] is None
+
+
 def test_a_client_without_audio_for_the_idle_timeout_is_idle() -> None:
     clock = Liveness(idle_s=30, stall_s=15, now=0.0)
     clock.restart(5.0)
@@ -47,9 +74,9 @@ def test_a_client_without_audio_for_the_idle_timeout_is_idle() -> None:
 
 def test_the_next_check_is_never_later_than_a_deadline_or_a_pause() -> None:
     clock = Liveness(idle_s=30, stall_s=2, now=0.0)
-    _talk(clock, 0.0, 1.5)
-    _, wait = clock.check(1.5)
-    assert 0 < wait <= 0.5 + 1e-9, "stall due 2 s after the flow began"
+    _talk(clock, 0.0, 1.5)  # the last frame goes out at 1.44 s
+    _, wait = clock.check(1.44)
+    assert 0 < wait <= 0.56 + 1e-9, "stall due once 2 s of talking are unanswered"
     _, wait = Liveness(idle_s=0.3, stall_s=15, now=0.0).check(0.0)
     assert wait <= 0.3
     _, wait = Liveness(idle_s=30, stall_s=15, now=0.0).check(0.0)

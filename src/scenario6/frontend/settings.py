@@ -78,8 +78,9 @@ class FrontendSettings(BaseSettings):
     backend_stall_timeout_s: float = Field(
         15.0,
         gt=0,
-        description="Time a live backend may go without sending anything (PersonaPlex sends "
-        "audio every 80 ms) before the session is closed as stalled.",
+        description="Talking time a live backend may leave unanswered (PersonaPlex answers "
+        "every 80 ms of audio with 80 ms) before the session is closed as stalled; a client's "
+        "pauses do not count.",
     )
     max_sessions_per_client: int = Field(
         4,

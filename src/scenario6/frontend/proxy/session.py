@@ -48,7 +48,6 @@ class ProxySession:
     ) -> None:
         self.id = next(_ids)
         self._limit_key = limit_key  # whose sessions these count as: a person or an address
-        self._ws = websocket
         self._client = ClientSocket(websocket, settings, request.events)
         self._request = request
         self._pool = pool
@@ -239,30 +238,34 @@ class ProxySession:
         # Until the handshake upstream discards what it is sent: hold the stream's header.
         # Reading goes on meanwhile, so that a client leaving or flooding is noticed.
         pending: asyncio.Future[bytes | None] | None = None
-        while not self._handshake.is_set():
-            pending = pending or asyncio.ensure_future(self._client.receive())
-            handshake: asyncio.Future[object] = asyncio.ensure_future(self._handshake.wait())
-            try:
-                await asyncio.wait((pending, handshake), return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                handshake.cancel()
-                if not pending.done() and not self._handshake.is_set():
-                    pending.cancel()
-            if pending.done():
-                self._before_handshake(pending.result())
+        try:
+            while not self._handshake.is_set():
+                pending = pending or asyncio.ensure_future(self._client.receive())
+                handshake: asyncio.Future[object] = asyncio.ensure_future(self._handshake.wait())
+                try:
+                    await asyncio.wait((pending, handshake), return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    handshake.cancel()
+                if pending.done():
+                    self._before_handshake(pending.result())
+                    pending = None
+            for message in self._prelude.release():
+                await self._forward(upstream, message)
+            while True:
+                data = await (pending or self._client.receive())
                 pending = None
-        for message in self._prelude.release():
-            await self._forward(upstream, message)
-        while True:
-            data = await (pending or self._client.receive())
-            pending = None
-            # Upstream ignores other kinds and official clients send some: drop, don't close.
-            # Audio must start with an Ogg page: junk would only upset the backend's decoder.
-            # (Checking every page's CRC would cost more than the whole relay.)
-            if not data or data[0] != Kind.AUDIO or not data.startswith(CAPTURE, 1):
-                self.dropped += 1
-                continue
-            await self._forward(upstream, data)
+                # Upstream ignores other kinds and official clients send some: drop, don't
+                # close. Audio must start with an Ogg page: junk would only upset the
+                # backend's decoder. (Checking every page's CRC would cost more than the
+                # whole relay.)
+                if not data or data[0] != Kind.AUDIO or not data.startswith(CAPTURE, 1):
+                    self.dropped += 1
+                    continue
+                await self._forward(upstream, data)
+        finally:
+            # A read still under way when the relay ends must not outlive the session.
+            if pending is not None and not pending.done():
+                pending.cancel()
 
     async def _forward(self, upstream: ClientConnection, data: bytes) -> None:
         self._liveness.sent(time.monotonic())
@@ -275,11 +278,11 @@ class ProxySession:
     async def _backend_to_client(self, upstream: ClientConnection) -> None:
         try:
             async for message in upstream:
-                self._liveness.answered()
                 # Clients act on the three kinds only; an empty message would crash those that
                 # read its first byte. Audio payloads still pass unchanged.
                 if isinstance(message, str) or not message or message[0] not in _KINDS:
                     continue
+                self._liveness.answered()
                 if message[0] == Kind.HANDSHAKE and not self._handshake.is_set():
                     self._handshake.set()
                     self._trace.handshake()
