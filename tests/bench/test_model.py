@@ -120,6 +120,17 @@ def test_a_probe_run_elsewhere_is_summarised_here(tmp_path: Path) -> None:
     assert json.loads(done.stdout) == json.loads(json.dumps(summarise(raw)))
 
 
+@pytest.mark.parametrize("content", ["not json", "{}", '{"frames": "x"}'])
+def test_a_file_that_is_no_probe_output_is_refused_in_one_line(
+    tmp_path: Path, content: str
+) -> None:
+    saved = tmp_path / "probe.json"
+    saved.write_text(content)
+    done = _bench_model("--probe-output", str(saved))
+    assert done.returncode == 2
+    assert "is not a probe's output" in done.stdout and "Traceback" not in done.stderr
+
+
 def test_without_an_interpreter_the_report_says_why() -> None:
     why = f"no interpreter with torch and PersonaPlex's moshi (make it with `{MAKE_VENV}`)"
     markdown = render_markdown(results() | {"model": {NOT_MEASURED: why}}, MACHINE, WHEN)

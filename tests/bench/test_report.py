@@ -111,7 +111,7 @@ def test_a_backend_image_built_elsewhere_is_sized_but_not_timed() -> None:
                 "target_mb": 200.0,
             },
             {
-                "name": "personaplex",
+                "name": "backend",
                 "tag": "scenario6-personaplex:cpu",
                 "size_mb": 1320.0,
                 "added_to_base_mb": None,
@@ -122,7 +122,7 @@ def test_a_backend_image_built_elsewhere_is_sized_but_not_timed() -> None:
         "not_built": [],
     }
     rows = _table_rows(render_markdown(result, MACHINE, WHEN), "Images: sizes and build times")
-    assert rows["personaplex image size"][1] == "1,320 MB"
-    assert "built elsewhere" in rows["personaplex image size"][4]
-    assert "personaplex image build (Docker's cache applies)" not in rows
+    assert rows["backend image size"][1] == "1,320 MB"
+    assert "`scenario6-personaplex:cpu`, built elsewhere" in rows["backend image size"][4]
+    assert "backend image build (Docker's cache applies)" not in rows
     assert "frontend image build (Docker's cache applies)" in rows

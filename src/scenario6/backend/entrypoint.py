@@ -132,10 +132,17 @@ def server_argv(
     return [*argv, *extra]
 
 
-def server_env(config: BackendConfig, env: Mapping[str, str], cache: Path) -> dict[str, str]:
-    """The server's environment: ``env``, plus offline Hub settings for a model folder."""
+def server_env(
+    config: BackendConfig, env: Mapping[str, str], cache: Path | None = None
+) -> dict[str, str]:
+    """The server's environment: ``env``, plus offline Hub settings for a model folder.
+
+    Their cache is ``cache``, else a new temporary folder: a shared, predictable path could
+    be another user's (or hold their symbolic links) outside a container.
+    """
     if config.backend != "personaplex" or config.model_dir is None:
         return dict(env)
+    cache = cache or Path(tempfile.mkdtemp(prefix="scenario6-hf-hub-"))
     return {**env, **ModelFolder(config.model_dir).offline_env(cache, config.hf_repo)}
 
 
@@ -211,11 +218,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             )
             return 1
     command = server_argv(config, extra)
-    cache = Path(tempfile.gettempdir()) / "scenario6-hf-hub"
     try:
-        server_environment = server_env(config, env, cache)
+        server_environment = server_env(config, env)
     except OSError as exc:
-        print(f"scenario6 backend entrypoint: {cache} is unusable: {exc}", file=sys.stderr)
+        print(f"scenario6 backend entrypoint: no usable temporary folder: {exc}", file=sys.stderr)
         return 1
     sys.stdout.flush()
     os.execvpe(command[0], command, server_environment)

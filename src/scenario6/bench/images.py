@@ -142,11 +142,14 @@ def measure(base: str, backend_image: str | None = None) -> dict[str, object]:
         }
         rows.append(row)
     not_built = [{"name": "personaplex", "why": "needs the CUDA base image and a GPU host"}]
-    if backend_image and image_exists(backend_image):
+    if backend_image and not image_exists(backend_image):
+        why = f"SCENARIO6_BACKEND_IMAGE={backend_image} is not on this machine"
+        not_built = [{"name": "backend", "why": why}]
+    elif backend_image:
         size_mb = image_size(backend_image) / 1e6
         rows.append(
             {
-                "name": "personaplex",
+                "name": "backend",
                 "tag": backend_image,
                 "size_mb": round(size_mb, 1),
                 "added_to_base_mb": None,

@@ -217,7 +217,11 @@ def lines(result: Mapping[str, Any]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     if saved := getattr(args, "probe_output", None):
         # Timings taken elsewhere, e.g. by the backend image on a GPU host.
-        result = summarise(json.loads(Path(saved).read_text()))
+        try:
+            result = summarise(json.loads(Path(saved).read_text()))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"scenario6 bench model: {saved} is not a probe's output: {exc!r}")
+            return 2
         print(json.dumps(result) if args.json else "\n".join(lines(result)))
         return 0
     try:
@@ -230,8 +234,13 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:
         size = "full-size" if full_size else "tiny"
         print(f"model benchmark: {size} model, {frames} frames, probe in {python}", flush=True)
-    result = measure(
-        python, full_size=full_size, device=getattr(args, "device", None), frames=frames
-    )
+    try:
+        result = measure(
+            python, full_size=full_size, device=getattr(args, "device", None), frames=frames
+        )
+    except (RuntimeError, ValueError, subprocess.TimeoutExpired) as exc:
+        # ValueError covers a probe that printed something other than its JSON.
+        print(f"scenario6 bench model: {exc}")
+        return 1
     print(json.dumps(result) if args.json else "\n".join(lines(result)))
     return 0

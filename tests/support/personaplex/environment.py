@@ -45,7 +45,10 @@ REQUIREMENTS = (
     "pyloudnorm==0.1.1",
     "accelerate==1.0.1",
 )
-PYTHON = (3, 11)  # the CPU torch wheel is built for CPython 3.11
+# The venv is made with the interpreter running the tests; torch's CPU wheel for it comes
+# from PIP_FIND_LINKS when a folder there has one (this machine kind: CPython 3.11), else
+# from PyTorch's CPU index.
+PYTHON = sys.version_info[:2]
 
 Log = Callable[[str], None]
 
@@ -57,13 +60,25 @@ def source() -> str:
 
 def unavailable() -> str | None:
     """Why the server cannot be installed here, or None when it can (or already is)."""
-    if venv_dir().is_dir() or VENDORED.exists():
+    if venv_dir().is_dir():
         return None
-    try:
-        socket.create_connection(("github.com", 443), timeout=3).close()
-    except OSError:
+    if not VENDORED.exists() and not _reachable("github.com"):
         return f"PersonaPlex source: {VENDORED} is absent and github.com cannot be reached"
+    if not _local_torch() and not _reachable("download.pytorch.org"):
+        version = ".".join(map(str, PYTHON))
+        return (
+            f"no {TORCH} CPU wheel for Python {version} in PIP_FIND_LINKS and PyTorch's index "
+            "cannot be reached (this machine kind has one for Python 3.11)"
+        )
     return None
+
+
+def _reachable(host: str) -> bool:
+    try:
+        socket.create_connection((host, 443), timeout=3).close()
+    except OSError:
+        return False
+    return True
 
 
 def venv_dir() -> Path:
@@ -85,11 +100,6 @@ def ensure_environment(log: Log = print) -> Path:
 
 
 def _build(venv: Path, log: Log) -> None:
-    if sys.version_info[:2] != PYTHON:
-        raise RuntimeError(
-            f"the PersonaPlex venv needs Python {PYTHON[0]}.{PYTHON[1]} (the CPU torch wheel),"
-            f" not {sys.version.split()[0]}"
-        )
     started = time.monotonic()
     _run([sys.executable, "-m", "venv", str(venv)])
     pip = [str(python_of(venv)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
@@ -107,14 +117,20 @@ def _build(venv: Path, log: Log) -> None:
     log(f"personaplex: venv ready in {time.monotonic() - started:.0f}s")
 
 
+def _local_torch() -> Path | None:
+    """This interpreter's CPU wheel of TORCH in a PIP_FIND_LINKS folder, if one is there."""
+    version = TORCH.split("==")[1]
+    tag = f"cp{PYTHON[0]}{PYTHON[1]}"
+    for folder in os.environ.get("PIP_FIND_LINKS", "").split():
+        for wheel in Path(folder).glob(f"torch-{version}+cpu-{tag}-*.whl"):
+            return wheel
+    return None
+
+
 def _torch_arguments() -> list[str]:
-    local = [
-        wheel
-        for folder in os.environ.get("PIP_FIND_LINKS", "").split()
-        for wheel in Path(folder).glob("torch-2.13.0+cpu-cp311-*.whl")
-    ]
-    if local:
-        return [str(local[0])]
+    local = _local_torch()
+    if local is not None:
+        return [str(local)]
     return [TORCH, "--extra-index-url", CPU_TORCH_INDEX]
 
 
