@@ -159,6 +159,16 @@ async def test_an_identity_header_counts_only_from_a_trusted_proxy() -> None:
         assert talk.close_code == 4401
 
 
+async def test_a_repeated_identity_header_identifies_nobody() -> None:
+    """A proxy that appends would pass on the client's own value in front of its own."""
+    async with (
+        gated(access_identity_header="X-Forwarded-User", trusted_proxies="127.0.0.1") as (_, fe),
+        httpx.AsyncClient() as http,
+    ):
+        twice = [("X-Forwarded-User", "mallory"), ("X-Forwarded-User", "carol@example.org")]
+        assert (await http.get(f"{fe.http}/api/config", headers=twice)).status_code == 401
+
+
 async def test_session_limits_count_people_not_their_shared_address() -> None:
     """Everyone here comes from 127.0.0.1: the limit of one session holds per person."""
     async with gated(max_sessions_per_client=1) as (_, fe):

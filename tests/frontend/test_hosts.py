@@ -97,6 +97,13 @@ async def test_server_names_replace_the_local_defaults() -> None:
         assert (await get(fe.port, "/", "chat.example.com.evil.example")).status_code == 400
 
 
+async def test_a_bracketed_address_followed_by_a_name_is_refused() -> None:
+    async with loopback_server() as lb, frontend_server(moshi_ws_url=lb.url) as fe:
+        for host in ("[::1]evil.example", "[::1]evil.example:80", "[::1]:80x"):
+            assert (await get(fe.port, "/", host)).status_code == 400, host
+        assert (await get(fe.port, "/", "[::1]:80")).status_code == 200
+
+
 def test_origins_are_compared_with_the_served_names_not_the_arriving_host() -> None:
     default = FrontendSettings()
     # Same-origin with its own Host, but not a served name: the rebinding case.

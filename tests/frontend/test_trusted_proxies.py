@@ -10,8 +10,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 
+from starlette.requests import HTTPConnection
+
 from scenario6.bench.harness import ChildServer
 from scenario6.frontend.proxy import closes
+from scenario6.frontend.settings import FrontendSettings
+from scenario6.frontend.trust import client_address
 from tests.support.client import Conversation, conversation
 from tests.support.servers import RunningLoopback, frontend_process, loopback_server
 
@@ -84,3 +88,26 @@ async def test_behind_a_trusted_proxy_each_real_client_has_its_own_limit() -> No
             log = process.output()
             assert f'{USER_B}:0 - "WebSocket /api/chat' in log
             assert f"{PROXY}:" in log  # the proxy's own session
+
+
+def client_of(*headers: tuple[str, str]) -> str:
+    """The client the frontend sees for a connection from the trusted PROXY with ``headers``."""
+    scope = {
+        "type": "http",
+        "client": (PROXY, 50000),
+        "headers": [(name.lower().encode(), value.encode()) for name, value in headers],
+    }
+    return client_address(HTTPConnection(scope), FrontendSettings(trusted_proxies=PROXY))
+
+
+def test_forwarded_addresses_with_ports_or_brackets_name_the_client() -> None:
+    assert client_of(("X-Forwarded-For", "203.0.113.5:4444")) == "203.0.113.5"
+    assert client_of(("X-Forwarded-For", "[2001:db8::1]")) == "2001:db8::1"
+    assert client_of(("X-Forwarded-For", "[2001:db8::1]:443")) == "2001:db8::1"
+    assert client_of(("X-Forwarded-For", "2001:db8::2")) == "2001:db8::2"
+
+
+def test_the_proxys_forwarded_header_beats_a_clients_x_forwarded_for() -> None:
+    """A proxy that sets ``Forwarded`` may pass on a client's own ``X-Forwarded-For``."""
+    spoofed = ("X-Forwarded-For", USER_B)
+    assert client_of(spoofed, ("Forwarded", f"for={USER_A};proto=https")) == USER_A

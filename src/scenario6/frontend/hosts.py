@@ -38,6 +38,8 @@ def split_host(value: str) -> tuple[str, int | None]:
         name += "]"
         if rest.startswith(":"):
             port = rest[1:]
+        elif rest:  # "[::1]evil.example": not a name, whatever is listed
+            port = "-"
     elif value.count(":") > 1:  # a bare IPv6 address
         name = f"[{value}]"
     else:

@@ -10,6 +10,8 @@ another address to slip past the per-client session limit.
 (True, False)
 >>> forwarded_chain("for=192.0.2.60;proto=https, for=\\"[2001:db8::1]:4711\\"")
 ['192.0.2.60', '2001:db8::1']
+>>> [_strip_port(hop) for hop in ("203.0.113.5:4444", "[2001:db8::1]", "2001:db8::2")]
+['203.0.113.5', '2001:db8::1', '2001:db8::2']
 """
 
 from __future__ import annotations
@@ -66,17 +68,19 @@ def client_address(connection: HTTPConnection, settings: FrontendSettings) -> st
     The forwarded chain is read from the right (the hop nearest to us): each trusted proxy
     vouches for the hop before it, and the first address that is not a trusted proxy is the
     client. Entries further left were written by that client and are not believed.
-    ``X-Forwarded-For`` is read when present, else ``Forwarded``; a trusted proxy sending
-    neither (or nothing readable) is its own client.
+    ``Forwarded`` (the standard header) is read when present, else ``X-Forwarded-For``; a
+    trusted proxy sending neither (or nothing readable) is its own client. Either way the
+    proxy must set or append the header itself, never pass on a client's alone.
     """
     peer = peer_address(connection)
     if not is_trusted_proxy(peer, settings):
         return peer
     headers = connection.headers
-    if "x-forwarded-for" in headers:
-        chain = [hop.strip() for hop in ",".join(headers.getlist("x-forwarded-for")).split(",")]
-    else:
+    if "forwarded" in headers:
         chain = forwarded_chain(",".join(headers.getlist("forwarded")))
+    else:
+        hops = ",".join(headers.getlist("x-forwarded-for")).split(",")
+        chain = [_strip_port(hop.strip()) for hop in hops]
     client = peer
     for hop in reversed(chain):
         address = _address(hop)

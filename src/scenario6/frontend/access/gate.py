@@ -77,7 +77,9 @@ class Gate:
         if not self.enabled:
             return OPEN
         if self._header and is_trusted_proxy(peer_address(connection), self._settings):
-            user = connection.headers.get(self._header, "").strip()
+            # Two values: one may be the client's own, passed on by a proxy that appends.
+            values = connection.headers.getlist(self._header)
+            user = values[0].strip() if len(values) == 1 else ""
             if user and user.isprintable():
                 return Visitor(user[:_MAX_IDENTITY_CHARS], "proxy")
         value = connection.cookies.get(cookie.NAME)
