@@ -61,7 +61,7 @@ def test_an_invitation_code_signs_in_for_a_live_conversation_until_sign_out(
     expect(page).to_have_url(gated_app.url)
     expect(page.locator("#identity-name")).to_have_text("Signed in as alice")
     [cookie] = page.context.cookies()
-    assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Strict")
+    assert (cookie["httpOnly"], cookie["sameSite"]) == (True, "Lax")
     assert cookie["expires"] > 0  # a lasting cookie, not one for this window only
     assert page.evaluate("document.cookie") == ""  # invisible to scripts
 

@@ -68,7 +68,7 @@ async def signin(request: Request, gate: AccessGate, settings: Settings) -> Resp
         path="/",
         secure=_over_https(request, settings),
         httponly=True,
-        samesite="strict",
+        samesite="lax",
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -91,7 +91,7 @@ async def signout(request: Request, settings: Settings) -> Response:
         path="/",
         secure=_over_https(request, settings),
         httponly=True,
-        samesite="strict",
+        samesite="lax",
     )
     return response
 
