@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from scenario6.frontend.settings import FrontendSettings
 
 
 def register(subparsers: Any) -> None:
@@ -40,6 +44,8 @@ def serve(args: argparse.Namespace) -> int:
         print(_explain(exc), file=sys.stderr)
         return 2
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if warning := open_to_all(settings):
+        logging.getLogger("scenario6.frontend").warning(warning)
     options: dict[str, Any] = {
         "host": settings.app_host,
         "port": settings.app_port,
@@ -62,6 +68,28 @@ def serve(args: argparse.Namespace) -> int:
         return serve_with_fast_reload("scenario6.frontend.app:app", watch_dirs=[source], **options)
     uvicorn.run(create_app(settings), **options)
     return 0
+
+
+def open_to_all(settings: FrontendSettings) -> str | None:
+    """A warning when anyone on the network can use the app: no gate on a non-local address."""
+    from scenario6.frontend.access.gate import Gate
+
+    if Gate(settings).enabled or _loopback(settings.app_host):
+        return None
+    return (
+        f"listening on {settings.app_host or 'every address'} with the access gate off: anyone "
+        "who can reach it can use the GPU; set ACCESS_CODES, or front it with an "
+        "authenticating proxy (ACCESS_IDENTITY_HEADER, see docs/security.md)"
+    )
+
+
+def _loopback(host: str) -> bool:
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _explain(error: ValidationError) -> str:
