@@ -74,3 +74,10 @@ def resolved(compose: list[str], folder: Path) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr
     data: dict[str, Any] = json.loads(result.stdout)
     return data
+
+
+def assert_says_to_trust_the_proxy(readme: str) -> None:
+    """Behind a proxy without TRUSTED_PROXIES, all users share the proxy's address."""
+    assert "## Behind a reverse proxy" in readme
+    assert "set `TRUSTED_PROXIES` to its" in readme
+    assert "wrong-code allowance of the sign-in page" in readme and "session limit" in readme

@@ -10,7 +10,14 @@ import yaml
 from cryptography import x509
 
 from scenario6.backend.certs import covered_names
-from tests.publish.conftest import ACCESS, SECRET, Publish, compose_config, resolved
+from tests.publish.conftest import (
+    ACCESS,
+    SECRET,
+    Publish,
+    assert_says_to_trust_the_proxy,
+    compose_config,
+    resolved,
+)
 
 BACKEND, FRONTEND, TLS_INIT = "scenario6-moshi", "scenario6-frontend", "scenario6-frontend-tls"
 GPU = [{"driver": "nvidia", "count": -1, "capabilities": ["gpu"]}]
@@ -173,6 +180,7 @@ def test_the_frontend_needs_invitation_codes_from_env_every_way_it_is_published(
     assert "ACCESS_CODES=\n" in example and "label:code" in example
     readme = (folder / "README.md").read_text()
     assert "## Inviting people" in readme and "ACCESS_CODES" in readme
+    assert_says_to_trust_the_proxy(readme)
 
 
 def test_every_yaml_file_parses(publish: Publish) -> None:

@@ -9,7 +9,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.publish.conftest import Publish
+from tests.publish.conftest import Publish, assert_says_to_trust_the_proxy
 
 BACKEND, FRONTEND = "scenario6-moshi", "scenario6-frontend"
 
@@ -98,6 +98,8 @@ def test_the_frontend_reads_its_invitation_codes_from_a_secret(publish: Publish)
     readme = (folder / "kubernetes" / "README.md").read_text()
     assert "kubectl create secret generic scenario6-access-codes" in readme
     assert "## Inviting people" in readme
+    assert_says_to_trust_the_proxy(readme)
+    assert "ingress controller" in readme
 
 
 def test_readme_says_how_to_apply_scale_and_give_the_token(publish: Publish) -> None:

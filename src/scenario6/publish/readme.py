@@ -81,6 +81,7 @@ def compose_readme(
         ]
     if _gated(services):
         lines += ["", *_inviting(f"`{ACCESS_ENV}` in `.env`", ["docker compose up -d"], url)]
+    lines += ["", *_behind_a_proxy(f"the `environment:` of `{FRONTEND}` in compose.yaml")]
     lines += [
         "",
         "## Stop",
@@ -181,6 +182,12 @@ def kubernetes_readme(
         "and warm-up.",
         "",
         "Keep one frontend replica: the queue lives in the frontend process.",
+        "",
+        *_behind_a_proxy(
+            f"the `env` of the `{FRONTEND}` Deployment (or `kubectl set env "
+            f"deployment/{FRONTEND} TRUSTED_PROXIES=...`)",
+            "an ingress controller or another reverse proxy",
+        ),
     ]
     return "\n".join(lines) + "\n"
 
@@ -216,6 +223,19 @@ def _inviting(where: str, apply: list[str], url: str) -> list[str]:
         "A removed code signs its holder out. Behind a single sign-on proxy (oauth2-proxy and",
         "the like), the frontend can take the user name the proxy sets instead: see the",
         "security page of the project's documentation (docs/security.md).",
+    ]
+
+
+def _behind_a_proxy(where: str, proxy: str = "a reverse proxy") -> list[str]:
+    """Without TRUSTED_PROXIES, every user behind a proxy has the proxy's address."""
+    return [
+        "## Behind a reverse proxy",
+        "",
+        f"Behind {proxy}, set `TRUSTED_PROXIES` to its",
+        f"address or network (CIDR) in {where}. Otherwise every user has the proxy's",
+        "address: they share one wrong-code allowance of the sign-in page and one",
+        "per-client session limit. The proxy must set or append `Forwarded` or",
+        "`X-Forwarded-For` itself (see docs/security.md).",
     ]
 
 
