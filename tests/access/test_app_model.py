@@ -31,7 +31,7 @@ def test_run_mode_on_localhost_is_open_unless_codes_are_set() -> None:
     gated = load_apphost(
         APPHOST,
         Operation.RUN,
-        {"SCENARIO6_BACKEND": "loopback", "ACCESS_CODES": "me:my-own-code"},
+        {"SCENARIO6_BACKEND": "loopback", "ACCESS_CODES": "me:my-own-code-123"},
     )
     codes = gated.resource("scenario6-frontend").env["ACCESS_CODES"]
     assert isinstance(codes, Parameter) and codes.secret

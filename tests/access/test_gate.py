@@ -121,6 +121,18 @@ async def test_wrong_codes_are_rate_limited_per_client_address() -> None:
         assert other.status_code == 200
 
 
+async def test_an_ipv6_guesser_is_limited_by_its_64_not_its_address() -> None:
+    """One subscriber holds a whole /64: a new address in it is no new allowance."""
+    async with gated(trusted_proxies="127.0.0.1", access_attempts_per_minute=3) as (_, fe):
+        for host in ("1", "2", "3"):
+            guesser = {"X-Forwarded-For": f"2001:db8:0:7::{host}"}
+            assert (await sign_in(fe, "guess-guess", guesser)).status_code == 401
+        same = await sign_in(fe, "alice-code-123", {"X-Forwarded-For": "2001:db8:0:7::ff"})
+        assert same.status_code == 429
+        other = await sign_in(fe, "alice-code-123", {"X-Forwarded-For": "2001:db8:0:8::1"})
+        assert other.status_code == 200
+
+
 async def test_sign_out_clears_the_cookie() -> None:
     async with gated() as (_, fe), httpx.AsyncClient() as http:
         out = await http.post(f"{fe.http}/api/signout")
@@ -185,10 +197,14 @@ async def test_session_limits_count_people_not_their_shared_address() -> None:
 
 
 def test_codes_too_short_to_resist_guessing_stop_the_start_without_showing_them() -> None:
+    for code in ("abc123", "abcdef-1234"):
+        with pytest.raises(ValidationError) as raised:
+            FrontendSettings(access_codes=f"alice:{code}")  # type: ignore[call-arg]
+        assert "the code for 'alice' is shorter than 12 characters" in str(raised.value)
+        assert code not in str(raised.value)
     with pytest.raises(ValidationError) as raised:
-        FrontendSettings(access_codes="alice:abc123")  # type: ignore[call-arg]
-    assert "the code for 'alice' is shorter than 8 characters" in str(raised.value)
-    assert "abc123" not in str(raised.value)
+        FrontendSettings(access_codes="open-sesam")  # type: ignore[call-arg]
+    assert "a code is shorter than 12 characters" in str(raised.value)
 
 
 async def test_sign_in_refuses_other_sites_and_anything_but_a_small_code() -> None:

@@ -204,7 +204,7 @@ def _inviting(where: str, apply: list[str], url: str) -> list[str]:
         "",
         "Each conversation holds a GPU, so the frontend admits only people with an invitation",
         f"code. The codes are {where}: one `label:code` pair per person,",
-        "comma-separated, each code at least 8 characters. The label is the person's name in",
+        "comma-separated, each code at least 12 characters. The label is the person's name in",
         "the logs and their share of the per-person session limit. Make a code with:",
         "",
         "```sh",

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 
 # The variable the codes come in, as published files and the app model name it.
 ENV = "ACCESS_CODES"
-# Long enough that guessing at a few tries a minute per address is hopeless.
-MIN_CODE_CHARS = 8
+# Long enough that guessing is hopeless even from many addresses at a few tries a minute
+# each: 12 random characters of token_urlsafe carry 72 bits.
+MIN_CODE_CHARS = 12
 _LABEL = re.compile(r"[A-Za-z0-9._@+-]{1,64}")
 
 
@@ -18,7 +19,7 @@ _LABEL = re.compile(r"[A-Za-z0-9._@+-]{1,64}")
 class Invitation:
     """One code; ``label`` names its holder (None: a shared passphrase, nobody in particular).
 
-    >>> Invitation("alice", "k8Jx2pQr")
+    >>> Invitation("alice", "k8Jx2pQr-wz7L")
     Invitation(label='alice')
     """
 
@@ -33,7 +34,7 @@ class Invitation:
 def parse_invitations(text: str) -> tuple[Invitation, ...]:
     """``alice:code1,bob:code2`` or a bare ``passphrase``; a passphrase with a colon needs a label.
 
-    >>> parse_invitations("alice:k8Jx2pQr, open sesame")
+    >>> parse_invitations("alice:k8Jx2pQr-wz7L, open sesame now")
     (Invitation(label='alice'), Invitation(label=None))
     """
     invitations: list[Invitation] = []
