@@ -6,7 +6,10 @@ import os
 import uuid
 from pathlib import Path
 
+import pytest
+
 from scenario6.bench.harness import free_port
+from scenario6.run.runtime import ContainerRuntime
 from tests.run.conftest import ALL_UP, RunCommand, descendants
 from tests.run.test_run_failures import NATIVE
 from tests.support.apphost import write_apphost
@@ -78,3 +81,49 @@ builder.add_executable("other", sys.executable, ".", ["-c", {sleeper!r}, "other"
     assert run.wait_exit(30) == 0, run.output()
     assert secret not in run.output()
     assert os.environ.get("API_KEY") is None  # the test's own environment is untouched
+
+
+def test_a_declared_secret_reaches_no_installer_even_of_the_child_given_it(
+    tmp_path: Path, run_command: type[RunCommand]
+) -> None:
+    """The installer is short-lived: it writes down the environment it got, then exits."""
+    secret = f"s3cret-{uuid.uuid4().hex}"
+    bin_dir, dump = tmp_path / "bin", tmp_path / "installer-environment"
+    bin_dir.mkdir()
+    uv = bin_dir / "uv"  # stands in for uv: `uv sync` is the installer the app model asks for
+    uv.write_text(f"#!/bin/sh\nenv > {dump}\n")
+    uv.chmod(0o755)
+    (tmp_path / "sleeper.py").write_text(
+        "import time; print('READY', flush=True); time.sleep(600)\n"
+    )
+    apphost = write_apphost(
+        tmp_path,
+        """
+key = builder.add_parameter("api-key", secret=True)
+builder.add_python_script("web", ".", "sleeper.py").with_uv().with_environment("API_KEY", key)""",
+    )
+    path = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+    run = run_command(
+        tmp_path, ["--apphost", str(apphost), *NATIVE], {"API_KEY": secret, "PATH": path}
+    )
+    run.wait_output(ALL_UP, timeout=120)
+    assert len(holders(run, secret)) == 1  # the app itself has it
+    installer = dump.read_text()
+    assert "UV_PROJECT_ENVIRONMENT=" in installer and "PATH=" in installer
+    assert secret not in installer and "API_KEY=" not in installer
+    run.interrupt()
+    assert run.wait_exit(30) == 0, run.output()
+
+
+def test_the_container_cli_gets_no_declared_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`docker info` and the like: a stand-in CLI answers with the environment it got."""
+    secret = f"s3cret-{uuid.uuid4().hex}"
+    monkeypatch.setenv("API_KEY", secret)
+    monkeypatch.setenv("HF_TOKEN", f"hf_{uuid.uuid4().hex}")
+    cli = tmp_path / "docker"
+    cli.write_text("#!/bin/sh\nenv\n")
+    cli.chmod(0o755)
+    answer = ContainerRuntime(str(cli), withheld=frozenset({"API_KEY"})).run("info").stdout
+    assert "PATH=" in answer and "API_KEY" not in answer and "HF_TOKEN" not in answer

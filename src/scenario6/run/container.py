@@ -12,7 +12,7 @@ from pathlib import Path
 from scenario6.apphost import ContainerResource, Lifetime
 
 from .context import build_digest
-from .process import LineSink, ManagedProcess, public_environment, run_to_end
+from .process import LineSink, ManagedProcess, run_to_end
 from .resolve import RunResolver
 from .runtime import ContainerRuntime
 
@@ -61,7 +61,7 @@ class ContainerRunner:
         process = await asyncio.create_subprocess_exec(
             self.runtime.cli,
             *args,
-            env=public_environment(),
+            env=self.resolver.inherited_environment(),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             stdin=asyncio.subprocess.DEVNULL,
@@ -84,7 +84,9 @@ class ContainerRunner:
             argv.append(str(build.context))
             self.on_line(f"building {image} from {build.dockerfile.name}…")
             code, last = await run_to_end(
-                argv, on_line=lambda line: self.on_line(f"[build] {line}")
+                argv,
+                env=self.resolver.inherited_environment(),
+                on_line=lambda line: self.on_line(f"[build] {line}"),
             )
             if code != 0:
                 raise ContainerError(
@@ -95,7 +97,11 @@ class ContainerRunner:
         code, image_id = await self._cli("image", "inspect", "--format", "{{.Id}}", image)
         if code != 0:
             self.on_line(f"pulling {image}…")
-            code, last = await run_to_end([self.runtime.cli, "pull", image], on_line=self.on_line)
+            code, last = await run_to_end(
+                [self.runtime.cli, "pull", image],
+                env=self.resolver.inherited_environment(),
+                on_line=self.on_line,
+            )
             if code != 0:
                 raise ContainerError(f"pulling {image} failed:\n    " + "\n    ".join(last[-5:]))
             code, image_id = await self._cli("image", "inspect", "--format", "{{.Id}}", image)
@@ -218,7 +224,8 @@ class ContainerRunner:
         argv = [self.runtime.cli, "logs", "-f", "--tail", tail]
         if since is not None:
             argv += ["--since", f"{since:.3f}"]
-        return ManagedProcess([*argv, self.name], on_line=self.on_line)
+        env = self.resolver.inherited_environment()
+        return ManagedProcess([*argv, self.name], env=env, on_line=self.on_line)
 
     async def exit_code(self) -> int | None:
         code, out = await self._cli(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
 import time
@@ -25,7 +26,7 @@ from .container import ContainerError
 from .health import HealthTimeout
 from .monitor import HealthMonitor
 from .printer import Printer
-from .resolve import RunResolver
+from .resolve import RunResolver, secret_names
 from .runtime import ContainerRuntime, RuntimeUnavailable
 from .starter import EngineOptions, Starter, StartupFailed
 from .tracked import Tracked
@@ -51,6 +52,8 @@ class RunEngine:
         options: EngineOptions | None = None,
     ) -> None:
         self.app = app
+        if runtime is not None:  # its CLI calls get no secret of this app either
+            runtime = dataclasses.replace(runtime, withheld=secret_names(app))
         self.runtime = runtime
         self.parameters = parameters
         self.printer = printer
@@ -148,7 +151,9 @@ class RunEngine:
         for item in self._items():
             if isinstance(item.resource, PythonAppResource):
                 item.python = await venv.prepare(
-                    item.resource, self.starter.sink(item.resource.name)
+                    item.resource,
+                    self.starter.sink(item.resource.name),
+                    self.resolver.inherited_environment(),
                 )
 
     # -- while running -------------------------------------------------------------------

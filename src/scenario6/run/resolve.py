@@ -24,6 +24,11 @@ from .runtime import ContainerRuntime
 LOCALHOST = "127.0.0.1"
 
 
+def secret_names(app: DistributedApplication) -> frozenset[str]:
+    """The variables the app model declares secret: no child inherits them from us."""
+    return frozenset(p.env_name for p in app.parameters.values() if p.secret)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((LOCALHOST, 0))
@@ -117,7 +122,7 @@ class RunResolver:
 
     def inherited_environment(self) -> dict[str, str]:
         """Ours, minus every secret: the known ones and those the app model declares."""
-        return public_environment(p.env_name for p in self.app.parameters.values() if p.secret)
+        return public_environment(secret_names(self.app))
 
     def native_environment(self, resource: Resource) -> dict[str, str]:
         """The full environment of a native child: ours, minus secrets it was not given."""

@@ -27,6 +27,8 @@ class ContainerRuntime:
 
     cli: str
     network: str | None = None
+    # The app model's secrets, kept from the CLI like the known ones (see secret_names).
+    withheld: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -62,7 +64,7 @@ class ContainerRuntime:
     def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [self.cli, *args],
-            env=public_environment(),
+            env=public_environment(self.withheld),
             capture_output=True,
             text=True,
             timeout=timeout,

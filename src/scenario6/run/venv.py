@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from scenario6.apphost import PythonAppResource
@@ -76,14 +77,23 @@ def install_command(resource: PythonAppResource, python: Path) -> list[str] | No
     return [str(python), "-m", "pip", "install", "--disable-pip-version-check", *args]
 
 
-async def prepare(resource: PythonAppResource, on_line: LineSink) -> Path:
-    """The venv's interpreter, after creating the venv and installing as needed."""
+async def prepare(
+    resource: PythonAppResource, on_line: LineSink, inherited: Mapping[str, str] | None = None
+) -> Path:
+    """The venv's interpreter, after creating the venv and installing as needed.
+
+    ``inherited`` is the environment the venv tool and the installer get: without it ours,
+    the known secrets left out; a run passes the app model's secrets left out too.
+    """
+    inherited = public_environment() if inherited is None else inherited
     venv = find_venv(resource)
     python = venv_python(venv)
     if not python.exists():
         on_line(f"creating virtual environment {venv} with {sys.version.split()[0]}…")
         base = getattr(sys, "_base_executable", sys.executable)
-        code, last = await run_to_end([base, "-m", "venv", str(venv)], on_line=on_line)
+        code, last = await run_to_end(
+            [base, "-m", "venv", str(venv)], env=inherited, on_line=on_line
+        )
         if code != 0 or not python.exists():
             why = last[-1] if last else f"exit code {code}"
             hint = (
@@ -98,7 +108,7 @@ async def prepare(resource: PythonAppResource, on_line: LineSink) -> Path:
     if command is not None:
         on_line(f"installing dependencies into {venv} ({' '.join(command[1:])})…")
         # uv sync installs into the project's .venv unless told which environment to fill.
-        env = {**public_environment(), "UV_PROJECT_ENVIRONMENT": str(venv)}
+        env = {**inherited, "UV_PROJECT_ENVIRONMENT": str(venv)}
         code, last = await run_to_end(
             command,
             env=env,
