@@ -7,8 +7,12 @@ timeouts and close behaviour hold however the frontend is started:
 - a request line, a header field or the whole head over its limit, or too many header
   fields, is answered (414, 431) with a short plain-text reason and ``Connection: close``,
   for plain requests and WebSocket upgrades alike, before the head is buffered any further;
+- a request with ``Transfer-Encoding`` (a chunked body, whose trailers httptools would buffer
+  without limit) is refused with 411, and one whose ``Content-Length`` is over
+  ``MAX_BODY_BYTES`` with 413, before any of the body is read: no endpoint takes more;
 - a head not complete within ``HEADER_TIMEOUT_S`` (from the connection's start, or from the
-  end of the previous request) is closed, with 408 if part of it arrived;
+  end of the previous request) is closed, with 408 if part of it arrived, and a body not
+  complete within the same time after its head is answered 408 and closed;
 - an idle keep-alive connection is closed after ``KEEP_ALIVE_TIMEOUT_S``;
 - a client's empty close frame (a browser's ``ws.close()``) is answered with 1000, as
   PersonaPlex's own server answers it.
@@ -45,6 +49,8 @@ MAX_HEADER_FIELDS = 100
 # After a refusal, what the client is still sending is read and dropped for this long, so
 # that closing does not reset the connection before the client has read the answer.
 LINGER_S = 2.0
+# The largest request body read: the sign-in form posts under 4 KiB, nothing else takes one.
+MAX_BODY_BYTES = 16 * 1024
 # Names, not objects: the fast reloader's children and `python -m uvicorn` import them.
 HTTP_PROTOCOL = "scenario6.frontend.serving:HttpProtocol"
 WS_PROTOCOL = "scenario6.frontend.serving:WebSocketProtocol"
@@ -100,6 +106,7 @@ class HttpProtocol(HttpToolsProtocol):
         self.timeout_keep_alive = limits.keep_alive_s  # type: ignore[assignment]
         self._header_timeout = limits.header_s
         self._head_timer: asyncio.TimerHandle | None = None
+        self._body_timer: asyncio.TimerHandle | None = None
         self._in_head = True  # between the end of one request and its successor's headers
         self._received = 0  # bytes fed to the parser while in the head
         self._head_size = 0
@@ -112,6 +119,7 @@ class HttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
+        self._cancel_body_timer()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -157,6 +165,8 @@ class HttpProtocol(HttpToolsProtocol):
         self._head_size = line
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._in_head:  # a trailer: chunked bodies are refused, this is a second guard
+            raise _Refused(400, "Trailer fields are not accepted.")
         field = len(name) + 2 + len(value)
         self._fields += 1
         self._head_size += field
@@ -172,9 +182,17 @@ class HttpProtocol(HttpToolsProtocol):
         self._in_head = False
         self._received = 0
         self._cancel_head_timer()
+        for name, value in self.headers:
+            if name.lower() == b"transfer-encoding":
+                raise _Refused(411, "Send the body with Content-Length, not chunked.")
+            if name.lower() == b"content-length" and _over_body_limit(value):
+                raise _Refused(413, "Request body too large.")
         super().on_headers_complete()
+        if not (self.parser.should_upgrade() and self._should_upgrade()):
+            self._body_timer = self.loop.call_later(self._header_timeout, self._body_timed_out)
 
     def on_message_complete(self) -> None:
+        self._cancel_body_timer()
         super().on_message_complete()
         self._in_head = True
 
@@ -186,6 +204,20 @@ class HttpProtocol(HttpToolsProtocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+
+    def _cancel_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_timed_out(self) -> None:
+        self._body_timer = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and self.cycle.response_complete:
+            self.transport.close()  # answered already, without waiting for the body
+        else:
+            self._refuse(408, "Request body timeout.", of_cycle=True)
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
@@ -199,12 +231,25 @@ class HttpProtocol(HttpToolsProtocol):
         else:
             self.transport.close()
 
-    def _refuse(self, status: int, reason: str) -> None:
-        """Answer ``status`` with ``reason`` and close, reading what still arrives meanwhile."""
+    def _refuse(self, status: int, reason: str, of_cycle: bool = False) -> None:
+        """Answer ``status`` with ``reason`` and close, reading what still arrives meanwhile.
+
+        ``of_cycle``: the refused request is the current cycle's (its body), not a next one."""
         self._refused = True
         self._cancel_head_timer()
+        self._cancel_body_timer()
         self.headers = []
         self.url = b""
+        self.pipeline.clear()
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            if cycle.response_started or not of_cycle:
+                # A refusal would land inside (or before) a response still to be sent: cut
+                # the connection instead.
+                self.transport.abort()
+                return
+            cycle.disconnected = True  # the app's answer to a request not read in full: dropped
+            cycle.message_event.set()
         body = reason.encode("ascii")
         head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
@@ -219,7 +264,15 @@ class HttpProtocol(HttpToolsProtocol):
             self.transport.write_eof()
             self.loop.call_later(LINGER_S, self.transport.close)
         else:
+            # TLS: close() sends close_notify, then reads (and decrypts) until the client
+            # answers it or asyncio's own shutdown timeout (30 s) ends; linger no longer.
             self.transport.close()
+            self.loop.call_later(LINGER_S, self.transport.abort)
+
+
+def _over_body_limit(value: bytes) -> bool:
+    """httptools has already refused a Content-Length that is not a number."""
+    return not value.strip().isdigit() or int(value) > MAX_BODY_BYTES
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
