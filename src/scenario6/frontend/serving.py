@@ -21,7 +21,7 @@ uvicorn's parser (httptools) has no size limits, and the WebSocket layer parses 
 again with websockets' own limits (8 KiB lines): when those refuse it, uvicorn never sends
 the refusal, and the connection hangs. So the limits live in the HTTP layer, which sees
 every request first, and websockets' are raised to match. Written against uvicorn 0.54,
-websockets 17.4 and httptools 0.9 (pinned); tests/hostile/test_server_limits.py checks them.
+websockets 17.4 and httptools 0.9 (pinned); tests/hostile/test_server_*.py check them.
 
 uvicorn's own proxy-header handling is off (``UVICORN_OPTIONS``): the app decides whose
 forwarded headers to believe (see ``trust``).
