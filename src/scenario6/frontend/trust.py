@@ -22,6 +22,7 @@ import ipaddress
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .hosts import split_host
 from .settings import FrontendSettings
 
 # Where RealClient keeps the direct peer once ``scope["client"]`` names the real client.
@@ -106,11 +107,8 @@ def _node(element: str) -> str:
 
 
 def _strip_port(node: str) -> str:
-    if node.startswith("["):  # "[2001:db8::1]:4711"
-        return node[1 : node.find("]")] if "]" in node else ""
-    if node.count(":") == 1:  # "192.0.2.60:4711"
-        return node.partition(":")[0]
-    return node
+    """The address in a forwarded node: "192.0.2.60:4711", "[2001:db8::1]:4711", a bare one."""
+    return split_host(node)[0].strip("[]")
 
 
 class RealClient:
