@@ -1,0 +1,326 @@
+"""N conversation slots on one PersonaPlex model: prompt phases one slot at a time, frames
+for every live slot in one batched pass.
+
+A slot's *prompt phase* (voice prompt, silence, persona, silence: tens to hundreds of steps)
+runs upstream's own LMGen code at batch size 1 with the slot's state swapped in, a few steps
+at a time between frames, so the live conversations keep real time while someone joins. A
+*frame* (:meth:`Engine.frame`) then steps every live slot that received 80 ms of audio: Mimi
+encodes each slot's audio with the slot's codec state, the temporal transformer steps all
+rows at once (:class:`.rows.Rows`), the depth transformer samples all slots' audio tokens
+together, each from its own generator, and Mimi decodes each slot's answer.
+
+Nothing of one slot reaches another: every stateful piece (KV cache row, positions, token
+cache, Mimi state, random generator) belongs to one slot, and a slot is reset to a fresh
+state (the token cache included, which upstream leaves as it was) before it is reused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .rows import LMGEN_STATE, Rows
+from .sampling import UPSTREAM, Sampling, sample_rows
+
+# What upstream keeps on its LMGen instance for the one conversation it holds.
+PER_SLOT_ATTRIBUTES = (
+    "voice_prompt",
+    "voice_prompt_audio",
+    "voice_prompt_cache",
+    "voice_prompt_embeddings",
+    "text_prompt_tokens",
+)
+
+
+class NoFreeSlot(RuntimeError):
+    """Every slot holds a conversation."""
+
+
+@dataclass(eq=False)
+class Slot:
+    """One conversation's place on the model."""
+
+    number: int
+    gen_state: Any  # upstream's _LMGenState for this slot (token cache, offset)
+    mimi_state: dict[str, Any]
+    generator: torch.Generator
+    row: int = -1
+    live: bool = False
+    busy: bool = False
+    sampling: Sampling = UPSTREAM
+    attributes: dict[str, Any] = field(default_factory=dict)
+    prompt: Iterator[None] | None = None
+
+
+@dataclass(frozen=True)
+class Output:
+    """A live slot's answer to one frame: 80 ms of audio and one text token, or nothing
+    while the model's first steps fill its delays."""
+
+    pcm: torch.Tensor | None
+    text_token: int | None
+    tokens: torch.Tensor | None  # [1, 1 + dep_q, 1], upstream's step() result
+
+
+class Engine:
+    """``slots`` conversations on ``lm_gen`` (upstream's LMGen) and ``mimi``."""
+
+    def __init__(self, lm_gen: Any, mimi: Any, slots: int) -> None:
+        if slots < 1:
+            raise ValueError("a batched engine needs at least one slot")
+        self.lm_gen = lm_gen
+        self.lm = lm_gen.lm_model
+        self.mimi = mimi
+        self.device = self.lm.device
+        self.rows = Rows(lm_gen, slots)
+        self.slots: list[Slot] = []
+        self.owners: list[Slot | None] = [None] * slots  # row → slot
+        self.live = 0  # rows 0..live-1 hold the live slots
+        for number in range(slots):
+            mimi._start_streaming(1)
+            self.slots.append(
+                Slot(
+                    number,
+                    self._fresh_gen_state(),
+                    dict(mimi.get_streaming_state()),
+                    torch.Generator(device=self.device),
+                )
+            )
+
+    def _fresh_gen_state(self) -> Any:
+        state = self.lm_gen._init_streaming_state(1)
+        # A captured CUDA graph would hold one row's addresses, and a slot changes rows.
+        state.graphed_main = self.lm.forward_codes
+        state.graphed_embeddings = self.lm.forward_embeddings
+        state.graphed_depth = self.lm_gen.depformer_step
+        return state
+
+    @property
+    def free(self) -> int:
+        return sum(not slot.busy for slot in self.slots)
+
+    # -- joining -------------------------------------------------------------------------
+
+    def join(
+        self,
+        voice_prompt: str,
+        text_tokens: list[int] | None,
+        *,
+        seed: int | None = None,
+        sampling: Sampling = UPSTREAM,
+    ) -> Slot:
+        """Take a free slot for a new conversation and prepare its prompt phase."""
+        slot = next((s for s in self.slots if not s.busy), None)
+        if slot is None:
+            raise NoFreeSlot(f"all {len(self.slots)} slots hold a conversation")
+        row = next(r for r in range(self.live, len(self.owners)) if self.owners[r] is None)
+        slot.busy, slot.row, slot.live, slot.sampling = True, row, False, sampling
+        self.owners[row] = slot
+        if seed is None:
+            slot.generator.seed()
+        else:
+            slot.generator.manual_seed(seed)
+        with self._bound(slot):
+            self.lm_gen.reset_streaming()
+            slot.gen_state.cache.fill_(self.lm.ungenerated_token_id)
+            self.mimi.reset_streaming()
+            if voice_prompt.endswith(".pt"):
+                self.lm_gen.load_voice_prompt_embeddings(voice_prompt)
+            else:
+                self.lm_gen.load_voice_prompt(voice_prompt)
+            self.lm_gen.text_prompt_tokens = list(text_tokens or [])
+        gen = self.lm_gen
+        slot.prompt = itertools.chain(
+            gen._step_voice_prompt_core(self.mimi),
+            gen._step_audio_silence_core(),
+            gen._step_text_prompt_core(),
+            gen._step_audio_silence_core(),
+        )
+        return slot
+
+    def prompt(self, slot: Slot, steps: int) -> bool:
+        """Up to ``steps`` more steps of ``slot``'s prompt phase; True once it is complete
+        and the slot is live."""
+        assert slot.busy and not slot.live and slot.prompt is not None
+        # Upstream prints its progress on stdout.
+        with self._bound(slot), torch.no_grad(), contextlib.redirect_stdout(None):
+            for _ in range(steps):
+                if next(slot.prompt, StopIteration) is StopIteration:
+                    break
+            else:
+                return False
+            self.mimi.reset_streaming()  # it encoded the voice prompt, as upstream's does
+        slot.prompt = None
+        self._move(slot, self.live)
+        self.live += 1
+        slot.live = True
+        return True
+
+    # -- leaving -------------------------------------------------------------------------
+
+    def leave(self, slot: Slot) -> None:
+        """End ``slot``'s conversation; its slot is free for the next one."""
+        if not slot.busy:
+            return
+        if slot.live:
+            self._move(slot, self.live - 1)
+            self.live -= 1
+        self.owners[slot.row] = None
+        slot.busy = slot.live = False
+        slot.prompt = None
+        slot.attributes = {}
+        slot.row = -1
+
+    def _move(self, slot: Slot, row: int) -> None:
+        """Put ``slot``'s state in ``row``, and whatever was there in the slot's old row."""
+        other = self.owners[row]
+        self.rows.swap(slot.row, row)
+        self.owners[slot.row], self.owners[row] = other, slot
+        if other is not None:
+            other.row = slot.row
+        slot.row = row
+
+    # -- frames --------------------------------------------------------------------------
+
+    def frame(self, audio: Mapping[Slot, torch.Tensor]) -> dict[Slot, Output]:
+        """One 80 ms frame for every live slot in ``audio`` (``[1, 1, 1920]`` PCM each)."""
+        with torch.no_grad():
+            return self._frame(audio)
+
+    def _frame(self, audio: Mapping[Slot, torch.Tensor]) -> dict[Slot, Output]:
+        live = [self.owners[row] for row in range(self.live)]
+        stepping = [slot for slot in live if slot is not None and slot in audio]
+        if not stepping:
+            return {}
+        lm, gen = self.lm, self.lm_gen
+        prepared: dict[Slot, tuple[Any, ...]] = {}
+        for slot in stepping:
+            self.mimi.set_streaming_state(slot.mimi_state)
+            codes = self.mimi.encode(audio[slot])
+            assert codes.shape[-1] == 1, "one frame of audio is one step"
+            gen._streaming_state = slot.gen_state
+            step = gen.prepare_step_input(input_tokens=codes)
+            assert step is not None, "a live slot is past its first step"
+            prepared[slot] = step
+        idle = lm._get_initial_token()
+        inputs = torch.cat([prepared[s][0] if s in prepared else idle for s in live])
+        hidden = self.rows.step(lm.embed_codes(inputs), [slot.row for slot in stepping])
+        if lm.out_norm:
+            hidden = lm.out_norm(hidden)
+        rows = torch.tensor([slot.row for slot in stepping], device=self.device)
+        hidden = hidden.index_select(0, rows)
+        text_logits = lm.text_linear(hidden)
+        generators = [slot.generator for slot in stepping]
+        sampled = [slot.sampling.use_sampling for slot in stepping]
+        text = sample_rows(
+            text_logits[:, 0],
+            [(s.sampling.temp_text, s.sampling.top_k_text) for s in stepping],
+            generators,
+            sampled,
+        )
+        provided = torch.cat([prepared[s][1] for s in stepping])
+        target = torch.cat([prepared[s][2] for s in stepping])
+        text = torch.where(provided[:, 0, 0], target[:, 0, 0], text)
+        audio_tokens = self._depth(text, hidden, target, provided, stepping, generators, sampled)
+        outputs: dict[Slot, Output] = {}
+        for index, slot in enumerate(stepping):
+            tokens = self._commit(slot, prepared[slot], text, audio_tokens, index)
+            outputs[slot] = self._decode(slot, tokens)
+        gen._streaming_state = None
+        return outputs
+
+    def _depth(
+        self,
+        text: torch.Tensor,
+        hidden: torch.Tensor,
+        target: torch.Tensor,
+        provided: torch.Tensor,
+        stepping: list[Slot],
+        generators: list[torch.Generator],
+        sampled: list[bool],
+    ) -> torch.Tensor:
+        """The depth transformer for all stepping slots at once: ``[n, dep_q]`` audio tokens,
+        teacher-forced where the slot's token is already known (the user's stream)."""
+        lm = self.lm
+        known = target[:, lm.audio_offset :, 0]
+        forced = provided[:, lm.audio_offset :, 0]
+        settings = [(s.sampling.temp, s.sampling.top_k) for s in stepping]
+        previous = text
+        tokens = []
+        with lm.depformer.streaming(len(stepping)):
+            for codebook in range(lm.dep_q):
+                logits = lm.forward_depformer(codebook, previous[:, None, None], hidden)
+                drawn = sample_rows(logits[:, 0, 0], settings, generators, sampled)
+                previous = torch.where(forced[:, codebook], known[:, codebook], drawn)
+                tokens.append(drawn)
+        return torch.stack(tokens, dim=1)
+
+    def _commit(
+        self,
+        slot: Slot,
+        prepared: tuple[Any, ...],
+        text: torch.Tensor,
+        audio_tokens: torch.Tensor,
+        index: int,
+    ) -> torch.Tensor | None:
+        """The slot's sampled tokens into its token cache, and the delayed step that is
+        complete now: upstream's bookkeeping after its depth transformer, for one slot."""
+        _, _, _, model_input_position, target_position = prepared
+        state, lm, gen = slot.gen_state, self.lm, self.lm_gen
+        state.provided[:, :, model_input_position] = False
+        given = state.provided[:, :, target_position]
+        cache = state.cache[:, :, target_position]
+        cache[:, 0] = torch.where(~given[:, 0], text[index], cache[:, 0])
+        audio = slice(1, lm.dep_q + 1)
+        cache[:, audio] = torch.where(~given[:, audio], audio_tokens[index], cache[:, audio])
+        if state.offset <= gen.max_delay:
+            state.offset += 1
+            return None
+        width = state.cache.shape[2]
+        delays = gen.delays_cuda[: lm.dep_q + 1]
+        position = ((state.offset - gen.max_delay + delays) % width).view(1, -1, 1)
+        state.offset += 1
+        return state.cache.gather(dim=2, index=position)
+
+    def _decode(self, slot: Slot, tokens: torch.Tensor | None) -> Output:
+        if tokens is None:
+            return Output(None, None, None)
+        self.mimi.set_streaming_state(slot.mimi_state)
+        pcm = self.mimi.decode(tokens[:, 1:9])
+        return Output(pcm, int(tokens[0, 0, 0].item()), tokens)
+
+    # -- state swapping ------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _bound(self, slot: Slot) -> Iterator[None]:
+        """Upstream's objects hold ``slot``'s conversation (state, prompts, sampling, random
+        generator) while upstream's own code runs for it."""
+        gen = self.lm_gen
+        gen.set_streaming_state({**self.rows.states[slot.row], LMGEN_STATE: slot.gen_state})
+        self.mimi.set_streaming_state(slot.mimi_state)
+        for name in PER_SLOT_ATTRIBUTES:
+            setattr(gen, name, slot.attributes.get(name))
+        for name in ("use_sampling", "temp", "temp_text", "top_k", "top_k_text"):
+            setattr(gen, name, getattr(slot.sampling, name))
+        default = _default_generator(self.device)
+        kept = default.get_state()
+        default.set_state(slot.generator.get_state())
+        try:
+            yield
+        finally:
+            slot.generator.set_state(default.get_state())
+            default.set_state(kept)
+            slot.attributes = {name: getattr(gen, name) for name in PER_SLOT_ATTRIBUTES}
+            gen._streaming_state = None
+
+
+def _default_generator(device: torch.device) -> torch.Generator:
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return torch.cuda.default_generators[index]
+    return torch.default_generator

@@ -1,0 +1,210 @@
+"""The temporal transformer's streaming state as one row per slot, stepped in one pass.
+
+Upstream keeps one position per transformer (a ``[1]`` tensor) and one ring KV cache per
+attention layer, for a batch whose items all started together. Slots start and end at different
+times, so each needs its own position. Here every attention layer's cache, write offset and
+position are batch-wide tensors with one row per slot, and each row gets upstream's own state
+objects whose tensors are *views* of that row: upstream's batch-1 code (a slot's prompt phase)
+reads and writes its row in place, and :meth:`Rows.step` advances rows ``0..n-1`` together,
+each at its own position, with the same arithmetic upstream applies to one row.
+
+Live slots occupy the first rows; :meth:`Rows.swap` moves a row's contents (used when a slot
+leaves or finishes its prompt phase) so that the live rows stay a prefix and a step never
+copies a cache.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from einops import rearrange
+from moshi.modules.transformer import RingKVCache, StreamingMultiheadAttention
+from moshi.utils.compile import no_compile
+from torch.nn import functional as F
+
+LMGEN_STATE = ""  # the LMGen's own entry in get_streaming_state(): kept per slot, not per row
+
+
+class UnsupportedModel(ValueError):
+    """A transformer configuration the batched step does not implement."""
+
+
+class Rows:
+    """``count`` rows of streaming state for ``lm_gen``'s temporal transformer.
+
+    ``states[row]`` is that row's state dict in the form ``set_streaming_state`` takes (without
+    the LMGen's own entry, which belongs to the slot).
+    """
+
+    def __init__(self, lm_gen: Any, count: int) -> None:
+        lm = lm_gen.lm_model
+        self.transformer = lm.transformer
+        self.lm = lm
+        if self.transformer.positional_embedding not in {"rope", "none"}:
+            raise UnsupportedModel(
+                f"positional embedding {self.transformer.positional_embedding!r} is not "
+                "supported by the batched step (rope or none)"
+            )
+        self.layers = list(self.transformer.layers)
+        for layer in self.layers:
+            attention = layer.self_attn
+            if attention.weights_per_step or not attention.causal or layer.weights_per_step:
+                raise UnsupportedModel("the batched step needs a causal temporal transformer")
+        self.count = count
+        first = self.layers[0].self_attn
+        device = first.in_proj_weight.device
+        self.device = device
+        self.caches: list[torch.Tensor] = []
+        self.ends: list[torch.Tensor] = []  # RingKVCache.end_offset per row
+        self.positions: list[torch.Tensor] = []  # _MHAState.offset per row
+        self.transformer_offset = torch.zeros(count, device=device, dtype=torch.long)
+        self.states: list[dict[str, Any]] = []
+        self._prefix = _prefix(lm, self.transformer)
+        for row in range(count):
+            self.states.append(self._row_states(lm_gen, row))
+
+    def _row_states(self, lm_gen: Any, row: int) -> dict[str, Any]:
+        """Upstream's fresh batch-1 states for one row, re-pointed at the row's views."""
+        lm_gen._start_streaming(1)
+        states = dict(lm_gen.get_streaming_state())
+        states.pop(LMGEN_STATE)
+        index = 0
+        for name, module in self.transformer.named_modules():
+            if not isinstance(module, StreamingMultiheadAttention):
+                continue
+            state = states[f"{self._prefix}.{name}"]
+            cache = state.kv_cache.cache
+            if row == 0:
+                shape = (cache.shape[0], self.count, *cache.shape[2:])
+                self.caches.append(torch.zeros(shape, device=cache.device, dtype=cache.dtype))
+                self.ends.append(torch.zeros(self.count, device=cache.device, dtype=torch.long))
+                self.positions.append(
+                    torch.zeros(self.count, device=cache.device, dtype=torch.long)
+                )
+            ring = RingKVCache.__new__(RingKVCache)
+            ring.capacity = state.kv_cache.capacity
+            ring.cache = self.caches[index][:, row : row + 1]
+            ring.end_offset = self.ends[index][row : row + 1]
+            state.kv_cache = ring
+            state.offset = self.positions[index][row : row + 1]
+            index += 1
+        top = states[self._prefix]
+        top.offset = self.transformer_offset[row : row + 1]
+        return states
+
+    def _tensors(self) -> list[torch.Tensor]:
+        """Every batch-wide tensor, with the row axis first."""
+        return [
+            *(cache.transpose(0, 1) for cache in self.caches),
+            *self.ends,
+            *self.positions,
+            self.transformer_offset,
+        ]
+
+    def swap(self, a: int, b: int) -> None:
+        """Exchange the contents of rows ``a`` and ``b`` (tensors and counters)."""
+        if a == b:
+            return
+        for tensor in self._tensors():
+            kept = tensor[a].clone()
+            tensor[a].copy_(tensor[b])
+            tensor[b].copy_(kept)
+        for name, state in self.states[a].items():
+            other = self.states[b][name]
+            if hasattr(state, "offset_cpu"):
+                state.offset_cpu, other.offset_cpu = other.offset_cpu, state.offset_cpu
+
+    def step(self, embeddings: torch.Tensor, stepping: list[int]) -> torch.Tensor:
+        """One step of rows ``0..n-1`` (``embeddings`` is ``[n, 1, dim]``); the output.
+
+        Only the rows in ``stepping`` advance: a conversation whose client sent nothing this
+        frame keeps its state (upstream's output is clocked by its input); its output row is
+        meaningless and computed only because the rows are a prefix.
+        """
+        n = embeddings.shape[0]
+        moving = torch.tensor(stepping, device=self.device, dtype=torch.long)
+        x = embeddings
+        with _eager(self.device), torch.no_grad():
+            for index, layer in enumerate(self.layers):
+                update = self._attend(index, layer.self_attn, layer.norm1(x), moving)
+                x = x + layer.layer_scale_1(update)
+                x = layer._ff_block(x)
+        self.transformer_offset[moving] += 1
+        for row in stepping:
+            assert row < n, (row, n)
+            for state in self.states[row].values():
+                if hasattr(state, "offset_cpu"):
+                    state.offset_cpu += 1
+        return x
+
+    def _attend(
+        self, index: int, attention: Any, x: torch.Tensor, moving: torch.Tensor
+    ) -> torch.Tensor:
+        n = x.shape[0]
+        projected = F.linear(x, attention.in_proj_weight)
+        q, k, v = rearrange(projected, "b t (p h d) -> p b h t d", p=3, h=attention.num_heads)
+        position = self.positions[index][:n]
+        if attention.rope is not None:
+            q, k = _rope(q, k, position, attention.rope.max_period)
+        cache = self.caches[index]
+        capacity = cache.shape[3]
+        end = self.ends[index][:n]
+        slot = end[moving] % capacity
+        cache[0, moving, :, slot] = k[moving, :, 0]
+        cache[1, moving, :, slot] = v[moving, :, 0]
+        end[moving] += 1
+        # Each row's key positions, as RingKVCache.complete computes them for one row.
+        indexes = torch.arange(capacity, device=cache.device, dtype=torch.long)
+        ends = end.view(-1, 1)
+        delta = indexes - ends % capacity
+        keys_at = torch.where(delta <= 0, ends + delta, ends + delta - capacity)
+        keys_at = torch.where(indexes >= ends, torch.full_like(keys_at, -1), keys_at)
+        distance = position.view(-1, 1) - keys_at
+        allowed = (keys_at >= 0) & (distance >= 0)
+        if attention.context is not None:
+            allowed = allowed & (distance < attention.context)
+        out = F.scaled_dot_product_attention(
+            q, cache[0, :n], cache[1, :n], allowed[:, None, None, :], dropout_p=0.0
+        )
+        position[moving] += 1
+        return attention.out_proj(rearrange(out, "b h t d -> b t (h d)"))
+
+
+def _rope(
+    q: torch.Tensor, k: torch.Tensor, position: torch.Tensor, max_period: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rotary embedding of ``[B, H, 1, D]`` queries and keys, row ``b`` at ``position[b]``:
+    upstream's formula, with the time axis per row instead of shared."""
+    batch, _, steps, dim = q.shape
+    ds = torch.arange(dim // 2, device=q.device, dtype=torch.float32)
+    freqs = torch.exp(ds * (-math.log(max_period) * 2 / dim))
+    ts = position.float().view(-1, 1) + torch.arange(steps, device=q.device, dtype=torch.float32)
+    ts = ts.view(batch, 1, steps, 1)
+    rotr = torch.cos(freqs * ts)
+    roti = torch.sin(freqs * ts)
+    dims = q.shape[:-1]
+    q = q.view(*dims, dim // 2, 2)
+    k = k.view(*dims, dim // 2, 2)
+    qr, qi = q[..., 0].float(), q[..., 1].float()
+    kr, ki = k[..., 0].float(), k[..., 1].float()
+    dtype = q.dtype
+    qo = torch.stack([(qr * rotr - qi * roti).to(dtype), (qr * roti + qi * rotr).to(dtype)], -1)
+    ko = torch.stack([(kr * rotr - ki * roti).to(dtype), (kr * roti + ki * rotr).to(dtype)], -1)
+    return qo.view(*dims, dim), ko.view(*dims, dim)
+
+
+def _eager(device: torch.device) -> Any:
+    """Upstream turns torch.compile off for its layers off CUDA; the batched step does too."""
+    import contextlib
+
+    return no_compile() if device.type != "cuda" else contextlib.nullcontext()
+
+
+def _prefix(lm: Any, transformer: Any) -> str:
+    """The name get_streaming_state() gives ``transformer`` (the LMGen's LM is ``lm_model``)."""
+    for own, module in lm.named_modules():
+        if module is transformer:
+            return f"lm_model.{own}"
+    raise UnsupportedModel("the LM has no temporal transformer")
