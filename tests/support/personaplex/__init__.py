@@ -7,6 +7,6 @@ meaningful. Both are cached under ``~/.cache/scenario6/personaplex/``.
 """
 
 from .server import PersonaPlexProcess, personaplex_server
-from .tiny import TinyPersonaPlex
+from .tiny import BATCHED, UPSTREAM, TinyPersonaPlex
 
-__all__ = ["PersonaPlexProcess", "TinyPersonaPlex", "personaplex_server"]
+__all__ = ["BATCHED", "UPSTREAM", "PersonaPlexProcess", "TinyPersonaPlex", "personaplex_server"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from scenario6.bench.harness import HOST, ChildServer, free_port
 
-from .tiny import TinyPersonaPlex
+from .tiny import UPSTREAM, TinyPersonaPlex
 
 # Loading and warming up take 3-4 s here; this only catches a server that never opens.
 START_TIMEOUT_S = 120
@@ -65,6 +65,7 @@ def personaplex_server(
     layout: str = "flat",
     ssl_dir: Path | None = None,
     arguments: Sequence[str] = (),
+    module: str = UPSTREAM,
 ) -> Iterator[PersonaPlexProcess]:
     """The real server with the tiny model on a free port of 127.0.0.1, stopped on exit.
 
@@ -76,7 +77,7 @@ def personaplex_server(
     if ssl_dir is not None:
         argv += ["--ssl", str(ssl_dir)]
     process = PersonaPlexProcess(
-        tiny.server_command(argv, layout),
+        tiny.server_command(argv, layout, module),
         tiny.environment(),
         port,
         "https" if ssl_dir is not None else "http",

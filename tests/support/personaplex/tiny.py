@@ -13,6 +13,10 @@ from . import environment, model
 from .environment import REPO, Log
 
 
+UPSTREAM = "scenario6.backend.moshi_main"  # upstream's server, unchanged
+BATCHED = "scenario6.backend.batched"  # several conversations on one model
+
+
 @dataclass(frozen=True)
 class TinyPersonaPlex:
     """The real PersonaPlex server's interpreter and a tiny random model for it.
@@ -79,8 +83,11 @@ class TinyPersonaPlex:
             "PYTHONUNBUFFERED": "1",
         }
 
-    def server_command(self, arguments: list[str], layout: str = "flat") -> list[str]:
-        """``python -m scenario6.backend.moshi_main`` with ``arguments`` and the layout's flags.
+    def server_command(
+        self, arguments: list[str], layout: str = "flat", module: str = UPSTREAM
+    ) -> list[str]:
+        """``python -m scenario6.backend.moshi_main`` (or ``module``: the batched server) with
+        ``arguments`` and the layout's flags.
 
         ``flat`` passes the weight flags and ``--static none``; ``hf`` passes none of them, as
         upstream's documented command line does, and the server finds everything in the cache.
@@ -88,4 +95,4 @@ class TinyPersonaPlex:
         if layout not in ("flat", "hf"):
             raise ValueError(f"layout is 'flat' or 'hf', not {layout!r}")
         extra = [*self.flat_arguments(), "--static", "none"] if layout == "flat" else []
-        return [str(self.python), "-m", "scenario6.backend.moshi_main", *arguments, *extra]
+        return [str(self.python), "-m", module, *arguments, *extra]

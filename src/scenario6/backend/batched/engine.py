@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -119,6 +119,12 @@ class Engine:
         if slot is None:
             raise NoFreeSlot(f"all {len(self.slots)} slots hold a conversation")
         row = next(r for r in range(self.live, len(self.owners)) if self.owners[r] is None)
+        # Upstream's top-k fails beyond the vocabulary; a client may ask for any value.
+        sampling = replace(
+            sampling,
+            top_k=min(sampling.top_k, self.lm.card),
+            top_k_text=min(sampling.top_k_text, self.lm.text_card),
+        )
         slot.busy, slot.row, slot.live, slot.sampling = True, row, False, sampling
         self.owners[row] = slot
         if seed is None:

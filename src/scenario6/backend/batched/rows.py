@@ -24,6 +24,7 @@ from moshi.modules.transformer import RingKVCache, StreamingMultiheadAttention
 from moshi.utils.compile import no_compile
 from torch.nn import functional as F
 
+SLOT_MARGIN_BYTES = 64 * 2**20
 LMGEN_STATE = ""  # the LMGen's own entry in get_streaming_state(): kept per slot, not per row
 
 
@@ -208,3 +209,15 @@ def _prefix(lm: Any, transformer: Any) -> str:
         if module is transformer:
             return f"lm_model.{own}"
     raise UnsupportedModel("the LM has no temporal transformer")
+
+
+def slot_bytes(lm: Any) -> int:
+    """GPU memory one more slot costs: its KV-cache rows in every attention layer, plus a
+    margin for its share of the step's activations and its codec state."""
+    total = 0
+    for module in lm.transformer.modules():
+        if isinstance(module, StreamingMultiheadAttention):
+            capacity = module.context or module.weights_per_step
+            element = module.in_proj_weight.element_size()
+            total += 2 * capacity * module.embed_dim * element
+    return total + SLOT_MARGIN_BYTES

@@ -1,0 +1,162 @@
+"""``python -m scenario6.backend.batched [moshi.server arguments] --slots N|auto``.
+
+Takes upstream's command line (so the entrypoint starts it exactly as it starts
+``moshi_main``), loads the same files the same way, and serves N conversations at once.
+``--static`` and ``--cpu-offload`` are accepted and ignored: this server has no web UI, and
+offloading layers to the CPU would defeat the point of batching.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import sentencepiece
+import torch
+from aiohttp import web
+from huggingface_hub import hf_hub_download
+from moshi.models import loaders
+from moshi.models.lm import LMGen
+from moshi.utils.connection import create_ssl_context
+
+from scenario6.backend import architecture
+from scenario6.backend.moshi_main import ENVIRONMENT_VARIABLE, raise_request_limits
+
+from .engine import Engine
+from .rows import slot_bytes
+from .server import ChatServer, Scheduler
+
+log = logging.getLogger("scenario6.batched")
+
+CPU_SLOTS = 4  # "auto" without a GPU: a small model for tests and demonstrations
+MAX_SLOTS = 64
+HEADROOM = 0.85  # of the free GPU memory, for activations and the allocator's slack
+WARM_UP_FRAMES = 4  # as upstream's server does after loading
+
+
+def slots_argument(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        slots = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("--slots is a whole number ≥ 1 or 'auto'") from None
+    if not 1 <= slots <= MAX_SLOTS:
+        raise argparse.ArgumentTypeError(f"--slots must be between 1 and {MAX_SLOTS}")
+    return slots
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m scenario6.backend.batched",
+        description="PersonaPlex with several conversations per model, one batched pass a frame.",
+    )
+    parser.add_argument("--host", default="localhost")
+    parser.add_argument("--port", type=int, default=8998)
+    parser.add_argument("--static", help="ignored: this server has no web UI")
+    parser.add_argument("--tokenizer")
+    parser.add_argument("--moshi-weight")
+    parser.add_argument("--mimi-weight")
+    parser.add_argument("--hf-repo", default=loaders.DEFAULT_REPO)
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--cpu-offload", action="store_true", help="ignored")
+    parser.add_argument("--voice-prompt-dir")
+    parser.add_argument("--ssl", help="a folder with cert.pem and key.pem: serve wss")
+    parser.add_argument(
+        "--slots",
+        type=slots_argument,
+        default="auto",
+        help="conversations held at once (default auto: from free GPU memory; 4 on a CPU)",
+    )
+    return parser.parse_args(argv)
+
+
+def choose_slots(requested: int | str, lm: Any, device: torch.device) -> int:
+    """``--slots``, or as many as the free GPU memory holds at HEADROOM."""
+    if isinstance(requested, int):
+        return requested
+    if device.type != "cuda":
+        return CPU_SLOTS
+    free, _ = torch.cuda.mem_get_info(device)
+    return max(1, min(MAX_SLOTS, int(free * HEADROOM // slot_bytes(lm))))
+
+
+def voices_folder(given: str | None, repo: str) -> Path:
+    """``--voice-prompt-dir``, else upstream's voices.tgz unpacked beside its download."""
+    if given:
+        return Path(given)
+    archive = Path(hf_hub_download(repo, "voices.tgz"))
+    folder = archive.parent / "voices"
+    if not folder.is_dir():
+        with tarfile.open(archive, "r:gz") as tar:
+            tar.extractall(archive.parent, filter="data")
+    return folder
+
+
+def load(args: argparse.Namespace) -> tuple[ChatServer, int]:
+    device = torch.device(args.device)
+
+    def fetch(given: str | None, name: str) -> str:
+        return given or str(hf_hub_download(args.hf_repo, name))
+
+    mimi = loaders.get_mimi(fetch(args.mimi_weight, loaders.MIMI_NAME), device)
+    tokenizer = sentencepiece.SentencePieceProcessor(
+        fetch(args.tokenizer, loaders.TEXT_TOKENIZER_NAME)
+    )
+    lm = loaders.get_moshi_lm(fetch(args.moshi_weight, loaders.MOSHI_NAME), device=device)
+    lm.eval()
+    frame_size = int(mimi.sample_rate / mimi.frame_rate)
+    lm_gen = LMGen(
+        lm,
+        device=device,
+        audio_silence_frame_cnt=int(0.5 * mimi.frame_rate),
+        sample_rate=mimi.sample_rate,
+        frame_rate=mimi.frame_rate,
+    )
+    slots = choose_slots(args.slots, lm, device)
+    engine = Engine(lm_gen, mimi, slots)
+    voices = voices_folder(args.voice_prompt_dir, args.hf_repo)
+    warm_up(engine, voices, frame_size)
+    scheduler = Scheduler(engine, tokenizer.id_to_piece, frame_size)
+    return ChatServer(scheduler, tokenizer.encode, voices, mimi.sample_rate), slots
+
+
+def warm_up(engine: Engine, voices: Path, frame_size: int) -> None:
+    """One conversation through every code path, so the first user's frames are not the
+    ones that pay for kernel selection and allocation."""
+    voice = next((p for p in sorted(voices.glob("*.pt"))), None)
+    if voice is None:
+        return
+    with torch.no_grad():
+        slot = engine.join(str(voice), [], seed=0)
+        while not engine.prompt(slot, 64):
+            pass
+        for _ in range(WARM_UP_FRAMES):
+            engine.frame({slot: torch.zeros(1, 1, frame_size, device=engine.device)})
+        engine.leave(slot)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    args = parse(argv)
+    path = os.environ.get(ENVIRONMENT_VARIABLE, "")
+    if path:
+        try:
+            architecture.apply(architecture.load(path))
+        except (OSError, architecture.ArchitectureError) as exc:
+            sys.exit(f"{ENVIRONMENT_VARIABLE}={path}: {exc}")
+    raise_request_limits()
+    server, slots = load(args)
+    ssl_context = create_ssl_context(args.ssl)[0] if args.ssl else None
+    log.info("serving %d conversations at once on port %d", slots, args.port)
+    web.run_app(server.app(), host=args.host, port=args.port, ssl_context=ssl_context, print=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

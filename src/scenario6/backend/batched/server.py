@@ -1,0 +1,326 @@
+"""The moshi protocol at ``/api/chat`` for N conversations on one batched engine.
+
+Clients see upstream's server: the same query parameters, the handshake once the prompts are
+done, binary kind-prefixed messages, Ogg Opus both ways, output clocked by input. Differences,
+all in the client's favour: a bad request (an unknown voice) gets HTTP 400 before the upgrade,
+and audio sent before the handshake is kept (its Ogg header pages included) instead of lost.
+
+One scheduler task owns the engine, and every engine call runs on one worker thread, so the
+event loop keeps serving sockets while the model computes. The scheduler runs a *frame* when
+every live conversation has 80 ms of audio waiting, or when the oldest waiting audio is half a
+frame old (a client that paused must not hold the others back); between frames it spends the
+idle time on joining conversations' prompt steps, one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import sphn
+import torch
+from aiohttp import WSMsgType, web
+
+from scenario6.protocol.messages import HANDSHAKE, KIND_HEADER, SLOTS_HEADER, Kind
+
+from .engine import Engine, Slot
+from .sampling import UPSTREAM, Sampling
+
+log = logging.getLogger("scenario6.batched")
+
+KIND = "personaplex-batched"
+PATIENCE_S = 0.04  # how long waiting audio may wait for the others' before a frame runs
+PUMP_S = 0.002  # how often each conversation's codecs are read
+SILENT_TOKENS = (0, 3)  # the text stream's end-of-padding and padding: nothing to say
+T = TypeVar("T")
+
+
+@dataclass(eq=False)
+class Conversation:
+    """One client's session: its socket, Opus codecs, waiting audio and its slot."""
+
+    ws: web.WebSocketResponse
+    voice: str
+    text_tokens: list[int]
+    seed: int | None
+    sampling: Sampling
+    sample_rate: int
+    frame_size: int
+    slot: Slot | None = None
+    live: bool = False
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    outgoing: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
+    chunks: deque[tuple[float, np.ndarray]] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        self.reader = sphn.OpusStreamReader(self.sample_rate)
+        self.writer = sphn.OpusStreamWriter(self.sample_rate)
+        self.pcm = np.zeros(0, dtype=np.float32)
+
+    def pump(self) -> bool:
+        """Move decoded audio to the model and encoded audio to the client; True when a
+        whole frame of audio is newly waiting for the model.
+
+        The codecs work on threads of their own (as upstream's server relies on): what
+        went in is ready a little later, so this runs every few milliseconds.
+        """
+        if self.live:  # the handshake comes first; the stream's header pages after it
+            ogg = self.writer.read_bytes()
+            if ogg:
+                self.outgoing.put_nowait(bytes([Kind.AUDIO]) + ogg)
+        pcm = self.reader.read_pcm()
+        if not self.live or not pcm.shape[-1]:
+            return False  # before the handshake, decoded only to keep the stream in step
+        self.pcm = np.concatenate((self.pcm, pcm))
+        added = False
+        while self.pcm.shape[-1] >= self.frame_size:
+            self.chunks.append((time.monotonic(), self.pcm[: self.frame_size]))
+            self.pcm = self.pcm[self.frame_size :]
+            added = True
+        return added
+
+
+class Scheduler:
+    """Owns the engine: joins, prompt steps, frames and leaves, in one task."""
+
+    def __init__(self, engine: Engine, piece: Callable[[int], str], frame_size: int) -> None:
+        self.engine = engine
+        self.piece = piece
+        self.frame_size = frame_size
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="model")
+        self.waiting: deque[Conversation] = deque()
+        self.prompting: list[Conversation] = []
+        self.live: list[Conversation] = []
+        self.leaving: list[Conversation] = []
+        self.wake = asyncio.Event()
+
+    async def _model(self, call: Callable[..., T], *args: Any) -> T:
+        def run() -> T:
+            with torch.no_grad():
+                return call(*args)
+
+        return await asyncio.get_running_loop().run_in_executor(self.executor, run)
+
+    def add(self, conversation: Conversation) -> None:
+        self.waiting.append(conversation)
+        self.wake.set()
+
+    def remove(self, conversation: Conversation) -> None:
+        self.leaving.append(conversation)
+        self.wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self._turn()
+            except Exception:
+                # A model error ends the conversations it touched, never the server.
+                log.exception("model error; ending every conversation in progress")
+                for conversation in [*self.prompting, *self.live]:
+                    self.remove(conversation)
+                    await conversation.ws.close(code=1011, message=b"model error")
+
+    async def _turn(self) -> None:
+        await self._leave()
+        await self._join()
+        wait = self._frame_due()
+        if wait <= 0:
+            await self._frame()
+        elif self.prompting:
+            await self._prompt(self.prompting[0])
+        else:
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), None if wait == float("inf") else wait)
+
+    async def _leave(self) -> None:
+        while self.leaving:
+            conversation = self.leaving.pop()
+            if conversation in self.waiting:
+                self.waiting.remove(conversation)
+            for group in (self.prompting, self.live):
+                if conversation in group:
+                    group.remove(conversation)
+            if conversation.slot is not None:
+                await self._model(self.engine.leave, conversation.slot)
+                conversation.slot = None
+
+    async def _join(self) -> None:
+        while self.waiting and self.engine.free:
+            conversation = self.waiting.popleft()
+            conversation.slot = await self._model(self._start, conversation)
+            self.prompting.append(conversation)
+
+    def _start(self, conversation: Conversation) -> Slot:
+        return self.engine.join(
+            conversation.voice,
+            conversation.text_tokens,
+            seed=conversation.seed,
+            sampling=conversation.sampling,
+        )
+
+    async def _prompt(self, conversation: Conversation) -> None:
+        assert conversation.slot is not None
+        if not await self._model(self.engine.prompt, conversation.slot, 1):
+            return
+        self.prompting.remove(conversation)
+        conversation.live = True
+        self.live.append(conversation)
+        conversation.outgoing.put_nowait(HANDSHAKE)
+
+    def _frame_due(self) -> float:
+        """Seconds until the next frame should run: 0 now, inf when no audio waits."""
+        waiting = [c for c in self.live if c.chunks]
+        if not waiting:
+            return float("inf")
+        if len(waiting) == len(self.live) or any(len(c.chunks) > 1 for c in waiting):
+            return 0.0
+        oldest = min(c.chunks[0][0] for c in waiting)
+        return oldest + PATIENCE_S - time.monotonic()
+
+    async def _frame(self) -> None:
+        audio: dict[Slot, torch.Tensor] = {}
+        owners: dict[Slot, Conversation] = {}
+        for conversation in self.live:
+            if conversation.chunks and conversation.slot is not None:
+                _, chunk = conversation.chunks.popleft()
+                tensor = torch.from_numpy(chunk).to(device=self.engine.device)[None, None]
+                audio[conversation.slot] = tensor
+                owners[conversation.slot] = conversation
+        outputs = await self._model(self.engine.frame, audio)
+        for slot, output in outputs.items():
+            conversation = owners[slot]
+            if output.pcm is None or output.text_token is None:
+                continue
+            conversation.writer.append_pcm(output.pcm[0, 0].cpu().numpy())
+            if output.text_token not in SILENT_TOKENS:
+                piece = self.piece(output.text_token).replace("\u2581", " ")
+                conversation.outgoing.put_nowait(bytes([Kind.TEXT]) + piece.encode())
+
+
+class ChatServer:
+    """The aiohttp application: ``/api/chat`` over the scheduler."""
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        encode: Callable[[str], list[int]],
+        voices: Path,
+        sample_rate: int,
+    ) -> None:
+        self.scheduler = scheduler
+        self.encode = encode
+        self.voices = voices
+        self.sample_rate = sample_rate
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/api/chat", self.chat)
+        app.on_startup.append(self._start)
+        return app
+
+    async def _start(self, app: web.Application) -> None:
+        app["scheduler"] = asyncio.create_task(self.scheduler.run())
+
+    def _voice(self, name: str) -> Path | None:
+        path = (self.voices / name).resolve()
+        if not name or path.parent != self.voices.resolve() or not path.is_file():
+            return None
+        return path
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        query = request.query
+        voice = self._voice(query.get("voice_prompt", ""))
+        if voice is None:
+            raise web.HTTPBadRequest(text=f"unknown voice_prompt {query.get('voice_prompt')!r}")
+        try:
+            sampling = parse_sampling(query)
+            seed = int(query["seed"]) if "seed" in query else None
+        except ValueError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from exc
+        persona = query.get("text_prompt", "")
+        ws = web.WebSocketResponse()
+        ws.headers[KIND_HEADER] = KIND
+        ws.headers[SLOTS_HEADER] = str(len(self.scheduler.engine.slots))
+        await ws.prepare(request)
+        conversation = Conversation(
+            ws,
+            str(voice),
+            self.encode(system_tags(persona)) if persona else [],
+            None if seed in (None, -1) else seed,
+            sampling,
+            self.sample_rate,
+            self.scheduler.frame_size,
+        )
+        sender = asyncio.create_task(self._send(conversation))
+        pump = asyncio.create_task(self._pump(conversation))
+        self.scheduler.add(conversation)
+        try:
+            await self._receive(conversation)
+        finally:
+            self.scheduler.remove(conversation)
+            pump.cancel()
+            conversation.outgoing.put_nowait(None)
+            await sender
+            await ws.close()
+        return ws
+
+    async def _pump(self, conversation: Conversation) -> None:
+        while True:
+            await asyncio.sleep(PUMP_S)
+            if conversation.pump():
+                self.scheduler.wake.set()
+
+    async def _receive(self, conversation: Conversation) -> None:
+        async for message in conversation.ws:
+            if message.type != WSMsgType.BINARY or not message.data:
+                continue
+            data: bytes = message.data
+            if data[0] == Kind.AUDIO:
+                conversation.reader.append_bytes(data[1:])
+
+    async def _send(self, conversation: Conversation) -> None:
+        while (message := await conversation.outgoing.get()) is not None:
+            if conversation.ws.closed:
+                continue
+            with contextlib.suppress(ConnectionError):
+                await conversation.ws.send_bytes(message)
+
+
+def system_tags(persona: str) -> str:
+    """The persona between the system tags the model was trained with (as upstream does)."""
+    text = persona.strip()
+    if text.startswith("<system>") and text.endswith("<system>"):
+        return text
+    return f"<system> {text} <system>"
+
+
+def parse_sampling(query: Any) -> Sampling:
+    """The official client's sampling parameters, applied per conversation (upstream reads
+    and ignores them)."""
+    values: dict[str, Any] = {}
+    names = {
+        "audio_temperature": ("temp", float),
+        "text_temperature": ("temp_text", float),
+        "audio_topk": ("top_k", int),
+        "text_topk": ("top_k_text", int),
+    }
+    for parameter, (name, kind) in names.items():
+        if parameter in query:
+            try:
+                values[name] = kind(query[parameter])
+            except ValueError:
+                raise ValueError(f"{parameter} must be a number") from None
+    sampling = Sampling(**{**UPSTREAM.__dict__, **values})
+    if sampling.temp < 0 or sampling.temp_text < 0 or sampling.top_k < 1 or sampling.top_k_text < 1:
+        raise ValueError("temperatures must be ≥ 0 and top-k values ≥ 1")
+    return sampling
