@@ -12,7 +12,6 @@ from scenario6.backend.moshi_main import ENVIRONMENT_VARIABLE
 from . import environment, model
 from .environment import REPO, Log
 
-
 UPSTREAM = "scenario6.backend.moshi_main"  # upstream's server, unchanged
 BATCHED = "scenario6.backend.batched"  # several conversations on one model
 
