@@ -52,6 +52,25 @@ async def test_one_conversation_at_a_time_and_health_says_loopback() -> None:
             await second.wait_for(second.handshake.is_set)
 
 
+async def test_with_slots_it_holds_that_many_and_says_so() -> None:
+    url_query = "?voice_prompt=NATF2.pt&text_prompt=hi"
+    health = "http://127.0.0.1:{}/health"
+    async with (
+        loopback_server(LoopbackSettings(prompt_ms=50, slots=2)) as lb,
+        httpx.AsyncClient() as http,
+        conversation(lb.url + url_query) as first,
+    ):
+        await first.wait_for(first.handshake.is_set)
+        assert first.ws.response is not None
+        headers = first.ws.response.headers
+        assert (headers["X-Scenario6-Backend"], headers["X-Scenario6-Slots"]) == ("loopback", "2")
+        assert (await http.get(health.format(lb.port))).json()["busy"] is False
+        async with conversation(lb.url + url_query) as second:
+            await second.wait_for(second.handshake.is_set)
+            assert not first.closed.is_set()
+            assert (await http.get(health.format(lb.port))).json()["busy"] is True
+
+
 async def test_sessions_are_recorded_with_their_audio() -> None:
     from tests.support.audio import encode_messages, sweep
 

@@ -31,6 +31,8 @@ async def test_config_describes_backends_voices_personas_and_limits(
         "port": 8998,
         "path": "/api/chat",
         "kind": None,
+        "slots": 1,
+        "active": 0,
     }
     grouped = [v for group in config["voices"]["groups"] for v in group["voices"]]
     assert sorted(grouped) == sorted(VOICES) and len(grouped) == 18

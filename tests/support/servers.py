@@ -39,9 +39,19 @@ async def loopback_server(
     settings: LoopbackSettings | None = None,
     port: int | None = None,
     ssl_context: ssl.SSLContext | None = None,
+    response_headers: dict[str, str] | None = None,
 ) -> AsyncIterator[RunningLoopback]:
+    """A loopback backend; ``response_headers`` are set on every response it sends (a
+    backend that says something else about itself than the loopback does)."""
     backend = LoopbackBackend(settings or LoopbackSettings(prompt_ms=200, delay_ms=0))
-    runner = web.AppRunner(backend.app(), handle_signals=False, shutdown_timeout=1)
+    app = backend.app()
+    if response_headers:
+
+        async def rewrite(_: web.Request, response: web.StreamResponse) -> None:
+            response.headers.update(response_headers)
+
+        app.on_response_prepare.append(rewrite)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1)
     await runner.setup()
     port = port or free_port()
     site = web.TCPSite(runner, HOST, port, ssl_context=ssl_context)

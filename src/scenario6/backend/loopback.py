@@ -3,8 +3,9 @@
 It is a development tool and a test double for the GPU model server, never the model: it
 says so in its logs, its health answer, an upgrade header and the text it sends. Like
 upstream it serves ``GET /api/chat`` with ``voice_prompt`` and ``text_prompt``, sends the
-``0x00`` handshake after a (simulated) prompt phase, serves one conversation at a time, and
-carries real Ogg Opus both ways: the client's audio is decoded and encoded again. Where a
+``0x00`` handshake after a (simulated) prompt phase, serves one conversation at a time (or,
+with ``slots``, that many, advertised as a batched backend advertises them), and carries
+real Ogg Opus both ways: the client's audio is decoded and encoded again. Where a
 client could tell, it behaves as PersonaPlex does: what arrives during the prompt phase is
 read and discarded (one message per prompt step), output is clocked by input (a client
 that sends nothing gets nothing), and audio whose stream header was lost ends the session
@@ -26,7 +27,14 @@ import sphn
 from aiohttp import WSMsgType, web
 
 from scenario6.protocol import messages
-from scenario6.protocol.messages import FRAME_MS, FRAME_SAMPLES, KIND_HEADER, SAMPLE_RATE, Kind
+from scenario6.protocol.messages import (
+    FRAME_MS,
+    FRAME_SAMPLES,
+    KIND_HEADER,
+    SAMPLE_RATE,
+    SLOTS_HEADER,
+    Kind,
+)
 from scenario6.protocol.ogg import OggError, parse_pages
 from scenario6.protocol.voices import voice_name
 
@@ -40,18 +48,32 @@ FRAME_S = FRAME_MS / 1000
 class LoopbackSettings:
     """How the loopback backend behaves; the defaults resemble a real session.
 
-    >>> LoopbackSettings(prompt_ms=0).concurrent
+    >>> LoopbackSettings(prompt_ms=0).own_prompts
     False
+    >>> LoopbackSettings(slots=4).own_prompts
+    True
     """
 
     prompt_ms: int = 1500  # the prompt phase before the handshake
     delay_ms: int = 200  # echo delay
     concurrent: bool = False  # upstream serves one conversation at a time
+    # Holds this many conversations at once, each with its own prompts, and advertises the
+    # number in its upgrade response; more connections wait, as upstream's second one does.
+    slots: int | None = None
     text_interval_ms: int = 1000  # of client audio: text too is clocked by input
     max_message_bytes: int = 1 << 20
     # Benchmarks turn this off to echo audio messages untouched, so that the codec's cost
     # does not hide the proxy's.
     transcode: bool = True
+
+    def __post_init__(self) -> None:
+        if self.slots is not None and self.slots < 1:
+            raise ValueError(f"slots must be at least 1, not {self.slots}")
+
+    @property
+    def own_prompts(self) -> bool:
+        """Whether each connection keeps its own prompts (upstream shares one pair)."""
+        return self.concurrent or self.slots is not None
 
 
 class _SharedPrompts:
@@ -69,7 +91,8 @@ class LoopbackBackend:
     def __init__(self, settings: LoopbackSettings) -> None:
         self.settings = settings
         self.sessions = SessionLog()
-        self._lock = asyncio.Lock()
+        # One session at a time, like upstream's lock; ``slots`` at a time when set.
+        self._lock = asyncio.Semaphore(settings.slots or 1)
         self._shared = _SharedPrompts()
 
     def app(self) -> web.Application:
@@ -104,7 +127,7 @@ class LoopbackBackend:
         if "seed" in request.query:
             raise web.HTTPBadRequest(text="seed crashes PersonaPlex's session handler\n")
         record = self.sessions.start(dict(request.query))
-        if not self.settings.concurrent:
+        if not self.settings.own_prompts:
             self._shared.voice, self._shared.persona = voice, persona
         ws = web.WebSocketResponse(
             max_msg_size=self.settings.max_message_bytes,
@@ -112,10 +135,14 @@ class LoopbackBackend:
             autoping=True,
         )
         ws.headers[KIND_HEADER] = "loopback"
+        if self.settings.slots is not None:
+            ws.headers[SLOTS_HEADER] = str(self.settings.slots)
         await ws.prepare(request)
         log.info("loopback session %d opened (voice %s)", record.id, voice)
         lock: contextlib.AbstractAsyncContextManager[object] = (
-            contextlib.nullcontext() if self.settings.concurrent else self._lock
+            contextlib.nullcontext()
+            if self.settings.concurrent and self.settings.slots is None
+            else self._lock
         )
         try:
             async with lock:
@@ -148,7 +175,7 @@ class LoopbackBackend:
         return True
 
     def _prompts(self, voice: str, persona: str) -> _SharedPrompts:
-        if not self.settings.concurrent:
+        if not self.settings.own_prompts:
             return self._shared
         own = _SharedPrompts()
         own.voice, own.persona = voice, persona

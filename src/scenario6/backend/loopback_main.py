@@ -31,6 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve several sessions at once (upstream serves one; for benchmarks)",
     )
     parser.add_argument(
+        "--slots",
+        type=_positive,
+        metavar="N",
+        help="hold N sessions at once, each with its own prompts, and advertise N to the "
+        "proxy as a batched backend does; more connections wait",
+    )
+    parser.add_argument(
         "--no-transcode",
         dest="transcode",
         action="store_false",
@@ -64,6 +71,7 @@ def serve(args: argparse.Namespace) -> int:
         prompt_ms=args.prompt_ms,
         delay_ms=args.delay_ms,
         concurrent=args.concurrent,
+        slots=args.slots,
         text_interval_ms=args.text_interval_ms,
         transcode=args.transcode,
     )
@@ -95,6 +103,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     add_arguments(parser)
     return serve(parser.parse_args(argv))
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
 
 
 def _quiet_probes(record: logging.LogRecord) -> bool:

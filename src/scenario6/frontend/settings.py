@@ -91,8 +91,11 @@ class FrontendSettings(BaseSettings):
     sessions_per_backend: int = Field(
         1,
         ge=1,
-        description="Sessions one backend serves at once. PersonaPlex serves one; raise it only "
-        "for backends that really serve several (the loopback backend with --concurrent).",
+        description="Sessions one backend serves at once, until it says otherwise. PersonaPlex "
+        "serves one. A backend that holds several (the batched PersonaPlex server, the loopback "
+        "backend with --slots) sends its own count in the X-Scenario6-Slots header when a "
+        "session opens, and the proxy uses that count for it from then on; raise this only for "
+        "backends that serve several without saying so (the loopback backend with --concurrent).",
     )
     dns_refresh_s: float = Field(
         5.0, ge=0, description="How often backend host names are resolved again."

@@ -18,8 +18,12 @@ SAMPLE_RATE = 24000
 FRAME_SAMPLES = 1920
 FRAME_MS = 80
 
-# The loopback backend names itself in its upgrade response; upstream sends no such header.
+# Our own backends name themselves in their upgrade response ("loopback",
+# "personaplex-batched"); upstream sends no such header.
 KIND_HEADER = "X-Scenario6-Backend"
+# How many conversations a backend holds at once (a decimal integer, at least 1), for a
+# backend that serves several; without it the proxy assumes SESSIONS_PER_BACKEND.
+SLOTS_HEADER = "X-Scenario6-Slots"
 
 
 def audio(payload: bytes) -> bytes:

@@ -1,9 +1,10 @@
-"""The pool of backends: one upstream session per backend, everyone else waits in line.
+"""The pool of backends: each serves as many sessions as it holds, everyone else waits in line.
 
 Upstream assigns a connection's prompts before taking its session lock, so a second
 connection to a busy server would rewrite the prompts of the conversation in progress.
-The pool therefore never hands out a backend that is in use; clients queue here instead,
-first come, first served.
+The pool therefore never hands out a backend that is full (PersonaPlex: one session);
+clients queue here instead, first come, first served. A backend that holds several
+conversations says how many in its upgrade response, and the pool believes it.
 """
 
 from __future__ import annotations
@@ -15,10 +16,16 @@ import socket
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from scenario6.protocol.messages import SLOTS_HEADER
 
 from ..backends import BackendUrl
 from ..settings import FrontendSettings
 from .clients import ClientSessions
+
+if TYPE_CHECKING:
+    from .upstream import Advertisement
 
 log = logging.getLogger("scenario6.frontend.pool")
 
@@ -29,11 +36,13 @@ class Backend:
 
     url: BackendUrl
     address: str | None = None
-    kind: str | None = None  # "loopback" or "personaplex", learned when a session opens
-    capacity: int = 1
+    # Learned when a session opens: "loopback", "personaplex-batched" or "personaplex".
+    kind: str | None = None
+    capacity: int = 1  # sessions at once: SESSIONS_PER_BACKEND until the backend says
     active: int = 0
     retired: bool = False  # no longer in DNS; dropped once its session ends
     last_failure: float = 0.0
+    malformed_slots: str | None = None  # the last slot count it sent that was not one
 
     @property
     def busy(self) -> bool:
@@ -87,13 +96,49 @@ class BackendPool:
         return len(self._waiters)
 
     def describe(self) -> list[dict[str, object]]:
-        """Public view per configured URL, for /api/config."""
+        """Public view per configured URL, for /api/config: kind, sessions held and open.
+
+        A URL whose name resolves to several replicas adds theirs up; a retired replica
+        still counts its open sessions but no longer its slots.
+        """
         described = []
         for url in self._urls:
-            kinds = {b.kind for b in self._backends if b.url == url and not b.retired}
-            known = kinds - {None}
-            described.append(url.describe() | {"kind": known.pop() if len(known) == 1 else None})
+            mine = [b for b in self._backends if b.url == url]
+            serving = [b for b in mine if not b.retired]
+            known = {b.kind for b in serving} - {None}
+            described.append(
+                url.describe()
+                | {
+                    "kind": known.pop() if len(known) == 1 else None,
+                    "slots": sum(b.capacity for b in serving),
+                    "active": sum(b.active for b in mine),
+                }
+            )
         return described
+
+    def learn(self, backend: Backend, said: Advertisement) -> None:
+        """Take in what ``backend`` said about itself as its session opened.
+
+        Its slot count holds from then on; a response without a valid one means the
+        configured capacity (a replaced server must not keep its predecessor's slots).
+        A larger capacity serves waiting clients at once; a smaller one ends no session,
+        it only turns new ones away until enough have ended.
+        """
+        backend.kind = said.kind
+        if said.malformed is not None and said.malformed != backend.malformed_slots:
+            log.warning(
+                "backend %s sent %s %r, not a count of sessions; assuming %d",
+                backend.label,
+                SLOTS_HEADER,
+                said.malformed[:40],  # a header line may be kilobytes long
+                self._capacity,
+            )
+        backend.malformed_slots = said.malformed
+        capacity = said.slots or self._capacity
+        if capacity != backend.capacity:
+            log.info("backend %s serves %d sessions at once", backend.label, capacity)
+            backend.capacity = capacity
+            self._dispatch()
 
     def enqueue(self, avoid: frozenset[Backend] = frozenset()) -> Waiter:
         """Join the line. The waiter's future resolves with a backend reserved for it.

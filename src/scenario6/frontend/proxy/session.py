@@ -25,7 +25,7 @@ from .liveness import Liveness
 from .pool import Backend, BackendPool, Waiter
 from .prelude import Prelude, PreludeTooLarge
 from .request import SessionRequest
-from .upstream import open_session
+from .upstream import advertisement, open_session
 
 log = logging.getLogger("scenario6.frontend.session")
 _KINDS = frozenset(Kind)
@@ -213,6 +213,7 @@ class ProxySession:
             raise SessionEnd(
                 Close(closes.BACKEND_UNREACHABLE, f"backend unreachable ({detail})")
             ) from exc
+        self._pool.learn(backend, advertisement(upstream.response))
         log.info("session %d on backend %s (%s)", self.id, backend.label, backend.kind)
         self._trace.backend(backend.url.url, backend.kind)
         return upstream

@@ -1,14 +1,17 @@
-"""Opening a session on a backend: TLS verification, addressing, and what kind it is."""
+"""Opening a session on a backend: TLS verification, addressing, and what the backend says
+about itself (its kind and how many sessions it holds at once)."""
 
 from __future__ import annotations
 
 import ssl
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.http11 import Response
 
 from scenario6 import __version__
-from scenario6.protocol.messages import KIND_HEADER
+from scenario6.protocol.messages import KIND_HEADER, SLOTS_HEADER
 
 from ..settings import FrontendSettings
 from .pool import Backend
@@ -50,7 +53,39 @@ async def open_session(
         user_agent_header=f"scenario6-frontend/{__version__}",
         **extra,  # type: ignore[arg-type]
     )
-    response = connection.response
-    kind = response.headers.get(KIND_HEADER) if response is not None else None
-    backend.kind = "loopback" if kind == "loopback" else "personaplex"
     return connection
+
+
+# Kinds the proxy tells apart; any other backend (upstream sends no kind) is PersonaPlex.
+_KINDS = frozenset({"loopback", "personaplex-batched"})
+
+
+@dataclass(frozen=True)
+class Advertisement:
+    """What a backend's upgrade response says about it.
+
+    >>> from websockets.datastructures import Headers
+    >>> advertisement(Response(101, "Switching Protocols", Headers({SLOTS_HEADER: "4x"})))
+    Advertisement(kind='personaplex', slots=None, malformed='4x')
+    """
+
+    kind: str
+    slots: int | None = None  # None: not said, or not a count (then see ``malformed``)
+    malformed: str | None = None  # a slot count that is not one, as it was sent
+
+
+def advertisement(response: Response | None) -> Advertisement:
+    if response is None:
+        return Advertisement("personaplex")
+    kind = response.headers.get(KIND_HEADER)
+    kind = kind if kind in _KINDS else "personaplex"
+    said = response.headers.get(SLOTS_HEADER)
+    if said is None:
+        return Advertisement(kind)
+    # Plain ASCII digits only: int() would also take "+4", "4_0" or other scripts' digits.
+    # Python refuses to convert thousands of digits (ValueError): not a count either.
+    try:
+        slots = int(said) if said.isascii() and said.isdecimal() else 0
+    except ValueError:
+        slots = 0
+    return Advertisement(kind, slots) if slots >= 1 else Advertisement(kind, malformed=said)
