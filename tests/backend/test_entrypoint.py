@@ -83,7 +83,7 @@ def test_optional_upstream_flags_and_extra_arguments_pass_through() -> None:
         ({"MOSHI_PORT": "http"}, "MOSHI_PORT must be a number"),
         ({"MOSHI_PORT": "70000"}, "between 1 and 65535"),
         ({"MOSHI_USE_SSL": "maybe"}, "MOSHI_USE_SSL must be a boolean"),
-        ({"MOSHI_BACKEND": "gpu"}, "personaplex or loopback"),
+        ({"MOSHI_BACKEND": "gpu"}, "one of personaplex, loopback, batched, not 'gpu'"),
     ],
 )
 def test_bad_values_are_named(env: dict[str, str], message: str) -> None:

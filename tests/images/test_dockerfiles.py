@@ -40,11 +40,22 @@ def stages(dockerfile: str) -> dict[str, list[tuple[str, str]]]:
     return result
 
 
+def image(dockerfile: str, target: str) -> list[tuple[str, str]]:
+    """A target's instructions, those of the earlier stages it starts FROM included."""
+    built = stages(dockerfile)
+    base = built[target][0][1].split(" AS ")[0].strip()
+    inherited = image(dockerfile, base) if base in built else []
+    return [*inherited, *built[target]]
+
+
 @pytest.mark.parametrize("dockerfile", ["Dockerfile", "moshi/Dockerfile"])
-def test_every_from_is_a_build_argument(dockerfile: str) -> None:
+def test_every_base_image_is_a_build_argument(dockerfile: str) -> None:
+    earlier: set[str] = set()
     for keyword, rest in instructions(dockerfile):
         if keyword == "FROM":
-            assert rest.startswith("${"), f"{dockerfile}: FROM {rest}"
+            base, _, name = rest.partition(" AS ")
+            assert base.startswith("${") or base in earlier, f"{dockerfile}: FROM {rest}"
+            earlier.add(name.strip())
 
 
 def test_a_plain_backend_build_is_personaplex_on_the_cuda_base() -> None:
@@ -52,7 +63,27 @@ def test_a_plain_backend_build_is_personaplex_on_the_cuda_base() -> None:
     assert list(built)[-1] == "personaplex"
     header = instructions("moshi/Dockerfile")
     assert ("ARG", "CUDA_BASE_IMAGE=nvidia/cuda:12.4.1-runtime-ubuntu22.04") in header
-    assert built["personaplex"][0] == ("FROM", "${CUDA_BASE_IMAGE} AS personaplex")
+    assert image("moshi/Dockerfile", "personaplex")[0] == (
+        "FROM",
+        "${CUDA_BASE_IMAGE} AS personaplex-runtime",
+    )
+
+
+def test_the_batched_target_is_the_personaplex_image_running_the_batched_server() -> None:
+    built = stages("moshi/Dockerfile")
+    # Builders without BuildKit build every stage up to --target: the batched one must not
+    # need the default one, which stays last for a plain build.
+    names = list(built)
+    assert names.index("personaplex-batched") < names.index("personaplex")
+    # Both add only their MOSHI_BACKEND (and the slot count) to one shared stage.
+    assert built["personaplex-batched"] == [
+        ("FROM", "personaplex-runtime AS personaplex-batched"),
+        ("ENV", "MOSHI_BACKEND=batched MOSHI_SLOTS=auto"),
+    ]
+    assert built["personaplex"] == [
+        ("FROM", "personaplex-runtime AS personaplex"),
+        ("ENV", "MOSHI_BACKEND=personaplex"),
+    ]
 
 
 def test_personaplex_stage_pins_upstream_and_adds_what_it_forgets() -> None:
@@ -71,7 +102,7 @@ def test_personaplex_stage_pins_upstream_and_adds_what_it_forgets() -> None:
 
 
 def test_personaplex_runtime_environment() -> None:
-    runtime = stages("moshi/Dockerfile")["personaplex"]
+    runtime = image("moshi/Dockerfile", "personaplex")
     text = " ".join(f"{k} {rest}" for k, rest in runtime)
     for expected in ("NO_TORCH_COMPILE=1", "HF_HOME=/data/hf", "MOSHI_BACKEND=personaplex"):
         assert expected in text

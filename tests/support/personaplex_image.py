@@ -1,11 +1,12 @@
-"""The ``personaplex`` backend image, built here without CUDA and without GitHub.
+"""The ``personaplex`` backend images, built here without CUDA and without GitHub.
 
 ``moshi/Dockerfile``'s build arguments point it at the local Debian base (its own Python),
 the CPU torch wheel in the folder ``PIP_FIND_LINKS`` names, and the vendored PersonaPlex
 source (sha256-checked; where it is absent, the Dockerfile's pinned GitHub commit). Both are
 served to ``docker build --network host`` by a small HTTP server on 127.0.0.1 that lives only
 as long as the build. The image is tagged ``PERSONAPLEX_TAG`` once per test session, so every
-test that runs it shares one build.
+test that runs it shares one build; the ``personaplex-batched`` target, the same image content
+with the batched server chosen, as ``BATCHED_TAG``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tests.support.personaplex.environment import TORCH, VENDORED, VENDORED_SHA2
 __all__ = ["TORCH"]
 
 PERSONAPLEX_TAG = "scenario6-personaplex:test"
+BATCHED_TAG = "scenario6-personaplex-batched:test"
 # Build arguments are part of Docker's layer cache key: the same port each time keeps the
 # torch layer cached between runs (another free one is used when it is taken).
 PREFERRED_PORT = 47998
@@ -80,8 +82,10 @@ def torch_wheels() -> Path:
     return folder
 
 
-def build_personaplex_image(base_image: str) -> BuiltImage:
-    """``moshi/Dockerfile --target personaplex`` on ``base_image``, CPU torch, vendored source."""
+def build_personaplex_image(
+    base_image: str, target: str = "personaplex", tag: str = PERSONAPLEX_TAG
+) -> BuiltImage:
+    """``moshi/Dockerfile --target TARGET`` on ``base_image``, CPU torch, vendored source."""
     source, wheels = vendored_source(), torch_wheels()
     with tempfile.TemporaryDirectory(prefix="scenario6-build-files-") as folder:
         (Path(folder) / "wheels").symlink_to(wheels)
@@ -97,11 +101,7 @@ def build_personaplex_image(base_image: str) -> BuiltImage:
             if source is not None:
                 build_args["PERSONAPLEX_SOURCE"] = f"{url}/{source.name}#subdirectory=moshi"
             return build_image(
-                PERSONAPLEX_TAG,
-                base_image,
-                dockerfile="moshi/Dockerfile",
-                target="personaplex",
-                build_args=build_args,
+                tag, base_image, dockerfile="moshi/Dockerfile", target=target, build_args=build_args
             )
 
 
@@ -109,6 +109,12 @@ def build_personaplex_image(base_image: str) -> BuiltImage:
 def personaplex_image(base_image: str) -> BuiltImage:
     """The personaplex target, built once per session as PERSONAPLEX_TAG."""
     return build_personaplex_image(base_image)
+
+
+@pytest.fixture(scope="session")
+def batched_image(base_image: str) -> BuiltImage:
+    """The personaplex-batched target, built the same way once per session as BATCHED_TAG."""
+    return build_personaplex_image(base_image, "personaplex-batched", BATCHED_TAG)
 
 
 def wait_docker_healthy(container: Container, timeout: float = 300) -> float:

@@ -2,10 +2,10 @@
 
 ``python -m scenario6.backend.entrypoint [extra server args...]`` reads ``MOSHI_*`` variables,
 prepares the TLS certificate when ``MOSHI_USE_SSL`` is on, and replaces itself with the
-server (PersonaPlex's ``moshi.server`` or the loopback backend) so that signals from the
-container runtime reach the server directly. Only the standard library is needed unless TLS
-is on (then ``cryptography``): the PersonaPlex image installs this package without its
-dependencies.
+server (PersonaPlex's ``moshi.server``, the batched PersonaPlex server or the loopback
+backend) so that signals from the container runtime reach the server directly. Only the
+standard library is needed unless TLS is on (then ``cryptography``): the PersonaPlex image
+installs this package without its dependencies.
 """
 
 from __future__ import annotations
@@ -17,17 +17,30 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
+from scenario6.backend.kinds import (
+    BACKENDS,
+    BATCHED,
+    LOOPBACK,
+    MODEL_BACKENDS,
+    PERSONAPLEX,
+    Backend,
+)
 from scenario6.backend.model_folder import ModelFolder
-
-Backend = Literal["personaplex", "loopback"]
+from scenario6.backend.slots import AUTO, Slots, SlotsError, parse_slots
+from scenario6.backend.slots import ENV as SLOTS_ENV
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _WILDCARDS = {"0.0.0.0", "::", "localhost"}
 # Compose and Kubernetes reach the backend by its service name; cover it without configuration.
 SERVICE_NAME = "scenario6-moshi"
+# The module each kind runs (modules, not the CLI: the images carry only the backend packages).
+SERVER_MODULES: dict[Backend, str] = {
+    PERSONAPLEX: "scenario6.backend.moshi_main",
+    BATCHED: "scenario6.backend.batched",
+    LOOPBACK: "scenario6.backend.loopback_main",
+}
 
 
 class ConfigError(ValueError):
@@ -42,7 +55,7 @@ class BackendConfig:
     9000
     """
 
-    backend: Backend = "personaplex"
+    backend: Backend = PERSONAPLEX
     host: str = "0.0.0.0"
     port: int = 8998
     use_ssl: bool = False
@@ -54,14 +67,21 @@ class BackendConfig:
     hf_repo: str | None = None
     voice_prompt_dir: str | None = None
     model_dir: Path | None = None
+    slots: Slots = AUTO  # conversations the batched server holds at once
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> BackendConfig:
-        backend = env.get("MOSHI_BACKEND", "personaplex").strip().lower() or "personaplex"
-        if backend not in ("personaplex", "loopback"):
-            raise ConfigError(f"MOSHI_BACKEND must be personaplex or loopback, not {backend!r}")
+        name = env.get("MOSHI_BACKEND", "").strip().lower() or PERSONAPLEX
+        backend = next((kind for kind in BACKENDS if kind == name), None)
+        if backend is None:
+            raise ConfigError(f"MOSHI_BACKEND must be one of {', '.join(BACKENDS)}, not {name!r}")
+        try:
+            # Only the batched server reads it: a stray value cannot stop the other kinds.
+            slots = parse_slots(env.get(SLOTS_ENV)) if backend == BATCHED else AUTO
+        except SlotsError as exc:
+            raise ConfigError(str(exc)) from None
         return cls(
-            backend="loopback" if backend == "loopback" else "personaplex",
+            backend=backend,
             host=env.get("MOSHI_HOST", "").strip() or "0.0.0.0",
             port=_port(env.get("MOSHI_PORT", "8998")),
             use_ssl=_flag(env, "MOSHI_USE_SSL"),
@@ -77,7 +97,13 @@ class BackendConfig:
             hf_repo=env.get("MOSHI_HF_REPO", "").strip() or None,
             voice_prompt_dir=env.get("MOSHI_VOICE_PROMPT_DIR", "").strip() or None,
             model_dir=Path(d) if (d := env.get("MOSHI_MODEL_DIR", "").strip()) else None,
+            slots=slots,
         )
+
+    @property
+    def runs_model(self) -> bool:
+        """PersonaPlex, alone or batched: model files, a cache, no /health route."""
+        return self.backend in MODEL_BACKENDS
 
     @property
     def cert_file(self) -> Path:
@@ -92,10 +118,9 @@ def server_argv(
     config: BackendConfig, extra: Sequence[str] = (), python: str = sys.executable
 ) -> list[str]:
     """The server's command line for ``config``; ``extra`` is appended unchanged."""
-    if config.backend == "loopback":
-        # The module, not the CLI: the backend image carries only the backend packages.
-        argv = [python, "-m", "scenario6.backend.loopback_main"]
-        argv += ["--host", config.host, "--port", str(config.port)]
+    module = SERVER_MODULES[config.backend]
+    if config.backend == LOOPBACK:
+        argv = [python, "-m", module, "--host", config.host, "--port", str(config.port)]
         if config.use_ssl:
             argv += ["--ssl-certfile", str(config.cert_file), "--ssl-keyfile", str(config.key_file)]
         return [*argv, *extra]
@@ -104,16 +129,9 @@ def server_argv(
     # UDP "connection" to 8.8.8.8, which raises on networks without a default route.
     shown = "127.0.0.1" if config.host in _WILDCARDS else config.host
     folder = ModelFolder(config.model_dir) if config.model_dir else None
-    # Upstream's server, with the app's request limits (and a model folder's architecture).
-    argv = [
-        python,
-        "-m",
-        "scenario6.backend.moshi_main",
-        "--host",
-        shown,
-        "--port",
-        str(config.port),
-    ]
+    # Upstream's server, with the app's request limits (and a model folder's architecture);
+    # the batched server takes the same arguments, then its slot count.
+    argv = [python, "-m", module, "--host", shown, "--port", str(config.port)]
     argv += ["--static", config.static]
     if config.use_ssl:
         argv += ["--ssl", str(config.ssl_dir)]
@@ -129,6 +147,8 @@ def server_argv(
         argv += folder.server_args(config.voice_prompt_dir)
     elif config.voice_prompt_dir is not None:
         argv += ["--voice-prompt-dir", config.voice_prompt_dir]
+    if config.backend == BATCHED:
+        argv += ["--slots", str(config.slots)]
     return [*argv, *extra]
 
 
@@ -140,7 +160,7 @@ def server_env(
     Their cache is ``cache``, else a new temporary folder: a shared, predictable path could
     be another user's (or hold their symbolic links) outside a container.
     """
-    if config.backend != "personaplex" or config.model_dir is None:
+    if not config.runs_model or config.model_dir is None:
         return dict(env)
     cache = cache or Path(tempfile.mkdtemp(prefix="scenario6-hf-hub-"))
     return {**env, **ModelFolder(config.model_dir).offline_env(cache, config.hf_repo)}
@@ -155,7 +175,9 @@ def describe(config: BackendConfig, env: Mapping[str, str]) -> str:
         f"scheme={scheme}",
         f"cpu_offload={'on' if config.cpu_offload else 'off'}",
     ]
-    if config.backend == "personaplex":
+    if config.backend == BATCHED:
+        parts.append(f"slots={config.slots}")
+    if config.runs_model:
         if config.model_dir is not None:
             parts.append(f"model_dir={config.model_dir} (offline)")
         else:
@@ -192,7 +214,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         print(f"scenario6 backend entrypoint: {exc}", file=sys.stderr)
         return 2
     print(describe(config, env), file=sys.stderr, flush=True)
-    if config.backend == "personaplex" and config.model_dir is not None:
+    if config.runs_model and config.model_dir is not None:
         missing = ModelFolder(config.model_dir).missing()
         if missing:
             print(
@@ -201,7 +223,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
                 file=sys.stderr,
             )
             return 2
-    if config.backend == "personaplex" and env.get("HF_HOME"):
+    if config.runs_model and env.get("HF_HOME"):
         try:
             Path(env["HF_HOME"]).mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -17,17 +17,18 @@ import urllib.request
 from collections.abc import Mapping
 
 from scenario6.backend.entrypoint import BackendConfig
+from scenario6.backend.kinds import LOOPBACK
 
 
 def probe_url(config: BackendConfig) -> str:
     scheme = "https" if config.use_ssl else "http"
-    if config.backend == "loopback":
+    if config.backend == LOOPBACK:
         host = config.host if config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
         path = "/health"
     else:
-        # PersonaPlex binds every interface whatever --host says, and has no health route:
-        # it opens its port only once the model is loaded and warmed up, so any HTTP answer
-        # from "/" means it is ready.
+        # PersonaPlex (alone or batched) binds every interface whatever --host says, and has
+        # no health route: it opens its port only once the model is loaded and warmed up, so
+        # any HTTP answer from "/" means it is ready.
         host, path = "127.0.0.1", "/"
     if ":" in host:
         host = f"[{host}]"
@@ -42,10 +43,10 @@ def check(config: BackendConfig, timeout: float = 5.0) -> tuple[bool, str]:
         with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
             body = response.read(4096)
     except urllib.error.HTTPError as exc:
-        return config.backend == "personaplex", f"{url}: HTTP {exc.code}"
+        return config.runs_model, f"{url}: HTTP {exc.code}"
     except (OSError, ssl.SSLError) as exc:
         return False, f"{url}: {exc}"
-    if config.backend == "loopback":
+    if config.backend == LOOPBACK:
         try:
             status = json.loads(body).get("status")
         except (ValueError, AttributeError):
