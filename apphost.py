@@ -5,14 +5,23 @@ Run mode (`scenario6 run`): the moshi backend in a container, the frontend nativ
 Settings come from the environment or .env: USE_GPU, CPU_OFFLOAD, MOSHI_USE_SSL,
 HF_TOKEN (asked for when missing), ACCESS_CODES (invitation codes: asked for when publishing,
 optional in run mode), PERSONAPLEX_MODEL_DIR (local model files instead of a
-download: no token then), MOSHI_PORT, FRONTEND_PORT, SCENARIO6_BASE_IMAGE,
-SCENARIO6_BACKEND_IMAGE.
+download: no token then), MOSHI_SLOTS (conversations the batched backend holds at once),
+MOSHI_PORT, FRONTEND_PORT, SCENARIO6_BASE_IMAGE, SCENARIO6_BACKEND_IMAGE.
 """
 
 import socket
 from pathlib import Path
 
-from scenario6.apphost import DistributedApplication, Lifetime
+from scenario6.apphost import AppModelError, DistributedApplication, Lifetime
+from scenario6.backend import slots
+from scenario6.backend.kinds import (
+    BACKENDS,
+    BATCHED,
+    IMAGE_TARGETS,
+    LOOPBACK,
+    MODEL_BACKENDS,
+    PERSONAPLEX,
+)
 from scenario6.frontend.hosts import LOCAL_NAMES
 from scenario6.frontend.serving import UVICORN_ARGS
 
@@ -20,8 +29,8 @@ builder = DistributedApplication.create_builder(name="scenario6")
 config = builder.configuration
 publishing = builder.execution_context.is_publish_mode
 
-# `scenario6 run --backend ...` sets these; publishing always targets the real model.
-backend = config.get("SCENARIO6_BACKEND", "personaplex")
+# `scenario6 run --backend ...` and `scenario6 publish --backend ...` set these.
+backend = config.get("SCENARIO6_BACKEND", PERSONAPLEX)
 backend_runtime = config.get("SCENARIO6_BACKEND_RUNTIME", "container")
 frontend_runtime = "docker" if publishing else config.get("SCENARIO6_FRONTEND", "python")
 base_image = config.get("SCENARIO6_BASE_IMAGE")
@@ -43,13 +52,22 @@ model_volume = "scenario6-personaplex-model"
 moshi_port = config.get_int("MOSHI_PORT", 8998)
 frontend_port = config.get_int("FRONTEND_PORT", 8010)
 
+# The batched backend holds this many conversations at once ("auto": what its GPU fits).
+conversations = None
+if backend == BATCHED:
+    try:
+        conversations = slots.parse_slots(config.get(slots.ENV))
+    except slots.SlotsError as error:
+        raise AppModelError(str(error), field=slots.ENV) from None
+
 moshi = None
 moshi_ca = None
-if backend in ("personaplex", "loopback") and (publishing or backend_runtime == "container"):
+if backend in BACKENDS and (publishing or backend_runtime == "container"):
+    target = IMAGE_TARGETS[backend]
     moshi = (
         builder.add_container("scenario6-moshi", backend_image)
         if backend_image
-        else builder.add_dockerfile("scenario6-moshi", ".", "moshi/Dockerfile", target=backend)
+        else builder.add_dockerfile("scenario6-moshi", ".", "moshi/Dockerfile", target=target)
     )
     (
         moshi.with_endpoint(
@@ -67,7 +85,7 @@ if backend in ("personaplex", "loopback") and (publishing or backend_runtime == 
         .with_volume("scenario6-hf-cache", hf_home)
         .with_lifetime(Lifetime.PERSISTENT)
     )
-    if backend == "personaplex":
+    if backend in MODEL_BACKENDS:
         # PersonaPlex has no health route and opens its port only once the model is loaded
         # and warmed up: its 404 for /health is the sign that it is ready.
         moshi.with_http_health_check("/health", status=404)
@@ -96,6 +114,11 @@ if backend in ("personaplex", "loopback") and (publishing or backend_runtime == 
             moshi.with_environment("OMP_NUM_THREADS", config.get("OMP_NUM_THREADS", "1"))
         if device := config.get("MOSHI_DEVICE"):  # e.g. cuda:1 on a machine with several GPUs
             moshi.with_environment("MOSHI_DEVICE", device)
+        if conversations is not None:
+            # Also named here, so that a personaplex image given as SCENARIO6_BACKEND_IMAGE
+            # (or --image) runs the batched server too.
+            moshi.with_environment("MOSHI_BACKEND", BATCHED)
+            moshi.with_environment(slots.ENV, str(conversations))
     else:
         moshi.with_http_health_check("/health")
     if base_image and not backend_image:
@@ -105,7 +128,7 @@ if backend in ("personaplex", "loopback") and (publishing or backend_runtime == 
         # out of the container (publishing shares the certificate volume instead).
         moshi_ca = builder.app_dir / ".scenario6" / "moshi-ca.pem"
         moshi.with_file_export("/data/certs/ca.pem", moshi_ca)
-elif backend == "loopback":
+elif backend == LOOPBACK:
     moshi = (
         builder.add_python_module(
             "scenario6-moshi",
@@ -152,6 +175,9 @@ if publishing or config.get("ACCESS_CODES"):
         "access-codes", secret=True, description="invitation codes, e.g. alice:CODE,bob:CODE"
     )
     frontend.with_environment("ACCESS_CODES", access_codes)
+if isinstance(conversations, int):
+    # A fixed count is known now; with "auto" the frontend learns it from the backend's answer.
+    frontend.with_environment("SESSIONS_PER_BACKEND", str(conversations))
 if moshi is not None:
     frontend.with_environment("MOSHI_WS_URL", moshi.get_endpoint("http")).wait_for(moshi)
 else:

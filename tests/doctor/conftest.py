@@ -67,4 +67,5 @@ _READ = {
     "FRONTEND_PORT",
     "MOSHI_PORT",
     "USE_GPU",
+    "MOSHI_SLOTS",
 }

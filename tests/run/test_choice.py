@@ -56,3 +56,23 @@ def test_a_docker_frontend_needs_an_engine_even_with_a_backend_url(
     monkeypatch.setenv("SCENARIO6_CONTAINER_RUNTIME", "no-such-engine")
     with pytest.raises(ChoiceError, match=r"--frontend docker needs a container engine: .*no-such"):
         choose("wss://gpu-box:8998", None, "docker", Configuration(environ={}))
+
+
+def test_batched_runs_like_personaplex_in_its_container() -> None:
+    require_tool("docker")
+    from scenario6.run.runtime import ContainerRuntime
+
+    with pytest.raises(ChoiceError, match="--backend batched runs in its container image"):
+        choose("batched", "native", "python", Configuration(environ={"HF_TOKEN": "x"}))
+    # Without a GPU it runs on the CPU, as personaplex does; with USE_GPU it needs the runtime.
+    choice = choose("batched", None, "python", Configuration(environ={"USE_GPU": "0"}))
+    assert (choice.backend, choice.backend_runtime) == ("batched", "container")
+    assert choice.overrides()["SCENARIO6_BACKEND"] == "batched"
+    if not ContainerRuntime.detect().has_nvidia():
+        with pytest.raises(ChoiceError, match=r"--backend batched cannot run here: .*NVIDIA"):
+            choose("batched", None, "python", Configuration(environ={"HF_TOKEN": "x"}))
+
+
+def test_auto_never_picks_batched() -> None:
+    choice = choose("auto", None, "python", Configuration(environ={"HF_TOKEN": "x"}))
+    assert choice.backend in ("personaplex", "loopback")

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from scenario6.backend.kinds import BACKENDS
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -19,7 +21,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--backend",
         default="auto",
-        help="auto, personaplex, loopback, or an external backend's URL (default: auto)",
+        help=f"auto, {', '.join(BACKENDS)}, or an external backend's URL (default: auto)",
     )
     parser.add_argument(
         "--backend-runtime",

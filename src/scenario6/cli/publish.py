@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scenario6.backend import slots
+from scenario6.backend.kinds import BACKENDS, BATCHED, PERSONAPLEX
+
 if TYPE_CHECKING:
     from scenario6.publish.options import PublishOptions
 
@@ -60,9 +63,18 @@ def _publish_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--backend",
-        choices=["personaplex", "loopback"],
-        default="personaplex",
-        help="PersonaPlex-7B on a GPU (default) or the loopback demo backend (no GPU, no model)",
+        choices=BACKENDS,
+        default=PERSONAPLEX,
+        help="PersonaPlex-7B on a GPU (default), the loopback demo backend (no GPU, no model), "
+        "or batched: PersonaPlex-7B holding several conversations per GPU (--slots)",
+    )
+    parser.add_argument(
+        "--slots",
+        type=_slots,
+        metavar="N",
+        help=f"conversations each batched backend replica holds at once: a whole number, or "
+        f"{slots.AUTO} to fit its GPU's free memory (default: {slots.ENV} from the environment "
+        f"or .env, else {slots.AUTO})",
     )
     parser.add_argument(
         "--no-gpu",
@@ -98,12 +110,21 @@ def _publish_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-size", default="40Gi", help="model cache volume size (Kubernetes)")
 
 
+def _slots(value: str) -> str:
+    try:
+        return str(slots.parse_slots(value))
+    except slots.SlotsError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def options_from(args: argparse.Namespace) -> PublishOptions:
     from scenario6.apphost.configuration import Configuration
     from scenario6.publish.options import PublishOptions
 
     if (args.tls_cert is None) != (args.tls_key is None):
         raise SystemExit("scenario6: --tls-cert and --tls-key go together")
+    if args.slots is not None and args.backend != BATCHED:
+        raise SystemExit(f"scenario6: --slots is for --backend {BATCHED}")
     images: dict[str, str] = {}
     for item in args.image:
         name, sep, ref = item.partition("=")
@@ -116,6 +137,7 @@ def options_from(args: argparse.Namespace) -> PublishOptions:
         apphost=args.apphost,
         output=args.output,
         backend=args.backend,
+        slots=args.slots,
         gpu=not args.no_gpu and config.get_bool("USE_GPU", True),
         https=not args.no_https,
         tls_cert=args.tls_cert,

@@ -23,7 +23,8 @@ def register(subparsers: Any) -> None:
         "--backend",
         default=os.environ.get("SCENARIO6_BACKEND", "auto"),
         help="auto (PersonaPlex when Docker, an NVIDIA runtime and HF_TOKEN are there, else "
-        "loopback), personaplex, loopback, or the URL of a running backend",
+        "loopback), personaplex, loopback, batched (PersonaPlex holding MOSHI_SLOTS "
+        "conversations at once), or the URL of a running backend",
     )
     parser.add_argument(
         "--backend-runtime",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scenario6.apphost import AppModelError
+from scenario6.backend.kinds import BATCHED, MODEL_BACKENDS
 from scenario6.setup.console import mark
 from scenario6.setup.project import find_root
 
@@ -20,6 +21,7 @@ from .opus import check_opus
 from .ports import check_ports
 from .python import check_python, check_venv
 from .result import CheckResult, Context, Mode, Status
+from .slots import check_slots
 
 Check = Callable[[Context], CheckResult]
 _MARKS = {Status.OK: "ok", Status.FAIL: "fail", Status.WARN: "warn"}
@@ -120,15 +122,17 @@ def _plan(ctx: Context, runtime: str | None) -> list[tuple[Check, bool, str | No
     """(check, required, reason to skip) for this mode and backend."""
     run, backend = ctx.mode == "run", ctx.backend
     external = "://" in backend
-    model = backend in ("auto", "personaplex")
+    chosen_model = backend in MODEL_BACKENDS  # what `auto` picks is still open
+    model = backend == "auto" or chosen_model
     native = runtime == "native"
     # Without an engine, run mode falls back to a native loopback backend unless told otherwise.
-    needs_engine = not run or backend == "personaplex" or runtime == "container"
+    needs_engine = not run or chosen_model or runtime == "container"
     try:
         use_gpu = ctx.configuration.get_bool("USE_GPU", True)
     except AppModelError:  # `scenario6 run` names the bad value; here it only picks checks
         use_gpu = True
     not_model = None if model or not run else f"not needed for the {_kind(backend)} backend"
+    not_batched = None if backend == BATCHED else f"not needed for the {_kind(backend)} backend"
     # Local model files (apphost.py's PERSONAPLEX_MODEL_DIR): nothing to download, no token.
     local_model = "not needed: the model comes from PERSONAPLEX_MODEL_DIR"
     not_downloaded = not_model or (local_model if ctx.setting("PERSONAPLEX_MODEL_DIR") else None)
@@ -139,14 +143,15 @@ def _plan(ctx: Context, runtime: str | None) -> list[tuple[Check, bool, str | No
         (check_python, True, None),
         (check_venv, run, None),
         (check_engine, needs_engine, None),
-        (check_nvidia_runtime, run and backend == "personaplex" and use_gpu, not_model),
+        (check_nvidia_runtime, run and chosen_model and use_gpu, not_model),
         (check_gpu, False, not_model),
-        (check_token, run and backend == "personaplex", not_downloaded),
+        (check_token, run and chosen_model, not_downloaded),
         (check_model_cache, False, not_downloaded),
         (check_ports, run, None),
+        (check_slots, True, not_batched),
         (
             check_opus,
-            native and backend == "personaplex",
+            native and chosen_model,
             in_container if run else "not needed in publish mode",
         ),
     ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-BackendTarget = Literal["personaplex", "loopback"]
+from scenario6.backend import slots
+from scenario6.backend.kinds import LOOPBACK, MODEL_BACKENDS, PERSONAPLEX, Backend
 
 FRONTEND = "scenario6-frontend"
 BACKEND = "scenario6-moshi"
@@ -22,7 +22,8 @@ class PublishOptions:
 
     apphost: Path = Path("apphost.py")
     output: Path = Path("deploy")
-    backend: BackendTarget = "personaplex"
+    backend: Backend = PERSONAPLEX
+    slots: str | None = None  # the batched backend's MOSHI_SLOTS; None: the app model's own
     gpu: bool = True
     https: bool = True
     tls_cert: Path | None = None
@@ -37,9 +38,11 @@ class PublishOptions:
         """Configuration the app model reads, so its publish mode matches these options."""
         values = {
             "SCENARIO6_BACKEND": self.backend,
-            "USE_GPU": "1" if self.gpu and self.backend == "personaplex" else "0",
+            "USE_GPU": "1" if self.gpu and self.backend in MODEL_BACKENDS else "0",
             "MOSHI_USE_SSL": "1" if self.backend_tls else "0",
         }
+        if self.slots is not None:
+            values[slots.ENV] = self.slots
         if self.base_image:
             values["SCENARIO6_BASE_IMAGE"] = self.base_image
         if self.tls_names:
@@ -49,4 +52,4 @@ class PublishOptions:
     @property
     def demo(self) -> bool:
         """The loopback backend: no GPU, no model; it echoes what it hears."""
-        return self.backend == "loopback"
+        return self.backend == LOOPBACK

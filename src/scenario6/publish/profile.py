@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import urlsplit, urlunsplit
 
+from scenario6.backend import slots
+
 from .options import BACKEND, FRONTEND, PublishOptions
 from .spec import Health, Mount, Service
 
@@ -23,6 +25,8 @@ BACKEND_CERTS_DIR = "/data/certs"
 BACKEND_CA_DIR = "/run/scenario6/moshi-ca"
 BACKEND_PROBE = ("python", "-m", "scenario6.backend.healthcheck")
 DEMO_NOTE = "loopback demo backend: no GPU, no model; it echoes your voice back"
+# How many conversations each backend replica holds at once (batched backends only).
+SLOTS_LABEL = "org.scenario6.slots"
 
 
 def apply(services: dict[str, Service], options: PublishOptions) -> dict[str, Service]:
@@ -58,8 +62,18 @@ def _backend(service: Service, options: PublishOptions) -> None:
     }
     if options.demo:
         service.labels["org.scenario6.note"] = DEMO_NOTE
+    held = conversations(service)
+    if held is not None:
+        service.labels[SLOTS_LABEL] = held
     if scheme == "https":
         service.mounts.append(Mount(BACKEND_CERTS_VOLUME, BACKEND_CERTS_DIR))
+
+
+def conversations(backend: Service | None) -> str | None:
+    """The batched backend's slot count as the app model gave it (a number or ``auto``);
+    None for a backend that serves one conversation at a time."""
+    value = backend.env.get(slots.ENV) if backend is not None else None
+    return value if isinstance(value, str) else None
 
 
 def _frontend(service: Service, options: PublishOptions, backend: Service | None) -> None:

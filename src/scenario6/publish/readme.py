@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from scenario6.backend.slots import AUTO
+from scenario6.backend.slots import ENV as SLOTS_ENV
 from scenario6.frontend.access.invitations import ENV as ACCESS_ENV
 
 from .options import BACKEND, FRONTEND, PublishOptions
-from .profile import DEMO_NOTE, TLS_VOLUME
+from .profile import DEMO_NOTE, SLOTS_LABEL, TLS_VOLUME, conversations
 from .spec import Service
 
 
@@ -56,6 +58,14 @@ def compose_readme(
             "",
             "The backend reserves every NVIDIA GPU (`deploy.resources.reservations.devices`);",
             "the host needs the NVIDIA driver and the NVIDIA Container Toolkit.",
+        ]
+    held = conversations(services.get(BACKEND))
+    if held is not None:
+        lines += [
+            "",
+            *_holds(held, f"label `{SLOTS_LABEL}`"),
+            "Their frames go through the model together, one batch per 80 ms step. To change the",
+            "number, publish again with `--slots N` or `--slots auto`.",
         ]
     lines += ["", "## HTTPS", ""]
     if options.https:
@@ -167,8 +177,7 @@ def kubernetes_readme(
         "",
         "## Scaling the backend",
         "",
-        "Each backend replica serves one conversation at a time on its own GPU",
-        "(`nvidia.com/gpu: 1`). Add replicas for more simultaneous conversations:",
+        *_replica_capacity(services),
         "",
         "```sh",
         f"kubectl scale statefulset {BACKEND} --replicas=3",
@@ -190,6 +199,35 @@ def kubernetes_readme(
         ),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _holds(held: str, where: str) -> list[str]:
+    """How many conversations each replica of a batched backend holds, and where it says so."""
+    if held == AUTO:
+        return [
+            "Each backend replica holds as many conversations at once as its GPU's free memory",
+            f"allows (`{SLOTS_ENV}={AUTO}`): it settles the number when it starts and tells the",
+            f"frontend. The {where} says `{AUTO}`.",
+        ]
+    noun = "conversation" if held == "1" else "conversations"
+    return [
+        f"Each backend replica holds up to {held} {noun} at once (`{SLOTS_ENV}={held}`); the",
+        f"{where} and the frontend's `SESSIONS_PER_BACKEND` say the same.",
+    ]
+
+
+def _replica_capacity(services: Mapping[str, Service]) -> list[str]:
+    held = conversations(services.get(BACKEND))
+    if held is None:
+        return [
+            "Each backend replica serves one conversation at a time on its own GPU",
+            "(`nvidia.com/gpu: 1`). Add replicas for more simultaneous conversations:",
+        ]
+    return [
+        *_holds(held, f"annotation `{SLOTS_LABEL}`"),
+        "Each has its own GPU (`nvidia.com/gpu: 1`). Add replicas for more simultaneous",
+        "conversations:",
+    ]
 
 
 def _gated(services: Mapping[str, Service]) -> bool:

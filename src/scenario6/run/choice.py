@@ -6,10 +6,13 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from scenario6.apphost import Configuration
+from scenario6.backend import kinds
+from scenario6.backend.kinds import LOOPBACK, MODEL_BACKENDS, PERSONAPLEX
 
 from .runtime import ContainerRuntime, RuntimeUnavailable
 
-BACKENDS = ("auto", "personaplex", "loopback")
+AUTO = "auto"
+BACKENDS = (AUTO, *kinds.BACKENDS)
 
 
 class ChoiceError(Exception):
@@ -18,7 +21,7 @@ class ChoiceError(Exception):
 
 @dataclass
 class RunChoice:
-    backend: str  # personaplex | loopback | an external URL
+    backend: str  # a backend kind (personaplex, loopback, batched) or an external URL
     backend_runtime: str  # container | native
     frontend: str  # python | docker
     runtime: ContainerRuntime | None
@@ -52,23 +55,23 @@ def choose(
         url = urlparse(backend)
         if url.scheme not in ("ws", "wss", "http", "https") or not url.hostname:
             raise ChoiceError(
-                f"--backend {backend!r}: use auto, personaplex, loopback or a ws(s)/http(s) URL"
+                f"--backend {backend!r}: use {', '.join(BACKENDS)} or a ws(s)/http(s) URL"
             )
         runtime, engine_problem = _engine() if frontend == "docker" else (None, "")
         if frontend == "docker" and runtime is None:
             raise ChoiceError(f"--frontend docker needs a container engine: {engine_problem}")
         return RunChoice(backend, "external", frontend, runtime)
-    if backend == "personaplex" and backend_runtime == "native":
+    if backend in MODEL_BACKENDS and backend_runtime == "native":
         raise ChoiceError(
-            "--backend personaplex runs in its container image; --backend-runtime native is "
+            f"--backend {backend} runs in its container image; --backend-runtime native is "
             "for the loopback backend"
         )
-    needs_engine = backend != "loopback" or backend_runtime != "native" or frontend == "docker"
+    needs_engine = backend != LOOPBACK or backend_runtime != "native" or frontend == "docker"
     runtime, engine_problem = _engine() if needs_engine else (None, "")
     token = bool((configuration.get("HF_TOKEN") or "").strip())
     use_gpu = configuration.get_bool("USE_GPU", True)
     warnings: list[str] = []
-    if backend in ("auto", "personaplex"):
+    if backend == AUTO or backend in MODEL_BACKENDS:
         problems = []
         if runtime is None:
             problems.append(engine_problem)
@@ -77,9 +80,9 @@ def choose(
                 f"{runtime.name} has no NVIDIA runtime (install nvidia-container-toolkit, "
                 "or set USE_GPU=0 to try without a GPU)"
             )
-        if backend == "personaplex" and problems:
-            raise ChoiceError("--backend personaplex cannot run here: " + "; ".join(problems))
-        if backend == "auto":
+        if backend != AUTO and problems:
+            raise ChoiceError(f"--backend {backend} cannot run here: " + "; ".join(problems))
+        if backend == AUTO:
             if not token:
                 problems.append("no HF_TOKEN in the environment or .env")
             if problems:
@@ -87,7 +90,7 @@ def choose(
                     "using the LOOPBACK backend (it echoes your voice; no model): "
                     + "; ".join(problems)
                 )
-                backend = "loopback"
+                backend = LOOPBACK
                 # A stand-in needs no image: natively it starts at once, on any machine.
                 if backend_runtime is None:
                     backend_runtime = "native"
@@ -96,8 +99,8 @@ def choose(
                         "runs its image instead"
                     )
             else:
-                backend = "personaplex"
-    if backend == "personaplex":
+                backend = PERSONAPLEX
+    if backend in MODEL_BACKENDS:
         return RunChoice(backend, "container", frontend, runtime, warnings)
     if backend_runtime is None:
         backend_runtime = "container" if runtime is not None else "native"
