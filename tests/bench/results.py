@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scenario6.bench import model
+from scenario6.bench import batch, model
 from scenario6.bench.machine import Machine
 
 MACHINE = Machine(
@@ -89,6 +89,47 @@ def probe_output() -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _batch_level(
+    conversations: int, tick: float, others_tick: float, memory_mib: float
+) -> dict[str, Any]:
+    """One level of the batch probe: 10 ticks around ``tick`` ms, and a join with 112 prompt
+    steps beside the conversations already live, whose ticks took ``others_tick`` ms."""
+    others = conversations - 1
+    return {
+        "conversations": conversations,
+        "tick_ms": [round(tick * factor, 4) for factor in (1.0, 0.98, 1.02, 1.01, 0.99) * 2],
+        "memory_bytes": int(memory_mib * 2**20),
+        "join": {
+            "others": others,
+            "setup_ms": 1.5,
+            "steps": 112,
+            "call_ms": [0.5] + [14.0 + 0.01 * step for step in range(112)],
+            "others_tick_ms": [others_tick] * 112 if others else [],
+        },
+    }
+
+
+def batch_probe_output() -> dict[str, Any]:
+    """What ``scenario6.backend.batchprobe`` prints for levels 1, 2, 4 and 8 of the tiny model."""
+    context = {key: value for key, value in probe_output().items() if key not in
+               ("benchmark", "frames_ms", "handshakes")}  # fmt: skip
+    return {
+        **context,
+        "benchmark": "batch",
+        "slots": 8,
+        "auto_slots": None,
+        "levels_skipped": [],
+        "persona": {"characters": 148, "text_tokens": 87},
+        "memory": {"measure": "rss", "slot_bytes_estimate": 70180864, "engine_bytes": 44040192},
+        "levels": [
+            _batch_level(1, 20.0, 0.0, 110.0),
+            _batch_level(2, 28.0, 20.5, 118.0),
+            _batch_level(4, 45.0, 38.0, 130.0),
+            _batch_level(8, 84.0, 78.0, 152.0),
+        ],
+    }
+
+
 def results() -> dict[str, Any]:
     return {
         "reload": {
@@ -168,4 +209,5 @@ def results() -> dict[str, Any]:
             "resource_samples": 54,
         },
         "model": model.summarise(probe_output()),
+        "batch": batch.summarise(batch_probe_output()),
     }

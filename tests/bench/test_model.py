@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from scenario6.bench.figures import NOT_MEASURED, TITLES
-from scenario6.bench.model import MAKE_VENV, PARTS, summarise
+from scenario6.bench.model import PARTS, summarise
+from scenario6.bench.probe import MAKE_VENV
 from scenario6.bench.report import render_markdown
 from scenario6.protocol.voices import DEFAULT_PERSONA, PERSONA_MAX_CHARS
 from tests.bench.results import MACHINE, probe_output, results

@@ -51,4 +51,4 @@ def test_a_quick_run_writes_a_report_with_figures_from_every_benchmark(
     assert json.loads((output / "performance.json").read_text()) == combined
 
     with Image.open(output / "performance.png") as chart:
-        assert (chart.format, chart.size) == ("PNG", (1200, 800))
+        assert (chart.format, chart.size) == ("PNG", (1800, 800))

@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 INSTALL = "pip install -c requirements.lock 'matplotlib==3.10.9' (part of the dev extra)"
-SIZE_INCHES = (12.0, 8.0)
-DPI = 100  # 1200 × 800 pixels
+SIZE_INCHES = (18.0, 8.0)
+DPI = 100  # 1800 × 800 pixels
 
 
 class ChartUnavailable(RuntimeError):
@@ -22,7 +22,7 @@ class ChartUnavailable(RuntimeError):
 
 
 def render_chart(results: Mapping[str, Any], path: Path, title: str = "") -> Path:
-    """Draw reload, proxy, browser and image figures into ``path`` (PNG, 1200 × 800)."""
+    """Draw reload, proxy, browser, image and batch figures into ``path`` (PNG, 1800 × 800)."""
     try:
         import matplotlib
 
@@ -34,12 +34,14 @@ def render_chart(results: Mapping[str, Any], path: Path, title: str = "") -> Pat
     canvas = Canvas(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
     if title:
         canvas.suptitle(title, fontsize=11)
-    (reload, proxy), (browser, images) = canvas.subplots(2, 2)
+    # Two rows of three panels; the batch benchmark's tick against conversations takes two.
+    panels = canvas.subplot_mosaic([["reload", "proxy", "browser"], ["images", "batch", "batch"]])
     found = {section.name: section for section in sections(results)}
-    _reload(reload, found["reload"])
-    _proxy(proxy, results.get("proxy") or {}, found["proxy"])
-    _browser(browser, found["browser"])
-    _images(images, found["images"])
+    _reload(panels["reload"], found["reload"])
+    _proxy(panels["proxy"], results.get("proxy") or {}, found["proxy"])
+    _browser(panels["browser"], found["browser"])
+    _images(panels["images"], found["images"])
+    _batch(panels["batch"], results.get("batch") or {}, found["batch"])
     canvas.savefig(path, format="png", dpi=DPI)
     return path
 
@@ -139,3 +141,33 @@ def _images(axes: Axes, section: Section) -> None:
     for row, size in enumerate(sizes):
         axes.annotate(f" {size:.0f} MB", (size, row), va="center", fontsize=8)
     axes.set_xlabel("megabytes (1 build each)")
+
+
+def _batch(axes: Axes, result: Mapping[str, Any], section: Section) -> None:
+    title = "Batched backend: tick time against live conversations"
+    if _missing(axes, section, title):
+        return
+    levels = result["levels"]
+    counts = [level["conversations"] for level in levels]
+    axes.plot(counts, [level["tick"]["p50_ms"] for level in levels], "o-", label="tick, median")
+    axes.plot(counts, [level["tick"]["p90_ms"] for level in levels], "s--", label="tick, p90")
+    joins = [level["join"] for level in levels if level["join"]["others_interval"]]
+    if joins:
+        axes.plot(
+            [join["others"] + 1 for join in joins],
+            [join["others_interval"]["p90_ms"] for join in joins],
+            "^:",
+            label="while the last one joins: the others' tick + a prompt step, p90",
+        )
+    budget = result["frame_budget_ms"]
+    axes.axhline(budget, color="grey", linestyle=":", label=f"budget {budget:g} ms")
+    for count, level in zip(counts, levels, strict=True):
+        place = (count, level["tick"]["p50_ms"])
+        axes.annotate(f"  {level['tick']['p50_ms']:.3g}", place, va="top", fontsize=8)
+    axes.set_xscale("log", base=2)
+    axes.set_xticks(counts, [str(count) for count in counts])
+    axes.set_xlabel("live conversations on one model")
+    axes.set_ylabel("milliseconds per 80 ms frame")
+    axes.set_ylim(bottom=0)
+    axes.legend(fontsize=8)
+    axes.grid(alpha=0.3)

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import model
+from . import batch, model, probe
 
 NOT_MEASURED = "not_measured"
-ORDER = ("reload", "proxy", "browser", "images", "soak", "model")
+ORDER = ("reload", "proxy", "browser", "images", "soak", "model", "batch")
 
 
 @dataclass(frozen=True)
@@ -227,11 +227,64 @@ def _model(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
         note += f"{number(shake['liveness_wait_s'])} s in the server's liveness checks"
         figures.append(Figure.single(label, "s", shake["seconds"], "1 session", note))
     notes = [
-        f"The real server's models: {model.describe(result)}, random weights; "
+        f"The real server's models: {probe.describe(result)}, random weights; "
         f"torch {result['torch']}; {result['warm_up_frames']} warm-up frames first; "
-        f"{model.prompts(result)}. Opus decoding and encoding are not included.",
+        f"{probe.prompts(result)}. Opus decoding and encoding are not included.",
     ]
     return figures, notes
+
+
+def _batch(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
+    budget = result["frame_budget_ms"]
+    ticks = _plural(result["frames"], "tick")
+    figures = []
+    for level in result["levels"]:
+        tick = level["tick"]
+        label = f"tick, {_plural(level['conversations'], 'conversation')}"
+        values = (tick["min_ms"], tick["p50_ms"], tick["max_ms"])
+        kept = "keeps" if level["keeps_budget"] else "misses"
+        note = f"p90 {number(tick['p90_ms'])} ms, {kept} the {budget:g} ms budget; "
+        note += f"{number(level['per_conversation_ms'])} ms a conversation"
+        figures.append(Figure.spread(label, "ms", values, ticks, note))
+    if result["tick_ratio_8_to_1"] is not None:
+        label = "tick with 8 conversations ÷ tick with 1"
+        note = "medians; 8 would mean batching saves nothing"
+        figures.append(Figure.single(label, "", result["tick_ratio_8_to_1"], ticks, note))
+    for level in result["levels"]:
+        join = level["join"]
+        step = join["step"]
+        label = f"prompt step, joining beside {_plural(join['others'], 'live conversation')}"
+        values = (step["min_ms"], step["p50_ms"], step["max_ms"])
+        note = f"{join['steps']} LM steps, {number(join['prompt_s'])} s in all"
+        if join["others_interval"] is not None:
+            note += (
+                f"; the others' frames every {number(join['others_interval']['p90_ms'])} ms "
+                "(p90: their tick + one prompt step)"
+            )
+        figures.append(Figure.spread(label, "ms", values, _plural(join["steps"] + 1, "call"), note))
+    memory = result["memory"]
+    if memory["measured_slot_bytes"] is not None:
+        label = f"memory one more conversation takes ({_MEMORY[memory['measure']]})"
+        estimate = number(memory["slot_bytes_estimate"] / batch.MIB)
+        note = f"the server's estimate per slot {estimate} MiB"
+        value = memory["measured_slot_bytes"] / batch.MIB
+        figures.append(Figure.single(label, "MiB", value, "1 run", note))
+    best = result["max_conversations_within_budget"]
+    tried = ", ".join(str(level["conversations"]) for level in result["levels"])
+    capacity = batch.capacity(result)
+    notes = [
+        f"Most conversations whose p90 tick keeps the {budget:g} ms budget: **{best or 'none'}** "
+        f"(levels tried: {tried}{'; ' + capacity if capacity else ''}).",
+        f"The batched backend's engine: {probe.describe(result)}, random weights, "
+        f"{result['slots']} slots; torch {result['torch']}; a tick is every live "
+        "conversation's frame in one batched pass, with its audio to the device and back. The "
+        f"joining conversation's persona is {result['persona']['characters']} characters; "
+        f"{probe.prompts(result)}. Opus decoding and encoding are not included.",
+    ]
+    return figures, notes
+
+
+_MEMORY = {"cuda_allocated": "GPU memory torch allocated", "rss": "resident memory"}
 
 
 def number(value: float) -> str:
@@ -253,6 +306,7 @@ TITLES = {
     "images": "Images: sizes and build times",
     "soak": "Soak: many sessions for a while",
     "model": "Model: the real server's work per 80 ms frame, and to the handshake",
+    "batch": "Batch: N conversations on one model, per 80 ms tick",
 }
 EXTRACTORS = {
     "reload": _reload,
@@ -261,4 +315,5 @@ EXTRACTORS = {
     "images": _images,
     "soak": _soak,
     "model": _model,
+    "batch": _batch,
 }

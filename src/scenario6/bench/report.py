@@ -36,7 +36,7 @@ def render_markdown(
         lines += ["", "**Quick run** (`--quick`): short durations and few samples, a smoke test "
                   "rather than figures to compare."]  # fmt: skip
     if chart:
-        lines += ["", f"![Reload, proxy, browser and image figures]({chart})"]
+        lines += ["", f"![Reload, proxy, browser, image and batched-backend figures]({chart})"]
     lines += ["", "## Machine", "", *_machine(machine)]
     for section in sections(results):
         lines += ["", f"## {section.title}", ""]

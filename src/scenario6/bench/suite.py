@@ -1,6 +1,6 @@
 """``scenario6 bench`` without a name: every benchmark in one go, then one report.
 
-Runs reload, proxy, browser, images, soak and model in turn, printing progress on stderr, and
+Runs reload, proxy, browser, images, soak, model and batch in turn, printing progress on stderr, and
 writes ``PERFORMANCE.md``, ``performance.png`` and ``performance.json`` (with ``--json``, the
 last is also printed).
 A benchmark that cannot run here is reported as not measured, with the reason.
@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import browser, images, model, proxy, reload, soak
+from . import batch, browser, images, model, probe, proxy, reload, soak
 from .chart import ChartUnavailable, render_chart
 from .figures import NOT_MEASURED, ORDER
 from .harness import failure
@@ -42,6 +42,8 @@ class Plan:
     browser_warm_up: float = 3.0
     soak_seconds: float = 60.0
     model_frames: int = model.FRAMES
+    batch_levels: list[int] = field(default_factory=lambda: list(batch.LEVELS))
+    batch_frames: int = batch.FRAMES
 
 
 # A few minutes in all: enough to see every figure, too little to compare them.
@@ -55,6 +57,8 @@ QUICK = Plan(
     browser_warm_up=1.0,
     soak_seconds=12.0,
     model_frames=20,
+    batch_levels=[1, 2, 4],
+    batch_frames=10,
 )
 
 
@@ -86,7 +90,12 @@ def _soak(plan: Plan) -> dict[str, Any]:
 
 
 def _model(plan: Plan) -> dict[str, Any]:
-    return model.measure(model.interpreter(None), frames=plan.model_frames)
+    return model.measure(probe.interpreter(None), frames=plan.model_frames)
+
+
+def _batch(plan: Plan) -> dict[str, Any]:
+    python = probe.interpreter(None)
+    return batch.measure(python, levels=plan.batch_levels, frames=plan.batch_frames)
 
 
 def _why_not(name: str) -> str:
@@ -102,8 +111,8 @@ def _why_not(name: str) -> str:
         if not (images.REPO / "moshi" / "Dockerfile").is_file():
             return f"needs a checkout with the Dockerfiles ({images.REPO} has none)"
         return images.docker_unavailable()
-    if name == "model":
-        return model.why_not()
+    if name in ("model", "batch"):
+        return probe.why_not()
     return ""
 
 
@@ -118,6 +127,8 @@ def _about(name: str, plan: Plan) -> str:
         "soak": f"{soak.SESSIONS} sessions through the proxy for {plan.soak_seconds:g} s",
         "model": f"the real server's models (tiny, random weights), {plan.model_frames} frames "
         "and two prompt phases",
+        "batch": f"the batched engine (tiny, random weights), "
+        f"{', '.join(map(str, plan.batch_levels))} conversations, {plan.batch_frames} ticks each",
     }[name]
 
 
@@ -128,6 +139,7 @@ MEASURES: dict[str, Callable[[Plan], dict[str, Any]]] = {
     "images": _images,
     "soak": _soak,
     "model": _model,
+    "batch": _batch,
 }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import scenario6.bench
 
 # Modules of scenario6.bench that support the benchmarks rather than being one.
-_SUPPORT = {"harness", "machine", "figures", "report", "chart", "suite"}
+_SUPPORT = {"harness", "machine", "figures", "report", "chart", "suite", "probe"}
 
 
 def available() -> list[str]:
@@ -41,7 +41,9 @@ def register(subparsers: Any) -> None:
         "--proxy-sessions",
         help="comma-separated session counts for the proxy benchmark (default 1,50,...,500)",
     )
-    model = parser.add_argument_group("the model benchmark")
+    model = parser.add_argument_group(
+        "the model and batch benchmarks (PersonaPlex with random weights)"
+    )
     model.add_argument(
         "--python",
         metavar="PY",
@@ -54,12 +56,20 @@ def register(subparsers: Any) -> None:
         help="upstream's 7B architecture with random weights (meant for a CUDA GPU)",
     )
     model.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda if present")
-    model.add_argument("--frames", type=int, help="frames to time (default 100)")
+    model.add_argument(
+        "--frames", type=int, help="frames to time (model: default 100; batch: 50 per level)"
+    )
+    model.add_argument(
+        "--levels",
+        metavar="N,N,...",
+        help="batch: live conversations to time the tick at (default 1,2,4,8,16,32)",
+    )
     model.add_argument(
         "--probe-output",
         metavar="FILE",
-        help="summarise what `python -m scenario6.backend.modelprobe` printed elsewhere (for "
-        "example in the backend image on a GPU host) instead of measuring here",
+        help="summarise what the benchmark's probe (`python -m scenario6.backend.modelprobe` "
+        "or `.batchprobe`) printed elsewhere (for example in the backend image on a GPU host) "
+        "instead of measuring here",
     )
     parser.add_argument(
         "--output",

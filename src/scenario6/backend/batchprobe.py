@@ -1,0 +1,231 @@
+"""What N conversations cost on the batched engine: per 80 ms tick against how many are live,
+while one more joins, and in memory.
+
+Run in an interpreter that has torch and PersonaPlex's ``moshi`` fork (the batched backend
+image, or the test-support venv)::
+
+    python -m scenario6.backend.batchprobe                          # tiny random model, CPU
+    python -m scenario6.backend.batchprobe --full-size --levels 1,8,32
+
+The models are the ones ``modelprobe`` builds (:class:`.probekit.RandomModels`, random
+weights); the engine (:class:`.batched.engine.Engine`) gets as many slots as the largest level
+and the batched server's own warm-up; on a GPU, levels above what the server would hold there
+(``--slots auto``) are skipped. Then, level by level in ascending order, conversations
+join until one fewer than the level are live (prompted to the end, untimed), and the last one
+joins the way the server lets it: one prompt step (``engine.prompt(slot, 1)``) between the
+others' ticks, each timed. After ``--warm-up`` more ticks, ``--frames`` ticks of every live
+conversation are timed. A *tick* is the server's model work for one frame: each
+conversation's 80 ms of audio to the device, :meth:`Engine.frame`, the answers' audio back to
+the host; timed after synchronising a GPU. Memory: on CUDA what torch allocated for the
+engine's slots and at each level's peak, on a CPU the process's resident memory.
+
+It prints one JSON object with the raw timings; ``scenario6 bench batch`` summarises them.
+Opus decoding and encoding (``sphn``, on the CPU) are not part of the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from scenario6.backend import probekit
+from scenario6.backend.batched.__main__ import MAX_SLOTS, choose_slots, warm_up
+from scenario6.backend.batched.engine import Engine, Slot
+from scenario6.backend.batched.rows import slot_bytes
+from scenario6.backend.probekit import (
+    BATCH_FRAMES,
+    BATCH_LEVELS,
+    FRAME_S,
+    Prompts,
+    RandomModels,
+    system_prompt,
+)
+from scenario6.protocol.voices import DEFAULT_PERSONA
+
+FILL_STEPS = 64  # prompt steps per call for the conversations whose joining is not timed
+
+
+class Memory:
+    """Bytes in use beyond a baseline: torch's allocations on CUDA, resident memory on a CPU."""
+
+    def __init__(self, models: RandomModels) -> None:
+        self.torch = models.torch
+        self.device = models.device
+        self.cuda = models.device.type == "cuda"
+        self.measure = "cuda_allocated" if self.cuda else "rss"
+        self.baseline = self._now()
+
+    def _now(self) -> int | None:
+        if self.cuda:
+            return int(self.torch.cuda.memory_allocated(self.device))
+        try:  # Linux; elsewhere there is no RSS figure
+            pages = int(Path("/proc/self/statm").read_text().split()[1])
+        except OSError:
+            return None
+        return pages * os.sysconf("SC_PAGE_SIZE")
+
+    def _beyond(self, value: int | None) -> int | None:
+        return None if value is None or self.baseline is None else value - self.baseline
+
+    def held(self) -> int | None:
+        """In use now."""
+        return self._beyond(self._now())
+
+    def start_peak(self) -> None:
+        if self.cuda:
+            self.torch.cuda.reset_peak_memory_stats(self.device)
+
+    def peak(self) -> int | None:
+        """The most in use since :meth:`start_peak` on CUDA; on a CPU, in use now (a process's
+        resident memory seldom shrinks)."""
+        if not self.cuda:
+            return self.held()
+        return self._beyond(int(self.torch.cuda.max_memory_allocated(self.device)))
+
+
+class Batch:
+    """An engine on ``models`` with ``slots`` slots, and its conversations."""
+
+    def __init__(self, models: RandomModels, prompts: Prompts, slots: int) -> None:
+        self.models = models
+        self.prompts = prompts
+        self.engine = Engine(models.lm_gen, models.mimi, slots)
+        self.live: list[Slot] = []
+
+    def tick(self) -> float:
+        """One frame for every live conversation, as the server's scheduler runs it; ms."""
+        models = self.models
+        chunks = {slot: models.noise() for slot in self.live}  # decoded Opus, host memory
+        began = models.now()
+        audio = {slot: chunk.to(device=models.device)[None, None] for slot, chunk in chunks.items()}
+        for output in self.engine.frame(audio).values():
+            if output.pcm is not None:
+                output.pcm[0, 0].cpu().numpy()  # what the server hands its Opus encoder
+        return round((models.now() - began) * 1000, 4)
+
+    def fill(self) -> None:
+        """One more live conversation, joined without a persona and without timing it."""
+        slot = self.engine.join(str(self.prompts.voice), [], seed=len(self.live))
+        while not self.engine.prompt(slot, FILL_STEPS):
+            pass
+        self.live.append(slot)
+
+    def join(self, text_tokens: list[int]) -> dict[str, Any]:
+        """One more conversation, its prompt steps between the live ones' ticks, all timed.
+
+        The prompt phase is a generator that stops *before* each LM step, so the first call
+        reaches the first step and each later call runs one; the last one also ends it.
+        """
+        models, engine = self.models, self.engine
+        began = models.now()
+        slot = engine.join(str(self.prompts.voice), text_tokens, seed=len(self.live))
+        setup_ms = (models.now() - began) * 1000
+        calls: list[float] = []
+        others: list[float] = []
+        done = False
+        while not done:
+            began = models.now()
+            done = engine.prompt(slot, 1)
+            calls.append(round((models.now() - began) * 1000, 4))
+            if self.live and not done:
+                others.append(self.tick())
+        self.live.append(slot)
+        return {
+            "others": len(self.live) - 1,
+            "setup_ms": round(setup_ms, 4),
+            "steps": len(calls) - 1,
+            "call_ms": calls,
+            "others_tick_ms": others,
+        }
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    models = RandomModels.from_args(args)
+    # On a GPU, no more conversations than the server itself would hold (--slots auto).
+    auto = choose_slots("auto", models.lm, models.device) if models.device.type == "cuda" else None
+    counts = [level for level in args.levels if auto is None or level <= auto]
+    if not counts:
+        raise SystemExit(f"the GPU's free memory holds {auto} conversation(s), fewer than --levels")
+    with tempfile.TemporaryDirectory(prefix="batchprobe-") as scratch:
+        prompts = probekit.prompts(models, args, Path(scratch))
+        memory = Memory(models)
+        batch = Batch(models, prompts, max(counts))
+        engine_bytes = memory.held()
+        warm_up(batch.engine, prompts.voice.parent, models.frame_size)
+        text_tokens = prompts.encode(system_prompt(DEFAULT_PERSONA))
+        levels = []
+        for level in counts:
+            while len(batch.live) < level - 1:
+                batch.fill()
+            memory.start_peak()
+            join = batch.join(text_tokens)
+            for _ in range(args.warm_up):
+                batch.tick()
+            ticks = [batch.tick() for _ in range(args.frames)]
+            levels.append(
+                {
+                    "conversations": level,
+                    "tick_ms": ticks,
+                    "memory_bytes": memory.peak(),
+                    "join": join,
+                }
+            )
+    return {
+        "benchmark": "batch",
+        **models.describe(),
+        "frame_budget_ms": FRAME_S * 1000,
+        "warm_up_frames": args.warm_up,
+        "slots": len(batch.engine.slots),
+        "auto_slots": auto,  # what --slots auto would hold here; None on a CPU
+        "levels_skipped": [level for level in args.levels if level not in counts],
+        **prompts.describe(),
+        "persona": {"characters": len(DEFAULT_PERSONA), "text_tokens": len(text_tokens)},
+        "memory": {
+            "measure": memory.measure if memory.baseline is not None else None,
+            "slot_bytes_estimate": slot_bytes(models.lm),
+            "engine_bytes": engine_bytes,
+        },
+        "levels": levels,
+    }
+
+
+def levels_argument(value: str) -> list[int]:
+    try:
+        return probekit.counts(value, MAX_SLOTS)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m scenario6.backend.batchprobe",
+        description="Time the batched engine's 80 ms tick against the number of live "
+        "conversations, and a conversation joining, with random weights; prints one JSON object.",
+    )
+    parser.add_argument(
+        "--levels",
+        type=levels_argument,
+        default=list(BATCH_LEVELS),
+        help="live conversations to time (default " + ",".join(map(str, BATCH_LEVELS)) + ")",
+    )
+    parser.add_argument(
+        "--frames",
+        type=int,
+        default=BATCH_FRAMES,
+        help=f"ticks timed per level (default {BATCH_FRAMES})",
+    )
+    probekit.add_arguments(parser)
+    return probekit.parse(parser, argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    return probekit.main(lambda: measure(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

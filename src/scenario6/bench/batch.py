@@ -1,0 +1,228 @@
+"""``scenario6 bench batch``: what N conversations on one model cost the batched backend per
+80 ms frame, while one more joins, and in memory.
+
+The measuring is done by ``scenario6.backend.batchprobe`` in the model's interpreter (see
+:mod:`.probe`). This module turns its raw timings into figures: per level of live
+conversations the tick's min / median / p90 / max, whether the p90 keeps the 80 ms budget,
+the real-time factor and the cost against the smallest level (``tick(8) ÷ tick(1)`` above
+all: the point of batching is that it stays far below 8); for the conversation that joined
+at each level its prompt steps and the others' frame interval meanwhile; and the memory one
+more conversation takes against the server's estimate (``rows.slot_bytes``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from scenario6.backend.probekit import BATCH_FRAMES, BATCH_LEVELS, counts
+
+from . import probe
+from .probe import describe, prompts, spread
+
+LEVELS = BATCH_LEVELS  # the probe's defaults
+FRAMES = BATCH_FRAMES
+MIB = 2**20
+_CONTEXT = (
+    "model", "device", "device_name", "threads", "torch", "lm_dtype", "lm_parameters",
+    "mimi_parameters", "load_s", "frame_budget_ms", "warm_up_frames", "slots", "voice_prompt",
+    "tokenizer", "persona", "auto_slots", "levels_skipped",
+)  # fmt: skip
+
+
+def summarise(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The probe's raw timings as the benchmark's figures (the raw samples are kept)."""
+    budget = float(raw["frame_budget_ms"])
+    levels = [_level(level, budget) for level in raw["levels"]]
+    first = levels[0]["tick"]["p50_ms"]
+    for level in levels:
+        level["vs_smallest"] = round(level["tick"]["p50_ms"] / first, 3)
+    medians = {level["conversations"]: level["tick"]["p50_ms"] for level in levels}
+    kept = [level["conversations"] for level in levels if level["keeps_budget"]]
+    return {
+        "benchmark": "batch",
+        **{key: raw[key] for key in _CONTEXT},
+        "frames": len(raw["levels"][0]["tick_ms"]),
+        "levels": levels,
+        "tick_ratio_8_to_1": round(medians[8] / medians[1], 3) if {1, 8} <= set(medians) else None,
+        "max_conversations_within_budget": max(kept, default=None),
+        "memory": _memory(raw),
+        "samples_ms": {str(level["conversations"]): level["tick_ms"] for level in raw["levels"]},
+    }
+
+
+def _level(level: Mapping[str, Any], budget: float) -> dict[str, Any]:
+    count = level["conversations"]
+    tick = spread(level["tick_ms"], budget)
+    return {
+        "conversations": count,
+        "tick": tick,
+        "per_conversation_ms": round(tick["p50_ms"] / count, 3),
+        "real_time_factor": round(tick["p50_ms"] / budget, 3),
+        "keeps_budget": tick["p90_ms"] <= budget,
+        "frames_over_budget": sum(value > budget for value in level["tick_ms"]),
+        "memory_bytes": level["memory_bytes"],
+        "join": _join(level["join"], budget),
+    }
+
+
+def _join(join: Mapping[str, Any], budget: float) -> dict[str, Any]:
+    """A joining conversation's prompt phase, and the others' frames meanwhile: a frame of
+    theirs waits for the prompt step before it, so their interval is the two together."""
+    calls, others = join["call_ms"], join["others_tick_ms"]
+    intervals = [call + tick for call, tick in zip(calls, others, strict=False)]
+    interval = spread(intervals, budget) if intervals else None
+    return {
+        "others": join["others"],
+        "steps": join["steps"],
+        "step": spread(calls, budget),
+        "prompt_s": round((join["setup_ms"] + sum(calls)) / 1000, 3),
+        "others_tick": spread(others, budget) if others else None,
+        "others_interval": interval,
+        "others_keep_budget": None if interval is None else interval["p90_ms"] <= budget,
+    }
+
+
+def _memory(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Bytes one more conversation takes: its share of the engine's per-slot state plus the
+    growth per conversation from the smallest to the largest level, against the estimate."""
+    memory = raw["memory"]
+    estimate, engine = memory["slot_bytes_estimate"], memory["engine_bytes"]
+    state = engine / raw["slots"] if engine is not None else None
+    used = [(level["conversations"], level["memory_bytes"]) for level in raw["levels"]]
+    used = [(count, value) for count, value in used if value is not None]
+    growth = None
+    if len(used) > 1:
+        (low, low_bytes), (high, high_bytes) = used[0], used[-1]
+        growth = (high_bytes - low_bytes) / (high - low)
+    measured = state + growth if state is not None and growth is not None else None
+    return {
+        "measure": memory["measure"],
+        "slot_bytes_estimate": estimate,
+        "engine_bytes": engine,
+        "state_per_slot_bytes": None if state is None else round(state),
+        "growth_per_conversation_bytes": None if growth is None else round(growth),
+        "measured_slot_bytes": None if measured is None else round(measured),
+        "measured_to_estimate": None if measured is None else round(measured / estimate, 3),
+    }
+
+
+def measure(
+    python: Path,
+    *,
+    full_size: bool = False,
+    device: str | None = None,
+    levels: Sequence[int] = LEVELS,
+    frames: int = FRAMES,
+) -> dict[str, Any]:
+    """Run the probe with ``python``."""
+    line = probe.command(
+        python,
+        "scenario6.backend.batchprobe",
+        full_size=full_size,
+        device=device,
+        model_dir=probe.tiny_model_dir(),
+    )
+    line += ["--levels", ",".join(map(str, levels)), "--frames", str(frames)]
+    return {**summarise(probe.run_probe(line)), "python": str(python)}
+
+
+def mib(value: float | None) -> str:
+    return "—" if value is None else f"{value / MIB:,.1f} MiB"
+
+
+def lines(result: Mapping[str, Any]) -> list[str]:
+    """The figures as text for a terminal: one row per level, then joining and memory."""
+    budget = result["frame_budget_ms"]
+    smallest = result["levels"][0]["conversations"]
+    ticks = [["live", "min ms", "median", "p90", "max", "per conv", f"÷ {smallest}", "RTF",
+              "over", "budget"]]  # fmt: skip
+    joins = [["others", "LM steps", "step ms", "step p90", "prompt s", "their tick",
+              "their interval p90"]]  # fmt: skip
+    for level in result["levels"]:
+        tick, join = level["tick"], level["join"]
+        values = [tick[key] for key in ("min_ms", "p50_ms", "p90_ms", "max_ms")]
+        values += [level["per_conversation_ms"], level["vs_smallest"], level["real_time_factor"]]
+        over = f"{level['frames_over_budget']}/{result['frames']}"
+        kept = "kept" if level["keeps_budget"] else "MISSED"
+        ticks.append([str(level["conversations"]), *(f"{v:.2f}" for v in values), over, kept])
+        theirs, interval = join["others_tick"], join["others_interval"]
+        joins.append(
+            [
+                str(join["others"]),
+                str(join["steps"]),
+                f"{join['step']['p50_ms']:.2f}",
+                f"{join['step']['p90_ms']:.2f}",
+                f"{join['prompt_s']:.2f}",
+                f"{theirs['p50_ms']:.2f}" if theirs else "—",
+                f"{interval['p90_ms']:.2f}" if interval else "—",
+            ]
+        )
+    out = [
+        f"{describe(result)}; an engine of {result['slots']} slots",
+        f"{result['frames']} ticks per level after {result['warm_up_frames']} warm-up ticks; "
+        f"budget {budget:g} ms a frame, kept when the p90 tick is within it",
+        *_table(ticks),
+    ]
+    ratio = result["tick_ratio_8_to_1"]
+    if ratio is not None:
+        out.append(
+            f"  tick(8) / tick(1) = {ratio:.2f} (medians): 8 conversations cost {ratio:.2f}× one"
+        )
+    best = result["max_conversations_within_budget"]
+    out.append(f"  most conversations within the budget: {best or 'none of the levels'}")
+    if note := capacity(result):
+        out.append(f"  {note}")
+    persona = result["persona"]
+    out.append(
+        f"  joining ({persona['characters']}-character persona, {persona['text_tokens']} "
+        "tokens), one prompt step between the others' ticks as the server interleaves them:"
+    )
+    out += _table(joins)
+    memory = result["memory"]
+    out.append(
+        f"  memory ({memory['measure'] or 'not read'}): {mib(memory['measured_slot_bytes'])} per "
+        f"conversation ({mib(memory['state_per_slot_bytes'])} slot state + "
+        f"{mib(memory['growth_per_conversation_bytes'])} growth a conversation); the server's "
+        f"estimate {mib(memory['slot_bytes_estimate'])}"
+    )
+    out.append(f"  {prompts(result)}")
+    return out
+
+
+def capacity(result: Mapping[str, Any]) -> str:
+    """What the server's ``--slots auto`` would hold on this GPU, and the levels skipped for
+    it; ``""`` on a CPU."""
+    if result["auto_slots"] is None:
+        return ""
+    note = f"--slots auto would hold {result['auto_slots']} conversations on this GPU"
+    if result["levels_skipped"]:
+        note += f"; levels skipped for it: {', '.join(map(str, result['levels_skipped']))}"
+    return note
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    """Right-aligned columns, each as wide as its widest cell."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return ["  " + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+
+
+def run(args: argparse.Namespace) -> int:
+    full_size = bool(getattr(args, "full_size", False))
+    frames = int(getattr(args, "frames", None) or FRAMES)
+    device = getattr(args, "device", None)
+    try:
+        given = getattr(args, "levels", None)
+        levels = counts(given) if given else list(LEVELS)
+    except ValueError as exc:
+        print(f"scenario6 bench batch: --levels {exc}")
+        return 2
+    size = "full-size" if full_size else "tiny"
+    about = f"{size} model, {', '.join(map(str, levels))} conversations, {frames} ticks each"
+
+    def timed(python: Path) -> dict[str, Any]:
+        return measure(python, full_size=full_size, device=device, levels=levels, frames=frames)
+
+    return probe.run(args, "batch", summarise, lines, timed, about)
