@@ -26,6 +26,7 @@ from moshi.utils.connection import create_ssl_context
 
 from scenario6.backend import architecture
 from scenario6.backend.moshi_main import ENVIRONMENT_VARIABLE, raise_request_limits
+from scenario6.backend.slots import ENV, Slots, SlotsError, parse_slots
 
 from .engine import Engine
 from .rows import slot_bytes
@@ -34,21 +35,16 @@ from .server import ChatServer, Scheduler
 log = logging.getLogger("scenario6.batched")
 
 CPU_SLOTS = 4  # "auto" without a GPU: a small model for tests and demonstrations
-MAX_SLOTS = 64
+MAX_SLOTS = 64  # what auto chooses at most
 HEADROOM = 0.85  # of the free GPU memory, for activations and the allocator's slack
 WARM_UP_FRAMES = 4  # as upstream's server does after loading
 
 
-def slots_argument(value: str) -> int | str:
-    if value == "auto":
-        return value
+def slots_argument(value: str) -> Slots:
     try:
-        slots = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError("--slots is a whole number ≥ 1 or 'auto'") from None
-    if not 1 <= slots <= MAX_SLOTS:
-        raise argparse.ArgumentTypeError(f"--slots must be between 1 and {MAX_SLOTS}")
-    return slots
+        return parse_slots(value)
+    except SlotsError as exc:
+        raise argparse.ArgumentTypeError(str(exc).replace(ENV, "--slots")) from None
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -76,7 +72,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def choose_slots(requested: int | str, lm: Any, device: torch.device) -> int:
+def choose_slots(requested: Slots, lm: Any, device: torch.device) -> int:
     """``--slots``, or as many as the free GPU memory holds at HEADROOM."""
     if isinstance(requested, int):
         return requested
