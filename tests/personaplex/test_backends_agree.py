@@ -1,8 +1,10 @@
-"""The loopback backend and the real PersonaPlex server, as a client sees them: the same.
+"""The loopback backend, the real PersonaPlex server and the batched server (with one slot),
+as a client sees them: the same.
 
-Every test here runs against both. The loopback's deliberate differences (a clear HTTP 400
-for a bad request, a health route, the text it says) are listed in docs/protocol.md and
-tested in tests/backend.
+Every test here runs against all three, but one: what upstream loses before its handshake,
+which the batched server keeps (tests/personaplex/test_batched_server.py). The loopback's
+deliberate differences (a clear HTTP 400 for a bad request, a health route, the text it says)
+are listed in docs/protocol.md and tested in tests/backend.
 """
 
 from __future__ import annotations
@@ -27,20 +29,33 @@ from tests.personaplex.talk import (
 )
 from tests.support.audio import encode_messages, sweep
 from tests.support.client import conversation
-from tests.support.personaplex import TinyPersonaPlex, personaplex_server
+from tests.support.personaplex import BATCHED, UPSTREAM, TinyPersonaPlex, personaplex_server
 from tests.support.servers import loopback_process
 
 
-@pytest.fixture(scope="module", params=["personaplex", "loopback"])
-def backend(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The chat URL of a running backend of each kind."""
-    if request.param == "personaplex":
-        tiny: TinyPersonaPlex = request.getfixturevalue("tiny_personaplex")
-        with personaplex_server(tiny) as server:
-            yield server.url
-    else:
+def _serve(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The chat URL of a running backend of the kind ``request.param``."""
+    if request.param == "loopback":
         with loopback_process(None, "--delay-ms", "0") as (_, port):
             yield f"ws://127.0.0.1:{port}/api/chat"
+        return
+    tiny: TinyPersonaPlex = request.getfixturevalue("tiny_personaplex")
+    batched = request.param == "batched"
+    with personaplex_server(
+        tiny, arguments=["--slots", "1"] if batched else [], module=BATCHED if batched else UPSTREAM
+    ) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module", params=["personaplex", "batched", "loopback"])
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    yield from _serve(request)
+
+
+@pytest.fixture(scope="module", params=["personaplex", "loopback"])
+def lossy_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Upstream, and the loopback that imitates it."""
+    yield from _serve(request)
 
 
 async def test_the_handshake_comes_first_and_audio_back_is_ogg_opus(backend: str) -> None:
@@ -79,12 +94,12 @@ async def test_a_second_connection_waits_without_handshake_until_the_first_ends(
 
 
 async def test_audio_sent_before_the_handshake_is_lost_with_the_stream_header(
-    backend: str,
+    lossy_backend: str,
 ) -> None:
     """What the proxy protects clients from: what precedes the handshake is discarded, so a
     stream whose header pages came early never decodes, and the session ends normally."""
     messages = encode_messages(sweep(2.0))
-    async with conversation(backend + QUERY) as talk:
+    async with conversation(lossy_backend + QUERY) as talk:
         await talk.ws.send(messages[0])  # OpusHead, OpusTags and the first audio
         await talk.wait_for(talk.handshake.is_set, HANDSHAKE_TIMEOUT_S)
         with contextlib.suppress(ConnectionClosed):  # the server may end it mid-send
