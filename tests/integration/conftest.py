@@ -1,8 +1,9 @@
 """The whole app, started the two ways a user starts it: ``scenario6 deploy`` and ``scenario6 run``.
 
-Both modes yield a :class:`Stack` on free ports of 127.0.0.1, with either backend: the
-loopback stand-in, or the real PersonaPlex server (the ``personaplex`` image on a CPU with the
-tiny random model mounted, ``USE_GPU=0``), so the same tests run against all four.
+Both modes yield a :class:`Stack` on free ports of 127.0.0.1, with any backend: the loopback
+stand-in, the real PersonaPlex server (the ``personaplex`` image on a CPU with the tiny random
+model mounted, ``USE_GPU=0``), or the batched server on the same model (``personaplex-batched``,
+two conversations at once), so the same tests run against all six.
 Everything started here is stopped afterwards, also when a test or the start-up fails.
 """
 
@@ -30,10 +31,22 @@ from scenario6.publish.compose_cli import ComposeProject
 from tests.support.docker import SESSION, base_image, docker, docker_cli, frontend_image
 from tests.support.personaplex import TinyPersonaPlex
 from tests.support.personaplex.fixtures import tiny_personaplex
-from tests.support.personaplex_image import PERSONAPLEX_TAG, personaplex_image
+from tests.support.personaplex_image import (
+    BATCHED_TAG,
+    PERSONAPLEX_TAG,
+    batched_image,
+    personaplex_image,
+)
 from tests.support.servers import free_port
 
-__all__ = ["base_image", "docker", "frontend_image", "personaplex_image", "tiny_personaplex"]
+__all__ = [
+    "base_image",
+    "batched_image",
+    "docker",
+    "frontend_image",
+    "personaplex_image",
+    "tiny_personaplex",
+]
 
 REPO = Path(__file__).resolve().parents[2]
 OVERRIDE = Path(__file__).with_name("compose.host-network.yaml")
@@ -46,16 +59,25 @@ ACCESS_CODES = f"tester:{ACCESS_CODE}"
 FRONTEND_IMAGE = "scenario6-frontend:test"  # the tags tests/images builds: layers are shared
 BACKEND_IMAGE = "scenario6-loopback:test"
 START_TIMEOUT_S = 1500  # image builds on a cold cache; a hang still ends
+BATCHED_SLOTS = 2
+# What each stack's backend is called on the command line, as the proxy reports its kind, and
+# its image (the session's own builds).
+BACKENDS = {
+    "loopback": ("loopback", BACKEND_IMAGE),
+    "personaplex": ("personaplex", PERSONAPLEX_TAG),
+    "batched": ("personaplex-batched", BATCHED_TAG),
+}
 
 
 @dataclass
 class Stack:
-    """A running frontend with a backend behind it (``backend``: loopback or personaplex)."""
+    """A running frontend with a backend behind it (``backend``: a key of BACKENDS)."""
 
     mode: str
     http: str
     backend_port: int
     backend: str = "loopback"
+    slots: int = 1  # conversations the backend holds at once
     backend_tls: bool = False  # wss between the frontend and the backend
     ca: Path | None = None
     project: ComposeProject | None = None
@@ -63,6 +85,15 @@ class Stack:
     figures: dict[str, float] = field(default_factory=dict)
     compose_env: dict[str, str] = field(default_factory=dict)  # what its override files read
     cookie: str | None = None  # the access gate's, once signed in (published stacks)
+
+    @property
+    def kind(self) -> str:
+        """The backend's kind as the proxy reports it."""
+        return BACKENDS[self.backend][0]
+
+    @property
+    def image(self) -> str:
+        return BACKENDS[self.backend][1]
 
     @property
     def ssl(self) -> ssl.SSLContext | None:
@@ -121,9 +152,10 @@ def published_stack(
     *extra: str,
     overrides: tuple[Path, ...] = (OVERRIDE,),
     tiny: TinyPersonaPlex | None = None,
+    backend: str = "loopback",
 ) -> Iterator[Stack]:
     """``scenario6 deploy`` with the test-only host-network override(s): the loopback
-    backend, or with ``tiny`` the real server on a CPU with the tiny model."""
+    backend, or with ``tiny`` the real server (or the batched one) on a CPU, tiny model."""
     backend_port, frontend_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -133,9 +165,11 @@ def published_stack(
         "SCENARIO6_TEST_FRONTEND_PORT": str(frontend_port),
         "SCENARIO6_TEST_SESSION": SESSION,
     }
-    backend, image = "loopback", BACKEND_IMAGE
+    image = BACKENDS[backend][1]
+    slots = BATCHED_SLOTS if backend == "batched" else 1
+    if backend == "batched":
+        extra = (*extra, "--slots", str(slots))
     if tiny is not None:
-        backend, image = "personaplex", PERSONAPLEX_TAG
         overrides = (*overrides, PERSONAPLEX_OVERRIDE)
         # The CPU build of the backend image needs build arguments that deploy does not pass:
         # both images are the session's own builds. No GPU: no reservation, the server on CPU.
@@ -165,6 +199,7 @@ def published_stack(
             f"https://127.0.0.1:{frontend_port}",
             backend_port,
             backend,
+            slots=slots,
             ca=folder / "certs" / "ca.pem",
             project=project,
             folder=folder,
@@ -183,9 +218,12 @@ def _on_cpu(tiny: TinyPersonaPlex) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def run_stack(base_image: str, log: Path, tiny: TinyPersonaPlex | None = None) -> Iterator[Stack]:
+def run_stack(
+    base_image: str, log: Path, tiny: TinyPersonaPlex | None = None, backend: str = "loopback"
+) -> Iterator[Stack]:
     """``scenario6 run`` in its own process group, stopped with Ctrl-C: the loopback backend,
-    or with ``tiny`` the real server on a CPU, over TLS with the entrypoint's own CA."""
+    or with ``tiny`` the real server (or the batched one) on a CPU, over TLS with the
+    entrypoint's own CA."""
     backend_port, frontend_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -196,10 +234,14 @@ def run_stack(base_image: str, log: Path, tiny: TinyPersonaPlex | None = None) -
         "HF_TOKEN": SECRET,
     }
     env.pop("ACCESS_CODES", None)  # run mode on localhost: the gate stays off
-    backend = "loopback"
+    slots = BATCHED_SLOTS if backend == "batched" else 1
     if tiny is not None:
-        backend = "personaplex"
-        env |= _on_cpu(tiny) | {"SCENARIO6_BACKEND_IMAGE": PERSONAPLEX_TAG, "MOSHI_USE_SSL": "1"}
+        env |= _on_cpu(tiny) | {
+            "SCENARIO6_BACKEND_IMAGE": BACKENDS[backend][1],
+            "MOSHI_USE_SSL": "1",
+        }
+    if backend == "batched":
+        env["MOSHI_SLOTS"] = str(slots)
     argv = [sys.executable, "-m", "scenario6", "run", "--backend", backend, "--no-reload"]
     started = time.monotonic()
     with log.open("w") as output:
@@ -220,7 +262,7 @@ def run_stack(base_image: str, log: Path, tiny: TinyPersonaPlex | None = None) -
             _stop(process)
             pytest.fail(f"scenario6 run: {exc}\n{log.read_text()[-4000:]}")
         figures = {"run_s": time.monotonic() - started}
-        yield Stack("run", http, backend_port, backend, tiny is not None, figures=figures)
+        yield Stack("run", http, backend_port, backend, slots, tiny is not None, figures=figures)
     finally:
         _stop(process)
         _remove_persistent_backend(backend_port)
@@ -271,7 +313,11 @@ def backend_container(port: int) -> str:
     raise AssertionError(f"no running backend container has MOSHI_PORT={port}")
 
 
-STACKS = ["loopback-publish", "loopback-run", "personaplex-publish", "personaplex-run"]
+STACKS = [
+    f"{backend}-{mode}"
+    for backend in ("loopback", "personaplex", "batched")
+    for mode in ("publish", "run")
+]
 
 
 @pytest.fixture(scope="module", params=STACKS)
@@ -280,15 +326,15 @@ def stack(
 ) -> Iterator[Stack]:
     backend, mode = str(request.param).split("-")
     tiny: TinyPersonaPlex | None = None
-    if backend == "personaplex":
+    if backend != "loopback":
         tiny = request.getfixturevalue("tiny_personaplex")
-        request.getfixturevalue("personaplex_image")
+        request.getfixturevalue("batched_image" if backend == "batched" else "personaplex_image")
         request.getfixturevalue("frontend_image")
     if mode == "publish":
         folder = tmp_path_factory.mktemp(f"published-{backend}")
-        with published_stack(folder, base_image, tiny=tiny) as running:
+        with published_stack(folder, base_image, tiny=tiny, backend=backend) as running:
             yield running
     else:
         log = tmp_path_factory.mktemp(f"run-{backend}") / "scenario6-run.log"
-        with run_stack(base_image, log, tiny) as running:
+        with run_stack(base_image, log, tiny, backend) as running:
             yield running

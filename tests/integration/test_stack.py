@@ -7,6 +7,7 @@ as users start it. Clients send audio only after the handshake, as real clients 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -19,7 +20,6 @@ import pytest
 
 from tests.integration.conftest import (
     ACCESS_CODE,
-    BACKEND_IMAGE,
     FRONTEND_IMAGE,
     SECRET,
     Stack,
@@ -28,7 +28,6 @@ from tests.integration.conftest import (
 from tests.support.audio import best_correlation, encode_messages, sweep
 from tests.support.client import Conversation, conversation
 from tests.support.docker import docker_cli
-from tests.support.personaplex_image import PERSONAPLEX_TAG
 
 pytestmark = pytest.mark.docker
 
@@ -56,7 +55,7 @@ async def test_config_names_the_backend(stack: Stack) -> None:
     async with conversation(stack.ws(), **stack.connect) as talk:
         await talk.wait_for(talk.handshake.is_set, timeout=60)
     config = stack.get_json("/api/config")
-    assert config["backends"][0]["kind"] == stack.backend
+    assert config["backends"][0]["kind"] == stack.kind
     assert config["loopback"] is (stack.backend == "loopback")
 
 
@@ -66,7 +65,7 @@ async def test_a_conversation_brings_back_decodable_audio_as_long_as_was_sent(
     sent = sweep(2.0)
     talk = await _converse(stack, sent, events="1")
     [backend] = talk.events_of("backend")
-    assert backend["kind"] == stack.backend
+    assert backend["kind"] == stack.kind
     assert str(backend["url"]).startswith("wss://" if stack.backend_tls else "ws://")
     assert len(sent) * 0.6 <= len(talk.decoder.pcm) <= len(sent) * 1.5
     assert not talk.events_of("error")
@@ -81,14 +80,20 @@ async def test_the_loopback_echoes_what_it_hears_and_says_it_is_a_stand_in(stack
     assert "".join(talk.text).startswith(" [loopback")
 
 
-async def test_second_client_is_queued(stack: Stack) -> None:
-    async with conversation(stack.ws(), **stack.connect) as first:
-        await first.wait_for(first.handshake.is_set, timeout=60)
+async def test_a_client_beyond_the_backends_slots_is_queued(stack: Stack) -> None:
+    """As many conversations as the backend holds run at once; the next one waits in line."""
+    async with contextlib.AsyncExitStack() as held:
+        first = [
+            await held.enter_async_context(conversation(stack.ws(), **stack.connect))
+            for _ in range(stack.slots)
+        ]
+        for talk in first:
+            await talk.wait_for(talk.handshake.is_set, timeout=60)
         async with conversation(stack.ws("VARM3.pt", events="1"), **stack.connect) as second:
             await second.wait_for(lambda: second.events_of("queued"), timeout=30)
             assert second.events_of("queued")[0]["position"] == 1
             assert not second.handshake.is_set()
-            await first.ws.close()
+            await first[0].ws.close()
             await second.wait_for(second.handshake.is_set, timeout=60)
 
 
@@ -154,8 +159,7 @@ def test_run_mode_on_localhost_needs_no_sign_in(stack: Stack) -> None:
 @published_only
 def test_the_token_reaches_no_image_container_or_log(stack: Stack) -> None:
     assert stack.project is not None and stack.folder is not None
-    backend_image = PERSONAPLEX_TAG if stack.backend == "personaplex" else BACKEND_IMAGE
-    for image in (FRONTEND_IMAGE, backend_image):
+    for image in (FRONTEND_IMAGE, stack.image):
         config = docker_cli("image", "inspect", image)
         history = docker_cli("history", "--no-trunc", image)
         assert SECRET not in config and SECRET not in history, image

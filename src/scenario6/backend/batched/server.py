@@ -3,7 +3,8 @@
 Clients see upstream's server: the same query parameters, the handshake once the prompts are
 done, binary kind-prefixed messages, Ogg Opus both ways, output clocked by input. Differences,
 all in the client's favour: a bad request (an unknown voice) gets HTTP 400 before the upgrade,
-and audio sent before the handshake is kept (its Ogg header pages included) instead of lost.
+and an Ogg stream begun before the handshake keeps its header pages (upstream loses them, and
+with them the session); the audio itself reaches the model from the handshake on.
 
 One scheduler task owns the engine, and every engine call runs on one worker thread, so the
 event loop keeps serving sockets while the model computes. The scheduler runs a *frame* when
