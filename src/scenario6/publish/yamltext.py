@@ -1,81 +1,74 @@
-"""A small, deterministic YAML writer for the published files.
+"""The published files' YAML: PyYAML with the house style people read and edit.
 
-The publishers build plain dicts and lists; this turns them into block-style YAML that
-people read and edit, with a comment header. Keys keep their insertion order. Strings that
-YAML could read as something else (numbers, booleans, ``${VAR}``-free text with special
-characters) are double-quoted using JSON escaping, which YAML reads identically.
+The publishers build plain dicts and lists; :func:`dump` writes them as block-style YAML
+after a comment header. PyYAML does the writing; this module only chooses the style:
+
+- keys keep their insertion order, and lists are indented under their key;
+- multi-line strings become literal blocks (``|``), so scripts read as scripts;
+- a string stays plain only when it is a word-like value (a name, a path) that no YAML
+  reader takes for anything else; every other string is double-quoted. PyYAML alone would
+  quote only what *it* (YAML 1.1) reads differently, but Compose reads YAML 1.2 and
+  Kubernetes a YAML 1.1 dialect with ``y``/``n`` booleans, so ``0o440`` or ``n`` must be
+  quoted too;
+- no anchors or aliases, even where the publishers reuse one object twice;
+- no line folding, so long commands stay on one line.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
+
+import yaml
 
 Data = Mapping[str, "Data"] | Sequence["Data"] | str | int | float | bool | None
 
 _PLAIN = re.compile(r"^[A-Za-z_/.][A-Za-z0-9_./@+=-]*$")
+# Words some YAML reader takes for a boolean or null (YAML 1.1 and 1.2, go-yaml's y/n).
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+_STR = "tag:yaml.org,2002:str"
 
 
-def scalar(value: str | int | float | bool | None) -> str:
-    """One scalar as YAML text.
+class _Dumper(yaml.SafeDumper):
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        # PyYAML writes a list under a key at the key's own indent; indent it like a map.
+        super().increase_indent(flow, False)
 
-    >>> [scalar("8998"), scalar("ws://a:1/x"), scalar(True), scalar("on"), scalar("abc")]
-    ['"8998"', '"ws://a:1/x"', 'true', '"on"', 'abc']
-    """
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return json.dumps(value)
-    if _PLAIN.match(value) and value.lower() not in _RESERVED:
-        return value
-    return json.dumps(value, ensure_ascii=False)
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        style: str | None = "|"
+    elif _PLAIN.match(value) and value.lower() not in _RESERVED:
+        # Plain unless PyYAML's own resolver disagrees (``.inf``, ``.5``): it quotes those.
+        style = None
+    else:
+        style = '"'
+    return dumper.represent_scalar(_STR, value, style=style)
+
+
+_Dumper.add_representer(str, _string)
 
 
 def dump(data: Data, header: Sequence[str] = ()) -> str:
-    """``data`` as a YAML document, preceded by ``header`` lines as comments."""
-    lines = [f"# {line}".rstrip() for line in header]
-    lines.extend(_node(data, 0))
-    return "\n".join(lines) + "\n"
+    """``data`` as a YAML document, preceded by ``header`` lines as comments.
 
-
-def _node(data: Data, indent: int) -> list[str]:
-    pad = " " * indent
-    if isinstance(data, Mapping):
-        if not data:
-            return [pad + "{}"]
-        lines: list[str] = []
-        for key, value in data.items():
-            lines.extend(_entry(f"{pad}{scalar(key)}:", value, indent))
-        return lines
-    if isinstance(data, Sequence) and not isinstance(data, str):
-        if not data:
-            return [pad + "[]"]
-        lines = []
-        for item in data:
-            if isinstance(item, Mapping) and item:
-                inner = _node(item, indent + 2)
-                lines.append(f"{pad}- {inner[0].lstrip()}")
-                lines.extend(inner[1:])
-            else:
-                lines.extend(_entry(f"{pad}-", item, indent))
-        return lines
-    return [pad + scalar(data)]
-
-
-def _entry(prefix: str, value: Data, indent: int) -> list[str]:
-    if isinstance(value, Mapping) and value:
-        return [prefix, *_node(value, indent + 2)]
-    if isinstance(value, Sequence) and not isinstance(value, str) and value:
-        return [prefix, *_node(value, indent + 2)]
-    if isinstance(value, str) and "\n" in value:
-        body = [" " * (indent + 2) + line if line else "" for line in value.splitlines()]
-        return [f"{prefix} |", *body]
-    if isinstance(value, Mapping):
-        return [f"{prefix} {{}}"]
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return [f"{prefix} []"]
-    return [f"{prefix} {scalar(value)}"]
+    >>> print(dump({"port": "8998", "ports": ["80:80"], "name": "x"}, header=["hi"]), end="")
+    # hi
+    port: "8998"
+    ports:
+      - "80:80"
+    name: x
+    """
+    comments = "".join(f"# {line}".rstrip() + "\n" for line in header)
+    body = yaml.dump(
+        data,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=float("inf"),
+    )
+    return comments + body
