@@ -7,6 +7,9 @@ import pytest
 
 IN_CI = os.environ.get("CI") == "true"
 
+# The browser fixtures, registered once for every folder (tests/support/browser.py says why).
+pytest_plugins = ["tests.support.browser"]
+
 
 def require_tool(name: str, path: str | None = None) -> str:
     """The path of a tool; skips locally when it is missing, fails in CI (which must install it)."""

@@ -1,52 +1,16 @@
-"""A real headless Chromium with a fake microphone, and the app behind it on real servers."""
+"""The app behind the browser tests on real servers, and a fresh page for each test (the
+browser with its fake microphone comes from tests/support/browser.py)."""
 
 from __future__ import annotations
 
 import contextlib
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from scenario6.bench.browser import CHROMIUM, launch_chromium
-from tests.conftest import require_tool
 from tests.support.servers import HOST, ChildServer, free_port, frontend_process
-
-SPEECH = (
-    "Hello, this is a test of the voice client. The quick brown fox jumps over the lazy dog. "
-    "One, two, three, four."
-)
-
-
-@pytest.fixture(scope="session")
-def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Spoken English at 48 kHz mono: what Chromium's fake microphone plays, in a loop."""
-    espeak = require_tool("espeak-ng")
-    sox = require_tool("sox")
-    folder = tmp_path_factory.mktemp("speech")
-    raw, wav = folder / "raw.wav", folder / "speech48k.wav"
-    subprocess.run([espeak, "-w", str(raw), SPEECH], check=True, capture_output=True)
-    subprocess.run([sox, str(raw), "-r", "48000", "-c", "1", str(wav)], check=True)
-    return wav
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    require_tool("chromium", CHROMIUM)
-    with sync_playwright() as instance:
-        yield instance
-
-
-@pytest.fixture(scope="session")
-def chromium(playwright: Playwright, speech_wav: Path) -> Iterator[Browser]:
-    browser = launch_chromium(playwright, speech_wav)
-    try:
-        yield browser
-    finally:
-        browser.close()
 
 
 class Loopback:
