@@ -1,0 +1,135 @@
+"""The batched PersonaPlex server, natively with the tiny model, as clients of upstream's
+protocol see it: several conversations on one model at once, each one upstream's
+conversation, and where it is kinder than upstream (a bad request refused before the
+upgrade, audio sent before the handshake kept). With one slot it behaves as upstream does,
+a second connection waiting in silence included: test_backends_agree.py."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from scenario6.protocol.messages import KIND_HEADER, SLOTS_HEADER, Kind
+from tests.personaplex.conftest import SLOTS
+from tests.personaplex.talk import (
+    FRAMES,
+    HANDSHAKE_TIMEOUT_S,
+    QUERY,
+    answered,
+    frames_out,
+    talk_until_answered,
+)
+from tests.support.audio import encode_messages, sweep
+from tests.support.client import Conversation, conversation
+from tests.support.personaplex import PersonaPlexProcess
+
+# A different voice for each conversation: every slot holds prompts of its own.
+VOICES = ("NATF2.pt", "VARM3.pt", "NATM0.pt")
+
+
+def chat_url(server: PersonaPlexProcess, voice: str = "NATF2.pt") -> str:
+    return server.url + "?" + urlencode({"voice_prompt": voice, "text_prompt": "Be brief."})
+
+
+@contextlib.asynccontextmanager
+async def conversations(urls: list[str]) -> AsyncIterator[list[Conversation]]:
+    """One session per URL, all opened at once."""
+    async with contextlib.AsyncExitStack() as stack:
+        opened = [stack.enter_async_context(conversation(url)) for url in urls]
+        yield list(await asyncio.gather(*opened))
+
+
+async def live(talks: list[Conversation]) -> None:
+    await asyncio.gather(*(t.wait_for(t.handshake.is_set, HANDSHAKE_TIMEOUT_S) for t in talks))
+
+
+async def test_three_conversations_at_once_are_live_together_and_answered_frame_for_frame(
+    batched: PersonaPlexProcess,
+) -> None:
+    async with conversations([chat_url(batched, voice) for voice in VOICES]) as talks:
+        # Every one open until the end: none of the handshakes waited for another to leave.
+        await live(talks)
+        assert [t.kinds[0] for t in talks] == [Kind.HANDSHAKE] * SLOTS
+        await asyncio.gather(*(talk_until_answered(t) for t in talks))
+        # Room for a frame too many (another's answer, say) to arrive before counting.
+        await asyncio.sleep(1)
+        assert all(abs(frames_out(t) - FRAMES) <= 2 for t in talks), [frames_out(t) for t in talks]
+        assert not any(t.closed.is_set() for t in talks)
+
+
+async def test_audio_sent_before_the_handshake_keeps_its_stream_header(
+    batched: PersonaPlexProcess,
+) -> None:
+    """Upstream discards it, header pages included, and answers nothing after
+    (test_backends_agree.py); this server decodes it in step and answers what follows."""
+    messages = encode_messages(sweep(2.0))
+    async with conversation(batched.url + QUERY) as talk:
+        await talk.ws.send(messages[0])  # OpusHead, OpusTags and the first audio
+        assert not talk.handshake.is_set(), "sent during the prompt phase"
+        await talk.wait_for(talk.handshake.is_set, HANDSHAKE_TIMEOUT_S)
+        await answered(talk, messages[1:])
+        assert not talk.closed.is_set(), (talk.close_code, talk.close_reason)
+
+
+@pytest.mark.parametrize("voice", ["NOBODY.pt", "../architecture.json", ""])
+async def test_an_unknown_voice_is_refused_with_400_before_the_upgrade(
+    batched: PersonaPlexProcess, voice: str
+) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(chat_url(batched, voice)):
+            pass
+    response = refused.value.response
+    assert response.status_code == 400
+    assert b"voice_prompt" in response.body
+
+
+async def test_the_upgrade_says_which_backend_this_is_and_how_many_it_holds(
+    batched: PersonaPlexProcess,
+) -> None:
+    async with conversation(batched.url + QUERY) as talk:
+        assert talk.ws.response is not None
+        headers = talk.ws.response.headers
+    assert headers[KIND_HEADER] == "personaplex-batched"
+    assert headers[SLOTS_HEADER] == str(SLOTS)
+
+
+async def test_a_client_that_leaves_mid_conversation_frees_its_slot_for_one_waiting(
+    batched: PersonaPlexProcess,
+) -> None:
+    # One Ogg stream per client: a second would start with header pages again.
+    speech = encode_messages(sweep(3.0))
+    async with conversations([chat_url(batched, voice) for voice in VOICES]) as talks:
+        await live(talks)
+        async with conversation(chat_url(batched, "VARF1.pt")) as waiting:
+            await asyncio.gather(*(answered(t, speech[:12]) for t in talks))
+            assert waiting.kinds == [], "every slot is taken"
+            leaving, *staying = talks
+            # The others keep talking throughout, and keep being answered.
+            others = asyncio.gather(*(answered(t, speech[12:]) for t in staying))
+            await leaving.send_audio(speech[12:17])
+            await leaving.ws.close()
+            await talk_until_answered(waiting, frames=5)
+            await others
+
+
+async def test_leaving_during_anothers_prompt_phase_does_not_disturb_it(
+    batched: PersonaPlexProcess,
+) -> None:
+    async with conversation(chat_url(batched)) as first:
+        await first.wait_for(first.handshake.is_set, HANDSHAKE_TIMEOUT_S)
+        async with conversation(chat_url(batched, "VARM3.pt")) as joining:
+            # One that leaves inside its own prompt phase, and a live one leaving.
+            async with conversation(chat_url(batched, "NATM0.pt")):
+                pass
+            await first.ws.close()
+            assert not joining.handshake.is_set(), "both left during its prompt phase"
+            await talk_until_answered(joining, frames=10)
+            # Both slots they held are free again: the rest of the server's room.
+            async with conversations([chat_url(batched)] * (SLOTS - 1)) as others:
+                await live(others)
