@@ -39,9 +39,7 @@ def test_publish_mode_is_two_containers_with_the_token_for_the_backend_only() ->
     assert frontend.endpoints["http"].port == 8010
     assert "HF_TOKEN" not in frontend.env
     assert frontend.waits == ["scenario6-moshi"]
-    assert app.to_dict()["resources"][1]["env"]["MOSHI_WS_URL"]["endpoint"]["resource"] == (
-        "scenario6-moshi"
-    )
+    assert frontend.env["MOSHI_WS_URL"] == moshi.get_endpoint("http")
 
 
 def test_run_mode_frontend_is_a_uvicorn_app_with_reload() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,8 @@ from scenario6.apphost import (
     AppModelError,
     Configuration,
     DistributedApplicationBuilder,
+    EndpointProperty,
+    EndpointReference,
     ExecutionContext,
     Lifetime,
     Operation,
@@ -51,20 +52,22 @@ def test_references_resolve_and_order_follows_wait_for(tmp_path: Path) -> None:
     app = b.build()
 
     assert [r.name for r in app.start_order()] == ["api", "web"]
-    data = app.to_dict()
-    json.dumps(data)  # plain data all the way down
-    web_data = next(r for r in data["resources"] if r["name"] == "web")
-    assert web_data["env"]["API_URL"] == {
-        "endpoint": {"resource": "api", "name": "http", "property": "url"}
-    }
-    assert web_data["env"]["WS"]["expression"][0] == "ws://"
-    api_data = next(r for r in data["resources"] if r["name"] == "api")
-    assert api_data["env"]["HF_TOKEN"] == {"parameter": "hf-token"}
-    assert api_data["image"] == "api:dev"
-    assert api_data["gpus"] is True and api_data["lifetime"] == "persistent"
-    assert data["parameters"] == [
-        {"name": "hf-token", "secret": True, "env": "HF_TOKEN", "default": None}
-    ]
+    # References stay references in the model; whoever runs or publishes it resolves them.
+    web_env, api_env = app.resource("web").env, app.resource("api").env
+    assert web_env["API_URL"] == EndpointReference("api", "http", EndpointProperty.URL)
+    ws = web_env["WS"]
+    assert isinstance(ws, ReferenceExpression)
+    assert ws.parts == (
+        "ws://",
+        EndpointReference("api", "http", EndpointProperty.HOST_AND_PORT),
+        "/chat",
+    )
+    assert api_env["HF_TOKEN"] is token
+    assert app.resource("api") is api
+    assert api.image == "api:dev"
+    assert api.gpus is True and api.lifetime is Lifetime.PERSISTENT
+    assert list(app.parameters.values()) == [token]
+    assert (token.secret, token.env_name, token.default) == (True, "HF_TOKEN", None)
 
 
 def test_wait_for_cycle_is_rejected_naming_the_cycle(tmp_path: Path) -> None:

@@ -18,7 +18,10 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect
 
+from scenario6.apphost import Configuration, DistributedApplicationBuilder, ParameterResolver
 from scenario6.run import reloader
+from scenario6.run.commands import native_command
+from scenario6.run.resolve import RunResolver
 from tests.run.conftest import group_alive
 from tests.support.servers import HOST, free_port
 
@@ -39,10 +42,10 @@ async def echo(websocket: WebSocket) -> None:
 """
 
 
-def write_app(root: Path, version: str) -> None:
+def write_app(root: Path, version: str, prelude: str = "") -> None:
     (root / "demoapp").mkdir(exist_ok=True)
     (root / "demoapp" / "__init__.py").write_text("")
-    (root / "demoapp" / "main.py").write_text(APP.replace("VERSION", version))
+    (root / "demoapp" / "main.py").write_text(prelude + APP.replace("VERSION", version))
 
 
 def served_version(port: int) -> str | None:
@@ -61,27 +64,31 @@ def wait_until(condition: Callable[[], bool], what: str, output: Callable[[], st
         time.sleep(0.02)
 
 
+def reloader_command(root: Path, port: int) -> list[str]:
+    return [
+        sys.executable,
+        reloader.__file__,
+        "demoapp.main:app",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--app-dir",
+        str(root),
+        "--reload-dir",
+        str(root / "demoapp"),
+    ]
+
+
 @contextlib.contextmanager
 def running_reloader(
-    root: Path,
+    root: Path, command: Callable[[Path, int], list[str]] = reloader_command
 ) -> Iterator[tuple[int, subprocess.Popen[bytes], Callable[[], str]]]:
     port = free_port()
     log = root / "reloader.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                reloader.__file__,
-                "demoapp.main:app",
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-                "--app-dir",
-                str(root),
-                "--reload-dir",
-                str(root / "demoapp"),
-            ],
+            command(root, port),
             cwd=root,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -139,3 +146,41 @@ async def test_open_websocket_is_closed_with_1012_on_reload(tmp_path: Path) -> N
         assert closed.value.rcvd is not None, output()
         assert closed.value.rcvd.code == 1012
         assert served_version(port) == "two"
+
+
+# Records each process that imports it: a module the app imports, too slow to import on
+# every reload.
+HEAVY = """
+import os
+from pathlib import Path
+
+with Path(__file__).with_name("imports.log").open("a") as log:
+    log.write(f"{os.getpid()}\\n")
+"""
+
+
+def run_mode_command(root: Path, port: int) -> list[str]:
+    """The command ``scenario6 run`` starts for a uvicorn app that preloads ``heavy``."""
+    builder = DistributedApplicationBuilder(
+        app_dir=root, configuration=Configuration(environ={}), name="demo"
+    )
+    web = (
+        builder.add_uvicorn_app("web", ".", "demoapp.main:app")
+        .with_http_endpoint(port=port)
+        .with_reload("demoapp")
+        .with_preload("heavy")
+    )
+    app = builder.build()
+    resolver = RunResolver(app, ParameterResolver(Configuration(environ={}), prompt=None), None)
+    return native_command(web, resolver, Path(sys.executable), reload=True)
+
+
+def test_a_preloaded_module_is_imported_once_not_on_every_reload(tmp_path: Path) -> None:
+    (tmp_path / "heavy.py").write_text(HEAVY)
+    write_app(tmp_path, "one", prelude="import heavy\n")
+    imports = tmp_path / "imports.log"
+    with running_reloader(tmp_path, run_mode_command) as (port, process, output):
+        write_app(tmp_path, "two", prelude="import heavy\n")
+        wait_until(lambda: served_version(port) == "two", "the edit to be served", output)
+        # The supervisor imported it before forking; both app children inherited it.
+        assert imports.read_text().split() == [str(process.pid)], output()

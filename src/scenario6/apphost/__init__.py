@@ -1,7 +1,7 @@
 """The app model: an Aspire-shaped description of the resources that make up the app.
 
 An AppHost file builds it; ``scenario6 run`` runs it and ``scenario6 publish`` turns it into
-deployment files. The model is plain data (see ``DistributedApplication.to_dict``).
+deployment files. Both read the resources of the validated ``DistributedApplication``.
 """
 
 from .builder import DistributedApplication, DistributedApplicationBuilder

@@ -199,17 +199,6 @@ class DistributedApplication:
     def start_order(self) -> list[Resource]:
         return start_order(self.resources)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "operation": self.execution_context.operation.value,
-            "parameters": [
-                {"name": p.name, "secret": p.secret, "env": p.env_name, "default": p.default}
-                for p in self.parameters.values()
-            ],
-            "resources": [r.to_dict() for r in self.resources],
-        }
-
     def run(self) -> None:
         """Hand the app to a loader, or (run as a script) to ``scenario6 run|publish``."""
         request = LOADING.get()

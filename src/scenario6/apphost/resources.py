@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import ClassVar, Literal, Self
 
 from .endpoints import Endpoint, EndpointReference, EnvValue, ReferenceExpression
 from .errors import AppModelError
@@ -108,17 +108,6 @@ class Resource:
             name=name, scheme="http", port=port, target_port=target_port, env=env
         )
 
-    def with_https_endpoint(
-        self,
-        port: int | None = None,
-        target_port: int | None = None,
-        name: str = "https",
-        env: str | None = None,
-    ) -> Self:
-        return self.with_endpoint(
-            name=name, scheme="https", port=port, target_port=target_port, env=env
-        )
-
     def with_http_health_check(
         self, path: str = "/health", endpoint: str | None = None, status: int = 200
     ) -> Self:
@@ -139,11 +128,6 @@ class Resource:
 
     def get_endpoint(self, name: str = "http") -> EndpointReference:
         return EndpointReference(self.name, name)
-
-    def to_dict(self) -> dict[str, Any]:
-        from .serialize import resource_to_dict
-
-        return resource_to_dict(self)
 
 
 def _first_endpoint(resource: Resource) -> str:
@@ -167,10 +151,6 @@ class ContainerResource(Resource):
         self.lifetime = Lifetime.SESSION
         self.entrypoint: str | None = None
         self.exports: list[tuple[str, Path]] = []
-
-    def with_image(self, image: str) -> Self:
-        self.image = image
-        return self
 
     def with_build_arg(self, key: str, value: str) -> Self:
         if self.build is None:
