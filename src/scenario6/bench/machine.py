@@ -71,10 +71,11 @@ def _mem_total_bytes() -> int:
 
 
 def _os_name() -> str:
-    for line in _read("/etc/os-release").splitlines():
-        if line.startswith("PRETTY_NAME="):
-            return line.split("=", 1)[1].strip().strip('"')
-    return f"{platform.system()} (no /etc/os-release)"
+    try:
+        release = platform.freedesktop_os_release()  # /etc/os-release, else /usr/lib/os-release
+    except OSError:
+        return f"{platform.system()} (no /etc/os-release)"
+    return release.get("PRETTY_NAME") or release["NAME"]
 
 
 def _docker_version() -> str | None:
