@@ -13,7 +13,11 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse a `.env` file: KEY=VALUE lines, `#` comments, optional quotes and `export`."""
+    """Parse a `.env` file: KEY=VALUE lines, `#` comments, optional quotes and `export`.
+
+    Not python-dotenv: `setup_scenario6.py` reads `.env` under the system Python, before any
+    dependency is installed, so this parser may use only the standard library.
+    """
     values: dict[str, str] = {}
     if not path.is_file():
         return values
