@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,14 +13,21 @@ from scenario6.publish.deploy import secret_env
 from scenario6.publish.options import PublishOptions
 from tests.publish.conftest import ACCESS, REPO, SECRET
 
+# What publishing reads from the project: the app model and the Dockerfiles it builds.
+PROJECT_FILES = ("apphost.py", "Dockerfile", "moshi/Dockerfile")
+
 
 @pytest.fixture
-def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_token(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No token anywhere: not in the environment, and no `.env` beside the app model (a copy
+    of the project's, since a set-up checkout has its own `.env`)."""
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.delenv("ACCESS_CODES", raising=False)
-    monkeypatch.chdir(REPO)
-    if (REPO / ".env").is_file():
-        pytest.skip("a developer .env in the checkout may hold HF_TOKEN")
+    project = tmp_path_factory.mktemp("project")
+    for name in PROJECT_FILES:
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, project / name)
+    monkeypatch.chdir(project)
 
 
 def test_token_comes_from_the_published_folders_env_file(no_token: None, tmp_path: Path) -> None:
