@@ -133,3 +133,18 @@ async def test_leaving_during_anothers_prompt_phase_does_not_disturb_it(
             # Both slots they held are free again: the rest of the server's room.
             async with conversations([chat_url(batched)] * (SLOTS - 1)) as others:
                 await live(others)
+
+
+async def test_one_joins_while_the_others_still_have_a_backlog(batched: PersonaPlexProcess) -> None:
+    """Clients catching up after a stall keep a frame always due; a joining conversation
+    still gets prompt steps between frames, so its handshake does not wait for the backlog."""
+    backlog = encode_messages(sweep(20.0))  # 250 frames, sent at once
+    async with conversations([chat_url(batched, voice) for voice in VOICES[:2]]) as talks:
+        await live(talks)
+        for talk in talks:
+            for message in backlog:
+                await talk.ws.send(message)
+        async with conversation(chat_url(batched, VOICES[2])) as joining:
+            await joining.wait_for(joining.handshake.is_set, HANDSHAKE_TIMEOUT_S)
+            answered_so_far = [frames_out(talk) for talk in talks]
+        assert all(count < len(backlog) / 2 for count in answered_so_far), answered_so_far

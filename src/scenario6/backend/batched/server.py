@@ -10,7 +10,8 @@ One scheduler task owns the engine, and every engine call runs on one worker thr
 event loop keeps serving sockets while the model computes. The scheduler runs a *frame* when
 every live conversation has 80 ms of audio waiting, or when the oldest waiting audio is half a
 frame old (a client that paused must not hold the others back); between frames it spends the
-idle time on joining conversations' prompt steps, one at a time.
+idle time on joining conversations' prompt steps, one at a time, and at least PROMPT_SHARE_S
+after every frame however late the frames run.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ log = logging.getLogger("scenario6.batched")
 
 KIND = "personaplex-batched"
 PATIENCE_S = 0.04  # how long waiting audio may wait for the others' before a frame runs
+PROMPT_SHARE_S = 0.04  # prompt steps that may follow each frame even when another is due
 PUMP_S = 0.002  # how often each conversation's codecs are read
 SILENT_TOKENS = (0, 3)  # the text stream's end-of-padding and padding: nothing to say
 T = TypeVar("T")
@@ -103,6 +105,7 @@ class Scheduler:
         self.live: list[Conversation] = []
         self.leaving: list[Conversation] = []
         self.wake = asyncio.Event()
+        self.prompt_until = 0.0  # joining conversations' share after the last frame
 
     async def _model(self, call: Callable[..., T], *args: Any) -> T:
         def run() -> T:
@@ -134,10 +137,14 @@ class Scheduler:
         await self._leave()
         await self._join()
         wait = self._frame_due()
-        if wait <= 0:
-            await self._frame()
-        elif self.prompting:
+        # When frames run late (a loaded machine, clients with a backlog) a frame is always
+        # due; a joining conversation still gets PROMPT_SHARE_S of prompt steps after each
+        # frame, so it reaches its handshake while the others catch up.
+        if self.prompting and (wait > 0 or time.monotonic() < self.prompt_until):
             await self._prompt(self.prompting[0])
+        elif wait <= 0:
+            await self._frame()
+            self.prompt_until = time.monotonic() + PROMPT_SHARE_S
         else:
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -287,7 +294,11 @@ class ChatServer:
                 continue
             data: bytes = message.data
             if data[0] == Kind.AUDIO:
-                conversation.reader.append_bytes(data[1:])
+                try:
+                    conversation.reader.append_bytes(data[1:])
+                except ValueError:  # e.g. a second Ogg stream: the decoder has ended
+                    await conversation.ws.close(code=1007, message=b"unreadable Ogg stream")
+                    return
 
     async def _send(self, conversation: Conversation) -> None:
         while (message := await conversation.outgoing.get()) is not None:
