@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
 from websockets.asyncio.client import connect
@@ -46,8 +44,10 @@ async def test_one_conversation_at_a_time_and_health_says_loopback() -> None:
         health = (await http.get(f"http://127.0.0.1:{lb.port}/health")).json()
         assert health == {"status": "ok", "backend": "loopback", "busy": True}
         async with conversation(lb.url + url_query) as second:
-            await asyncio.sleep(0.3)
-            assert not second.handshake.is_set(), "upstream serves one session at a time"
+            # Upstream serves one session at a time: no handshake for the second (free, it
+            # would come after the 50 ms prompt) while the first goes on.
+            with pytest.raises(TimeoutError):
+                await second.wait_for(second.handshake.is_set, timeout=0.3)
             await first.ws.close()
             await second.wait_for(second.handshake.is_set)
 

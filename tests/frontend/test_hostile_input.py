@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 
 import pytest
@@ -12,6 +11,7 @@ from scenario6.protocol.voices import DEFAULT_PERSONA
 from tests.support.audio import encode_messages, sweep
 from tests.support.client import conversation
 from tests.support.servers import free_port, frontend_server, loopback_server
+from tests.support.waiting import until
 
 
 @pytest.mark.parametrize(
@@ -91,8 +91,9 @@ async def test_oversize_frame_closes_with_1009() -> None:
         await talk.wait_for(talk.closed.is_set)
         assert talk.close_code == 1009
         assert "8000 bytes exceeds limit of 4096 bytes" in (talk.close_reason or "")
-        await asyncio.sleep(0.1)
         [record] = lb.backend.sessions
+        # Once the backend's session has ended, nothing more can reach it.
+        await until(lambda: not record.active, "the backend session to end")
         assert record.audio_messages == 0 and record.other_messages == 0
 
 
@@ -143,9 +144,8 @@ async def test_silent_client_is_closed_as_idle() -> None:
         assert talk.handshake.is_set()
         assert talk.close_code == 4408
         assert "idle" in (talk.close_reason or "")
-        await asyncio.sleep(0.1)
         [record] = lb.backend.sessions
-        assert record.active is False
+        await until(lambda: not record.active, "the backend session to end")
 
 
 async def test_backend_down_closes_with_4502() -> None:

@@ -25,6 +25,7 @@ from scenario6.publish.bundle import publish
 from scenario6.publish.options import PublishOptions
 from tests.support.docker import REPO
 from tests.support.servers import frontend_server, loopback_server
+from tests.support.waiting import until
 
 
 async def raw_exchange(port: int, request: bytes) -> tuple[int, str]:
@@ -84,7 +85,7 @@ async def test_a_rebound_page_cannot_open_a_session() -> None:
         ours = f"localhost:{fe.port}"
         status, _ = await raw_exchange(fe.port, upgrade(ours, f"http://{ours}"))
         assert status == 101
-        await asyncio.sleep(0.2)
+        await until(lambda: list(lb.backend.sessions), "the proxy to open the backend session")
     assert [s.query["voice_prompt"] for s in lb.backend.sessions] == ["NATF2.pt"]
 
 

@@ -20,6 +20,7 @@ from tests.support.rogue import (
     stalls,
 )
 from tests.support.servers import frontend_server, loopback_server
+from tests.support.waiting import until
 
 
 async def _next_client_is_put_through(url: str, rogue: RogueBackend) -> None:
@@ -117,8 +118,11 @@ async def test_garbage_from_a_backend_never_breaks_the_client() -> None:
             received = [await asyncio.wait_for(ws.recv(), 5) for _ in range(3)]
             # Frames a client can act on arrive unchanged; the others are dropped.
             assert received == [b"\x00", b"\x01this is not Ogg", b"\x02 still talking"]
-            await ws.send(encode_messages(sweep(0.08))[0])
-            await asyncio.sleep(0.2)
+            audio = encode_messages(sweep(0.08))[0]
+            await ws.send(audio)
+            # The session survives the junk: the client's audio still reaches the backend.
+            await until(lambda: rogue.received, "the client's audio to reach the backend")
+            assert rogue.received == [audio]
             assert ws.close_code is None, "the session must survive a backend's junk"
         await _next_client_is_put_through(fe.chat_url(), rogue)
 

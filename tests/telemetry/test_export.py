@@ -15,6 +15,7 @@ from scenario6.telemetry.otel import SHUTDOWN_THREAD
 from tests.support.audio import encode_messages, sweep
 from tests.support.client import Conversation, conversation
 from tests.support.servers import RunningFrontend, frontend_server, loopback_server
+from tests.support.waiting import until
 
 from .collectors import hanging_collector, recording_collector
 
@@ -60,7 +61,8 @@ async def test_sessions_are_traced_and_measured(
             frontend_server(moshi_ws_url=lb.url) as fe,
         ):
             talk, _ = await _talk(fe)
-            await asyncio.sleep(0.3)  # the proxy notices the close and ends its span
+            # The proxy notices the close, ends the session's span, then logs the end.
+            await until(lambda: "ended after" in caplog.text, "the session's end")
         # Leaving frontend_server shut the app down, which flushed both exporters.
         session = received.span("scenario6.session")
         assert session["scenario6.backend.kind"] == "loopback"
@@ -88,8 +90,8 @@ async def test_a_hung_collector_does_not_slow_sessions(monkeypatch: pytest.Monke
             frontend_server(moshi_ws_url=lb.url) as fe,
         ):
             _, first = await _talk(fe)
-            await asyncio.sleep(0.5)  # exports are due now, and hang
-            assert collector.connections >= 1, "the exporter never tried the collector"
+            # Exports fall due and hang on the collector.
+            await until(lambda: collector.connections >= 1, "the exporter to try the collector")
             _, second = await _talk(fe)
             stopping = time.monotonic()
         stopped_in = time.monotonic() - stopping
