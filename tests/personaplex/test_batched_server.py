@@ -89,6 +89,32 @@ async def test_an_unknown_voice_is_refused_with_400_before_the_upgrade(
     assert b"voice_prompt" in response.body
 
 
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [({"seed": str(2**64)}, b"seed"), ({"audio_topk": "-1"}, b"top-k"), ({"seed": "x"}, b"")],
+)
+async def test_parameters_it_cannot_use_are_refused_with_400_and_leave_no_slot_taken(
+    batched: PersonaPlexProcess, extra: dict[str, str], named: bytes
+) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(chat_url(batched) + "&" + urlencode(extra)):
+            pass
+    assert refused.value.response.status_code == 400
+    assert named in refused.value.response.body
+    # Every slot is still free: as many conversations as it holds go live at once.
+    async with conversations([chat_url(batched, voice) for voice in VOICES]) as talks:
+        await live(talks)
+
+
+async def test_a_top_k_of_zero_means_no_limit_as_upstream_reads_it(
+    batched: PersonaPlexProcess,
+) -> None:
+    url = chat_url(batched) + "&" + urlencode({"audio_topk": "0", "text_topk": "0"})
+    async with conversation(url) as talk:
+        await talk_until_answered(talk, frames=5)
+    assert frames_out(talk) >= 3
+
+
 async def test_the_upgrade_says_which_backend_this_is_and_how_many_it_holds(
     batched: PersonaPlexProcess,
 ) -> None:

@@ -52,6 +52,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m scenario6.backend.batched",
         description="PersonaPlex with several conversations per model, one batched pass a frame.",
     )
+    # Like upstream's server it binds every interface; --host is only shown.
     parser.add_argument("--host", default="localhost")
     parser.add_argument("--port", type=int, default=8998)
     parser.add_argument("--static", help="ignored: this server has no web UI")
@@ -129,12 +130,17 @@ def warm_up(engine: Engine, voices: Path, frame_size: int) -> None:
     if voice is None:
         return
     with torch.no_grad():
-        slot = engine.join(str(voice), [], seed=0)
-        while not engine.prompt(slot, 64):
-            pass
+        # Two conversations when there is room: the batched step at a batch size above one
+        # (and anything compiled for it) is ready before the second user arrives.
+        slots = [engine.join(str(voice), [], seed=n) for n in range(min(2, len(engine.slots)))]
+        for slot in slots:
+            while not engine.prompt(slot, 64):
+                pass
+        silence = torch.zeros(1, 1, frame_size, device=engine.device)
         for _ in range(WARM_UP_FRAMES):
-            engine.frame({slot: torch.zeros(1, 1, frame_size, device=engine.device)})
-        engine.leave(slot)
+            engine.frame(dict.fromkeys(slots, silence))
+        for slot in slots:
+            engine.leave(slot)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     server, slots = load(args)
     ssl_context = create_ssl_context(args.ssl)[0] if args.ssl else None
     log.info("serving %d conversations at once on port %d", slots, args.port)
-    web.run_app(server.app(), host=args.host, port=args.port, ssl_context=ssl_context, print=None)
+    web.run_app(server.app(), port=args.port, ssl_context=ssl_context, print=None)
     return 0
 
 

@@ -127,19 +127,23 @@ class Engine:
         )
         slot.busy, slot.row, slot.live, slot.sampling = True, row, False, sampling
         self.owners[row] = slot
-        if seed is None:
-            slot.generator.seed()
-        else:
-            slot.generator.manual_seed(seed)
-        with self._bound(slot):
-            self.lm_gen.reset_streaming()
-            slot.gen_state.cache.fill_(self.lm.ungenerated_token_id)
-            self.mimi.reset_streaming()
-            if voice_prompt.endswith(".pt"):
-                self.lm_gen.load_voice_prompt_embeddings(voice_prompt)
+        try:
+            if seed is None:
+                slot.generator.seed()
             else:
-                self.lm_gen.load_voice_prompt(voice_prompt)
-            self.lm_gen.text_prompt_tokens = list(text_tokens or [])
+                slot.generator.manual_seed(seed)
+            with self._bound(slot):
+                self.lm_gen.reset_streaming()
+                slot.gen_state.cache.fill_(self.lm.ungenerated_token_id)
+                self.mimi.reset_streaming()
+                if voice_prompt.endswith(".pt"):
+                    self.lm_gen.load_voice_prompt_embeddings(voice_prompt)
+                else:
+                    self.lm_gen.load_voice_prompt(voice_prompt)
+                self.lm_gen.text_prompt_tokens = list(text_tokens or [])
+        except BaseException:
+            self.leave(slot)  # an unreadable voice file must not keep the slot
+            raise
         gen = self.lm_gen
         slot.prompt = itertools.chain(
             gen._step_voice_prompt_core(self.mimi),

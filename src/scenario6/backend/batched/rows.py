@@ -15,6 +15,7 @@ copies a cache.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -198,8 +199,6 @@ def _rope(
 
 def _eager(device: torch.device) -> Any:
     """Upstream turns torch.compile off for its layers off CUDA; the batched step does too."""
-    import contextlib
-
     return no_compile() if device.type != "cuda" else contextlib.nullcontext()
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -42,6 +43,9 @@ log = logging.getLogger("scenario6.batched")
 KIND = "personaplex-batched"
 PATIENCE_S = 0.04  # how long waiting audio may wait for the others' before a frame runs
 PROMPT_SHARE_S = 0.04  # prompt steps that may follow each frame even when another is due
+CLOSE_S = 2.0  # how long a close waits for the client's answer
+MAX_FAILURES = 3  # consecutive model errors before the server exits
+SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
 PUMP_S = 0.002  # how often each conversation's codecs are read
 SILENT_TOKENS = (0, 3)  # the text stream's end-of-padding and padding: nothing to say
 T = TypeVar("T")
@@ -123,15 +127,24 @@ class Scheduler:
         self.wake.set()
 
     async def run(self) -> None:
+        failures = 0
         while True:
             try:
                 await self._turn()
-            except Exception:
-                # A model error ends the conversations it touched, never the server.
+                failures = 0
+            except Exception as exc:
+                # The model is shared: an error in a frame may have left any slot's state
+                # half-written, so every conversation in progress ends.
+                failures += 1
                 log.exception("model error; ending every conversation in progress")
-                for conversation in [*self.prompting, *self.live]:
+                ended = [*self.prompting, *self.live]
+                for conversation in ended:
                     self.remove(conversation)
-                    await conversation.ws.close(code=1011, message=b"model error")
+                await _close_all(ended, 1011, b"model error")
+                if failures >= MAX_FAILURES or "CUDA" in str(exc):
+                    # A device error does not go away: exit so that the container restarts.
+                    log.critical("giving up after %d model errors", failures)
+                    os._exit(3)
 
     async def _turn(self) -> None:
         await self._leave()
@@ -165,7 +178,12 @@ class Scheduler:
     async def _join(self) -> None:
         while self.waiting and self.engine.free:
             conversation = self.waiting.popleft()
-            conversation.slot = await self._model(self._start, conversation)
+            try:
+                conversation.slot = await self._model(self._start, conversation)
+            except Exception:  # its voice file, say: this conversation alone ends
+                log.exception("could not start a conversation")
+                await _close_all([conversation], 1011, b"could not start the conversation")
+                continue
             self.prompting.append(conversation)
 
     def _start(self, conversation: Conversation) -> Slot:
@@ -253,6 +271,8 @@ class ChatServer:
         try:
             sampling = parse_sampling(query)
             seed = int(query["seed"]) if "seed" in query else None
+            if seed is not None and not SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
+                raise ValueError(f"seed must be between {SEED_RANGE[0]} and {SEED_RANGE[1]}")
         except ValueError as exc:
             raise web.HTTPBadRequest(text=str(exc)) from exc
         persona = query.get("text_prompt", "")
@@ -262,12 +282,12 @@ class ChatServer:
         await ws.prepare(request)
         conversation = Conversation(
             ws,
-            str(voice),
-            self.encode(system_tags(persona)) if persona else [],
-            None if seed in (None, -1) else seed,
-            sampling,
-            self.sample_rate,
-            self.scheduler.frame_size,
+            voice=str(voice),
+            text_tokens=self.encode(system_tags(persona)) if persona else [],
+            seed=None if seed in (None, -1) else seed,
+            sampling=sampling,
+            sample_rate=self.sample_rate,
+            frame_size=self.scheduler.frame_size,
         )
         sender = asyncio.create_task(self._send(conversation))
         pump = asyncio.create_task(self._pump(conversation))
@@ -308,6 +328,16 @@ class ChatServer:
                 await conversation.ws.send_bytes(message)
 
 
+async def _close_all(conversations: list[Conversation], code: int, reason: bytes) -> None:
+    """Close the sockets together, none waiting long for a client that does not answer."""
+
+    async def close(conversation: Conversation) -> None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(conversation.ws.close(code=code, message=reason), CLOSE_S)
+
+    await asyncio.gather(*(close(c) for c in conversations))
+
+
 def system_tags(persona: str) -> str:
     """The persona between the system tags the model was trained with (as upstream does)."""
     text = persona.strip()
@@ -333,6 +363,6 @@ def parse_sampling(query: Any) -> Sampling:
             except ValueError:
                 raise ValueError(f"{parameter} must be a number") from None
     sampling = Sampling(**{**UPSTREAM.__dict__, **values})
-    if sampling.temp < 0 or sampling.temp_text < 0 or sampling.top_k < 1 or sampling.top_k_text < 1:
-        raise ValueError("temperatures must be ≥ 0 and top-k values ≥ 1")
+    if min(sampling.temp, sampling.temp_text, sampling.top_k, sampling.top_k_text) < 0:
+        raise ValueError("temperatures and top-k values must be ≥ 0 (a top-k of 0: no limit)")
     return sampling
