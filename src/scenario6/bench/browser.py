@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .harness import HOST, ChildServer, free_port
+from .harness import HOST, ChildServer, free_port, loopback_backend
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Playwright
@@ -118,7 +118,7 @@ def measure(seconds: float, warm_up: float = 3.0) -> dict[str, Any]:
         wav = voice_like_wav(Path(tmp) / "voice48k.wav")
         backend_port, frontend_port = free_port(), free_port()
         loopback = ["--host", HOST, "--port", str(backend_port), "--delay-ms", "0"]
-        with ChildServer(["backend", "loopback", *loopback, "--prompt-ms", "300"]) as backend:
+        with loopback_backend([*loopback, "--prompt-ms", "300"]) as backend:
             backend.wait_healthy(f"http://{HOST}:{backend_port}/health")
             env = {"MOSHI_WS_URL": f"ws://{HOST}:{backend_port}"}
             frontend_args = ["frontend", "--host", HOST, "--port", str(frontend_port)]

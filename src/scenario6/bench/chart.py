@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scenario6.extras import missing
+
 from .figures import Figure, Section, sections
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-INSTALL = "pip install -c requirements.lock 'matplotlib==3.10.9' (part of the dev extra)"
 SIZE_INCHES = (18.0, 8.0)
 DPI = 100  # 1800 × 800 pixels
 
@@ -29,7 +30,7 @@ def render_chart(results: Mapping[str, Any], path: Path, title: str = "") -> Pat
         matplotlib.use("Agg")  # files only: no display, no GUI toolkit
         from matplotlib.figure import Figure as Canvas
     except ImportError as exc:
-        raise ChartUnavailable(f"the chart needs matplotlib: {INSTALL}") from exc
+        raise ChartUnavailable(missing("the chart", "bench", exc.name)) from exc
 
     canvas = Canvas(figsize=SIZE_INCHES, dpi=DPI, layout="constrained")
     if title:

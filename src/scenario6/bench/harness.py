@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import signal
 import subprocess
@@ -20,7 +21,14 @@ from scenario6.protocol.messages import HANDSHAKE
 from scenario6.run.resolve import free_port
 
 HOST = "127.0.0.1"
-__all__ = ["HOST", "ChildServer", "free_port", "percentile", "wait_for_handshake"]
+__all__ = [
+    "HOST",
+    "ChildServer",
+    "free_port",
+    "loopback_backend",
+    "percentile",
+    "wait_for_handshake",
+]
 
 
 async def wait_for_handshake(ws: ClientConnection, timeout: float = 30) -> None:
@@ -130,3 +138,13 @@ class ChildServer:
                     os.killpg(self.popen.pid, signal.SIGKILL)
                 self.popen.wait()
         self._log_file.close()
+
+
+def loopback_backend(args: Sequence[str]) -> ChildServer:
+    """``scenario6 backend loopback ARGS`` in a child of this interpreter.
+
+    Its modules are imported here first: without the extra that brings them this raises
+    ``ImportError`` naming the module, where the child would only exit with code 2.
+    """
+    importlib.import_module("scenario6.backend.loopback")
+    return ChildServer(["backend", "loopback", *args])

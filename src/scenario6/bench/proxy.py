@@ -23,7 +23,14 @@ from dataclasses import asdict, dataclass
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .harness import HOST, ChildServer, free_port, percentile, wait_for_handshake
+from .harness import (
+    HOST,
+    ChildServer,
+    free_port,
+    loopback_backend,
+    percentile,
+    wait_for_handshake,
+)
 
 CADENCE_S = 0.08
 PAYLOAD_BYTES = 300
@@ -150,7 +157,7 @@ def _measure(url: str, sessions: int, seconds: float, proxy: ChildServer | None)
 def measure(levels: list[int], seconds: float) -> dict[str, object]:
     backend_port, frontend_port = free_port(), free_port()
     query = "/api/chat?voice_prompt=NATF2.pt&text_prompt=bench"
-    loopback_args = ["backend", "loopback", "--host", HOST, "--port", str(backend_port)]
+    loopback_args = ["--host", HOST, "--port", str(backend_port)]
     loopback_args += ["--concurrent", "--no-transcode", "--prompt-ms", "0", "--delay-ms", "0"]
     loopback_args += ["--text-interval-ms", "3600000"]
     frontend_env = {
@@ -161,7 +168,7 @@ def measure(levels: list[int], seconds: float) -> dict[str, object]:
     }
     results: list[Level] = []
     with (
-        ChildServer(loopback_args) as backend,
+        loopback_backend(loopback_args) as backend,
         ChildServer(
             ["frontend", "--host", HOST, "--port", str(frontend_port), "--log-level", "warning"],
             env=frontend_env,

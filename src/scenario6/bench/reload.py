@@ -38,12 +38,8 @@ TARGET_S = 0.25
 TARGET_SPEEDUP = 20.0
 
 
-def make_workspace(destination: Path, repo: Path = REPO) -> Path:
-    """Copy the repository's files (tracked and new, not ignored) and give the copy a venv.
-
-    The venv borrows this interpreter's installed packages through a ``.pth`` file and is
-    stamped as installed, so the copy's sources are what runs and nothing is downloaded.
-    """
+def copy_checkout(destination: Path, repo: Path = REPO) -> Path:
+    """Copy the repository's files (tracked and new, not ignored): a fresh checkout of them."""
     listed = subprocess.run(
         ["git", "ls-files", "-co", "--exclude-standard", "-z"],
         cwd=repo,
@@ -56,6 +52,16 @@ def make_workspace(destination: Path, repo: Path = REPO) -> Path:
             target = destination / raw.decode()
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
+    return destination
+
+
+def make_workspace(destination: Path, repo: Path = REPO) -> Path:
+    """Copy the repository's files and give the copy a venv.
+
+    The venv borrows this interpreter's installed packages through a ``.pth`` file and is
+    stamped as installed, so the copy's sources are what runs and nothing is downloaded.
+    """
+    copy_checkout(destination, repo)
     venv = destination / ".venv"
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True)

@@ -22,7 +22,7 @@ from typing import TypeVar
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from .harness import HOST, ChildServer, free_port, wait_for_handshake
+from .harness import HOST, ChildServer, free_port, loopback_backend, wait_for_handshake
 
 Number = TypeVar("Number", int, float)
 
@@ -133,7 +133,7 @@ def measure(seconds: float = DEFAULT_SECONDS, sessions: int = SESSIONS) -> SoakR
     if seconds <= warm_up + 1:
         raise ValueError(f"a soak needs more than {warm_up + 1:g}s")
     backend_port, frontend_port = free_port(), free_port()
-    loopback = ["backend", "loopback", "--host", HOST, "--port", str(backend_port)]
+    loopback = ["--host", HOST, "--port", str(backend_port)]
     loopback += ["--concurrent", "--no-transcode", "--prompt-ms", "0", "--delay-ms", "0"]
     env = {
         "MOSHI_WS_URL": f"ws://{HOST}:{backend_port}",
@@ -143,7 +143,7 @@ def measure(seconds: float = DEFAULT_SECONDS, sessions: int = SESSIONS) -> SoakR
     frontend_args = ["frontend", "--host", HOST, "--port", str(frontend_port)]
     url = f"ws://{HOST}:{frontend_port}/api/chat?voice_prompt=NATF2.pt&text_prompt=soak"
     with (
-        ChildServer(loopback) as backend,
+        loopback_backend(loopback) as backend,
         ChildServer([*frontend_args, "--log-level", "warning"], env=env) as frontend,
     ):
         backend.wait_healthy(f"http://{HOST}:{backend_port}/health")

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scenario6.extras import missing
+
 from . import batch, browser, images, model, probe, proxy, reload, soak
 from .chart import ChartUnavailable, render_chart
 from .figures import NOT_MEASURED, ORDER
@@ -106,7 +108,7 @@ def _why_not(name: str) -> str:
     if name == "browser" and not Path(browser.CHROMIUM).exists():
         return f"{browser.CHROMIUM} not found (apt-get install chromium)"
     if name == "browser" and importlib.util.find_spec("playwright") is None:
-        return "the playwright package is missing (dev extra)"
+        return missing("the browser benchmark", "bench", "playwright")
     if name == "images":
         if not (images.REPO / "moshi" / "Dockerfile").is_file():
             return f"needs a checkout with the Dockerfiles ({images.REPO} has none)"

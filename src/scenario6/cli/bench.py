@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import sys
 from typing import Any
 
 import scenario6.bench
+from scenario6.extras import missing
 
 # Modules of scenario6.bench that support the benchmarks rather than being one.
 _SUPPORT = {"harness", "machine", "figures", "report", "chart", "suite", "probe"}
@@ -85,12 +87,18 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.name is None:
-        from scenario6.bench import suite
-
-        return suite.run(args)
-    if args.output or args.quick:
+    if args.name is not None and (args.output or args.quick):
         print("scenario6 bench: --output and --quick apply to the report (no NAME)")
         return 2
-    module = importlib.import_module(f"scenario6.bench.{args.name}")
-    return int(module.run(args) or 0)
+    try:
+        # A benchmark imports what it measures with when it starts (numpy, playwright, the
+        # loopback backend): all of it comes with the bench extra.
+        if args.name is None:
+            from scenario6.bench import suite
+
+            return suite.run(args)
+        module = importlib.import_module(f"scenario6.bench.{args.name}")
+        return int(module.run(args) or 0)
+    except ImportError as exc:
+        print(missing("scenario6 bench", "bench", exc.name), file=sys.stderr)
+        return 2

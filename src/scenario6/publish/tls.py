@@ -14,6 +14,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from scenario6.extras import missing
+
 from .options import FRONTEND, PublishOptions
 
 
@@ -59,10 +61,10 @@ def prepare(folder: Path, options: PublishOptions) -> FrontendCertificate:
         return FrontendCertificate(cert, key, None, False)
     try:
         from scenario6.backend.certs import ensure_certificate, subject_names
-    except ImportError as exc:  # cryptography is an optional dependency
+    except ImportError as exc:  # cryptography comes with the tls extra
         raise RuntimeError(
-            "making a certificate needs the cryptography package (pip install cryptography); "
-            "or bring your own with --tls-cert/--tls-key, or use --no-https"
+            missing("making a certificate", "tls", exc.name)
+            + "; or bring your own with --tls-cert/--tls-key, or use --no-https"
         ) from exc
     names = subject_names(socket.gethostname(), (FRONTEND, *options.tls_names))
     files, created = ensure_certificate(folder, names)
