@@ -31,6 +31,7 @@ from scenario6.protocol.messages import (
     FRAME_MS,
     FRAME_SAMPLES,
     KIND_HEADER,
+    LOOPBACK_KIND,
     SAMPLE_RATE,
     SLOTS_HEADER,
     Kind,
@@ -105,7 +106,7 @@ class LoopbackBackend:
 
     async def health(self, _: web.Request) -> web.Response:
         busy = self._lock.locked()
-        return web.json_response({"status": "ok", "backend": "loopback", "busy": busy})
+        return web.json_response({"status": "ok", "backend": LOOPBACK_KIND, "busy": busy})
 
     async def list_sessions(self, _: web.Request) -> web.Response:
         return web.json_response([r.summary() for r in self.sessions])
@@ -134,7 +135,7 @@ class LoopbackBackend:
             compress=False,
             autoping=True,
         )
-        ws.headers[KIND_HEADER] = "loopback"
+        ws.headers[KIND_HEADER] = LOOPBACK_KIND
         if self.settings.slots is not None:
             ws.headers[SLOTS_HEADER] = str(self.settings.slots)
         await ws.prepare(request)

@@ -18,9 +18,12 @@ SAMPLE_RATE = 24000
 FRAME_SAMPLES = 1920
 FRAME_MS = 80
 
-# Our own backends name themselves in their upgrade response ("loopback",
-# "personaplex-batched"); upstream sends no such header.
+# Our own backends name themselves in their upgrade response; upstream sends no such header,
+# and any backend that does not is taken for upstream's server.
 KIND_HEADER = "X-Scenario6-Backend"
+LOOPBACK_KIND = "loopback"
+BATCHED_KIND = "personaplex-batched"
+PERSONAPLEX_KIND = "personaplex"
 # How many conversations a backend holds at once (a decimal integer, at least 1), for a
 # backend that serves several; without it the proxy assumes SESSIONS_PER_BACKEND.
 SLOTS_HEADER = "X-Scenario6-Slots"

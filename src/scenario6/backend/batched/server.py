@@ -33,14 +33,13 @@ import sphn
 import torch
 from aiohttp import WSMsgType, web
 
-from scenario6.protocol.messages import HANDSHAKE, KIND_HEADER, SLOTS_HEADER, Kind
+from scenario6.protocol.messages import BATCHED_KIND, HANDSHAKE, KIND_HEADER, SLOTS_HEADER, Kind
 
 from .engine import Engine, Slot
 from .sampling import UPSTREAM, Sampling
 
 log = logging.getLogger("scenario6.batched")
 
-KIND = "personaplex-batched"
 PATIENCE_S = 0.04  # how long waiting audio may wait for the others' before a frame runs
 PROMPT_SHARE_S = 0.04  # prompt steps that may follow each frame even when another is due
 CLOSE_S = 2.0  # how long a close waits for the client's answer
@@ -277,7 +276,7 @@ class ChatServer:
             raise web.HTTPBadRequest(text=str(exc)) from exc
         persona = query.get("text_prompt", "")
         ws = web.WebSocketResponse()
-        ws.headers[KIND_HEADER] = KIND
+        ws.headers[KIND_HEADER] = BATCHED_KIND
         ws.headers[SLOTS_HEADER] = str(len(self.scheduler.engine.slots))
         await ws.prepare(request)
         conversation = Conversation(

@@ -11,7 +11,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.http11 import Response
 
 from scenario6 import __version__
-from scenario6.protocol.messages import KIND_HEADER, SLOTS_HEADER
+from scenario6.protocol.messages import (
+    BATCHED_KIND,
+    KIND_HEADER,
+    LOOPBACK_KIND,
+    PERSONAPLEX_KIND,
+    SLOTS_HEADER,
+)
 
 from ..settings import FrontendSettings
 from .pool import Backend
@@ -57,7 +63,7 @@ async def open_session(
 
 
 # Kinds the proxy tells apart; any other backend (upstream sends no kind) is PersonaPlex.
-_KINDS = frozenset({"loopback", "personaplex-batched"})
+_KINDS = frozenset({LOOPBACK_KIND, BATCHED_KIND})
 
 
 @dataclass(frozen=True)
@@ -76,9 +82,9 @@ class Advertisement:
 
 def advertisement(response: Response | None) -> Advertisement:
     if response is None:
-        return Advertisement("personaplex")
+        return Advertisement(PERSONAPLEX_KIND)
     kind = response.headers.get(KIND_HEADER)
-    kind = kind if kind in _KINDS else "personaplex"
+    kind = kind if kind in _KINDS else PERSONAPLEX_KIND
     said = response.headers.get(SLOTS_HEADER)
     if said is None:
         return Advertisement(kind)
