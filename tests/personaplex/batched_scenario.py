@@ -23,11 +23,10 @@ from typing import Any
 import sentencepiece
 import torch
 from moshi.models import loaders
-from moshi.models.lm import LMGen
 
 from scenario6.backend import architecture
 from scenario6.backend.batched.engine import Engine, Output, Slot
-from scenario6.backend.batched.server import system_tags
+from scenario6.backend.conventions import session_generator, system_tags
 from scenario6.backend.model_folder import LM_WEIGHTS, MIMI_WEIGHTS, TOKENIZER, VOICES
 
 FRAME = 1920
@@ -59,13 +58,7 @@ class Models:
         self.mimi = loaders.get_mimi(str(folder / MIMI_WEIGHTS), "cpu")
         lm = loaders.get_moshi_lm(str(folder / LM_WEIGHTS), device="cpu")
         lm.eval()
-        self.gen = LMGen(
-            lm,
-            device="cpu",
-            audio_silence_frame_cnt=int(0.5 * self.mimi.frame_rate),
-            sample_rate=self.mimi.sample_rate,
-            frame_rate=self.mimi.frame_rate,
-        )
+        self.gen = session_generator(lm, self.mimi, "cpu")
         self.tokenizer = sentencepiece.SentencePieceProcessor(str(folder / TOKENIZER))
 
     def tokens(self, plan: Plan) -> list[int]:

@@ -36,13 +36,13 @@ from scenario6.backend import probekit
 from scenario6.backend.batched.__main__ import MAX_SLOTS, choose_slots, warm_up
 from scenario6.backend.batched.engine import Engine, Slot
 from scenario6.backend.batched.rows import slot_bytes
+from scenario6.backend.conventions import system_tags
 from scenario6.backend.probekit import (
     BATCH_FRAMES,
     BATCH_LEVELS,
     FRAME_S,
     Prompts,
     RandomModels,
-    system_prompt,
 )
 from scenario6.protocol.voices import DEFAULT_PERSONA
 
@@ -156,7 +156,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         batch = Batch(models, prompts, max(counts))
         engine_bytes = memory.held()
         warm_up(batch.engine, prompts.voice.parent, models.frame_size)
-        text_tokens = prompts.encode(system_prompt(DEFAULT_PERSONA))
+        text_tokens = prompts.encode(system_tags(DEFAULT_PERSONA))
         levels = []
         for level in counts:
             while len(batch.live) < level - 1:

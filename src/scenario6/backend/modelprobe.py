@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from scenario6.backend import probekit
-from scenario6.backend.probekit import FRAME_S, Prompts, RandomModels, system_prompt
+from scenario6.backend.conventions import system_tags
+from scenario6.backend.probekit import FRAME_S, Prompts, RandomModels
 from scenario6.protocol.voices import DEFAULT_PERSONA, PERSONA_MAX_CHARS, PERSONAS
 
 # The server waits up to 10 ms for a client message before each prompt step (its liveness
@@ -145,7 +146,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _handshake(probe: Probe, prompts: Prompts, name: str, persona: str) -> dict[str, Any]:
-    text_tokens = prompts.encode(system_prompt(persona))
+    text_tokens = prompts.encode(system_tags(persona))
     timing = probe.handshake(prompts.voice, text_tokens)
     return {"persona": name, "characters": len(persona), "text_tokens": len(text_tokens)} | timing
 

@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any, Self
 
 from scenario6.backend import architecture
+from scenario6.backend.conventions import session_generator
 from scenario6.backend.model_folder import VOICES
 from scenario6.protocol.voices import DEFAULT_VOICE
 
@@ -37,11 +38,6 @@ BATCH_LEVELS = (1, 2, 4, 8, 16, 32)
 BATCH_FRAMES = 50
 
 
-def system_prompt(persona: str) -> str:
-    """The persona as the server hands it to the tokenizer (between system tags)."""
-    return f"<system> {persona.strip()} <system>"
-
-
 class RandomModels:
     """Mimi, the LM and its ``LMGen`` on one device, built by the fork's own loaders after
     :func:`architecture.apply`, with random weights: nothing is read or downloaded, and the
@@ -50,7 +46,6 @@ class RandomModels:
     def __init__(self, device: str, full_size: bool) -> None:
         self.torch = importlib.import_module("torch")
         self.loaders: Any = importlib.import_module("moshi.models.loaders")
-        lm_module = importlib.import_module("moshi.models.lm")
         self.device = self.torch.device(device)
         self.overrides = architecture.FULL_SIZE if full_size else architecture.TINY
         architecture.apply(self.overrides)
@@ -60,13 +55,7 @@ class RandomModels:
         self.lm.eval()
         rate = self.mimi.frame_rate
         self.frame_size = int(self.mimi.sample_rate / rate)
-        self.lm_gen = lm_module.LMGen(
-            self.lm,
-            device=self.device,
-            audio_silence_frame_cnt=int(0.5 * rate),
-            sample_rate=self.mimi.sample_rate,
-            frame_rate=rate,
-        )
+        self.lm_gen = session_generator(self.lm, self.mimi, self.device)
         self.load_s = time.perf_counter() - began
 
     @classmethod

@@ -21,10 +21,10 @@ import torch
 from aiohttp import web
 from huggingface_hub import hf_hub_download
 from moshi.models import loaders
-from moshi.models.lm import LMGen
 from moshi.utils.connection import create_ssl_context
 
 from scenario6.backend import architecture
+from scenario6.backend.conventions import session_generator
 from scenario6.backend.moshi_main import ENVIRONMENT_VARIABLE, raise_request_limits
 from scenario6.backend.slots import ENV, Slots, SlotsError, parse_slots
 
@@ -108,13 +108,7 @@ def load(args: argparse.Namespace) -> tuple[ChatServer, int]:
     lm = loaders.get_moshi_lm(fetch(args.moshi_weight, loaders.MOSHI_NAME), device=device)
     lm.eval()
     frame_size = int(mimi.sample_rate / mimi.frame_rate)
-    lm_gen = LMGen(
-        lm,
-        device=device,
-        audio_silence_frame_cnt=int(0.5 * mimi.frame_rate),
-        sample_rate=mimi.sample_rate,
-        frame_rate=mimi.frame_rate,
-    )
+    lm_gen = session_generator(lm, mimi, device)
     slots = choose_slots(args.slots, lm, device)
     engine = Engine(lm_gen, mimi, slots)
     voices = voices_folder(args.voice_prompt_dir, args.hf_repo)

@@ -35,6 +35,7 @@ from aiohttp import WSMsgType, web
 
 from scenario6.protocol.messages import BATCHED_KIND, HANDSHAKE, KIND_HEADER, SLOTS_HEADER, Kind
 
+from ..conventions import system_tags
 from .engine import Engine, Slot
 from .sampling import UPSTREAM, Sampling
 
@@ -335,14 +336,6 @@ async def _close_all(conversations: list[Conversation], code: int, reason: bytes
             await asyncio.wait_for(conversation.ws.close(code=code, message=reason), CLOSE_S)
 
     await asyncio.gather(*(close(c) for c in conversations))
-
-
-def system_tags(persona: str) -> str:
-    """The persona between the system tags the model was trained with (as upstream does)."""
-    text = persona.strip()
-    if text.startswith("<system>") and text.endswith("<system>"):
-        return text
-    return f"<system> {text} <system>"
 
 
 def parse_sampling(query: Any) -> Sampling:
