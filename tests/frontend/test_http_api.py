@@ -3,6 +3,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from scenario6.frontend.proxy import closes
 from scenario6.protocol.voices import VOICES
 from tests.support.servers import frontend_server
 
@@ -55,3 +56,17 @@ async def test_index_page_is_served() -> None:
     assert response.status_code == 200
     assert "text/html" in response.headers["content-type"]
     assert response.headers["cache-control"] == "no-cache"
+
+
+async def test_config_serves_the_protocols_numbers_for_the_web_client() -> None:
+    async with frontend_server(moshi_ws_url="ws://127.0.0.1:9") as fe, httpx.AsyncClient() as http:
+        config = (await http.get(f"{fe.http}/api/config")).json()
+    assert config["session"] == {"path": "/api/chat", "events_param": "events"}
+    assert config["audio"] == {"sample_rate": 24000, "frame_ms": 80}
+    protocol = config["protocol"]
+    assert protocol["kinds"] == {"HANDSHAKE": 0x00, "AUDIO": 0x01, "TEXT": 0x02}
+    assert protocol["closes"] == closes.codes()
+    assert protocol["closes"]["TOO_MANY_SESSIONS"] == 4429
+    assert protocol["closes"]["QUEUE_TIMEOUT"] == 4509
+    # One code per reason, so that a client can tell every failure apart.
+    assert len(set(protocol["closes"].values())) == len(protocol["closes"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from scenario6.backend.loopback import LoopbackSettings
+from scenario6.frontend.proxy import closes
 from tests.support.audio import best_correlation, encode_messages, sweep
 from tests.support.client import conversation
 from tests.support.servers import frontend_server, loopback_server
@@ -88,6 +89,24 @@ async def test_queue_positions_move_up() -> None:
             assert third.events_of("queued")[-1]["position"] == 2
             await second.ws.close()
             await third.wait_for(lambda: third.events_of("queued")[-1]["position"] == 1)
+
+
+async def test_a_client_left_waiting_too_long_is_told_so_by_its_own_code() -> None:
+    async with (
+        loopback_server() as lb,
+        frontend_server(moshi_ws_url=lb.url, queue_timeout_s=1) as fe,
+        conversation(fe.chat_url()) as first,
+    ):
+        await first.wait_for(first.handshake.is_set)
+        async with conversation(fe.chat_url(events="1")) as second:
+            await second.wait_for(second.closed.is_set)
+        assert second.events_of("queued")
+        assert second.close_code == closes.QUEUE_TIMEOUT != closes.TOO_MANY_SESSIONS
+        assert second.close_reason == "queue timeout: no backend free in 1s"
+        assert second.events_of("error") == [
+            {"type": "error", "code": closes.QUEUE_TIMEOUT, "reason": second.close_reason}
+        ]
+        assert not first.closed.is_set()
 
 
 async def test_pool_serves_two_clients_on_two_backends() -> None:

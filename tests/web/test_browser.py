@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import urllib.request
 import wave
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sphn
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.support.audio import RATE, best_correlation
 from tests.web.conftest import App, running_app
@@ -107,6 +108,39 @@ def test_second_page_is_queued_and_served_when_the_first_stops(chromium: Browser
     finally:
         first.context.close()
         second.context.close()
+
+
+def test_the_client_takes_the_audio_format_from_the_server(page: Page, app: App) -> None:
+    """Served a 16 kHz stream and a 100 ms frame (PersonaPlex: 24 kHz, 80 ms), the page
+    encodes at 16 kHz and starts playback once 100 ms is buffered."""
+
+    def other_format(route: Route) -> None:
+        served = route.fetch()
+        config = served.json()
+        config["audio"] = {"sample_rate": 16000, "frame_ms": 100}
+        route.fulfill(response=served, json=config)
+
+    page.route("**/api/config", other_format)
+    page.add_init_script(
+        """{
+          const send = WebSocket.prototype.send;
+          WebSocket.prototype.send = function (data) {
+            globalThis.firstSent ??= Array.from(new Uint8Array(data));
+            return send.call(this, data);
+          };
+        }"""
+    )
+    start(page, app.url)
+    # Until audio first arrives, the playback target is where it starts (then it may grow).
+    target = page.wait_for_function(
+        "scenario6.player && scenario6.receivedAudioMessages === 0 && scenario6.player.targetMs"
+    ).json_value()
+    assert round(target) == 100
+    wait_live(page, app)
+    first = bytes(page.wait_for_function("globalThis.firstSent").json_value())
+    assert first[0] == 0x01  # an audio message, its OpusHead page first
+    head = first.index(b"OpusHead")
+    assert struct.unpack_from("<I", first, head + 12)[0] == 16000  # its input sample rate
 
 
 def test_changing_the_voice_offers_a_restart_that_uses_it(page: Page, app: App) -> None:

@@ -1,5 +1,6 @@
 """The web client when things go wrong: a backend or the app server goes away and comes back,
-the microphone is refused, the server rejects the request, the page is not secure."""
+the microphone is refused, the server rejects the request or turns it away, the page is not
+secure."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, Playwright, expect
+from playwright.sync_api import Browser, Page, Playwright, expect
 
 from scenario6.bench.browser import CHROMIUM, chromium_args
 from tests.support.servers import HOST, ChildServer
@@ -74,6 +75,41 @@ def test_a_rejected_request_is_explained_and_not_retried(page: Page, app: App) -
     log = page.locator("#log").text_content() or ""
     assert log.count("connection closed: 4400") == 1, log
     assert get_json(f"{app.loopback.http}/api/sessions") == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "code", "explained"),
+    [
+        (
+            {"MAX_SESSIONS_PER_CLIENT": "1"},
+            4429,
+            "Too many sessions from this browser's address or account: "
+            "too many sessions from this client (1)",
+        ),
+        (
+            {"QUEUE_TIMEOUT_S": "1"},
+            4509,
+            "Every model server stayed busy for too long: queue timeout: no backend free in 1s",
+        ),
+    ],
+    ids=["too-many-sessions", "queue-timeout"],
+)
+def test_each_queue_limit_is_explained_in_its_own_words(
+    chromium: Browser, settings: dict[str, str], code: int, explained: str
+) -> None:
+    with running_app(env=settings) as app:
+        first = chromium.new_context().new_page()
+        second = chromium.new_context().new_page()
+        try:
+            start(first, app.url)
+            wait_live(first, app)
+            start(second, app.url)
+            expect(second.locator("#status-text")).to_contain_text(explained, timeout=10_000)
+            expect(second.locator("#status")).to_have_attribute("data-state", "reconnecting")
+            assert f"connection closed: {code} " in (second.locator("#log").text_content() or "")
+        finally:
+            first.context.close()
+            second.context.close()
 
 
 def test_an_insecure_page_says_why_the_microphone_is_unavailable(

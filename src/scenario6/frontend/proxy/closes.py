@@ -38,6 +38,8 @@ class Close:
         object.__setattr__(self, "reason", fit_reason(self.reason))
 
 
+# Every upper-case integer below is a close code, one code per reason: codes() lists them
+# for /api/config (the web client reads them there) and docs/protocol.md documents each.
 # Clients also see these two, though the proxy never sends them itself: 1000 echoes a
 # client's own close, and uvicorn sends 1012 to every session when the server stops.
 NORMAL = 1000
@@ -48,9 +50,22 @@ BAD_REQUEST = 4400
 NOT_SIGNED_IN = 4401  # the access gate: no valid sign-in cookie or proxy identity
 FORBIDDEN_ORIGIN = 4403
 IDLE = 4408
-QUEUE_TIMEOUT = 4429
-TOO_MANY_SESSIONS = 4429  # from one client address: a queue limit too
+TOO_MANY_SESSIONS = 4429  # from one client (address or signed-in person)
 BACKEND_UNREACHABLE = 4502
 BACKEND_CLOSED = 4503
 HANDSHAKE_TIMEOUT = 4504
 CLIENT_TOO_SLOW = 4508
+QUEUE_TIMEOUT = 4509  # no backend free in time
+
+
+def codes() -> dict[str, int]:
+    """Every close code by its name, as /api/config serves them.
+
+    >>> codes()["BAD_REQUEST"]
+    4400
+    """
+    return {
+        name: value
+        for name, value in globals().items()
+        if name.isupper() and not name.startswith("_") and isinstance(value, int)
+    }

@@ -13,8 +13,10 @@ from ..settings import FrontendSettings
 
 # Parameters upstream understands and that are safe to forward once validated.
 _FORWARDED = ("voice_prompt", "text_prompt")
+# The parameter a client sets to opt in to JSON events (/api/config names it for the web client).
+EVENTS_PARAM = "events"
 # Parameters the proxy itself understands.
-_OWN = ("events",)
+_OWN = (EVENTS_PARAM,)
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def parse_request(query: Mapping[str, str], settings: FrontendSettings) -> Sessi
 
 def wants_events(query: Mapping[str, str]) -> bool:
     """Whether the client opted in to JSON events beside upstream's binary frames."""
-    return query.get("events", "").lower() in {"1", "true", "yes"}
+    return query.get(EVENTS_PARAM, "").lower() in {"1", "true", "yes"}
 
 
 def origin_allowed(origin: str | None, host: str | None, settings: FrontendSettings) -> bool:

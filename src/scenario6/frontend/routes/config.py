@@ -5,11 +5,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from scenario6 import __version__
-from scenario6.protocol.messages import FRAME_MS, SAMPLE_RATE
+from scenario6.protocol.messages import FRAME_MS, SAMPLE_RATE, Kind
 from scenario6.protocol.voices import PERSONA_MAX_CHARS, PERSONAS, voice_groups
 
 from ..access import Gate, gate_of
 from ..deps import Pool, Settings
+from ..proxy import closes
+from ..proxy.request import EVENTS_PARAM
 
 router = APIRouter()
 AccessGate = Annotated[Gate, Depends(gate_of)]
@@ -31,7 +33,7 @@ async def config(
     return {
         "service": "scenario6-frontend",
         "version": __version__,
-        "session": {"path": "/api/chat", "events_param": "events"},
+        "session": {"path": "/api/chat", "events_param": EVENTS_PARAM},
         "backends": backends,
         "loopback": True if "loopback" in kinds else (None if None in kinds else False),
         "voices": {"default": settings.default_voice, "groups": voice_groups()},
@@ -44,6 +46,11 @@ async def config(
             "max_message_bytes": settings.max_message_bytes,
         },
         "audio": {"sample_rate": SAMPLE_RATE, "frame_ms": FRAME_MS},
+        # The web client takes the protocol's numbers from here rather than repeating them.
+        "protocol": {
+            "kinds": {kind.name: kind.value for kind in Kind},
+            "closes": closes.codes(),
+        },
         "access": {
             "gate": gate.enabled,
             "identity": visitor.identity,

@@ -152,7 +152,11 @@ async function start() {
     return;
   }
   audio = started;
-  session = new Session({ path: config.session.path, eventsParam: config.session.events_param });
+  session = new Session({
+    path: config.session.path,
+    eventsParam: config.session.events_param,
+    protocol: config.protocol,
+  });
   session.addEventListener("state", ({ detail }) => onState(detail));
   session.addEventListener("log", ({ detail }) => log(detail.message));
   session.addEventListener("audio", ({ detail }) => {
@@ -179,7 +183,7 @@ async function startAudio() {
   const context = new AudioContext({ latencyHint: "interactive" });
   await context.audioWorklet.addModule("/static/js/worklets/capture-processor.js");
   await context.audioWorklet.addModule("/static/js/worklets/player-processor.js");
-  const config = await encoderConfig();
+  const opus = await encoderConfig(config.audio.sample_rate);
   const mic = new Microphone(context, {
     onFrame,
     onOnset: (e) => {
@@ -188,6 +192,7 @@ async function startAudio() {
     },
   });
   const player = new Player(context, {
+    frameMs: config.audio.frame_ms,
     onStats,
     onStarted: ({ receivedAt, playedAt }) => latency.add("wireToSpeaker", playedAt - receivedAt),
     onOnset: (e) => {
@@ -209,7 +214,7 @@ async function startAudio() {
   diagnostics.sampleRate = context.sampleRate;
   diagnostics.outputLatencyMs = (context.outputLatency || 0) * 1000;
   diagnostics.baseLatencyMs = (context.baseLatency || 0) * 1000;
-  return { context, mic, player, encoderConfig: config };
+  return { context, mic, player, encoderConfig: opus };
 }
 
 function onFrame({ samples, envelope }, capturedAt) {

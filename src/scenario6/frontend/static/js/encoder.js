@@ -1,16 +1,14 @@
-// Microphone frames → 24 kHz mono Opus (WebCodecs AudioEncoder, 20 ms packets) → Ogg pages
-// of two packets. The first page handed out carries the OpusHead and OpusTags pages in front.
+// Microphone frames → mono Opus at the protocol's rate (/api/config's audio.sample_rate,
+// 24 kHz for PersonaPlex; WebCodecs AudioEncoder, 20 ms packets) → Ogg pages of two packets.
+// The first page handed out carries the OpusHead and OpusTags pages in front.
 import { OggOpusWriter, concat, parseOpusHead } from "./ogg.js";
 import { StreamResampler } from "./resampler.js";
 
-export const OPUS_RATE = 24000;
-const FRAME = OPUS_RATE / 50; // 20 ms
-const BASE_CONFIG = { codec: "opus", sampleRate: OPUS_RATE, numberOfChannels: 1, bitrate: 32000 };
-
-/** The richest Opus encoder configuration this browser accepts. */
-export async function encoderConfig() {
-  const wanted = { ...BASE_CONFIG, opus: { frameDuration: 20000, complexity: 5, application: "voip" } };
-  for (const config of [wanted, BASE_CONFIG]) {
+/** The richest Opus encoder configuration at `sampleRate` that this browser accepts. */
+export async function encoderConfig(sampleRate) {
+  const base = { codec: "opus", sampleRate, numberOfChannels: 1, bitrate: 32000 };
+  const wanted = { ...base, opus: { frameDuration: 20000, complexity: 5, application: "voip" } };
+  for (const config of [wanted, base]) {
     try {
       const { supported } = await AudioEncoder.isConfigSupported(config);
       if (supported) return config;
@@ -18,16 +16,19 @@ export async function encoderConfig() {
       // an unknown member: try the plainer configuration
     }
   }
-  throw new Error("this browser cannot encode Opus at 24 kHz");
+  throw new Error(`this browser cannot encode Opus at ${sampleRate / 1000} kHz`);
 }
 
 export class OpusPageEncoder {
+  /** `config` comes from encoderConfig(): the stream is at its sample rate. */
   constructor(inputRate, config, onPage) {
     this.onPage = onPage;
-    this.resampler = new StreamResampler(inputRate, OPUS_RATE);
+    this.rate = config.sampleRate;
+    this.frame = this.rate / 50; // 20 ms
+    this.resampler = new StreamResampler(inputRate, this.rate);
     this.writer = new OggOpusWriter({ packetsPerPage: 2 });
     this.pending = new Float32Array(0);
-    this.samples = 0; // 24 kHz samples handed to the encoder
+    this.samples = 0; // samples handed to the encoder
     this.captured = new Map(); // packet timestamp (µs) → when its frame was complete
     this.pageCaptures = [];
     this.headers = null;
@@ -44,20 +45,20 @@ export class OpusPageEncoder {
     const resampled = this.resampler.process(samples);
     const all = this.pending.length ? concatFloat(this.pending, resampled) : resampled;
     let offset = 0;
-    for (; offset + FRAME <= all.length; offset += FRAME) {
-      const timestamp = Math.round((this.samples / OPUS_RATE) * 1e6);
+    for (; offset + this.frame <= all.length; offset += this.frame) {
+      const timestamp = Math.round((this.samples / this.rate) * 1e6);
       this.captured.set(timestamp, capturedAt);
       const data = new AudioData({
         format: "f32-planar",
-        sampleRate: OPUS_RATE,
-        numberOfFrames: FRAME,
+        sampleRate: this.rate,
+        numberOfFrames: this.frame,
         numberOfChannels: 1,
         timestamp,
-        data: all.slice(offset, offset + FRAME),
+        data: all.slice(offset, offset + this.frame),
       });
       this.encoder.encode(data);
       data.close();
-      this.samples += FRAME;
+      this.samples += this.frame;
     }
     this.pending = all.slice(offset);
   }
@@ -70,7 +71,7 @@ export class OpusPageEncoder {
     if (this.headers === null) {
       const description = metadata?.decoderConfig?.description;
       const head = description ? parseOpusHead(bytesOf(description)) : null;
-      this.headers = this.writer.headerPages({ channels: 1, preSkip: head?.preSkip ?? 312, inputSampleRate: OPUS_RATE });
+      this.headers = this.writer.headerPages({ channels: 1, preSkip: head?.preSkip ?? 312, inputSampleRate: this.rate });
     }
     const packet = new Uint8Array(chunk.byteLength);
     chunk.copyTo(packet);

@@ -6,8 +6,11 @@ import { StreamResampler } from "./resampler.js";
 const DECODE_RATE = 48000;
 
 export class Player {
-  constructor(context, { onStats, onStarted, onOnset, onError }) {
+  /** `frameMs`: the model's frame (/api/config's audio.frame_ms). The server sends audio a
+   * frame at a time, so playback starts once one frame is buffered. */
+  constructor(context, { frameMs, onStats, onStarted, onOnset, onError }) {
     this.context = context;
+    this.frameMs = frameMs;
     this.onStats = onStats;
     this.onStarted = onStarted;
     this.onOnset = onOnset;
@@ -24,6 +27,7 @@ export class Player {
       numberOfInputs: 0,
       numberOfOutputs: 1,
       outputChannelCount: [1],
+      processorOptions: { startMs: this.frameMs },
     });
     this.node.port.onmessage = ({ data }) => {
       if (data.type === "stats") this.onStats(data);
@@ -54,7 +58,7 @@ export class Player {
     return this.reader.errors;
   }
 
-  /** One 0x01 message's payload: whole Ogg pages, parsed without trusting their granules. */
+  /** One audio message's payload: whole Ogg pages, parsed without trusting their granules. */
   receive(bytes, receivedAt) {
     let first = true;
     for (const item of this.reader.push(bytes)) {

@@ -1,40 +1,52 @@
-// The WebSocket session: moshi's binary protocol (0x00 handshake, 0x01 audio, 0x02 text)
+// The WebSocket session: moshi's binary protocol (a first byte for handshake, audio or text)
 // plus the frontend's opt-in JSON events, with automatic reconnection after unexpected
 // closes. Emits "state", "audio", "text", "event" and "log" events.
+//
+// The protocol's numbers (message kinds, close codes) are the server's: /api/config serves
+// them by name as `protocol`, so this file repeats none of them; it says what each close
+// means to the person using the page.
 
-const KIND_HANDSHAKE = 0x00;
-const KIND_AUDIO = 0x01;
-const KIND_TEXT = 0x02;
+// By the name of the server's close code; `final`: a retry cannot fix it (the request itself
+// is wrong or not allowed). NORMAL has no entry: the server's own reason, if any, says it.
+export const CLOSES = {
+  BAD_REQUEST: { text: "The server rejected the request", final: true },
+  NOT_SIGNED_IN: { text: "Not signed in", final: true },
+  FORBIDDEN_ORIGIN: { text: "This page's origin is not allowed", final: true },
+  POLICY: { text: "The server closed the session (policy)", final: true },
+  TOO_BIG: { text: "A message was too big for the server", final: true },
+  RESTARTING: { text: "The server is restarting" },
+  IDLE: { text: "Closed for inactivity: no microphone audio reached the server" },
+  TOO_MANY_SESSIONS: { text: "Too many sessions from this browser's address or account" },
+  QUEUE_TIMEOUT: { text: "Every model server stayed busy for too long" },
+  BACKEND_UNREACHABLE: { text: "The model server is unreachable" },
+  BACKEND_CLOSED: { text: "The model server ended the session" },
+  HANDSHAKE_TIMEOUT: { text: "The model server did not finish warming up in time" },
+  CLIENT_TOO_SLOW: { text: "The connection was too slow to keep up" },
+};
 
-// Closes that a retry cannot fix: the request itself is wrong or not allowed.
-const FINAL_CODES = new Map([
-  [4400, "The server rejected the request"],
-  [4401, "Not signed in"],
-  [4403, "This page's origin is not allowed"],
-  [1008, "The server closed the session (policy)"],
-  [1009, "A message was too big for the server"],
-]);
-
-// 4429 is absent on purpose: it means a queue timeout or too many sessions from one client,
-// and the server's own reason says which.
-const CLOSE_REASONS = new Map([
-  [1006, "Connection lost"],
-  [1011, "Server error"],
-  [1012, "The server is restarting"],
-  [4408, "Closed for inactivity: no microphone audio reached the server"],
-  [4502, "The model server is unreachable"],
-  [4503, "The model server ended the session"],
-  [4504, "The model server did not finish warming up in time"],
-  [4508, "The connection was too slow to keep up"],
+// Codes of the WebSocket standard (RFC 6455) rather than of this app: the browser reports
+// 1006 when a connection drops without a close, and a server's 1011 is an internal error.
+const STANDARD_CLOSES = new Map([
+  [1006, { text: "Connection lost" }],
+  [1011, { text: "Server error" }],
 ]);
 
 export const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
 
 export class Session extends EventTarget {
-  constructor({ path = "/api/chat", eventsParam = "events", location = globalThis.location } = {}) {
+  /** `path`, `eventsParam` and `protocol`: /api/config's session.path, session.events_param
+   * and protocol ({kinds, closes}: numbers by name). */
+  constructor({ path, eventsParam, protocol, location = globalThis.location }) {
     super();
     this.path = path;
     this.eventsParam = eventsParam;
+    this.kinds = protocol.kinds;
+    this.closeCodes = protocol.closes;
+    this.meanings = new Map(
+      Object.entries(protocol.closes)
+        .filter(([name]) => name in CLOSES)
+        .map(([name, code]) => [code, CLOSES[name]]),
+    );
     this.location = location;
     this.ws = null;
     this.state = "idle";
@@ -67,7 +79,7 @@ export class Session extends EventTarget {
     if (this.ws) {
       const ws = this.ws;
       this.ws = null;
-      ws.close(1000, "user stopped");
+      ws.close(this.closeCodes.NORMAL, "user stopped");
     }
     this.#setState("idle");
   }
@@ -80,7 +92,7 @@ export class Session extends EventTarget {
   sendAudio(pages) {
     if (!this.live || this.ws?.readyState !== WebSocket.OPEN) return false;
     const message = new Uint8Array(pages.length + 1);
-    message[0] = KIND_AUDIO;
+    message[0] = this.kinds.AUDIO;
     message.set(pages, 1);
     this.ws.send(message);
     this.sent.messages += 1;
@@ -129,13 +141,13 @@ export class Session extends EventTarget {
     const bytes = new Uint8Array(data);
     if (bytes.length === 0) return;
     const kind = bytes[0];
-    if (kind === KIND_HANDSHAKE) {
+    if (kind === this.kinds.HANDSHAKE) {
       this.attempt = 0;
       this.#log("handshake received: the model is listening");
       this.#setState("live");
-    } else if (kind === KIND_AUDIO) {
+    } else if (kind === this.kinds.AUDIO) {
       this.dispatchEvent(new CustomEvent("audio", { detail: { bytes: bytes.subarray(1), receivedAt: performance.now() } }));
-    } else if (kind === KIND_TEXT) {
+    } else if (kind === this.kinds.TEXT) {
       const piece = new TextDecoder().decode(bytes.subarray(1));
       this.dispatchEvent(new CustomEvent("text", { detail: { piece } }));
     } else {
@@ -163,17 +175,17 @@ export class Session extends EventTarget {
     this.ws = null;
     const code = event.code;
     const told = event.reason || this.lastError?.reason || "";
+    const known = this.meanings.get(code) ?? STANDARD_CLOSES.get(code);
+    const fallback = this.opened ? "Connection closed" : "The app server is unreachable";
     // The server's own words say what exactly went wrong (a TLS failure, a stall...).
-    const known = CLOSE_REASONS.get(code);
-    const reason = !this.opened
-      ? "The app server is unreachable"
-      : known ? `${known}${told ? `: ${told}` : ""}` : told || "Connection closed";
+    let reason = fallback;
+    if (this.opened) reason = known ? `${known.text}${told ? `: ${told}` : ""}` : told || fallback;
     this.lastError = null;
     this.#log(`connection closed: ${code}${event.reason ? ` ${event.reason}` : ""}`);
     if (!this.wanted) return;
-    if (FINAL_CODES.has(code)) {
+    if (known?.final) {
       this.wanted = false;
-      this.#setState("error", { reason: `${FINAL_CODES.get(code)}: ${told || reason}`, code });
+      this.#setState("error", { reason: `${known.text}: ${told || fallback}`, code });
       return;
     }
     const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];

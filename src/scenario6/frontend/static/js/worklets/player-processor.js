@@ -7,9 +7,9 @@ import { Envelope, OnsetDetector } from "../onset.js";
 const STATS_EVERY = 0.05; // seconds
 
 class PlayerProcessor extends AudioWorkletProcessor {
-  constructor() {
+  constructor({ processorOptions }) {
     super();
-    this.jitter = new JitterBuffer(sampleRate);
+    this.jitter = new JitterBuffer(sampleRate, { startMs: processorOptions.startMs });
     this.onsets = new OnsetDetector();
     this.envelope = new Envelope(sampleRate);
     this.points = [];
