@@ -92,19 +92,21 @@ def probe_output() -> dict[str, Any]:
 def _batch_level(
     conversations: int, tick: float, others_tick: float, memory_mib: float
 ) -> dict[str, Any]:
-    """One level of the batch probe: 10 ticks around ``tick`` ms, and a join with 112 prompt
-    steps beside the conversations already live, whose ticks took ``others_tick`` ms."""
+    """One level of the batch probe: 10 ticks around ``tick`` ms, and a join of 112 prompt
+    steps while the conversations already live had 30 frames, each ``others_tick`` ms."""
     others = conversations - 1
+    frames = 30 if others else 0
     return {
         "conversations": conversations,
         "tick_ms": [round(tick * factor, 4) for factor in (1.0, 0.98, 1.02, 1.01, 0.99) * 2],
         "memory_bytes": int(memory_mib * 2**20),
         "join": {
             "others": others,
-            "setup_ms": 1.5,
-            "steps": 112,
-            "call_ms": [0.5] + [14.0 + 0.01 * step for step in range(112)],
-            "others_tick_ms": [others_tick] * 112 if others else [],
+            "setup_ms": 2.0,
+            "step_ms": [14.0 + 0.01 * step for step in range(112)],
+            "others_tick_ms": [others_tick] * frames,
+            "others_late_ms": [round(0.5 * frame, 4) for frame in range(frames)],
+            "handshake_s": 2.4 if others else 1.64,
         },
     }
 

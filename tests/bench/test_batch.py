@@ -69,8 +69,8 @@ def test_it_times_the_batched_engine_against_live_conversations(
     kept = [level["conversations"] for level in levels if level["keeps_budget"]]
     assert result["max_conversations_within_budget"] == max(kept, default=None)
 
-    # Each level's last conversation joined beside the others, through the whole prompt phase
-    # of the test model's voice prompt and the default persona, one LM step a call.
+    # Each level's last conversation joined while the others talked, through the whole prompt
+    # phase of the test model's voice prompt and the default persona, one LM step a call.
     persona = result["persona"]
     assert persona["characters"] == len(DEFAULT_PERSONA) and persona["text_tokens"] > 0
     model_dir = tiny_personaplex.model_dir
@@ -83,13 +83,19 @@ def test_it_times_the_batched_engine_against_live_conversations(
         assert join["steps"] == voice + SILENCE_STEPS + persona["text_tokens"]
         assert _ordered(join["step"])
         assert join["prompt_s"] >= join["steps"] * join["step"]["min_ms"] / 1000
+        # The handshake waited for the prompt steps and for the others' frames between them.
+        assert join["handshake_s"] >= join["prompt_s"] - 0.001
         if join["others"] == 0:
-            assert join["others_tick"] is join["others_interval"] is None
+            assert join["others_frames"] == 0
+            assert join["others_tick"] is join["others_answer"] is None
             continue
-        # The others' frames wait for a prompt step each: their interval is longer than a tick.
-        assert _ordered(join["others_tick"]) and _ordered(join["others_interval"])
-        assert join["others_interval"]["p50_ms"] > join["others_tick"]["p50_ms"]
-        assert join["others_keep_budget"] is (join["others_interval"]["p90_ms"] <= 80)
+        # The others' audio kept arriving every 80 ms and was answered: a frame at once, then
+        # one whenever the next was due, each answered a tick after it began, at the earliest.
+        assert join["others_frames"] >= 1
+        assert _ordered(join["others_tick"]) and _ordered(join["others_answer"])
+        assert join["others_answer"]["p50_ms"] >= join["others_tick"]["p50_ms"]
+        assert join["others_late_max_ms"] >= 0
+        assert join["others_keep_budget"] is (join["others_answer"]["p90_ms"] <= 80)
 
     memory = result["memory"]
     assert memory["measure"] == "rss"
@@ -140,7 +146,7 @@ def test_the_text_shows_a_row_per_level_and_the_ratio_of_8_to_1(tmp_path: Path) 
     assert "most conversations within the budget: 4" in done.stdout
     capacity = "--slots auto would hold 40 conversations on this GPU; levels skipped for it: 64"
     assert capacity in done.stdout
-    assert ["3", "112", "14.55", "15.00", "1.63", "38.00", "52.99"] in rows
+    assert ["3", "112", "14.56", "15.00", "2.40", "30", "38.00", "51.00", "14.50"] in rows
     assert "memory (cuda_allocated): 11.2 MiB per conversation" in done.stdout
     done = _bench_batch("--probe-output", str(saved), "--json")
     assert json.loads(done.stdout) == json.loads(json.dumps(summarise(raw)))
@@ -155,12 +161,14 @@ def test_the_report_shows_each_level_against_the_frame_budget() -> None:
     ]  # fmt: skip
     assert rows["tick, 8 conversations"][4].startswith("p90 85.7 ms, misses the 80 ms budget")
     assert rows["tick with 8 conversations ÷ tick with 1"][1] == "4.20"
-    joining = rows["prompt step, joining beside 7 live conversations"]
-    assert joining[3:] == [
-        "113 calls",
-        "112 LM steps, 1.63 s in all; the others' frames every 93.0 ms (p90: their tick + one "
-        "prompt step)",
-    ]
+    alone = rows["time to handshake, beside 0 live conversations"]
+    assert alone == ["—", "1.64 s", "—", "1 session", "112 LM steps, median 14.6 ms"]
+    joining = rows["time to handshake, beside 7 live conversations"]
+    assert joining[1:] == [
+        "2.40 s", "—", "1 session",
+        "112 LM steps, median 14.6 ms; meanwhile the others' audio answered within 91.0 ms "
+        "(p90), their frames up to 14.5 ms late",
+    ]  # fmt: skip
     memory = rows["memory one more conversation takes (resident memory)"]
     assert memory[1:] == ["11.2 MiB", "—", "1 run", "the server's estimate per slot 66.9 MiB"]
     section = markdown.split(f"## {TITLES['batch']}", 1)[1]

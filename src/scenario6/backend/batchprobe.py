@@ -12,9 +12,10 @@ weights); the engine (:class:`.batched.engine.Engine`) gets as many slots as the
 and the batched server's own warm-up; on a GPU, levels above what the server would hold there
 (``--slots auto``) are skipped. Then, level by level in ascending order, conversations
 join until one fewer than the level are live (prompted to the end, untimed), and the last one
-joins the way the server lets it: one prompt step (``engine.prompt(slot, 1)``) between the
-others' ticks, each timed. After ``--warm-up`` more ticks, ``--frames`` ticks of every live
-conversation are timed. A *tick* is the server's model work for one frame: each
+joins as the server schedules it while the others talk (:meth:`Batch.join`): its prompt
+steps, the others' ticks and how late their frames run, and its time to the handshake are
+timed. After ``--warm-up`` more ticks, ``--frames`` ticks of every live conversation are
+timed back to back. A *tick* is the server's model work for one frame: each
 conversation's 80 ms of audio to the device, :meth:`Engine.frame`, the answers' audio back to
 the host; timed after synchronising a GPU. Memory: on CUDA what torch allocated for the
 engine's slots and at each level's peak, on a CPU the process's resident memory.
@@ -36,6 +37,7 @@ from scenario6.backend import probekit
 from scenario6.backend.batched.__main__ import MAX_SLOTS, choose_slots, warm_up
 from scenario6.backend.batched.engine import Engine, Slot
 from scenario6.backend.batched.rows import slot_bytes
+from scenario6.backend.batched.server import PROMPT_SHARE_S
 from scenario6.backend.conventions import system_tags
 from scenario6.backend.probekit import (
     BATCH_FRAMES,
@@ -115,31 +117,45 @@ class Batch:
         self.live.append(slot)
 
     def join(self, text_tokens: list[int]) -> dict[str, Any]:
-        """One more conversation, its prompt steps between the live ones' ticks, all timed.
+        """One more conversation, scheduled as the server schedules it, all timed.
 
-        The prompt phase is a generator that stops *before* each LM step, so the first call
-        reaches the first step and each later call runs one; the last one also ends it.
+        The live conversations' audio arrives every 80 ms, in step; as in the server's
+        ``Scheduler``, a frame runs once its audio is there, except that the joining
+        conversation first gets PROMPT_SHARE_S of prompt steps after each frame, and prompt
+        steps fill any time until a frame is due. The prompt phase is a generator that stops
+        *before* each LM step: the first call only reaches the first step (it counts as
+        setting up), each later call runs one step, the last one also ends the phase.
         """
         models, engine = self.models, self.engine
         began = models.now()
         slot = engine.join(str(self.prompts.voice), text_tokens, seed=len(self.live))
+        done = engine.prompt(slot, 1)
         setup_ms = (models.now() - began) * 1000
-        calls: list[float] = []
-        others: list[float] = []
-        done = False
+        steps: list[float] = []
+        ticks: list[float] = []
+        late: list[float] = []  # how long each of the others' frames waited past its audio
+        start = prompt_until = models.now()
+        frames = 0
         while not done:
-            began = models.now()
-            done = engine.prompt(slot, 1)
-            calls.append(round((models.now() - began) * 1000, 4))
-            if self.live and not done:
-                others.append(self.tick())
+            now = models.now()
+            due = start + frames * FRAME_S
+            if not self.live or now < due or now < prompt_until:
+                done = engine.prompt(slot, 1)
+                steps.append(round((models.now() - now) * 1000, 4))
+                continue
+            late.append(round((now - due) * 1000, 4))
+            ticks.append(self.tick())
+            frames += 1
+            prompt_until = models.now() + PROMPT_SHARE_S
+        handshake_s = models.now() - began
         self.live.append(slot)
         return {
             "others": len(self.live) - 1,
             "setup_ms": round(setup_ms, 4),
-            "steps": len(calls) - 1,
-            "call_ms": calls,
-            "others_tick_ms": others,
+            "step_ms": steps,
+            "others_tick_ms": ticks,
+            "others_late_ms": late,
+            "handshake_s": round(handshake_s, 4),
         }
 
 

@@ -6,7 +6,8 @@ The measuring is done by ``scenario6.backend.batchprobe`` in the model's interpr
 conversations the tick's min / median / p90 / max, whether the p90 keeps the 80 ms budget,
 the real-time factor and the cost against the smallest level (``tick(8) ÷ tick(1)`` above
 all: the point of batching is that it stays far below 8); for the conversation that joined
-at each level its prompt steps and the others' frame interval meanwhile; and the memory one
+at each level its prompt steps and time to the handshake, and how soon the others' frames are
+answered meanwhile; and the memory one
 more conversation takes against the server's estimate (``rows.slot_bytes``).
 """
 
@@ -69,19 +70,23 @@ def _level(level: Mapping[str, Any], budget: float) -> dict[str, Any]:
 
 
 def _join(join: Mapping[str, Any], budget: float) -> dict[str, Any]:
-    """A joining conversation's prompt phase, and the others' frames meanwhile: a frame of
-    theirs waits for the prompt step before it, so their interval is the two together."""
-    calls, others = join["call_ms"], join["others_tick_ms"]
-    intervals = [call + tick for call, tick in zip(calls, others, strict=False)]
-    interval = spread(intervals, budget) if intervals else None
+    """A joining conversation's prompt phase as the server schedules it, and the others'
+    frames meanwhile: each answered its audio ``late + tick`` ms after it arrived, and a
+    conversation whose answers come within the budget keeps real time."""
+    steps, ticks, late = join["step_ms"], join["others_tick_ms"], join["others_late_ms"]
+    answers = [wait + tick for wait, tick in zip(late, ticks, strict=True)]
+    answer = spread(answers, budget) if answers else None
     return {
         "others": join["others"],
-        "steps": join["steps"],
-        "step": spread(calls, budget),
-        "prompt_s": round((join["setup_ms"] + sum(calls)) / 1000, 3),
-        "others_tick": spread(others, budget) if others else None,
-        "others_interval": interval,
-        "others_keep_budget": None if interval is None else interval["p90_ms"] <= budget,
+        "steps": len(steps),
+        "step": spread(steps, budget),
+        "prompt_s": round((join["setup_ms"] + sum(steps)) / 1000, 3),
+        "handshake_s": round(join["handshake_s"], 3),
+        "others_frames": len(ticks),
+        "others_tick": spread(ticks, budget) if ticks else None,
+        "others_answer": answer,
+        "others_late_max_ms": round(max(late), 3) if late else None,
+        "others_keep_budget": None if answer is None else answer["p90_ms"] <= budget,
     }
 
 
@@ -139,8 +144,8 @@ def lines(result: Mapping[str, Any]) -> list[str]:
     smallest = result["levels"][0]["conversations"]
     ticks = [["live", "min ms", "median", "p90", "max", "per conv", f"÷ {smallest}", "RTF",
               "over", "budget"]]  # fmt: skip
-    joins = [["others", "LM steps", "step ms", "step p90", "prompt s", "their tick",
-              "their interval p90"]]  # fmt: skip
+    joins = [["others", "LM steps", "step", "step p90", "handshake s", "their frames",
+              "their tick", "answer p90", "late max"]]  # fmt: skip
     for level in result["levels"]:
         tick, join = level["tick"], level["join"]
         values = [tick[key] for key in ("min_ms", "p50_ms", "p90_ms", "max_ms")]
@@ -148,16 +153,18 @@ def lines(result: Mapping[str, Any]) -> list[str]:
         over = f"{level['frames_over_budget']}/{result['frames']}"
         kept = "kept" if level["keeps_budget"] else "MISSED"
         ticks.append([str(level["conversations"]), *(f"{v:.2f}" for v in values), over, kept])
-        theirs, interval = join["others_tick"], join["others_interval"]
+        theirs, answer = join["others_tick"], join["others_answer"]
         joins.append(
             [
                 str(join["others"]),
                 str(join["steps"]),
                 f"{join['step']['p50_ms']:.2f}",
                 f"{join['step']['p90_ms']:.2f}",
-                f"{join['prompt_s']:.2f}",
+                f"{join['handshake_s']:.2f}",
+                str(join["others_frames"]),
                 f"{theirs['p50_ms']:.2f}" if theirs else "—",
-                f"{interval['p90_ms']:.2f}" if interval else "—",
+                f"{answer['p90_ms']:.2f}" if answer else "—",
+                f"{join['others_late_max_ms']:.2f}" if answer else "—",
             ]
         )
     out = [
@@ -177,8 +184,9 @@ def lines(result: Mapping[str, Any]) -> list[str]:
         out.append(f"  {note}")
     persona = result["persona"]
     out.append(
-        f"  joining ({persona['characters']}-character persona, {persona['text_tokens']} "
-        "tokens), one prompt step between the others' ticks as the server interleaves them:"
+        f"  joining ({persona['characters']}-character persona, {persona['text_tokens']} tokens) "
+        "while the others talk, scheduled as the server does; their answers in ms after their "
+        "audio arrived:"
     )
     out += _table(joins)
     memory = result["memory"]

@@ -152,13 +152,13 @@ def _batch(axes: Axes, result: Mapping[str, Any], section: Section) -> None:
     counts = [level["conversations"] for level in levels]
     axes.plot(counts, [level["tick"]["p50_ms"] for level in levels], "o-", label="tick, median")
     axes.plot(counts, [level["tick"]["p90_ms"] for level in levels], "s--", label="tick, p90")
-    joins = [level["join"] for level in levels if level["join"]["others_interval"]]
+    joins = [level for level in levels if level["join"]["others_answer"]]
     if joins:
         axes.plot(
-            [join["others"] + 1 for join in joins],
-            [join["others_interval"]["p90_ms"] for join in joins],
+            [level["conversations"] for level in joins],
+            [level["join"]["others_answer"]["p90_ms"] for level in joins],
             "^:",
-            label="while the last one joins: the others' tick + a prompt step, p90",
+            label="while the last one joins: the others' audio → answer, p90",
         )
     budget = result["frame_budget_ms"]
     axes.axhline(budget, color="grey", linestyle=":", label=f"budget {budget:g} ms")

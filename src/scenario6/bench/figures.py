@@ -252,16 +252,15 @@ def _batch(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
         figures.append(Figure.single(label, "", result["tick_ratio_8_to_1"], ticks, note))
     for level in result["levels"]:
         join = level["join"]
-        step = join["step"]
-        label = f"prompt step, joining beside {_plural(join['others'], 'live conversation')}"
-        values = (step["min_ms"], step["p50_ms"], step["max_ms"])
-        note = f"{join['steps']} LM steps, {number(join['prompt_s'])} s in all"
-        if join["others_interval"] is not None:
+        label = f"time to handshake, beside {_plural(join['others'], 'live conversation')}"
+        note = f"{join['steps']} LM steps, median {number(join['step']['p50_ms'])} ms"
+        if join["others_answer"] is not None:
+            answer, late = join["others_answer"]["p90_ms"], join["others_late_max_ms"]
             note += (
-                f"; the others' frames every {number(join['others_interval']['p90_ms'])} ms "
-                "(p90: their tick + one prompt step)"
+                f"; meanwhile the others' audio answered within {number(answer)} ms (p90), "
+                f"their frames up to {number(late)} ms late"
             )
-        figures.append(Figure.spread(label, "ms", values, _plural(join["steps"] + 1, "call"), note))
+        figures.append(Figure.single(label, "s", join["handshake_s"], "1 session", note))
     memory = result["memory"]
     if memory["measured_slot_bytes"] is not None:
         label = f"memory one more conversation takes ({_MEMORY[memory['measure']]})"
