@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from scenario6.bench.batch import summarise
 from scenario6.bench.chart import render_chart
-from tests.bench.results import results
+from tests.bench.results import batch_probe_output, results
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -36,3 +37,11 @@ def test_nothing_measured_still_draws_a_chart(tmp_path: Path) -> None:
     nothing = {name: {"not_measured": "no Docker engine answers"} for name in results()}
     pixels = _pixels(render_chart(nothing, tmp_path / "empty.png"))
     assert (pixels < 128).mean() > 0.001  # the reasons are written into the panels
+
+
+def test_a_batch_panel_whose_frames_fall_behind_seconds_still_draws(tmp_path: Path) -> None:
+    raw = batch_probe_output()
+    raw["levels"][-1]["join"]["others_late_ms"] = [1500.0] * 30  # the others fell behind
+    chart = render_chart(results() | {"batch": summarise(raw)}, tmp_path / "behind.png")
+    pixels = _pixels(chart)
+    assert (pixels[400:800, 600:1800] < 128).mean() > 0.005
