@@ -37,7 +37,7 @@ from scenario6.backend import probekit
 from scenario6.backend.batched.__main__ import MAX_SLOTS, choose_slots, warm_up
 from scenario6.backend.batched.engine import Engine, Slot
 from scenario6.backend.batched.rows import slot_bytes
-from scenario6.backend.batched.server import PROMPT_SHARE_S
+from scenario6.backend.batched.server import prompt_deadline
 from scenario6.backend.conventions import system_tags
 from scenario6.backend.probekit import (
     BATCH_FRAMES,
@@ -121,10 +121,11 @@ class Batch:
 
         The live conversations' audio arrives every 80 ms, in step; as in the server's
         ``Scheduler``, a frame runs once its audio is there, except that the joining
-        conversation first gets PROMPT_SHARE_S of prompt steps after each frame, and prompt
-        steps fill any time until a frame is due. The prompt phase is a generator that stops
-        *before* each LM step: the first call only reaches the first step (it counts as
-        setting up), each later call runs one step, the last one also ends the phase.
+        conversation first gets one prompt step after each frame, and any time until the
+        next frame's audio is expected (``prompt_deadline``). The prompt phase is a
+        generator that stops *before* each LM step: the first call only reaches the first
+        step (it counts as setting up), each later call runs one step, the last one also
+        ends the phase.
         """
         models, engine = self.models, self.engine
         began = models.now()
@@ -136,17 +137,20 @@ class Batch:
         late: list[float] = []  # how long each of the others' frames waited past its audio
         start = prompt_until = models.now()
         frames = 0
+        owed = False
         while not done:
             now = models.now()
             due = start + frames * FRAME_S
-            if not self.live or now < due or now < prompt_until:
+            if not self.live or now < due or owed or now < prompt_until:
+                owed = False
                 done = engine.prompt(slot, 1)
                 steps.append(round((models.now() - now) * 1000, 4))
                 continue
             late.append(round((now - due) * 1000, 4))
             ticks.append(self.tick())
             frames += 1
-            prompt_until = models.now() + PROMPT_SHARE_S
+            prompt_until = prompt_deadline(due)
+            owed = True
         handshake_s = models.now() - began
         self.live.append(slot)
         return {

@@ -10,8 +10,10 @@ One scheduler task owns the engine, and every engine call runs on one worker thr
 event loop keeps serving sockets while the model computes. The scheduler runs a *frame* when
 every live conversation has 80 ms of audio waiting, or when the oldest waiting audio is half a
 frame old (a client that paused must not hold the others back); between frames it spends the
-idle time on joining conversations' prompt steps, one at a time, and at least PROMPT_SHARE_S
-after every frame however late the frames run.
+idle time on joining conversations' prompt steps, one at a time. When frames run late, a frame
+is always due: then a joining conversation gets one step after every frame, and the time
+until the next frame's audio is expected (:func:`prompt_deadline`), so it reaches its
+handshake while the live conversations lose as little time as there is to lose.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ from .sampling import UPSTREAM, Sampling
 log = logging.getLogger("scenario6.batched")
 
 PATIENCE_S = 0.04  # how long waiting audio may wait for the others' before a frame runs
-PROMPT_SHARE_S = 0.04  # prompt steps that may follow each frame even when another is due
+FRAME_S = 0.08  # the model steps at 12.5 Hz
+PROMPT_MARGIN_S = 0.005  # of a frame's slack, kept back for the scheduling itself
 CLOSE_S = 2.0  # how long a close waits for the client's answer
 MAX_FAILURES = 3  # consecutive model errors before the server exits
 SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
@@ -110,6 +113,7 @@ class Scheduler:
         self.leaving: list[Conversation] = []
         self.wake = asyncio.Event()
         self.prompt_until = 0.0  # joining conversations' share after the last frame
+        self.step_owed = False  # a joining conversation's one step after each frame
 
     async def _model(self, call: Callable[..., T], *args: Any) -> T:
         def run() -> T:
@@ -151,13 +155,13 @@ class Scheduler:
         await self._join()
         wait = self._frame_due()
         # When frames run late (a loaded machine, clients with a backlog) a frame is always
-        # due; a joining conversation still gets PROMPT_SHARE_S of prompt steps after each
-        # frame, so it reaches its handshake while the others catch up.
-        if self.prompting and (wait > 0 or time.monotonic() < self.prompt_until):
+        # due; a joining conversation still gets its share after each frame.
+        if self.prompting and (wait > 0 or self.step_owed or time.monotonic() < self.prompt_until):
+            self.step_owed = False
             await self._prompt(self.prompting[0])
         elif wait <= 0:
-            await self._frame()
-            self.prompt_until = time.monotonic() + PROMPT_SHARE_S
+            self.prompt_until = prompt_deadline(await self._frame())
+            self.step_owed = True
         else:
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -213,12 +217,16 @@ class Scheduler:
         oldest = min(c.chunks[0][0] for c in waiting)
         return oldest + PATIENCE_S - time.monotonic()
 
-    async def _frame(self) -> None:
+    async def _frame(self) -> float:
+        """One frame for the live conversations with audio waiting; when the oldest of that
+        audio arrived."""
         audio: dict[Slot, torch.Tensor] = {}
         owners: dict[Slot, Conversation] = {}
+        arrived = time.monotonic()
         for conversation in self.live:
             if conversation.chunks and conversation.slot is not None:
-                _, chunk = conversation.chunks.popleft()
+                at, chunk = conversation.chunks.popleft()
+                arrived = min(arrived, at)
                 tensor = torch.from_numpy(chunk).to(device=self.engine.device)[None, None]
                 audio[conversation.slot] = tensor
                 owners[conversation.slot] = conversation
@@ -231,6 +239,7 @@ class Scheduler:
             if output.text_token not in SILENT_TOKENS:
                 piece = self.piece(output.text_token).replace("\u2581", " ")
                 conversation.outgoing.put_nowait(bytes([Kind.TEXT]) + piece.encode())
+        return arrived
 
 
 class ChatServer:
@@ -326,6 +335,14 @@ class ChatServer:
                 continue
             with contextlib.suppress(ConnectionError):
                 await conversation.ws.send_bytes(message)
+
+
+def prompt_deadline(arrived: float) -> float:
+    """Until when a joining conversation's prompt steps may run after a frame whose audio
+    arrived at ``arrived`` (monotonic seconds), even if another frame is due: until the next
+    frame's audio is expected. Frames that run late leave none of it; one step runs after each
+    frame in any case, or a full batch would never let anyone in."""
+    return arrived + FRAME_S - PROMPT_MARGIN_S
 
 
 async def _close_all(conversations: list[Conversation], code: int, reason: bytes) -> None:
