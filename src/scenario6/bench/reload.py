@@ -227,6 +227,8 @@ def warm_start(
         env |= {
             "SCENARIO6_CONTAINER_NETWORK": os.environ.get("SCENARIO6_CONTAINER_NETWORK", "host"),
             "SCENARIO6_BASE_IMAGE": base or "",
+            # The images benchmark's backend image is not the loopback this times.
+            "SCENARIO6_BACKEND_IMAGE": "",
         }
     args = ["--backend", "loopback", "--backend-runtime", backend_runtime]
     seconds = []
