@@ -41,7 +41,9 @@ def raise_request_limits() -> None:
     web_protocol.RequestHandler.__init__ = init  # type: ignore[method-assign]
 
 
-def main() -> None:
+def prepare() -> None:
+    """What any server of the model needs before it loads: MOSHI_ARCHITECTURE applied to the
+    loaders, and the app's request limits in aiohttp."""
     path = os.environ.get(ENVIRONMENT_VARIABLE, "")
     if path:
         try:
@@ -49,6 +51,10 @@ def main() -> None:
         except (OSError, architecture.ArchitectureError) as exc:
             sys.exit(f"{ENVIRONMENT_VARIABLE}={path}: {exc}")
     raise_request_limits()
+
+
+def main() -> None:
+    prepare()
     # The server module parses sys.argv and serves when it is imported.
     runpy.run_module("moshi.server", run_name="__main__", alter_sys=True)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import tarfile
 from pathlib import Path
@@ -23,9 +22,8 @@ from huggingface_hub import hf_hub_download
 from moshi.models import loaders
 from moshi.utils.connection import create_ssl_context
 
-from scenario6.backend import architecture
 from scenario6.backend.conventions import session_generator
-from scenario6.backend.moshi_main import ENVIRONMENT_VARIABLE, raise_request_limits
+from scenario6.backend.moshi_main import prepare
 from scenario6.backend.slots import ENV, Slots, SlotsError, parse_slots
 
 from .engine import Engine
@@ -140,13 +138,7 @@ def warm_up(engine: Engine, voices: Path, frame_size: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = parse(argv)
-    path = os.environ.get(ENVIRONMENT_VARIABLE, "")
-    if path:
-        try:
-            architecture.apply(architecture.load(path))
-        except (OSError, architecture.ArchitectureError) as exc:
-            sys.exit(f"{ENVIRONMENT_VARIABLE}={path}: {exc}")
-    raise_request_limits()
+    prepare()
     server, slots = load(args)
     ssl_context = create_ssl_context(args.ssl)[0] if args.ssl else None
     log.info("serving %d conversations at once on port %d", slots, args.port)
