@@ -49,12 +49,15 @@ class Slot:
     gen_state: Any  # upstream's _LMGenState for this slot (token cache, offset)
     mimi_state: dict[str, Any]
     generator: torch.Generator
-    row: int = -1
+    row: int = -1  # its row of the transformer's state; -1 while free
     live: bool = False
-    busy: bool = False
     sampling: Sampling = UPSTREAM
     attributes: dict[str, Any] = field(default_factory=dict)
     prompt: Iterator[None] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.row >= 0
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ class Engine:
             top_k=min(sampling.top_k, self.lm.card),
             top_k_text=min(sampling.top_k_text, self.lm.text_card),
         )
-        slot.busy, slot.row, slot.live, slot.sampling = True, row, False, sampling
+        slot.row, slot.live, slot.sampling = row, False, sampling
         self.owners[row] = slot
         try:
             if seed is None:
@@ -181,7 +184,7 @@ class Engine:
             self._move(slot, self.live - 1)
             self.live -= 1
         self.owners[slot.row] = None
-        slot.busy = slot.live = False
+        slot.live = False
         slot.prompt = None
         slot.attributes = {}
         slot.row = -1

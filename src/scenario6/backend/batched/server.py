@@ -67,7 +67,6 @@ class Conversation:
     frame_size: int
     slot: Slot | None = None
     live: bool = False
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
     outgoing: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
     chunks: deque[tuple[float, np.ndarray]] = field(default_factory=deque)
 
