@@ -42,10 +42,10 @@ from scenario6.backend.conventions import system_tags
 from scenario6.backend.probekit import (
     BATCH_FRAMES,
     BATCH_LEVELS,
-    FRAME_S,
     Prompts,
     RandomModels,
 )
+from scenario6.protocol.messages import FRAME_S
 from scenario6.protocol.voices import DEFAULT_PERSONA
 
 FILL_STEPS = 64  # prompt steps per call for the conversations whose joining is not timed

@@ -28,7 +28,7 @@ from aiohttp import WSMsgType, web
 
 from scenario6.protocol import messages
 from scenario6.protocol.messages import (
-    FRAME_MS,
+    FRAME_S,
     FRAME_SAMPLES,
     KIND_HEADER,
     LOOPBACK_KIND,
@@ -42,7 +42,6 @@ from scenario6.protocol.voices import voice_name
 from .recording import SessionLog, SessionRecord
 
 log = logging.getLogger("scenario6.loopback")
-FRAME_S = FRAME_MS / 1000
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ from typing import Any
 
 from scenario6.backend import probekit
 from scenario6.backend.conventions import system_tags
-from scenario6.backend.probekit import FRAME_S, Prompts, RandomModels
+from scenario6.backend.probekit import Prompts, RandomModels
+from scenario6.protocol.messages import FRAME_S
 from scenario6.protocol.voices import DEFAULT_PERSONA, PERSONA_MAX_CHARS, PERSONAS
 
 # The server waits up to 10 ms for a client message before each prompt step (its liveness

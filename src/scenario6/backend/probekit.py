@@ -28,7 +28,6 @@ from scenario6.backend.conventions import session_generator
 from scenario6.backend.model_folder import VOICES
 from scenario6.protocol.voices import DEFAULT_VOICE
 
-FRAME_S = 0.08  # 1920 samples at 24 kHz: the model steps at 12.5 Hz
 # Without a tokenizer: about 4 characters a token, for English with a 32k-piece vocabulary.
 CHARS_PER_TOKEN = 4
 # Without a voice prompt file: this many frames of random embeddings (8 s of voice).

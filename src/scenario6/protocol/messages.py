@@ -17,6 +17,7 @@ HANDSHAKE = bytes([Kind.HANDSHAKE])
 SAMPLE_RATE = 24000
 FRAME_SAMPLES = 1920
 FRAME_MS = 80
+FRAME_S = FRAME_MS / 1000
 
 # Our own backends name themselves in their upgrade response; upstream sends no such header,
 # and any backend that does not is taken for upstream's server.

@@ -35,7 +35,14 @@ import sphn
 import torch
 from aiohttp import WSMsgType, web
 
-from scenario6.protocol.messages import BATCHED_KIND, HANDSHAKE, KIND_HEADER, SLOTS_HEADER, Kind
+from scenario6.protocol.messages import (
+    BATCHED_KIND,
+    FRAME_S,
+    HANDSHAKE,
+    KIND_HEADER,
+    SLOTS_HEADER,
+    Kind,
+)
 
 from ..conventions import system_tags
 from .engine import Engine, Slot
@@ -43,8 +50,7 @@ from .sampling import UPSTREAM, Sampling
 
 log = logging.getLogger("scenario6.batched")
 
-PATIENCE_S = 0.04  # how long waiting audio may wait for the others' before a frame runs
-FRAME_S = 0.08  # the model steps at 12.5 Hz
+PATIENCE_S = FRAME_S / 2  # how long waiting audio may wait for the others' before a frame runs
 PROMPT_MARGIN_S = 0.005  # of a frame's slack, kept back for the scheduling itself
 CLOSE_S = 2.0  # how long a close waits for the client's answer
 MAX_FAILURES = 3  # consecutive model errors before the server exits
