@@ -61,6 +61,14 @@ def test_a_slot_count_that_is_not_one_is_malformed(sent: str) -> None:
     assert (said.slots, said.malformed) == (None, sent)
 
 
+def test_headers_sent_twice_say_nothing_for_sure() -> None:
+    headers = Headers([(KIND_HEADER, "loopback"), (KIND_HEADER, "loopback")])
+    headers[SLOTS_HEADER] = "2"
+    headers[SLOTS_HEADER] = "2"
+    said = advertisement(Response(101, "Switching Protocols", headers))
+    assert said == Advertisement("personaplex", malformed="2, 2")
+
+
 def test_no_slot_count_is_neither_a_count_nor_malformed() -> None:
     assert advertisement(_upgrade()) == Advertisement("personaplex")
     assert advertisement(None) == Advertisement("personaplex")

@@ -83,11 +83,13 @@ class Advertisement:
 def advertisement(response: Response | None) -> Advertisement:
     if response is None:
         return Advertisement(PERSONAPLEX_KIND)
-    kind = response.headers.get(KIND_HEADER)
-    kind = kind if kind in _KINDS else PERSONAPLEX_KIND
-    said = response.headers.get(SLOTS_HEADER)
-    if said is None:
+    # A header sent twice says nothing for sure (and Headers.get would raise on it).
+    kinds = response.headers.get_all(KIND_HEADER)
+    kind = kinds[0] if len(kinds) == 1 and kinds[0] in _KINDS else PERSONAPLEX_KIND
+    counts = response.headers.get_all(SLOTS_HEADER)
+    if not counts:
         return Advertisement(kind)
+    said = ", ".join(counts)
     # Plain ASCII digits only: int() would also take "+4", "4_0" or other scripts' digits.
     # Python refuses to convert thousands of digits (ValueError): not a count either.
     try:
