@@ -207,6 +207,16 @@ def test_codes_too_short_to_resist_guessing_stop_the_start_without_showing_them(
     assert "a code is shorter than 12 characters" in str(raised.value)
 
 
+def test_a_code_given_twice_stops_the_start() -> None:
+    """Two people with one code could not be told apart: a cookie made for one would never
+    match."""
+    for codes in ("alice:same-code-1234,bob:same-code-1234", "alice:same-code-1234,same-code-1234"):
+        with pytest.raises(ValidationError) as raised:
+            FrontendSettings(access_codes=codes)  # type: ignore[call-arg]
+        assert "a code is given twice" in str(raised.value)
+        assert "same-code-1234" not in str(raised.value)
+
+
 async def test_sign_in_refuses_other_sites_and_anything_but_a_small_code() -> None:
     async with gated() as (_, fe), httpx.AsyncClient() as http:
         foreign = await sign_in(fe, "alice-code-123", {"Origin": "https://evil.example"})
@@ -233,6 +243,12 @@ async def test_hostile_cookies_and_codes_are_refused_not_crashed_on() -> None:
             headers={"Content-Type": "application/json"},
         )
         assert lone.status_code == 401
+        nested = await http.post(
+            f"{fe.http}/api/signin",
+            content=b"[" * 4000,  # under the body cap, past the JSON parser's recursion limit
+            headers={"Content-Type": "application/json"},
+        )
+        assert nested.status_code == 400
 
 
 def test_an_identity_header_must_be_a_header_name() -> None:

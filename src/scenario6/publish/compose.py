@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from scenario6.frontend.access.invitations import ENV as ACCESS_ENV
+from scenario6.frontend.access.invitations import MIN_CODE_CHARS
 
 from .options import BACKEND, PublishOptions
 from .profile import DEMO_NOTE
@@ -188,7 +189,8 @@ def env_example(services: Mapping[str, Service]) -> str:
                 )
             elif parameter.env_name == ACCESS_ENV:
                 lines.append(
-                    "# One label:code pair per person, comma-separated; codes of 8+ characters, "
+                    "# One label:code pair per person, comma-separated; codes of at least "
+                    f"{MIN_CODE_CHARS} characters, "
                     "e.g. from: python3 -c 'import secrets; print(secrets.token_urlsafe(12))'"
                 )
             lines.append(f"{parameter.env_name}={parameter.default or ''}")

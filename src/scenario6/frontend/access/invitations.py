@@ -48,6 +48,9 @@ def parse_invitations(text: str) -> tuple[Invitation, ...]:
         if len(item) < MIN_CODE_CHARS:
             who = f"the code for {label!r}" if label else "a code"
             raise ValueError(f"{who} is shorter than {MIN_CODE_CHARS} characters")
+        if any(known.code == item for known in invitations):
+            # One code, two people: whoever signs in would be told apart by neither.
+            raise ValueError(f"a code is given twice (the second time for {label or 'everyone'!r})")
         invitations.append(Invitation(label, item))
     return tuple(invitations)
 

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from scenario6 import __version__
-from scenario6.protocol.messages import FRAME_MS, SAMPLE_RATE, Kind
+from scenario6.protocol.messages import FRAME_MS, LOOPBACK_KIND, SAMPLE_RATE, Kind
 from scenario6.protocol.voices import PERSONA_MAX_CHARS, PERSONAS, voice_groups
 
 from ..access import Gate, gate_of
@@ -35,7 +35,7 @@ async def config(
         "version": __version__,
         "session": {"path": "/api/chat", "events_param": EVENTS_PARAM},
         "backends": backends,
-        "loopback": True if "loopback" in kinds else (None if None in kinds else False),
+        "loopback": True if LOOPBACK_KIND in kinds else (None if None in kinds else False),
         "voices": {"default": settings.default_voice, "groups": voice_groups()},
         "personas": {
             "default": settings.default_persona,

@@ -115,7 +115,7 @@ async def _read_code(request: Request) -> str | None:
             value = json.loads(body).get("code")
         else:
             value = parse_qs(body.decode(), max_num_fields=4).get("code", [None])[0]
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # RecursionError: [[[[… nested JSON
         return None
     return value if isinstance(value, str) and value else None
 
