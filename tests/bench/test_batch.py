@@ -199,3 +199,16 @@ def test_without_an_interpreter_it_says_how_to_get_one(tmp_path: Path) -> None:
     done = _bench_batch(env={"XDG_CACHE_HOME": str(tmp_path)})  # no test-support venv there
     assert done.returncode == 2
     assert MAKE_VENV in done.stdout and "--python" in done.stdout
+
+
+def test_a_frame_count_below_one_is_refused_before_anything_runs() -> None:
+    done = _bench_batch("--frames", "0", "--python", sys.executable)
+    assert done.returncode == 2
+    assert "--frames: must be a whole number of at least 1, not '0'" in done.stderr
+
+
+def test_an_interpreter_that_prints_no_figures_is_named_in_one_line() -> None:
+    done = _bench_batch("--python", "/bin/true", "--levels", "1", "--frames", "1")
+    assert done.returncode == 1, done.stdout + done.stderr  # it ran, and failed
+    assert "printed no JSON object" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr

@@ -27,7 +27,8 @@ def publish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Publish:
     the environment."""
     monkeypatch.setenv("HF_TOKEN", SECRET)
     monkeypatch.setenv("ACCESS_CODES", ACCESS)
-    monkeypatch.delenv("USE_GPU", raising=False)  # the defaults are the tests' to choose
+    for name in ("USE_GPU", "MOSHI_SLOTS"):  # the defaults are the tests' to choose
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(REPO)
     count = 0
 

@@ -92,7 +92,12 @@ def run_probe(line: Sequence[str]) -> dict[str, Any]:
             f"{' '.join(line[1:3])} exited with {result.returncode}: "
             f"{result.stderr.strip()[-2000:]}"
         )
-    raw: dict[str, Any] = json.loads(result.stdout)
+    try:
+        raw: dict[str, Any] = json.loads(result.stdout)
+    except ValueError:
+        raise RuntimeError(
+            f"{' '.join(line[1:3])} printed no JSON object: {result.stdout.strip()[:300]!r}"
+        ) from None
     return raw
 
 

@@ -18,6 +18,16 @@ from scenario6.extras import missing
 _SUPPORT = {"harness", "machine", "figures", "report", "chart", "suite", "probe"}
 
 
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
+    return number
+
+
 def available() -> list[str]:
     modules = pkgutil.iter_modules(scenario6.bench.__path__)
     return sorted(m.name for m in modules if m.name not in _SUPPORT)
@@ -59,7 +69,7 @@ def register(subparsers: Any) -> None:
     )
     model.add_argument("--device", choices=("cpu", "cuda"), help="default: cuda if present")
     model.add_argument(
-        "--frames", type=int, help="frames to time (model: default 100; batch: 50 per level)"
+        "--frames", type=_positive, help="frames to time (model: default 100; batch: 50 per level)"
     )
     model.add_argument(
         "--levels",
