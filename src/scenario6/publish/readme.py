@@ -7,10 +7,15 @@ from collections.abc import Mapping, Sequence
 from scenario6.backend.slots import AUTO
 from scenario6.backend.slots import ENV as SLOTS_ENV
 from scenario6.frontend.access.invitations import ENV as ACCESS_ENV
+from scenario6.frontend.access.invitations import MIN_CODE_CHARS
+from scenario6.frontend.settings import FrontendSettings
 
 from .options import BACKEND, FRONTEND, PublishOptions
 from .profile import DEMO_NOTE, SLOTS_LABEL, TLS_VOLUME, conversations
 from .spec import Service
+
+# How long a sign-in lasts by default, as the published README tells the people invited.
+SIGN_IN_DAYS = FrontendSettings.model_fields["access_cookie_max_age_s"].default // 86400
 
 
 def frontend_port(services: Mapping[str, Service]) -> int:
@@ -240,10 +245,11 @@ def _inviting(where: str, apply: list[str], url: str) -> list[str]:
     return [
         "## Inviting people",
         "",
-        "Each conversation holds a GPU, so the frontend admits only people with an invitation",
-        f"code. The codes are {where}: one `label:code` pair per person,",
-        "comma-separated, each code at least 12 characters. The label is the person's name in",
-        "the logs and their share of the per-person session limit. Make a code with:",
+        "Every conversation takes GPU time and memory, so the frontend admits only people with",
+        f"an invitation code. The codes are {where}: one `label:code` pair per person,",
+        f"comma-separated, each code at least {MIN_CODE_CHARS} characters. The label is the",
+        "person's name in the logs and their share of the per-person session limit. Make a",
+        "code with:",
         "",
         "```sh",
         "python3 -c 'import secrets; print(secrets.token_urlsafe(12))'",
@@ -251,8 +257,8 @@ def _inviting(where: str, apply: list[str], url: str) -> list[str]:
         "",
         f"Send each person the app's address ({url} here; this machine's name from",
         "elsewhere) and their code: they enter it once on the sign-in page and stay signed in",
-        "for a week (a cookie only the server can read). To let someone in or out, edit the",
-        "codes and apply them:",
+        f"for {SIGN_IN_DAYS} days (a cookie only the server can read). To let someone in or out,",
+        "edit the codes and apply them:",
         "",
         "```sh",
         *apply,

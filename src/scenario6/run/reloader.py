@@ -400,7 +400,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--http", help="HTTP protocol: auto, h11, httptools or module:Class")
     parser.add_argument("--ws", help="WebSocket protocol: auto, ... or module:Class")
     parser.add_argument("--proxy-headers", action=argparse.BooleanOptionalAction)
-    parser.add_argument("--timeout-keep-alive", type=int)
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--timeout-graceful-shutdown", type=int, default=5)
     args = parser.parse_args(argv)
@@ -416,7 +415,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "http",
         "ws",
         "proxy_headers",
-        "timeout_keep_alive",
     ):
         if getattr(args, key) is not None:
             extra[key] = getattr(args, key)
