@@ -118,7 +118,8 @@ class FrontendSettings(BaseSettings):
         default=(),
         description="Host names this frontend answers to, comma-separated (`name` for any "
         "port, `name:port` for one); other Host headers are refused (except on /health) and "
-        "browser origins must name one of them. Empty: localhost, 127.0.0.1 and [::1].",
+        "browser origins must name one of them. Empty: localhost, 127.0.0.1 and [::1]. `*` "
+        "answers to any name, which gives up the protection against DNS rebinding.",
     )
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),
