@@ -165,6 +165,7 @@ def published_stack(
         "SCENARIO6_TEST_FRONTEND_PORT": str(frontend_port),
         "SCENARIO6_TEST_SESSION": SESSION,
     }
+    assert (tiny is None) == (backend == "loopback"), "the model's backends need the tiny model"
     image = BACKENDS[backend][1]
     slots = BATCHED_SLOTS if backend == "batched" else 1
     if backend == "batched":
@@ -234,6 +235,7 @@ def run_stack(
         "HF_TOKEN": SECRET,
     }
     env.pop("ACCESS_CODES", None)  # run mode on localhost: the gate stays off
+    assert (tiny is None) == (backend == "loopback"), "the model's backends need the tiny model"
     slots = BATCHED_SLOTS if backend == "batched" else 1
     if tiny is not None:
         env |= _on_cpu(tiny) | {
