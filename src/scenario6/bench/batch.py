@@ -128,7 +128,6 @@ def measure(
         "scenario6.backend.batchprobe",
         full_size=full_size,
         device=device,
-        model_dir=probe.tiny_model_dir(),
     )
     line += ["--levels", ",".join(map(str, levels)), "--frames", str(frames)]
     return {**summarise(probe.run_probe(line)), "python": str(python)}

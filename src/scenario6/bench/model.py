@@ -62,13 +62,11 @@ def measure(
     frames: int = FRAMES,
 ) -> dict[str, Any]:
     """Run the probe with ``python``."""
-    model_dir = probe.tiny_model_dir()
     line = probe.command(
         python,
         "scenario6.backend.modelprobe",
         full_size=full_size,
         device=device,
-        model_dir=model_dir,
     )
     raw = probe.run_probe([*line, "--frames", str(frames)])
     return {**summarise(raw), "python": str(python)}

@@ -65,15 +65,14 @@ def tiny_model_dir() -> Path | None:
     return Path(tiny.model_dir) if tiny is not None else None
 
 
-def command(
-    python: Path, module: str, *, full_size: bool, device: str | None, model_dir: Path | None
-) -> list[str]:
+def command(python: Path, module: str, *, full_size: bool, device: str | None) -> list[str]:
     """The probe ``module`` (``scenario6.backend.…``) for the model these options describe;
     the tiny model uses the test model's tokenizer and voice prompt when they are built."""
     line = [str(python), "-m", module]
     line += ["--full-size"] if full_size else []
     line += ["--device", device] if device else []
-    line += ["--model-dir", str(model_dir)] if model_dir and not full_size else []
+    model_dir = None if full_size else tiny_model_dir()
+    line += ["--model-dir", str(model_dir)] if model_dir else []
     return line
 
 
