@@ -76,7 +76,7 @@ def find_apphost(start: Path) -> Path | None:
 
 
 def add_dashboard(app: Any, runtime: Any, printer: Any) -> None:
-    from scenario6.telemetry import dashboard
+    from scenario6.run import dashboard
 
     cli = runtime.cli if runtime is not None else "docker"
     image = dashboard.dashboard_image(cli)

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scenario6 import __version__
-from scenario6.telemetry import Observer, observe
+from scenario6.frontend.telemetry import Observer, observe
 
 from .access import Gate
 from .hosts import HostCheck

@@ -13,9 +13,9 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.frames import CloseCode
 
+from scenario6.frontend.telemetry import session_trace
 from scenario6.protocol.messages import Kind
 from scenario6.protocol.ogg import CAPTURE
-from scenario6.telemetry import session_trace
 
 from ..settings import FrontendSettings
 from . import closes

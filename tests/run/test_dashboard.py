@@ -12,7 +12,7 @@ from scenario6.apphost import (
     Operation,
     load_apphost,
 )
-from scenario6.telemetry import dashboard
+from scenario6.run import dashboard
 from tests.support.docker import docker_cli
 
 DESIGN_VARIABLES = {

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["NO_OBSERVER", "Observer", "SessionTrace", "observe", "session_trace"]
 ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
-log = logging.getLogger("scenario6.telemetry")
+log = logging.getLogger("scenario6.frontend.telemetry")
 
 
 def observe(app: FastAPI, pool: BackendPool, env: Mapping[str, str] | None = None) -> Observer:

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from scenario6.backend.loopback import LoopbackSettings
-from scenario6.telemetry.otel import SHUTDOWN_THREAD
+from scenario6.frontend.telemetry.otel import SHUTDOWN_THREAD
 from tests.support.audio import encode_messages, sweep
 from tests.support.client import Conversation, conversation
 from tests.support.servers import RunningFrontend, frontend_server, loopback_server

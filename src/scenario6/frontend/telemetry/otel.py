@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from scenario6.frontend.proxy.closes import Close
 
-log = logging.getLogger("scenario6.telemetry")
+log = logging.getLogger("scenario6.frontend.telemetry")
 SCOPE = "scenario6.frontend"
 # The project's loggers (not uvicorn's access log, nor the exporters' own complaints).
 LOGGER = "scenario6"
