@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import runpy
 import sys
 from collections.abc import Sequence
 from contextvars import ContextVar
@@ -37,6 +38,8 @@ class LoadRequest:
     captured: DistributedApplication | None = None
 
 
+# The package whose ``__main__`` is the ``scenario6`` command (see ``_hand_to_command``).
+COMMAND_PACKAGE = "scenario6"
 LOADING: ContextVar[LoadRequest | None] = ContextVar("scenario6_apphost_loading", default=None)
 
 
@@ -205,11 +208,23 @@ class DistributedApplication:
         if request is not None:
             request.captured = self
             return
-        from scenario6.cli import main
-
         command = self.execution_context.operation.value
         apphost = str(self.apphost_path) if self.apphost_path else "apphost.py"
-        raise SystemExit(main([command, "--apphost", apphost, *self._args]))
+        _hand_to_command([command, "--apphost", apphost, *self._args])
+
+
+def _hand_to_command(argv: Sequence[str]) -> None:
+    """Run ``python -m scenario6 ARGV`` in this process; it exits with the command's status.
+
+    The app model is the bottom layer and the commands that run or publish it are the top
+    one: importing them here would point the layers the wrong way. So an AppHost file run
+    as a script hands itself over as a user would, through the public command line
+    (``python -m scenario6 run --apphost apphost.py``), and knows nothing of its code. An
+    entry point would do the same, but only once the package's metadata is installed;
+    ``-m`` works wherever ``import scenario6`` does, as a script run always has.
+    """
+    sys.argv[1:] = list(argv)
+    runpy.run_module(COMMAND_PACKAGE, run_name="__main__", alter_sys=False)
 
 
 def _slug(text: str) -> str:
