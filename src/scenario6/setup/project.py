@@ -7,9 +7,9 @@ import os
 import sys
 from pathlib import Path
 
-# Python 3.10 reached its end of life in October 2026; current releases of the pinned
-# dependencies (pydantic-settings, numpy, pillow) need 3.11.
-MIN_PYTHON = (3, 11)
+# 3.10 is what Ubuntu 22.04 ships (the base of the CUDA images and of most GPU hosts); the
+# dependencies that have dropped it are pinned to their last 3.10 releases there.
+MIN_PYTHON = (3, 10)
 MIN_PYTHON_TEXT = ".".join(str(v) for v in MIN_PYTHON)
 VENV = ".venv"
 # Holds install_digest() of the install it records; `scenario6 doctor` compares it.
