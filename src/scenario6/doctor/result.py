@@ -17,7 +17,11 @@ from scenario6.apphost.configuration import Configuration, read_dotenv
 Mode = Literal["run", "publish"]
 
 
-class Status(enum.StrEnum):
+class Status(str, enum.Enum):
+    # enum.StrEnum (3.11+) spelled for 3.10: str() and f-strings give the value.
+    __str__ = str.__str__
+    __format__ = str.__format__
+
     OK = "ok"
     WARN = "warn"
     FAIL = "fail"
