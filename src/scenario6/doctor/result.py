@@ -18,14 +18,15 @@ Mode = Literal["run", "publish"]
 
 
 class Status(str, enum.Enum):
-    # enum.StrEnum (3.11+) spelled for 3.10: str() and f-strings give the value.
-    __str__ = str.__str__
-    __format__ = str.__format__
+    """What enum.StrEnum (3.11+) would be: str() and f-strings give the value."""
 
     OK = "ok"
     WARN = "warn"
     FAIL = "fail"
     SKIP = "skip"
+
+    def __str__(self) -> str:
+        return str(self.value)
 
 
 @dataclass(frozen=True)
