@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import enum
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal, Self
+from typing import ClassVar, Literal
+
+if sys.version_info >= (3, 11):
+    from typing import Self
+else:  # pyproject pins typing_extensions for 3.10
+    from typing_extensions import Self
 
 from .endpoints import Endpoint, EndpointReference, EnvValue, ReferenceExpression
 from .errors import AppModelError
