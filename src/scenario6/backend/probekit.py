@@ -21,7 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Self
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    from typing import Self
+else:  # pyproject pins typing_extensions for 3.10
+    from typing_extensions import Self
 
 from scenario6.backend import architecture
 from scenario6.backend.conventions import session_generator
