@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from .figures import Figure, number, sections
@@ -23,7 +23,7 @@ def render_markdown(
     chart: str | None = CHART,
 ) -> str:
     """The whole report. ``when`` is shown in UTC; ``chart`` is the PNG beside it, if any."""
-    stamp = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Performance",
         "",
