@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from scenario6.bench.figures import ORDER, sections
 from scenario6.bench.report import render_markdown
 from tests.bench.results import MACHINE, results
 
-WHEN = datetime(2026, 11, 26, 7, 5, tzinfo=UTC)
+WHEN = datetime(2026, 11, 26, 7, 5, tzinfo=timezone.utc)
 
 
 def _table_rows(markdown: str, title: str) -> dict[str, list[str]]:
