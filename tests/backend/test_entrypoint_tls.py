@@ -51,7 +51,7 @@ def test_certificate_is_replaced_when_a_new_name_is_needed(tmp_path: Path) -> No
 def test_certificate_is_replaced_when_expiring_or_broken(tmp_path: Path) -> None:
     names = subject_names("box")
     files, _ = ensure_certificate(tmp_path, names)
-    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=824)
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=824)
     assert ensure_certificate(tmp_path, names, now=later)[1]
     files.key.write_text("garbage")
     assert ensure_certificate(tmp_path, names)[1]
@@ -151,7 +151,7 @@ def test_a_provided_key_that_does_not_match_stops_the_start(tmp_path: Path) -> N
     (directory / "key.pem").write_bytes(other.key.read_bytes())
     with pytest.raises(CertificateError, match="does not belong"):
         ensure_certificate(directory, subject_names("x"))
-    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=900)
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=900)
     (directory / "key.pem").write_bytes((tmp_path / "elsewhere" / "key.pem").read_bytes())
     with pytest.raises(CertificateError, match="expired"):
         ensure_certificate(directory, subject_names("x"), now=later)
