@@ -15,8 +15,8 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from scenario6.backend.loopback import LoopbackSettings
+from scenario6.frontend.proxy.advertisement import Advertisement, advertisement
 from scenario6.frontend.proxy.pool import BackendPool
-from scenario6.frontend.proxy.upstream import Advertisement, advertisement
 from scenario6.frontend.settings import FrontendSettings
 from scenario6.protocol.messages import KIND_HEADER, SLOTS_HEADER
 from tests.support.client import conversation

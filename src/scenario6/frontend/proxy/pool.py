@@ -25,7 +25,7 @@ from ..settings import FrontendSettings
 from .clients import ClientSessions
 
 if TYPE_CHECKING:
-    from .upstream import Advertisement
+    from .advertisement import Advertisement
 
 log = logging.getLogger("scenario6.frontend.pool")
 

@@ -19,13 +19,14 @@ from scenario6.protocol.ogg import CAPTURE
 
 from ..settings import FrontendSettings
 from . import closes
+from .advertisement import advertisement
 from .closes import Close
 from .downstream import ClientSocket, SessionEnd
 from .liveness import Liveness
 from .pool import Backend, BackendPool, Waiter
 from .prelude import Prelude, PreludeTooLarge
 from .request import SessionRequest
-from .upstream import advertisement, open_session
+from .upstream import open_session
 
 log = logging.getLogger("scenario6.frontend.session")
 _KINDS = frozenset(Kind)
