@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 from collections.abc import Awaitable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -75,7 +76,7 @@ class ClientSocket:
     async def _send(self, sending: Awaitable[None]) -> None:
         try:
             await _within(sending, self._settings.send_timeout_s)
-        except TimeoutError:
+        except asyncio.TimeoutError:  # the builtin TimeoutError from Python 3.11 on
             raise SessionEnd(
                 Close(closes.CLIENT_TOO_SLOW, "client too slow: not reading")
             ) from None
@@ -93,6 +94,9 @@ async def refuse(websocket: WebSocket, close: Close, events: bool) -> None:
 
 
 async def _within(awaitable: Awaitable[None], seconds: float) -> None:
-    # A deadline rather than wait_for, which makes a task per message.
-    async with asyncio.timeout(seconds):
-        await awaitable
+    if sys.version_info >= (3, 11):
+        # A deadline rather than wait_for, which makes a task per message.
+        async with asyncio.timeout(seconds):
+            await awaitable
+    else:
+        await asyncio.wait_for(awaitable, seconds)
