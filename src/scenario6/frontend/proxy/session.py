@@ -204,7 +204,8 @@ class ProxySession:
             raise SessionEnd(
                 Close(closes.BACKEND_UNREACHABLE, "backend unreachable: TLS verification failed")
             ) from exc
-        except (OSError, InvalidHandshake, TimeoutError) as exc:
+        # websockets' open_timeout raises asyncio.TimeoutError, not yet TimeoutError, on 3.10.
+        except (OSError, InvalidHandshake, TimeoutError, asyncio.TimeoutError) as exc:
             detail = (
                 f"HTTP {exc.response.status_code}"
                 if isinstance(exc, InvalidStatus)
@@ -306,7 +307,7 @@ class ProxySession:
     async def _watchdog(self) -> None:
         try:
             await asyncio.wait_for(self._handshake.wait(), self._settings.handshake_timeout_s)
-        except TimeoutError:
+        except asyncio.TimeoutError:  # the builtin TimeoutError from Python 3.11 on
             waited = int(self._settings.handshake_timeout_s)
             raise SessionEnd(
                 Close(closes.HANDSHAKE_TIMEOUT, f"backend handshake timeout after {waited}s")
