@@ -58,6 +58,8 @@ def imports(root: Path) -> list[Import]:
     for source, path in known.items():
         package = source if path.name == "__init__.py" else source.rpartition(".")[0]
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
             for name in _imported_names(node, package):
                 target = _module_of(name, known)
                 if target is not None and target != source:
@@ -65,12 +67,10 @@ def imports(root: Path) -> list[Import]:
     return found
 
 
-def _imported_names(node: ast.AST, package: str) -> list[str]:
+def _imported_names(node: ast.Import | ast.ImportFrom, package: str) -> list[str]:
     """The dotted names an import statement brings in, relative ones made absolute."""
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
-    if not isinstance(node, ast.ImportFrom):
-        return []
     base = node.module or ""
     if node.level:
         anchor = package.split(".")
