@@ -9,12 +9,12 @@ import sys
 
 # Checked before importing the project, whose modules would fail obscurely on an old Python;
 # the same minimum as scenario6.setup.project.MIN_PYTHON, which a test keeps in step.
-if sys.version_info < (3, 11):  # noqa: UP036 - must run on old Pythons to refuse them
+if sys.version_info < (3, 10):  # noqa: UP036 - must run on old Pythons to refuse them
     sys.stderr.write(
         "setup_scenario6.py: Python "
         + ".".join(str(part) for part in sys.version_info[:2])
-        + " is too old: scenario6 needs Python 3.11 or newer. "
-        "Run it with a newer interpreter, e.g. python3.11 setup_scenario6.py\n"
+        + " is too old: scenario6 needs Python 3.10 or newer. "
+        "Run it with a newer interpreter, e.g. python3.12 setup_scenario6.py\n"
     )
     sys.exit(2)
 

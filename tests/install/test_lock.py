@@ -1,19 +1,24 @@
-"""pyproject.toml and requirements.lock agree: every dependency is pinned, to the locked version.
+"""pyproject.toml and requirements.lock agree: every dependency is pinned, to the locked version,
+on each supported Python.
 
-The lock is ``pip freeze`` of a venv set up with every extra (``setup_scenario6.py``); the
-clean install in test_pip_install.py checks that it also covers what those pins bring in.
+The lock is ``pip freeze`` of a venv set up with every extra (``setup_scenario6.py``); lines
+marked ``python_version < "3.11"`` are the freeze of the same install on 3.10, where some current
+releases no longer install. The clean install in test_pip_install.py checks that it also covers
+what those pins bring in.
 """
 
 from __future__ import annotations
 
-import tomllib
-
+import pytest
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from .lock import REPO, locked
+from scenario6.setup.project import MIN_PYTHON_TEXT
 
-PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+from .lock import SUPPORTED, locked, pyproject
+
+PROJECT = pyproject()["project"]
 
 
 def _requirements() -> dict[str, list[Requirement]]:
@@ -22,20 +27,44 @@ def _requirements() -> dict[str, list[Requirement]]:
     return {group: [Requirement(line) for line in lines] for group, lines in groups.items()}
 
 
-def test_every_dependency_is_pinned_to_the_locked_version() -> None:
-    pins = locked()
+@pytest.mark.parametrize("python_version", SUPPORTED)
+def test_every_dependency_is_pinned_to_the_locked_version(python_version: str) -> None:
+    pins = locked(python_version)
+    environment = {"python_version": python_version}
     wrong = []
     for group, requirements in _requirements().items():
         for requirement in requirements:
             if canonicalize_name(requirement.name) == PROJECT["name"]:
                 continue  # one extra including others
-            if requirement.marker is not None and not requirement.marker.evaluate():
+            if requirement.marker is not None and not requirement.marker.evaluate(environment):
                 continue  # a pin for another Python
             pinned = [spec.version for spec in requirement.specifier if spec.operator == "=="]
             lock = pins.get(canonicalize_name(requirement.name))
             if pinned != [lock]:
                 wrong.append(f"[{group}] {requirement} (lock: {lock})")
     assert not wrong, wrong
+
+
+@pytest.mark.parametrize("python_version", SUPPORTED)
+def test_each_dependency_has_one_pin_per_python(python_version: str) -> None:
+    """Two pins of one package whose markers both hold (or neither) would leave it to chance."""
+    environment = {"python_version": python_version}
+    for group, requirements in _requirements().items():
+        names = [
+            canonicalize_name(requirement.name)
+            for requirement in requirements
+            if requirement.marker is None or requirement.marker.evaluate(environment)
+        ]
+        assert len(names) == len(set(names)), (group, python_version, names)
+
+
+def test_the_supported_pythons_are_the_ones_pyproject_allows() -> None:
+    allowed = SpecifierSet(PROJECT["requires-python"])
+    assert all(allowed.contains(f"{version}.0") for version in SUPPORTED)
+    floor = SUPPORTED[0]
+    below = f"3.{int(floor.split('.')[1]) - 1}.0"
+    assert not allowed.contains(below), PROJECT["requires-python"]
+    assert floor == MIN_PYTHON_TEXT  # what setup_scenario6.py asks for
 
 
 def test_extras_that_include_others_name_real_ones() -> None:

@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from packaging.utils import canonicalize_name
 
 from scenario6.bench.reload import copy_checkout
 
-from .lock import REPO, locked
+from .lock import REPO, locked, pyproject
 
 DOCUMENTED = re.compile(r"bin/pip install -c requirements\.lock '\.\[([a-z,]+)\]'")
 
@@ -77,8 +76,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Install:
 
 
 def test_the_documented_extras_exist() -> None:
-    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    assert set(documented_extras()) <= set(pyproject["project"]["optional-dependencies"])
+    assert set(documented_extras()) <= set(pyproject()["project"]["optional-dependencies"])
 
 
 def test_every_installed_package_is_the_locked_version(installed: Install) -> None:

@@ -167,7 +167,7 @@ def test_old_python_is_refused(tmp_path: Path) -> None:
     old.chmod(0o755)
     done = _setup(root, "--python", str(old))
     assert done.returncode == 2
-    assert "Python 3.9.18 is too old" in done.stderr and "3.11" in done.stderr
+    assert "Python 3.9.18 is too old" in done.stderr and "3.10" in done.stderr
     assert not (root / ".venv").exists()
 
 
