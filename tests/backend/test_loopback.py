@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from websockets.asyncio.client import connect
@@ -46,7 +48,7 @@ async def test_one_conversation_at_a_time_and_health_says_loopback() -> None:
         async with conversation(lb.url + url_query) as second:
             # Upstream serves one session at a time: no handshake for the second (free, it
             # would come after the 50 ms prompt) while the first goes on.
-            with pytest.raises(TimeoutError):
+            with pytest.raises(asyncio.TimeoutError):
                 await second.wait_for(second.handshake.is_set, timeout=0.3)
             await first.ws.close()
             await second.wait_for(second.handshake.is_set)

@@ -75,7 +75,7 @@ async def test_queue_flood_is_refused_and_leaves_no_stuck_slot() -> None:
                 if connected == flood:
                     all_in.set()
                 await all_in.wait()  # hold every admitted session until the flood is in
-                with contextlib.suppress(TimeoutError):
+                with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(ws.wait_closed(), 1)
                 return ws.close_code
 

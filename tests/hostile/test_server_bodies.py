@@ -38,7 +38,7 @@ async def _sign_in_slowly(port: int, interval: float) -> tuple[bytes, float]:
         while not reader.at_eof() and time.monotonic() - began < 10:
             if interval:
                 writer.write(b"a")
-            with contextlib.suppress(TimeoutError, ConnectionError):
+            with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
                 received += await asyncio.wait_for(reader.read(4096), interval or 10)
         return received, time.monotonic() - began
     finally:
@@ -72,7 +72,7 @@ async def _stream(port: int, head: bytes, filler: bytes, total: int) -> bytes:
                 writer.write(filler)
                 await asyncio.wait_for(writer.drain(), 10)
                 sent += len(filler)
-        with contextlib.suppress(ConnectionError, TimeoutError):
+        with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
             return await asyncio.wait_for(reader.read(4096), 10)
         return b""
     finally:

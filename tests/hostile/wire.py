@@ -68,22 +68,24 @@ class RawClient:
     async def until_closed(self, timeout: float = 10) -> Reply:
         """Read frames until the server's close frame (or the end of the stream)."""
         reply = Reply(101)
-        try:
-            async with asyncio.timeout(timeout):
-                while True:
-                    first, second = await self.reader.readexactly(2)
-                    size = second & 0x7F
-                    if size == 126:
-                        (size,) = struct.unpack("!H", await self.reader.readexactly(2))
-                    elif size == 127:
-                        (size,) = struct.unpack("!Q", await self.reader.readexactly(8))
-                    payload = await self.reader.readexactly(size)
-                    if first & 0x0F == 0x8:
-                        reply.close_code = struct.unpack("!H", payload[:2])[0] if payload else None
-                        return reply
-                    reply.frames += 1
-        except (asyncio.IncompleteReadError, ConnectionError):
-            return reply
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            await asyncio.wait_for(self._read_frames(reply), timeout)
+        return reply
+
+    async def _read_frames(self, reply: Reply) -> None:
+        """Count frames into ``reply`` until the close frame, whose code it records."""
+        while True:
+            first, second = await self.reader.readexactly(2)
+            size = second & 0x7F
+            if size == 126:
+                (size,) = struct.unpack("!H", await self.reader.readexactly(2))
+            elif size == 127:
+                (size,) = struct.unpack("!Q", await self.reader.readexactly(8))
+            payload = await self.reader.readexactly(size)
+            if first & 0x0F == 0x8:
+                reply.close_code = struct.unpack("!H", payload[:2])[0] if payload else None
+                return
+            reply.frames += 1
 
     async def aclose(self) -> None:
         self.writer.close()
@@ -99,7 +101,7 @@ async def http_status(port: int, request: bytes, timeout: float = 10) -> int:
     try:
         head = await asyncio.wait_for(reader.readuntil(b"\r\n"), timeout)
         return int(head.split(b" ", 2)[1])
-    except TimeoutError:
+    except asyncio.TimeoutError:  # the builtin TimeoutError from Python 3.11 on
         return -1
     except (asyncio.IncompleteReadError, ConnectionError, IndexError, ValueError):
         return 0

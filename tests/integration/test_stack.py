@@ -115,7 +115,7 @@ async def test_a_backend_killed_mid_session_closes_it_and_a_restarted_one_serves
         try:
             talk = await _converse(stack, sent)
             break
-        except (OSError, TimeoutError, AssertionError):
+        except (OSError, asyncio.TimeoutError, AssertionError):
             if time.monotonic() > deadline:
                 pytest.fail("no session worked within 300 s of the backend's restart")
             await asyncio.sleep(1)

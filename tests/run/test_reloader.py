@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import websockets
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
 from scenario6.apphost import Configuration, DistributedApplicationBuilder, ParameterResolver
 from scenario6.run import reloader
@@ -132,6 +132,12 @@ def test_edit_is_served_and_a_syntax_error_keeps_the_old_app(tmp_path: Path) -> 
         assert group_alive(process.pid) == []  # no child outlives the supervisor
 
 
+async def read_until_closed(websocket: ClientConnection) -> None:
+    """Read until the connection closes, which raises ConnectionClosed."""
+    while True:
+        await websocket.recv()
+
+
 async def test_open_websocket_is_closed_with_1012_on_reload(tmp_path: Path) -> None:
     write_app(tmp_path, "one")
     with running_reloader(tmp_path) as (port, _, output):
@@ -140,9 +146,7 @@ async def test_open_websocket_is_closed_with_1012_on_reload(tmp_path: Path) -> N
             assert await websocket.recv() == "ping"
             write_app(tmp_path, "two")
             with pytest.raises(websockets.ConnectionClosed) as closed:
-                async with asyncio.timeout(30):
-                    while True:
-                        await websocket.recv()
+                await asyncio.wait_for(read_until_closed(websocket), 30)
         assert closed.value.rcvd is not None, output()
         assert closed.value.rcvd.code == 1012
         assert served_version(port) == "two"
