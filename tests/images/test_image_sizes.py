@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from scenario6.bench.images import BuiltImage, image_size
-from tests.support.docker import run_bench
+from scenario6.containers import BuiltImage, image_size
+from tests.support.docker import DOCKER, run_bench
 
 pytestmark = pytest.mark.docker
 
@@ -18,7 +18,7 @@ def test_image_sizes_are_reported(
     base_image: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    base_mb = image_size(base_image) / 1e6
+    base_mb = image_size(DOCKER, base_image) / 1e6
     with capsys.disabled():
         print(f"\n  base {base_image}: {base_mb:.1f} MB")
         for image in (frontend_image, loopback_image):
@@ -39,6 +39,7 @@ def test_bench_images_prints_one_json_object(
     summary = json.loads(result.stdout)
     assert summary["benchmark"] == "images"
     assert summary["base_image"] == base_image
+    assert summary["engine"] == "docker"
     sizes = {row["name"]: row["size_mb"] for row in summary["images"]}
     assert sizes["frontend"] == pytest.approx(frontend_image.size_mb, abs=0.2)
     assert sizes["loopback"] == pytest.approx(loopback_image.size_mb, abs=0.2)

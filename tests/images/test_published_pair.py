@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from scenario6.bench.images import BuiltImage
+from scenario6.containers import BuiltImage
 from tests.support.audio import best_correlation, encode_messages, sweep
 from tests.support.client import conversation
 from tests.support.docker import run_container, volume

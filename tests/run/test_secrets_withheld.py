@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from pathlib import Path
 
 import pytest
 
+from scenario6.apphost import Configuration, Operation, ParameterResolver, load_apphost
 from scenario6.bench.harness import free_port
-from scenario6.run.runtime import ContainerRuntime
+from scenario6.containers import ContainerRuntime
+from scenario6.run.engine import RunEngine
+from scenario6.run.printer import Printer
 from tests.run.conftest import ALL_UP, RunCommand, descendants
 from tests.run.test_run_failures import NATIVE
 from tests.support.apphost import write_apphost
@@ -118,12 +122,26 @@ builder.add_python_script("web", ".", "sleeper.py").with_uv().with_environment("
 def test_the_container_cli_gets_no_declared_secret(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`docker info` and the like: a stand-in CLI answers with the environment it got."""
+    """`docker info` and the like: a stand-in CLI, handed to the run engine as the detected
+    engine, answers with the environment it got."""
     secret = f"s3cret-{uuid.uuid4().hex}"
     monkeypatch.setenv("API_KEY", secret)
     monkeypatch.setenv("HF_TOKEN", f"hf_{uuid.uuid4().hex}")
     cli = tmp_path / "docker"
     cli.write_text("#!/bin/sh\nenv\n")
     cli.chmod(0o755)
-    answer = ContainerRuntime(str(cli), withheld=frozenset({"API_KEY"})).run("info").stdout
+    apphost = write_apphost(
+        tmp_path,
+        """
+key = builder.add_parameter("api-key", secret=True)
+builder.add_container("box", "example/box").with_environment("API_KEY", key)""",
+    )
+    engine = RunEngine(
+        load_apphost(apphost, Operation.RUN),
+        runtime=ContainerRuntime(str(cli)),
+        parameters=ParameterResolver(Configuration(environ={}), prompt=None),
+        printer=Printer(io.StringIO()),
+    )
+    assert engine.runtime is not None
+    answer = engine.runtime.run("info").stdout
     assert "PATH=" in answer and "API_KEY" not in answer and "HF_TOKEN" not in answer

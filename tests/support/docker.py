@@ -26,7 +26,8 @@ from typing import NoReturn
 
 import pytest
 
-from scenario6.bench.images import BuiltImage, build_image, image_exists
+from scenario6.bench.images import build_on
+from scenario6.containers import BuiltImage, ContainerRuntime, image_exists
 
 __all__ = ["BuiltImage", "build_image"]  # re-exported for tests
 
@@ -35,6 +36,8 @@ IN_CI = os.environ.get("CI") == "true"
 BASE_IMAGE = os.environ.get("SCENARIO6_BASE_IMAGE", "scenario6-test-base:bookworm")
 LABEL = "scenario6.test"
 SESSION = uuid.uuid4().hex[:12]
+# The real engine of this tier; Podman is covered by a recording stand-in (tests/containers).
+DOCKER = ContainerRuntime("docker")
 
 
 def _missing(message: str) -> NoReturn:
@@ -89,7 +92,7 @@ def docker() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def base_image(docker: str) -> str:
     """The local Debian base image tag, made by scripts/base-image.sh when missing."""
-    if not image_exists(BASE_IMAGE):
+    if not image_exists(DOCKER, BASE_IMAGE):
         if os.geteuid() != 0 or shutil.which("debootstrap") is None:
             _missing(f"{BASE_IMAGE} is missing and building it needs root and debootstrap")
         result = subprocess.run(
@@ -106,6 +109,18 @@ def base_image(docker: str) -> str:
 
 FRONTEND_TAG = "scenario6-frontend:test"
 LOOPBACK_TAG = "scenario6-loopback:test"
+
+
+def build_image(
+    tag: str,
+    base: str,
+    *,
+    dockerfile: str = "Dockerfile",
+    target: str | None = None,
+    build_args: dict[str, str] | None = None,
+) -> BuiltImage:
+    """An image of this checkout built as ``scenario6 bench`` builds it, on ``base``."""
+    return build_on(DOCKER, base, tag, dockerfile=dockerfile, target=target, build_args=build_args)
 
 
 @pytest.fixture(scope="session")

@@ -83,8 +83,9 @@ def _browser(plan: Plan) -> dict[str, Any]:
 
 
 def _images(plan: Plan) -> dict[str, Any]:
-    base = images.choose_base(os.environ)
-    return dict(images.measure(base, os.environ.get("SCENARIO6_BACKEND_IMAGE")))
+    runtime = images.engine()
+    base = images.choose_base(runtime, os.environ)
+    return dict(images.measure(runtime, base, os.environ.get("SCENARIO6_BACKEND_IMAGE")))
 
 
 def _soak(plan: Plan) -> dict[str, Any]:
@@ -112,7 +113,7 @@ def _why_not(name: str) -> str:
     if name == "images":
         if not (images.REPO / "moshi" / "Dockerfile").is_file():
             return f"needs a checkout with the Dockerfiles ({images.REPO} has none)"
-        return images.docker_unavailable()
+        return images.engine_unavailable()
     if name in ("model", "batch"):
         return probe.why_not()
     return ""

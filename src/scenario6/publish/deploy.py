@@ -1,5 +1,7 @@
 """``scenario6 deploy``: publish, build the images, start the stack and wait until healthy.
 
+The engine is the one ``scenario6 run`` detects (Docker or Podman), with its Compose.
+
 Secrets are resolved like the app model resolves them (environment, then `.env`, then a
 prompt) and handed to Compose in its process environment only: nothing is written.
 """
@@ -7,7 +9,6 @@ prompt) and handed to Compose in its process environment only: nothing is writte
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from scenario6.apphost import AppModelError, ParameterResolver, read_dotenv, reveal
 from scenario6.apphost.parameters import Prompt, terminal_prompt
-from scenario6.bench.images import image_size
+from scenario6.containers import BuildError, ContainerRuntime, build_image, image_size
 
 from .bundle import Published, publish
 from .compose_cli import ComposeProject, find_compose
@@ -38,42 +39,34 @@ class DeployError(RuntimeError):
 class Deployment:
     published: Published
     project: ComposeProject
+    compose: list[str]  # the argv prefix that runs Compose for this engine
     env: dict[str, str]
     seconds: dict[str, float] = field(default_factory=dict)
     image_sizes: dict[str, int] = field(default_factory=dict)
 
 
 def build_images(
-    services: Mapping[str, Service], say: Say = _stderr, quiet: bool = False
+    services: Mapping[str, Service],
+    runtime: ContainerRuntime,
+    say: Say = _stderr,
+    quiet: bool = False,
 ) -> list[str]:
-    """``docker build`` for every service with a Dockerfile, progress on the terminal.
+    """Build every service with a Dockerfile, the engine's progress on the terminal.
 
-    Builds use the host network: engines without a bridge (sandboxes, some CI) have no
-    other network for ``RUN pip install``, and elsewhere it makes no difference.
+    Builds use the host network (see ``scenario6.containers.build_command``).
     """
     built: list[str] = []
     for service in services.values():
         if service.build is None or service.image in built:
             continue
-        argv = ["docker", "build", "--network", "host", "-t", service.image]
-        argv += ["-f", str(service.build.dockerfile)]
-        if service.build.target:
-            argv += ["--target", service.build.target]
-        for key, value in service.build.args:
-            argv += ["--build-arg", f"{key}={value}"]
         say(
             f"Building {service.image} ({service.build.dockerfile.name}"
             f"{', target ' + service.build.target if service.build.target else ''})…"
         )
-        result = subprocess.run(
-            [*argv, str(service.build.context)],
-            capture_output=quiet,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            tail = ((result.stdout or "") + (result.stderr or ""))[-3000:]
-            raise DeployError(f"building {service.image} failed (exit {result.returncode})\n{tail}")
+        try:
+            build_image(runtime, service.image, service.build, show_progress=not quiet)
+        except BuildError as exc:
+            raise DeployError(str(exc)) from None
         built.append(service.image)
     return built
 
@@ -100,15 +93,22 @@ def deploy(
     prompt: Prompt | None = terminal_prompt,
     say: Say = _stderr,
     quiet_build: bool = False,
+    runtime: ContainerRuntime | None = None,
 ) -> Deployment:
-    """Brings the published stack up; on failure it is left for inspection (see ``down``)."""
+    """Brings the published stack up; on failure it is left for inspection (see ``down``).
+
+    ``runtime`` defaults to the detected engine, which must answer.
+    """
     started = time.monotonic()
     published = publish(options)
     seconds = {"publish": time.monotonic() - started}
-    compose = find_compose()
+    if runtime is None:
+        runtime = ContainerRuntime.detect()
+        runtime.check_engine()
+    compose = find_compose(runtime)
     if build:
         mark = time.monotonic()
-        build_images(published.services, say, quiet_build)
+        build_images(published.services, runtime, say, quiet_build)
         seconds["build"] = time.monotonic() - mark
     try:
         secrets = secret_env(published, prompt)
@@ -116,7 +116,7 @@ def deploy(
         raise DeployError(str(exc)) from None
     compose_env = {**(os.environ if env is None else env), **secrets}
     project = ComposeProject(published.compose_file, tuple(overrides), project_name)
-    deployment = Deployment(published, project, compose_env, seconds)
+    deployment = Deployment(published, project, compose, compose_env, seconds)
     say("Starting the services and waiting until they are healthy…")
     mark = time.monotonic()
     # Images are built above (with progress) or, with build=False, expected to exist.
@@ -131,13 +131,15 @@ def deploy(
         # Not `down -v`: that would also delete the model cache volume.
         down = " ".join(project.argv(["down"], compose))
         raise DeployError(
-            f"`docker compose up` failed (exit {result.returncode}); the services are left "
+            f"`{' '.join(compose)} up` failed (exit {result.returncode}); the services are left "
             f"for inspection (remove them with: {down}):\n"
             f"{_redact(result.stderr, secrets)[-3000:]}\n{_redact(status, secrets)}\n"
             f"{_redact(logs, secrets)[-4000:]}"
         )
     seconds["total"] = time.monotonic() - started
-    deployment.image_sizes = {s.image: image_size(s.image) for s in published.services.values()}
+    deployment.image_sizes = {
+        s.image: image_size(runtime, s.image) for s in published.services.values()
+    }
     return deployment
 
 

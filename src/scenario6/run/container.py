@@ -10,21 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scenario6.apphost import ContainerResource, Lifetime
+from scenario6.containers import ContainerRuntime, build_command, build_failure, labels
 
 from .context import build_digest
 from .process import LineSink, ManagedProcess, run_to_end
 from .resolve import RunResolver
-from .runtime import ContainerRuntime
 
 
 class ContainerError(Exception):
     """A build or run that failed; the message carries the engine's last lines."""
-
-
-LABEL_APP = "scenario6.app"
-LABEL_RESOURCE = "scenario6.resource"
-LABEL_HASH = "scenario6.spec-hash"
-LABEL_LIFETIME = "scenario6.lifetime"
 
 
 @dataclass(frozen=True)
@@ -74,14 +68,7 @@ class ContainerRunner:
         build = self.resource.build
         image = self.resource.image
         if build is not None:
-            argv = [self.runtime.cli, "build", "-t", image, "-f", str(build.dockerfile)]
-            if self.runtime.host_network:
-                argv += ["--network", "host"]
-            if build.target:
-                argv += ["--target", build.target]
-            for key, value in build.args:
-                argv += ["--build-arg", f"{key}={value}"]
-            argv.append(str(build.context))
+            argv = build_command(self.runtime, image, build, host_network=self.runtime.host_network)
             self.on_line(f"building {image} from {build.dockerfile.name}…")
             code, last = await run_to_end(
                 argv,
@@ -89,11 +76,8 @@ class ContainerRunner:
                 on_line=lambda line: self.on_line(f"[build] {line}"),
             )
             if code != 0:
-                raise ContainerError(
-                    f"building {image} for {self.resource.name} failed (exit code {code}):\n"
-                    + "\n".join(f"    {line}" for line in last[-15:])
-                    + _base_image_hint(last)
-                )
+                failure = build_failure(image, build, code, last)
+                raise ContainerError(f"{self.resource.name}: {failure}")
         code, image_id = await self._cli("image", "inspect", "--format", "{{.Id}}", image)
         if code != 0:
             self.on_line(f"pulling {image}…")
@@ -156,7 +140,7 @@ class ContainerRunner:
     async def existing(self) -> Existing | None:
         code, out = await self._cli(
             "ps", "-a", "--filter", f"name=^{self.name}$", "--format",
-            "{{.ID}}\t{{.State}}\t{{.Label \"" + LABEL_HASH + "\"}}",
+            "{{.ID}}\t{{.State}}\t{{.Label \"" + labels.SPEC_HASH + "\"}}",
         )  # fmt: skip
         if code != 0 or not out:
             return None
@@ -167,7 +151,7 @@ class ContainerRunner:
         """Create, restart or reuse the container for ``image_id`` (from ``prepare_image``)."""
         if not self.runtime.host_network:
             await self._cli(
-                "network", "create", "--label", f"{LABEL_APP}={self.app_id}", self.app_id
+                "network", "create", "--label", f"{labels.APP}={self.app_id}", self.app_id
             )
         args, secret, spec_hash = self.run_spec(image_id)
         found = await self.existing()
@@ -185,13 +169,13 @@ class ContainerRunner:
             reason = "its configuration changed" if self.persistent else "replacing it"
             self.on_line(f"removing container {self.name} ({reason})")
             await self._cli("rm", "-f", self.name)
-        labels = [
-            "--label", f"{LABEL_APP}={self.app_id}",
-            "--label", f"{LABEL_RESOURCE}={self.resource.name}",
-            "--label", f"{LABEL_HASH}={spec_hash}",
-            "--label", f"{LABEL_LIFETIME}={self.resource.lifetime.value}",
+        marks = [
+            "--label", f"{labels.APP}={self.app_id}",
+            "--label", f"{labels.RESOURCE}={self.resource.name}",
+            "--label", f"{labels.SPEC_HASH}={spec_hash}",
+            "--label", f"{labels.LIFETIME}={self.resource.lifetime.value}",
         ]  # fmt: skip
-        argv = [self.runtime.cli, "run", "-d", "--name", self.name, *labels, *args]
+        argv = [self.runtime.cli, "run", "-d", "--name", self.name, *marks, *args]
         process = await asyncio.create_subprocess_exec(
             *argv,
             env={**self.resolver.inherited_environment(), **secret},
@@ -212,9 +196,7 @@ class ContainerRunner:
         if process.returncode != 0:
             hint = ""
             if self.resource.gpus and "gpu" in text.lower():
-                hint = (
-                    "\n  GPU passthrough failed: install the NVIDIA Container Toolkit, or USE_GPU=0"
-                )
+                hint = f"\n  GPU passthrough failed: {self.runtime.no_nvidia().fix}"
             raise ContainerError(f"starting {self.name} failed: {text}{hint}")
         self.container_id = text.splitlines()[-1][:12]
         self.outcome = "created"
@@ -246,26 +228,3 @@ class ContainerRunner:
     async def remove(self) -> None:
         await self._cli("stop", "-t", "5", self.name)
         await self._cli("rm", "-f", self.name)
-
-
-# What docker and podman say when a FROM image cannot be fetched.
-_PULL_FAILURES = (
-    "registry-1.docker.io",
-    "pull access denied",
-    "manifest unknown",
-    "no such host",
-    "failed to resolve source metadata",
-    "error pulling image",
-    "initializing source",
-)
-
-
-def _base_image_hint(output: list[str]) -> str:
-    if not any(marker in line for line in output for marker in _PULL_FAILURES):
-        return ""
-    return (
-        "\n  The base image could not be fetched (no registry access?). Point "
-        "SCENARIO6_BASE_IMAGE at an image this machine has (a mirror of python:3.12-slim, or "
-        "scripts/base-image.sh's local base), or run the loopback backend without Docker: "
-        "scenario6 run --backend loopback --backend-runtime native"
-    )

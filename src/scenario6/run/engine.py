@@ -19,6 +19,7 @@ from scenario6.apphost import (
     references_in,
 )
 from scenario6.apphost.parameters import Parameter
+from scenario6.containers import ContainerRuntime, RuntimeUnavailable
 
 from . import venv
 from .commands import CommandUnavailable
@@ -26,8 +27,8 @@ from .container import ContainerError
 from .health import HealthTimeout
 from .monitor import HealthMonitor
 from .printer import Printer
+from .process import public_environment
 from .resolve import RunResolver, secret_names
-from .runtime import ContainerRuntime, RuntimeUnavailable
 from .starter import EngineOptions, Starter, StartupFailed
 from .tracked import Tracked
 
@@ -53,7 +54,7 @@ class RunEngine:
     ) -> None:
         self.app = app
         if runtime is not None:  # its CLI calls get no secret of this app either
-            runtime = dataclasses.replace(runtime, withheld=secret_names(app))
+            runtime = dataclasses.replace(runtime, env=public_environment(secret_names(app)))
         self.runtime = runtime
         self.parameters = parameters
         self.printer = printer

@@ -17,9 +17,9 @@ from scenario6.apphost import (
     Secret,
 )
 from scenario6.apphost.endpoints import Endpoint
+from scenario6.containers import ContainerRuntime
 
 from .process import public_environment
-from .runtime import ContainerRuntime
 
 LOCALHOST = "127.0.0.1"
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scenario6.apphost import ContainerResource, Lifetime, Resource
+from scenario6.containers import ContainerRuntime
 
 from .commands import native_command
 from .container import ContainerRunner
@@ -19,7 +20,6 @@ from .monitor import HealthMonitor
 from .printer import Printer
 from .process import ManagedProcess
 from .resolve import LOCALHOST, RunResolver
-from .runtime import ContainerRuntime
 from .tracked import Tracked
 
 NATIVE_TIMEOUT = 60.0

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scenario6.run import runtime
-from scenario6.run.runtime import nvidia_support
+from scenario6.containers import engine, nvidia_support
 
 
 def nothing_on_path(name: str) -> str | None:
@@ -27,7 +26,7 @@ def test_docker_counts_its_nvidia_runtime_or_the_toolkit() -> None:
 def test_podman_needs_a_cdi_spec_for_nvidia_gpus(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runtime, "CDI_DIRS", (str(tmp_path),))
+    monkeypatch.setattr(engine, "CDI_DIRS", (str(tmp_path),))
     everything = lambda name: f"/usr/bin/{name}"  # noqa: E731 - the toolkit alone is not enough
     (tmp_path / "other.yaml").write_text("kind: example.com/fpga\n")
     assert nvidia_support(True, "", everything) == []

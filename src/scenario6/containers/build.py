@@ -1,0 +1,122 @@
+"""Building an image from a Dockerfile with the detected engine: one command, one error.
+
+``scenario6 run`` streams the build's lines into its log (and stops the build on Ctrl-C);
+``deploy`` and ``bench`` call ``build_image``. All of them assemble the command here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scenario6.apphost import DockerBuild
+
+from .engine import ContainerRuntime
+from .images import image_size
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """An image built from this repository, with what it cost."""
+
+    tag: str
+    seconds: float
+    size_bytes: int
+
+    @property
+    def size_mb(self) -> float:
+        return self.size_bytes / 1e6
+
+
+class BuildError(RuntimeError):
+    """A build that failed; the message ends with the engine's last lines and a hint."""
+
+
+def build_command(
+    runtime: ContainerRuntime,
+    tag: str,
+    build: DockerBuild,
+    *,
+    host_network: bool,
+) -> list[str]:
+    """``<engine> build`` of ``build`` as ``tag``: its Dockerfile, target and build arguments.
+
+    ``host_network`` gives the build's ``RUN`` steps the host's network: an engine started
+    without a bridge (``dockerd --bridge=none``, as in sandboxes and CI) has no other network
+    for ``RUN pip install``. ``deploy`` and ``bench`` always ask for it (on a normal engine it
+    changes nothing in the result); ``run`` only where SCENARIO6_CONTAINER_NETWORK=host, so
+    builders that refuse host networking without an entitlement keep working there.
+    """
+    argv = [runtime.cli, "build", "-t", tag, "-f", str(build.dockerfile)]
+    if host_network:
+        argv += ["--network", "host"]
+    if build.target:
+        argv += ["--target", build.target]
+    for key, value in build.args:
+        argv += ["--build-arg", f"{key}={value}"]
+    return [*argv, str(build.context)]
+
+
+def build_image(
+    runtime: ContainerRuntime,
+    tag: str,
+    build: DockerBuild,
+    *,
+    host_network: bool = True,
+    show_progress: bool = False,
+    timeout: float | None = None,
+) -> BuiltImage:
+    """Build and time ``tag``; raises BuildError with the engine's last lines.
+
+    With ``show_progress`` the engine draws its progress on this terminal (a long build
+    shows its steps as they run); otherwise its output is kept for the error message.
+    """
+    argv = build_command(runtime, tag, build, host_network=host_network)
+    started = time.monotonic()
+    result = subprocess.run(
+        argv,
+        env=dict(runtime.env) if runtime.env is not None else None,
+        capture_output=not show_progress,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    seconds = time.monotonic() - started
+    if result.returncode != 0:
+        output = (result.stdout or "") + (result.stderr or "")
+        raise build_failure(tag, build, result.returncode, output.splitlines())
+    return BuiltImage(tag, seconds, image_size(runtime, tag))
+
+
+def build_failure(tag: str, build: DockerBuild, code: int, last: Sequence[str]) -> BuildError:
+    """The error for a failed build: what, the exit code, the last lines, and a hint."""
+    where = build.dockerfile.name + (f", target {build.target}" if build.target else "")
+    shown = "\n".join(f"    {line}" for line in last[-15:]) or "    (no output shown above)"
+    return BuildError(
+        f"building {tag} from {where} failed (exit code {code}):\n{shown}{_base_image_hint(last)}"
+    )
+
+
+# What docker and podman say when a FROM image cannot be fetched.
+_PULL_FAILURES = (
+    "registry-1.docker.io",
+    "pull access denied",
+    "manifest unknown",
+    "no such host",
+    "failed to resolve source metadata",
+    "error pulling image",
+    "initializing source",
+)
+
+
+def _base_image_hint(output: Sequence[str]) -> str:
+    if not any(marker in line for line in output for marker in _PULL_FAILURES):
+        return ""
+    return (
+        "\n  The base image could not be fetched (no registry access?). Point "
+        "SCENARIO6_BASE_IMAGE at an image this machine has (a mirror of python:3.12-slim, or "
+        "scripts/base-image.sh's local base), or run the loopback backend without Docker: "
+        "scenario6 run --backend loopback --backend-runtime native"
+    )

@@ -1,0 +1,211 @@
+"""The container engine on this machine: Docker or Podman, reachable or not, GPUs or not.
+
+One detection and one set of fix-it hints for every command that drives an engine
+(``run``, ``deploy``, ``bench``) and for ``doctor``, which reports the same findings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RUNTIME_VARIABLE = "SCENARIO6_CONTAINER_RUNTIME"
+NETWORK_VARIABLE = "SCENARIO6_CONTAINER_NETWORK"
+PREFERENCE = ("docker", "podman")
+CDI_DIRS = ("/etc/cdi", "/var/run/cdi")
+
+NO_ENGINE_FIX = (
+    "install Docker Engine (https://docs.docker.com/engine/install/), Docker Desktop or "
+    "Podman; without one, `scenario6 run --backend loopback --backend-runtime native` still works"
+)
+START_FIX = {
+    "docker": "start the engine (`sudo systemctl start docker`, Docker Desktop, or "
+    "scripts/docker-engine.sh); check DOCKER_HOST",
+    "podman": "start the Podman service or machine (`systemctl --user start podman.socket`; "
+    "`podman machine start` on macOS/Windows); check CONTAINER_HOST",
+}
+PERMISSION_FIX = "add your user to the docker group (`sudo usermod -aG docker $USER`, log in again)"
+NVIDIA_FIX = (
+    "install the NVIDIA Container Toolkit and run `sudo nvidia-ctk runtime configure` "
+    "(Podman: `sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml`); without a GPU, "
+    "set USE_GPU=0 or use --backend loopback"
+)
+
+
+class RuntimeUnavailable(RuntimeError):
+    """No usable container engine: ``problem`` says what is wrong, ``fix`` what to do.
+
+    >>> str(RuntimeUnavailable("no engine", "install one"))
+    'no engine\\n  fix: install one'
+    """
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.fix = fix
+
+    def __str__(self) -> str:
+        return f"{self.problem}\n  fix: {self.fix}" if self.fix else self.problem
+
+    @property
+    def line(self) -> str:
+        """Problem and fix on one line, for a list of reasons."""
+        return f"{self.problem} (fix: {self.fix})" if self.fix else self.problem
+
+
+@dataclass(frozen=True)
+class ContainerRuntime:
+    """The CLI to drive (``docker`` or ``podman``) and how containers reach the host network.
+
+    ``network`` is "host" where the engine has no bridge (SCENARIO6_CONTAINER_NETWORK=host),
+    otherwise a per-app bridge network. ``env`` is the environment its own calls get (None:
+    this process's); ``scenario6 run`` hands it one without the app's secrets.
+
+    >>> ContainerRuntime("/usr/bin/podman").gpu_args()
+    ['--device', 'nvidia.com/gpu=all']
+    """
+
+    cli: str
+    network: str | None = None
+    env: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return Path(self.cli).name
+
+    @property
+    def is_podman(self) -> bool:
+        return "podman" in self.name
+
+    @property
+    def host_network(self) -> bool:
+        return self.network == "host"
+
+    @classmethod
+    def detect(cls, env: Mapping[str, str] | None = None) -> ContainerRuntime:
+        """SCENARIO6_CONTAINER_RUNTIME, else docker, else podman, on ``env``'s PATH.
+
+        Raises RuntimeUnavailable when none is installed; the engine itself is not asked.
+        """
+        environ = os.environ if env is None else env
+        network = environ.get(NETWORK_VARIABLE) or None
+        wanted = environ.get(RUNTIME_VARIABLE, "").strip()
+        search = environ.get("PATH", os.defpath)
+        for candidate in [wanted] if wanted else PREFERENCE:
+            path = shutil.which(candidate, path=search)
+            if path:
+                return cls(path, network, env)
+        if wanted:
+            raise RuntimeUnavailable(
+                f"{RUNTIME_VARIABLE}={wanted} but {wanted} is not on PATH",
+                f"install {wanted}, or unset {RUNTIME_VARIABLE}",
+            )
+        raise RuntimeUnavailable("neither docker nor podman is on PATH", NO_ENGINE_FIX)
+
+    def _environment(self) -> dict[str, str]:
+        return dict(os.environ if self.env is None else self.env)
+
+    def which(self, tool: str) -> str | None:
+        return shutil.which(tool, path=self._environment().get("PATH", os.defpath))
+
+    def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.cli, *args],
+            env=self._environment(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def engine_version(self, timeout: float = 20) -> str:
+        """The engine's (server's) version; raises RuntimeUnavailable when it does not answer."""
+        verb, template = ("info", "{{.Version.Version}}") if self.is_podman else (
+            "version", "{{.Server.Version}}"
+        )  # fmt: skip
+        start = START_FIX["podman" if self.is_podman else "docker"]
+        try:
+            result = self.run(verb, "--format", template, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise RuntimeUnavailable(
+                f"the {self.name} engine did not answer within {timeout:g} s", start
+            ) from None
+        version = result.stdout.strip()
+        if result.returncode == 0 and version and version != "<no value>":
+            return version
+        said = (result.stderr.strip() or result.stdout.strip()).splitlines()
+        environ = self._environment()
+        where = environ.get("CONTAINER_HOST" if self.is_podman else "DOCKER_HOST")
+        detail = said[-1] if said else f"exit {result.returncode}"
+        fix = PERMISSION_FIX if "permission denied" in detail.lower() else start
+        raise RuntimeUnavailable(
+            f"the {self.name} engine is not running or not reachable"
+            f"{f' at {where}' if where else ''}: {detail}",
+            fix,
+        )
+
+    def check_engine(self) -> None:
+        """Raise RuntimeUnavailable, with the fix, when the engine does not answer."""
+        self.engine_version()
+
+    def nvidia_support(self) -> list[str]:
+        """What lets this engine's containers use NVIDIA GPUs; empty when nothing does."""
+        runtimes = ""
+        if not self.is_podman:
+            try:
+                result = self.run("info", "--format", "{{json .Runtimes}}")
+            except subprocess.TimeoutExpired:
+                return []
+            runtimes = result.stdout if result.returncode == 0 else ""
+        return nvidia_support(self.is_podman, runtimes, self.which)
+
+    def has_nvidia(self) -> bool:
+        return bool(self.nvidia_support())
+
+    def no_nvidia(self) -> RuntimeUnavailable:
+        """The finding, with its fix, for an engine whose containers cannot get a GPU."""
+        return RuntimeUnavailable(
+            f"{self.name} has no NVIDIA runtime and no CDI spec for nvidia.com/gpu", NVIDIA_FIX
+        )
+
+    def gpu_args(self) -> list[str]:
+        return ["--device", "nvidia.com/gpu=all"] if self.is_podman else ["--gpus=all"]
+
+
+def nvidia_support(
+    podman: bool, docker_runtimes: str, which: Callable[[str], str | None]
+) -> list[str]:
+    """What lets containers use NVIDIA GPUs here, for ``gpu_args``; empty when nothing does.
+
+    Docker's ``--gpus`` needs the NVIDIA Container Toolkit (or a runtime named ``nvidia``, from
+    ``docker info --format '{{json .Runtimes}}'``); Podman's CDI device needs a CDI spec.
+    """
+    if podman:
+        return [f"CDI spec {spec}" for spec in _cdi_specs()]
+    found = []
+    try:
+        runtimes = json.loads(docker_runtimes or "{}")
+    except ValueError:
+        runtimes = {}
+    if isinstance(runtimes, dict) and "nvidia" in runtimes:
+        found.append("docker runtime 'nvidia'")
+    if which("nvidia-container-runtime-hook") or which("nvidia-ctk"):
+        found.append("NVIDIA Container Toolkit")
+    return found
+
+
+def _cdi_specs() -> list[str]:
+    specs = []
+    for folder in map(Path, CDI_DIRS):
+        for spec in sorted(folder.glob("*")) if folder.is_dir() else []:
+            try:
+                if "nvidia.com/gpu" in spec.read_text(errors="replace"):
+                    specs.append(str(spec))
+            except OSError:
+                continue
+    return specs
