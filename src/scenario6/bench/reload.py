@@ -27,7 +27,8 @@ from typing import Any
 
 from scenario6.apphost import Operation, PythonAppResource, load_apphost
 from scenario6.bench.harness import HOST, ChildServer, failure, free_port
-from scenario6.bench.images import REPO, build_image, choose_base, docker_unavailable
+from scenario6.bench.images import REPO, build_on, choose_base, engine
+from scenario6.containers import ContainerRuntime, RuntimeUnavailable, labels
 from scenario6.run.venv import find_venv, install_stamp, stamp_path
 
 ROUTE_MODULE = Path("src/scenario6/frontend/routes/health.py")
@@ -177,22 +178,22 @@ def _wait(condition: Callable[[], bool], timeout: float, interval: float = 0.05)
         time.sleep(interval)
 
 
-def _docker(*args: str, timeout: float = 120) -> str:
-    result = subprocess.run(
-        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
+def _cli(runtime: ContainerRuntime, *args: str, timeout: float = 120) -> str:
+    result = runtime.run(*args, timeout=timeout)
     if result.returncode != 0:
-        raise RuntimeError(f"docker {args[0]} failed: {result.stderr.strip()[-500:]}")
+        raise RuntimeError(f"{runtime.name} {args[0]} failed: {result.stderr.strip()[-500:]}")
     return result.stdout.strip()
 
 
-def production_edit(workspace: Path, base: str, rebuilds: int = REBUILDS) -> dict[str, Any]:
-    """Edit → ``docker build`` (warm cache) → replace the container → new code served."""
+def production_edit(
+    workspace: Path, runtime: ContainerRuntime, base: str, rebuilds: int = REBUILDS
+) -> dict[str, Any]:
+    """Edit → image build (warm cache) → replace the container → new code served."""
     tag = "scenario6-frontend:bench-reload"
     port = free_port()
     editor = RouteEditor(workspace)
     editor.edit("warm-up")
-    build_image(tag, base, context=workspace)  # warms the cache for the timed builds
+    build_on(runtime, base, tag, context=workspace)  # warms the cache for the timed builds
     name = f"scenario6-bench-reload-{os.getpid()}"
     timings, builds = [], []
     try:
@@ -200,33 +201,40 @@ def production_edit(workspace: Path, base: str, rebuilds: int = REBUILDS) -> dic
             marker = f"image-{index}-{time.monotonic_ns()}"
             began = time.monotonic()
             editor.edit(marker)
-            built = build_image(tag, base, context=workspace)
+            built = build_on(runtime, base, tag, context=workspace)
             builds.append(built.seconds)
-            _docker("rm", "-f", name)
-            _docker(
-                "run", "-d", "--name", name, "--network", "host", "-e", f"APP_PORT={port}",
-                "-e", "APP_HOST=127.0.0.1", "--label", "scenario6.bench=reload", tag,
+            _cli(runtime, "rm", "-f", name)
+            _cli(
+                runtime, "run", "-d", "--name", name, "--network", "host",
+                "-e", f"APP_PORT={port}", "-e", "APP_HOST=127.0.0.1",
+                "--label", f"{labels.BENCH}=reload", tag,
             )  # fmt: skip
             _wait_served(port, marker, 300)
             timings.append(time.monotonic() - began)
     finally:
         editor.restore()
         with contextlib.suppress(RuntimeError):
-            _docker("rm", "-f", name)
+            _cli(runtime, "rm", "-f", name)
     build = _summary(builds)
     return {**_summary(timings), "build_p50_s": build["p50_s"], "build": build}
 
 
 def warm_start(
-    workspace: Path, backend_runtime: str, base: str | None, repeats: int = WARM_STARTS
+    workspace: Path,
+    backend_runtime: str,
+    containers: tuple[ContainerRuntime, str] | None,
+    repeats: int = WARM_STARTS,
 ) -> dict[str, Any]:
-    """Start ``scenario6 run`` once cold, then ``repeats`` times warm (everything cached)."""
+    """Start ``scenario6 run`` once cold, then ``repeats`` times warm (everything cached).
+
+    ``containers`` (the engine and the base image) is for a container backend."""
     port = free_port()
     env = {"FRONTEND_PORT": str(port), "MOSHI_PORT": str(free_port())}
-    if backend_runtime == "container":
+    if containers is not None:
+        runtime, base = containers
         env |= {
             "SCENARIO6_CONTAINER_NETWORK": os.environ.get("SCENARIO6_CONTAINER_NETWORK", "host"),
-            "SCENARIO6_BASE_IMAGE": base or "",
+            "SCENARIO6_BASE_IMAGE": base,
             # The images benchmark's backend image is not the loopback this times.
             "SCENARIO6_BACKEND_IMAGE": "",
         }
@@ -240,17 +248,21 @@ def warm_start(
                 child.wait_healthy(f"http://{HOST}:{port}/health", timeout=1800)
                 seconds.append(time.monotonic() - began)
     finally:
-        if backend_runtime == "container":
-            ids = _docker("ps", "-aq", "--filter", f"label=scenario6.app={app_id}")
+        if containers is not None:
+            ids = _cli(runtime, "ps", "-aq", "--filter", labels.selector(labels.APP, app_id))
             if ids:
-                _docker("rm", "-f", *ids.split())
+                _cli(runtime, "rm", "-f", *ids.split())
     warm = _summary(seconds[1:])
     return {**warm, "cold_s": round(seconds[0], 2), "warm_s": warm["p50_s"]}
 
 
-def _docker_base() -> tuple[str | None, str]:
-    why = docker_unavailable()
-    return (None, why) if why else (choose_base(os.environ), "")
+def _engine_base() -> tuple[tuple[ContainerRuntime, str] | None, str]:
+    """The engine and base image for the parts that build images, or why there are none."""
+    try:
+        runtime = engine()
+    except RuntimeUnavailable as problem:
+        return None, problem.line
+    return (runtime, choose_base(runtime, os.environ)), ""
 
 
 def _attempt(part: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -268,16 +280,17 @@ def measure(
     result: dict[str, Any] = {"benchmark": "reload", "target_s": TARGET_S}
     with tempfile.TemporaryDirectory(prefix="scenario6-bench-reload-") as folder:
         workspace = make_workspace(Path(folder) / "repo")
-        base, why = _docker_base()
+        containers, why = _engine_base()
         parts: dict[str, Callable[[], dict[str, Any]]] = {
             "run_mode_edit": lambda: run_mode_edit(workspace, edits),
             "uvicorn_reload_edit": lambda: uvicorn_reload_edit(workspace, max(3, edits - 2)),
             "warm_start_native_backend": lambda: warm_start(workspace, "native", None, warm_starts),
         }
-        if base is not None:
-            parts["production_edit"] = lambda: production_edit(workspace, base, rebuilds)
+        if containers is not None:
+            runtime, base = containers
+            parts["production_edit"] = lambda: production_edit(workspace, runtime, base, rebuilds)
             parts["warm_start_container_backend"] = lambda: warm_start(
-                workspace, "container", base, warm_starts
+                workspace, "container", containers, warm_starts
             )
         for key in (*parts, "production_edit", "warm_start_container_backend"):
             result[key] = _attempt(parts[key]) if key in parts else {"skipped": why}
