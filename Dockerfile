@@ -14,12 +14,15 @@ COPY pyproject.toml requirements.lock ./
 # Dependencies first, from pyproject's own list pinned by the lock file: this layer stays
 # cached while only the source changes. Only the telemetry extra (OpenTelemetry, used when
 # OTEL_EXPORTER_OTLP_ENDPOINT is set): no torch, no codecs, no aiohttp.
-RUN python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['telemetry']))" > deps.txt \
+# Python 3.10 has no tomllib: its forerunner tomli (the locked one) reads pyproject.toml there.
+RUN if ! /opt/venv/bin/python -c "import tomllib" 2>/dev/null; then \
+      /opt/venv/bin/pip install -q -c requirements.lock tomli; fi \
+ && /opt/venv/bin/python -c "import sys; toml = __import__('tomllib' if sys.version_info >= (3, 11) else 'tomli'); p = toml.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['telemetry']))" > deps.txt \
  && /opt/venv/bin/pip install -c requirements.lock -r deps.txt
 COPY README.md ./
 COPY src ./src
 RUN /opt/venv/bin/pip install --no-deps . \
- && /opt/venv/bin/pip uninstall -y -q pip setuptools \
+ && /opt/venv/bin/pip uninstall -y -q pip setuptools tomli \
  && find /opt/venv -name __pycache__ -prune -exec rm -rf {} +
 
 FROM ${BASE_IMAGE} AS runtime
