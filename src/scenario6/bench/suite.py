@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr, flush=True)
 
     machine = describe()
-    when = datetime.now(UTC)
+    when = datetime.now(timezone.utc)
     began = time.monotonic()
     results, healthy = measure_all(plan, progress)
     machine = machine.finished()
