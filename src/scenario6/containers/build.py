@@ -90,12 +90,16 @@ def build_image(
     return BuiltImage(tag, seconds, image_size(runtime, tag))
 
 
-def build_failure(tag: str, build: DockerBuild, code: int, last: Sequence[str]) -> BuildError:
-    """The error for a failed build: what, the exit code, the last lines, and a hint."""
+def build_failure(
+    tag: str, build: DockerBuild, code: int, last: Sequence[str], purpose: str = ""
+) -> BuildError:
+    """The error for a failed build: what (and ``purpose``, whom it was for), the exit code,
+    the engine's last lines, and a hint."""
     where = build.dockerfile.name + (f", target {build.target}" if build.target else "")
     shown = "\n".join(f"    {line}" for line in last[-15:]) or "    (no output shown above)"
     return BuildError(
-        f"building {tag} from {where} failed (exit code {code}):\n{shown}{_base_image_hint(last)}"
+        f"building {tag}{f' for {purpose}' if purpose else ''} failed (exit code {code}; "
+        f"{where}):\n{shown}{_base_image_hint(last)}"
     )
 
 

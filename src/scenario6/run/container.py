@@ -76,8 +76,9 @@ class ContainerRunner:
                 on_line=lambda line: self.on_line(f"[build] {line}"),
             )
             if code != 0:
-                failure = build_failure(image, build, code, last)
-                raise ContainerError(f"{self.resource.name}: {failure}")
+                raise ContainerError(
+                    str(build_failure(image, build, code, last, self.resource.name))
+                )
         code, image_id = await self._cli("image", "inspect", "--format", "{{.Id}}", image)
         if code != 0:
             self.on_line(f"pulling {image}…")
