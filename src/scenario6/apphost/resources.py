@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import enum
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
-if sys.version_info >= (3, 11):
-    from typing import Self
-else:  # pyproject pins typing_extensions for 3.10
-    from typing_extensions import Self
+if TYPE_CHECKING:  # only annotations use it: setup_scenario6.py imports this without a venv
+    from typing_extensions import Self  # typing.Self from Python 3.11 on
 
 from .endpoints import Endpoint, EndpointReference, EnvValue, ReferenceExpression
 from .errors import AppModelError
