@@ -21,12 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-if sys.version_info >= (3, 11):
-    from typing import Self
-else:  # pyproject pins typing_extensions for 3.10
-    from typing_extensions import Self
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11 on
 
 from scenario6.backend import architecture
 from scenario6.backend.conventions import session_generator
