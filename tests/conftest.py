@@ -20,3 +20,16 @@ def require_tool(name: str, path: str | None = None) -> str:
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
+
+
+# A test that takes one of these fixtures needs what the marker names, whether or not its module
+# says so: the marker then holds for every such test, and the fast tier (scripts/fast-tier.sh,
+# `-m "not docker and not browser and not personaplex"`) leaves them all out.
+_NEEDS = {"docker": "docker", "base_image": "docker", "tiny_personaplex": "personaplex"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        for marker in sorted({_NEEDS[name] for name in fixtures if name in _NEEDS}):
+            item.add_marker(marker)

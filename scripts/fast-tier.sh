@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The fast tier of the suite on one more Python, in a venv of its own (.venv-X.Y):
+#   scripts/fast-tier.sh 3.10 [pytest args]
+# Fast means without what needs a Docker engine, Chromium or the real PersonaPlex server (its
+# venv needs torch, whose CPU wheel this machine kind has for the default Python only): those
+# run once, on .venv, in ./test.sh. CI runs this for each other supported version (.ci/run).
+# The interpreter comes from pyenv, which installs a missing version, else python X.Y on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+version="${1:?usage: scripts/fast-tier.sh X.Y [pytest args]}"
+shift
+
+fail() {
+  echo "scripts/fast-tier.sh: $*" >&2
+  exit 1
+}
+
+find_python() {
+  local pyenv found
+  pyenv="$(command -v pyenv || echo "${PYENV_ROOT:-$HOME/.pyenv}/bin/pyenv")"
+  if [[ -x "$pyenv" ]]; then
+    if ! found="$("$pyenv" latest "$version" 2>/dev/null)"; then
+      echo "Python $version is not installed; installing it with pyenv (several minutes)…" >&2
+      "$pyenv" install --skip-existing "$version" >&2 ||
+        fail "pyenv install $version failed (see above); install Python $version and run again"
+      found="$("$pyenv" latest "$version")" || fail "pyenv installed no Python $version"
+    fi
+    echo "$("$pyenv" root)/versions/$found/bin/python"
+  elif command -v "python$version" >/dev/null; then
+    command -v "python$version"
+  else
+    fail "no Python $version: install pyenv (https://github.com/pyenv/pyenv) or python$version"
+  fi
+}
+
+python="$(find_python)"
+venv=".venv-$version"
+if [[ ! -x "$venv/bin/python" ]]; then
+  echo "Creating $venv with $("$python" --version)"
+  "$python" -m venv "$venv"
+fi
+# The install setup_scenario6.py makes for .venv; the lock's python_version markers pick the
+# pins this version can install.
+"$venv/bin/python" -m pip install --quiet --upgrade pip
+"$venv/bin/python" -m pip install --quiet -c requirements.lock -e '.[dev,loopback]'
+# The code is typed against 3.10's standard library (pyproject); this checks it against this one's.
+"$venv/bin/mypy" --python-version "$version"
+exec "$venv/bin/python" -m pytest -m "not docker and not browser and not personaplex" "$@"
