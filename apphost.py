@@ -14,14 +14,9 @@ from pathlib import Path
 
 from scenario6.apphost import AppModelError, DistributedApplication, Lifetime
 from scenario6.backend import slots
-from scenario6.backend.kinds import (
-    BACKENDS,
-    BATCHED,
-    IMAGE_TARGETS,
-    LOOPBACK,
-    MODEL_BACKENDS,
-    PERSONAPLEX,
-)
+from scenario6.facts import stack
+from scenario6.facts.kinds import BATCHED, IMAGE_TARGETS, MODEL_BACKENDS
+from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND, FRONTEND_PORT, TOKEN
 from scenario6.frontend.hosts import LOCAL_NAMES
 from scenario6.frontend.serving import UVICORN_ARGS
 
@@ -29,10 +24,10 @@ builder = DistributedApplication.create_builder(name="scenario6")
 config = builder.configuration
 publishing = builder.execution_context.is_publish_mode
 
-# `scenario6 run --backend ...` and `scenario6 publish --backend ...` set these.
-backend = config.get("SCENARIO6_BACKEND", PERSONAPLEX)
-backend_runtime = config.get("SCENARIO6_BACKEND_RUNTIME", "container")
-frontend_runtime = "docker" if publishing else config.get("SCENARIO6_FRONTEND", "python")
+# Which backend runs, and how, as `scenario6 run` (from what this machine has) or `scenario6
+# publish` (from its options) chose it.
+chosen = stack.given(publishing)
+backend = chosen.backend
 base_image = config.get("SCENARIO6_BASE_IMAGE")
 # A backend image this machine already has (a mirror, or moshi/Dockerfile built with its CPU
 # build arguments) instead of building moshi/Dockerfile.
@@ -49,8 +44,8 @@ hf_home = "/data/hf"
 model_dir = config.get("PERSONAPLEX_MODEL_DIR")
 model_mount = "/models/personaplex"
 model_volume = "scenario6-personaplex-model"
-moshi_port = config.get_int("MOSHI_PORT", 8998)
-frontend_port = config.get_int("FRONTEND_PORT", 8010)
+moshi_port = config.get_int("MOSHI_PORT", BACKEND_PORT)
+frontend_port = config.get_int("FRONTEND_PORT", FRONTEND_PORT)
 
 # The batched backend holds this many conversations at once ("auto": what its GPU fits).
 conversations = None
@@ -62,19 +57,19 @@ if backend == BATCHED:
 
 moshi = None
 moshi_ca = None
-if backend in BACKENDS and (publishing or backend_runtime == "container"):
+if chosen.backend_runtime == "container":
     target = IMAGE_TARGETS[backend]
     moshi = (
-        builder.add_container("scenario6-moshi", backend_image)
+        builder.add_container(BACKEND, backend_image)
         if backend_image
-        else builder.add_dockerfile("scenario6-moshi", ".", "moshi/Dockerfile", target=target)
+        else builder.add_dockerfile(BACKEND, ".", "moshi/Dockerfile", target=target)
     )
     (
         moshi.with_endpoint(
             name="http",
             scheme="https" if use_ssl else "http",
             port=moshi_port,
-            target_port=8998,
+            target_port=BACKEND_PORT,
             env="MOSHI_PORT",
         )
         .with_environment("MOSHI_HOST", "0.0.0.0")
@@ -102,7 +97,7 @@ if backend in BACKENDS and (publishing or backend_runtime == "container"):
             hf_token = builder.add_parameter(
                 "hf-token", secret=True, description="Hugging Face token"
             )
-            moshi.with_environment("HF_TOKEN", hf_token)
+            moshi.with_environment(TOKEN, hf_token)
             # The first start downloads ~17 GB of weights into the volume.
             moshi.with_startup_timeout(3600)
         if use_gpu:
@@ -128,10 +123,10 @@ if backend in BACKENDS and (publishing or backend_runtime == "container"):
         # out of the container (publishing shares the certificate volume instead).
         moshi_ca = builder.app_dir / ".scenario6" / "moshi-ca.pem"
         moshi.with_file_export("/data/certs/ca.pem", moshi_ca)
-elif backend == LOOPBACK:
+elif chosen.backend_runtime == "native":  # the loopback: no image, no model
     moshi = (
         builder.add_python_module(
-            "scenario6-moshi",
+            BACKEND,
             ".",
             "scenario6",
             ["backend", "loopback", "--host", "127.0.0.1", "--port", str(moshi_port)],
@@ -140,9 +135,9 @@ elif backend == LOOPBACK:
         .with_http_health_check("/health")
     )
 
-if frontend_runtime == "python":
+if chosen.frontend == "python":
     frontend = (
-        builder.add_uvicorn_app("scenario6-frontend", ".", "scenario6.frontend.app:app")
+        builder.add_uvicorn_app(FRONTEND, ".", "scenario6.frontend.app:app")
         .with_virtual_environment(".venv")
         .with_pip("-c", "requirements.lock", "-e", ".")
         .with_reload("src/scenario6")
@@ -153,8 +148,8 @@ if frontend_runtime == "python":
     )
 else:
     frontend = (
-        builder.add_dockerfile("scenario6-frontend", ".", "Dockerfile")
-        .with_http_endpoint(port=frontend_port, target_port=8010, env="APP_PORT")
+        builder.add_dockerfile(FRONTEND, ".", "Dockerfile")
+        .with_http_endpoint(port=frontend_port, target_port=FRONTEND_PORT, env="APP_PORT")
         .with_environment("APP_HOST", "0.0.0.0")
     )
     if base_image:
@@ -182,7 +177,7 @@ if moshi is not None:
     frontend.with_environment("MOSHI_WS_URL", moshi.get_endpoint("http")).wait_for(moshi)
 else:
     frontend.with_environment("MOSHI_WS_URL", backend)
-if moshi_ca is not None and frontend_runtime == "python":
+if moshi_ca is not None and chosen.frontend == "python":
     frontend.with_environment("MOSHI_TLS_CA", str(moshi_ca))
 elif moshi_ca is not None:
     frontend.with_bind_mount(moshi_ca, "/run/scenario6/moshi-ca.pem", read_only=True)

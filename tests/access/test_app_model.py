@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from scenario6.apphost import Operation, Parameter, load_apphost
+from scenario6.apphost import Operation, Parameter
+from tests.support.appmodel import load_app
 
 APPHOST = Path(__file__).resolve().parents[2] / "apphost.py"
 
@@ -18,7 +19,7 @@ def _no_codes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("backend", ["personaplex", "loopback"])
 def test_publishing_gates_the_frontend_with_a_secret_parameter(backend: str) -> None:
-    app = load_apphost(APPHOST, Operation.PUBLISH, {"SCENARIO6_BACKEND": backend})
+    app = load_app(Operation.PUBLISH, backend)
     codes = app.resource("scenario6-frontend").env["ACCESS_CODES"]
     assert isinstance(codes, Parameter)
     assert codes.secret and codes.env_name == "ACCESS_CODES"
@@ -26,12 +27,8 @@ def test_publishing_gates_the_frontend_with_a_secret_parameter(backend: str) -> 
 
 
 def test_run_mode_on_localhost_is_open_unless_codes_are_set() -> None:
-    app = load_apphost(APPHOST, Operation.RUN, {"SCENARIO6_BACKEND": "loopback"})
+    app = load_app(Operation.RUN, "loopback")
     assert "ACCESS_CODES" not in app.resource("scenario6-frontend").env
-    gated = load_apphost(
-        APPHOST,
-        Operation.RUN,
-        {"SCENARIO6_BACKEND": "loopback", "ACCESS_CODES": "me:my-own-code-123"},
-    )
+    gated = load_app(Operation.RUN, "loopback", {"ACCESS_CODES": "me:my-own-code-123"})
     codes = gated.resource("scenario6-frontend").env["ACCESS_CODES"]
     assert isinstance(codes, Parameter) and codes.secret

@@ -11,23 +11,21 @@ from scenario6.apphost import (
     ContainerResource,
     Operation,
     Parameter,
-    load_apphost,
 )
+from tests.support.appmodel import load_app
 
 APPHOST = Path(__file__).resolve().parents[2] / "apphost.py"
-BATCHED = {"SCENARIO6_BACKEND": "batched"}
 
 
 @pytest.fixture(autouse=True)
 def _defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("USE_GPU", "MOSHI_SLOTS", "MOSHI_DEVICE", "PERSONAPLEX_MODEL_DIR"):
         monkeypatch.delenv(name, raising=False)
-    for name in ("SCENARIO6_BACKEND_RUNTIME", "SCENARIO6_FRONTEND", "SCENARIO6_BACKEND_IMAGE"):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("SCENARIO6_BACKEND_IMAGE", raising=False)
 
 
 def _backend(operation: Operation, overrides: dict[str, str]) -> ContainerResource:
-    moshi = load_apphost(APPHOST, operation, {**BATCHED, **overrides}).resource("scenario6-moshi")
+    moshi = load_app(operation, "batched", overrides).resource("scenario6-moshi")
     assert isinstance(moshi, ContainerResource)
     return moshi
 
@@ -36,7 +34,7 @@ def _backend(operation: Operation, overrides: dict[str, str]) -> ContainerResour
 def test_batched_is_the_personaplex_container_with_its_own_target_and_auto_slots(
     operation: Operation,
 ) -> None:
-    app = load_apphost(APPHOST, operation, BATCHED)
+    app = load_app(operation, "batched")
     moshi, frontend = app.resource("scenario6-moshi"), app.resource("scenario6-frontend")
     assert isinstance(moshi, ContainerResource)
     assert moshi.build is not None and moshi.build.target == "personaplex-batched"
@@ -55,7 +53,7 @@ def test_batched_is_the_personaplex_container_with_its_own_target_and_auto_slots
 
 @pytest.mark.parametrize("operation", [Operation.RUN, Operation.PUBLISH])
 def test_a_fixed_slot_count_reaches_the_backend_and_the_frontend(operation: Operation) -> None:
-    app = load_apphost(APPHOST, operation, {**BATCHED, "MOSHI_SLOTS": " 4 "})
+    app = load_app(operation, "batched", {"MOSHI_SLOTS": " 4 "})
     assert app.resource("scenario6-moshi").env["MOSHI_SLOTS"] == "4"
     assert app.resource("scenario6-frontend").env["SESSIONS_PER_BACKEND"] == "4"
 
@@ -63,13 +61,12 @@ def test_a_fixed_slot_count_reaches_the_backend_and_the_frontend(operation: Oper
 @pytest.mark.parametrize("value", ["0", "four", "2.5"])
 def test_a_slot_count_the_backend_would_refuse_stops_the_app_model(value: str) -> None:
     with pytest.raises(AppModelError, match="field 'MOSHI_SLOTS': MOSHI_SLOTS must"):
-        load_apphost(APPHOST, Operation.PUBLISH, {**BATCHED, "MOSHI_SLOTS": value})
+        load_app(Operation.PUBLISH, "batched", {"MOSHI_SLOTS": value})
 
 
 @pytest.mark.parametrize("backend", ["personaplex", "loopback"])
 def test_other_backends_neither_read_nor_pass_the_slot_count(backend: str) -> None:
-    overrides = {"SCENARIO6_BACKEND": backend, "MOSHI_SLOTS": "four"}
-    app = load_apphost(APPHOST, Operation.PUBLISH, overrides)
+    app = load_app(Operation.PUBLISH, backend, {"MOSHI_SLOTS": "four"})
     assert "MOSHI_SLOTS" not in app.resource("scenario6-moshi").env
     assert "MOSHI_BACKEND" not in app.resource("scenario6-moshi").env  # the image says it
     assert "SESSIONS_PER_BACKEND" not in app.resource("scenario6-frontend").env
@@ -83,7 +80,7 @@ def test_a_given_personaplex_image_runs_the_batched_server() -> None:
 
 def test_cpu_and_a_local_model_folder_work_as_for_personaplex(tmp_path: Path) -> None:
     overrides = {"USE_GPU": "0", "PERSONAPLEX_MODEL_DIR": str(tmp_path), "MOSHI_SLOTS": "2"}
-    app = load_apphost(APPHOST, Operation.RUN, {**BATCHED, **overrides})
+    app = load_app(Operation.RUN, "batched", overrides)
     moshi = app.resource("scenario6-moshi")
     assert isinstance(moshi, ContainerResource)
     assert not moshi.gpus and moshi.env["MOSHI_DEVICE"] == "cpu"

@@ -14,6 +14,8 @@ from scenario6.apphost import (
     PythonAppResource,
     load_apphost,
 )
+from scenario6.facts.stack import FrontendRuntime, Stack, handed
+from tests.support.appmodel import load_app
 
 APPHOST = Path(__file__).resolve().parents[2] / "apphost.py"
 
@@ -21,8 +23,6 @@ APPHOST = Path(__file__).resolve().parents[2] / "apphost.py"
 @pytest.fixture(autouse=True)
 def _defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("USE_GPU", "MOSHI_PORT", "FRONTEND_PORT", "MOSHI_USE_SSL", "HF_HOME"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("SCENARIO6_BACKEND", "SCENARIO6_BACKEND_RUNTIME", "SCENARIO6_FRONTEND"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -43,7 +43,7 @@ def test_publish_mode_is_two_containers_with_the_token_for_the_backend_only() ->
 
 
 def test_run_mode_frontend_is_a_uvicorn_app_with_reload() -> None:
-    app = load_apphost(APPHOST, Operation.RUN, {"SCENARIO6_BACKEND": "loopback"})
+    app = load_app(Operation.RUN, "loopback")
     frontend = app.resource("scenario6-frontend")
     assert isinstance(frontend, PythonAppResource)
     assert frontend.entry.target == "scenario6.frontend.app:app" and frontend.reload
@@ -54,14 +54,15 @@ def test_run_mode_frontend_is_a_uvicorn_app_with_reload() -> None:
 
 
 @pytest.mark.parametrize(
-    ("overrides", "expected"),
+    ("stack", "overrides", "expected"),
     [
-        ({"SCENARIO6_BACKEND_RUNTIME": "native"}, "python"),
-        ({"USE_GPU": "0", "SCENARIO6_BACKEND": "personaplex"}, "container"),
+        (Stack("loopback", "native"), {}, "python"),
+        (Stack("personaplex", "container"), {"USE_GPU": "0"}, "container"),
     ],
 )
-def test_backend_variants(overrides: dict[str, str], expected: str) -> None:
-    app = load_apphost(APPHOST, Operation.RUN, {"SCENARIO6_BACKEND": "loopback", **overrides})
+def test_backend_variants(stack: Stack, overrides: dict[str, str], expected: str) -> None:
+    with handed(stack):
+        app = load_apphost(APPHOST, Operation.RUN, overrides)
     moshi = app.resource("scenario6-moshi")
     assert moshi.kind == expected
     if isinstance(moshi, ContainerResource):  # USE_GPU=0: no GPU asked for, none looked for
@@ -70,15 +71,14 @@ def test_backend_variants(overrides: dict[str, str], expected: str) -> None:
 
 
 def test_external_backend_url_has_no_moshi_resource() -> None:
-    app = load_apphost(APPHOST, Operation.RUN, {"SCENARIO6_BACKEND": "wss://gpu-box:8998"})
+    app = load_app(Operation.RUN, "wss://gpu-box:8998")
     assert [r.name for r in app.resources] == ["scenario6-frontend"]
     assert app.resource("scenario6-frontend").env["MOSHI_WS_URL"] == "wss://gpu-box:8998"
 
 
 @pytest.mark.parametrize("frontend", ["python", "docker"])
-def test_tls_backend_in_run_mode_hands_its_ca_to_the_frontend(frontend: str) -> None:
-    overrides = {"MOSHI_USE_SSL": "1", "SCENARIO6_BACKEND": "loopback"}
-    app = load_apphost(APPHOST, Operation.RUN, {**overrides, "SCENARIO6_FRONTEND": frontend})
+def test_tls_backend_in_run_mode_hands_its_ca_to_the_frontend(frontend: FrontendRuntime) -> None:
+    app = load_app(Operation.RUN, "loopback", {"MOSHI_USE_SSL": "1"}, frontend=frontend)
     moshi = app.resource("scenario6-moshi")
     assert isinstance(moshi, ContainerResource)
     [(source, copy)] = moshi.exports
@@ -100,10 +100,10 @@ def test_published_tls_backend_shares_its_certificates_without_copies() -> None:
 
 @pytest.mark.parametrize(("use_gpu", "device"), [("1", "cuda:1"), ("0", "cpu")])
 def test_moshi_device_reaches_the_backend(use_gpu: str, device: str) -> None:
-    overrides = {"SCENARIO6_BACKEND": "personaplex", "USE_GPU": use_gpu}
+    overrides = {"USE_GPU": use_gpu}
     if use_gpu == "1":
         overrides["MOSHI_DEVICE"] = device
-    moshi = load_apphost(APPHOST, Operation.PUBLISH, overrides).resource("scenario6-moshi")
+    moshi = load_app(Operation.PUBLISH, "personaplex", overrides).resource("scenario6-moshi")
     assert moshi.env["MOSHI_DEVICE"] == device
 
 

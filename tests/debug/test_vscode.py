@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scenario6.apphost import EndpointReference, Operation, load_apphost
+from scenario6.apphost import EndpointReference, Operation
 from scenario6.debug import DEFAULT_PORT
+from tests.support.appmodel import load_app
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -18,7 +19,7 @@ def _configs() -> dict[str, dict[str, Any]]:
 
 
 def test_launch_environment_matches_run_mode() -> None:
-    app = load_apphost(REPO / "apphost.py", Operation.RUN, {"SCENARIO6_BACKEND": "loopback"})
+    app = load_app(Operation.RUN, "loopback")
     frontend = app.resource("scenario6-frontend")
     moshi_ref = frontend.env["MOSHI_WS_URL"]
     assert isinstance(moshi_ref, EndpointReference)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from scenario6.frontend.backends import BackendUrl
+from scenario6.facts.urls import BackendUrl
 from scenario6.frontend.settings import FrontendSettings
 
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from scenario6.apphost import Configuration, Operation, ParameterResolver, load_apphost
+from scenario6.apphost import Configuration, Operation, ParameterResolver
 from scenario6.backend.certs import CertificateFiles
 from scenario6.bench.harness import HOST, ChildServer, free_port
+from scenario6.containers import ContainerRuntime
 from scenario6.run.commands import native_command
 from scenario6.run.resolve import RunResolver
-from scenario6.run.runtime import ContainerRuntime
+from tests.support.appmodel import load_app
 
 REPO = Path(__file__).resolve().parents[2]
 # Short enough to wait for in a test; the defaults are what docs/security.md states.
@@ -43,8 +44,7 @@ def _run_mode_command(
     backend_url: str, port: int, reload: bool
 ) -> tuple[list[str], dict[str, str]]:
     """The frontend's command line and environment as `scenario6 run` builds them."""
-    overrides = {"SCENARIO6_BACKEND": backend_url, "FRONTEND_PORT": str(port)}
-    app = load_apphost(REPO / "apphost.py", Operation.RUN, overrides)
+    app = load_app(Operation.RUN, backend_url, {"FRONTEND_PORT": str(port)})
     resolver = RunResolver(
         app,
         ParameterResolver(Configuration(environ={}), prompt=None),

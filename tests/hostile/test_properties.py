@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from scenario6.frontend.backends import BackendUrl, parse_backend_urls
+from scenario6.facts.urls import BackendUrl, parse_backend_urls
 from scenario6.frontend.proxy.request import (
     BadRequest,
     SessionRequest,

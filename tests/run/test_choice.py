@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scenario6.apphost import Configuration
+from scenario6.facts.stack import Stack
 from scenario6.run.choice import ChoiceError, choose
 from tests.conftest import require_tool
 
@@ -28,14 +29,14 @@ def test_auto_falls_back_to_a_native_loopback_unless_told_otherwise() -> None:
 def test_external_url_and_bad_values() -> None:
     choice = choose("wss://gpu-box:8998/api/chat", None, "python", Configuration(environ={}))
     assert (choice.backend, choice.backend_runtime) == ("wss://gpu-box:8998/api/chat", "external")
-    assert choice.overrides()["SCENARIO6_BACKEND"] == "wss://gpu-box:8998/api/chat"
+    assert choice.stack.kind is None  # the app model starts no backend for a URL
     with pytest.raises(ChoiceError, match="use auto, personaplex, loopback"):
         choose("gpu-box", None, "python", Configuration(environ={}))
 
 
 def test_personaplex_without_gpu_runtime_is_refused_naming_it() -> None:
     require_tool("docker")
-    from scenario6.run.runtime import ContainerRuntime
+    from scenario6.containers import ContainerRuntime
 
     configuration = Configuration(environ={"HF_TOKEN": "x"})
     if ContainerRuntime.detect().has_nvidia():  # a GPU machine: the same call goes through
@@ -60,14 +61,14 @@ def test_a_docker_frontend_needs_an_engine_even_with_a_backend_url(
 
 def test_batched_runs_like_personaplex_in_its_container() -> None:
     require_tool("docker")
-    from scenario6.run.runtime import ContainerRuntime
+    from scenario6.containers import ContainerRuntime
 
     with pytest.raises(ChoiceError, match="--backend batched runs in its container image"):
         choose("batched", "native", "python", Configuration(environ={"HF_TOKEN": "x"}))
     # Without a GPU it runs on the CPU, as personaplex does; with USE_GPU it needs the runtime.
     choice = choose("batched", None, "python", Configuration(environ={"USE_GPU": "0"}))
     assert (choice.backend, choice.backend_runtime) == ("batched", "container")
-    assert choice.overrides()["SCENARIO6_BACKEND"] == "batched"
+    assert choice.stack == Stack("batched", "container", "python")
     if not ContainerRuntime.detect().has_nvidia():
         with pytest.raises(ChoiceError, match=r"--backend batched cannot run here: .*NVIDIA"):
             choose("batched", None, "python", Configuration(environ={"HF_TOKEN": "x"}))

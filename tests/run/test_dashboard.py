@@ -10,9 +10,9 @@ from scenario6.apphost import (
     DistributedApplicationBuilder,
     EndpointReference,
     Operation,
-    load_apphost,
 )
 from scenario6.run import dashboard
+from tests.support.appmodel import load_app
 from tests.support.docker import docker_cli
 
 DESIGN_VARIABLES = {
@@ -75,8 +75,7 @@ def test_url() -> None:
 
 
 def test_the_app_model_gets_a_dashboard() -> None:
-    repo = Path(__file__).resolve().parents[2]
-    app = load_apphost(repo / "apphost.py", Operation.RUN, {"SCENARIO6_BACKEND": "loopback"})
+    app = load_app(Operation.RUN, "loopback")
     before = [r.name for r in app.resources]
     board = dashboard.add_dashboard(app, "mcr.microsoft.com/dotnet/aspire-dashboard:latest")
     assert [r.name for r in app.resources] == [*before, board.name]

@@ -11,22 +11,22 @@ from scenario6.apphost import (
     ContainerResource,
     Operation,
     ParameterResolver,
-    load_apphost,
 )
+from scenario6.containers import ContainerRuntime
+from scenario6.facts.stack import FrontendRuntime
 from scenario6.run.container import ContainerRunner
 from scenario6.run.resolve import RunResolver
-from scenario6.run.runtime import ContainerRuntime
+from tests.support.appmodel import load_app
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "hf_secret_for_tests_42"
 
 
-def resolver_for(backend: str, runtime: ContainerRuntime) -> RunResolver:
-    app = load_apphost(
-        REPO / "apphost.py",
-        Operation.RUN,
-        {"SCENARIO6_BACKEND": backend, "MOSHI_PORT": "18998", "FRONTEND_PORT": "18010"},
-    )
+def resolver_for(
+    backend: str, runtime: ContainerRuntime, frontend: FrontendRuntime = "python"
+) -> RunResolver:
+    ports = {"MOSHI_PORT": "18998", "FRONTEND_PORT": "18010"}
+    app = load_app(Operation.RUN, backend, ports, frontend=frontend)
     parameters = ParameterResolver(Configuration(environ={"HF_TOKEN": TOKEN}), prompt=None)
     return RunResolver(app, parameters, runtime)
 
@@ -80,9 +80,8 @@ def test_on_a_bridge_containers_reach_each_other_by_resource_name(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The name the backend's certificate carries, as in Compose, not the container's own name.
-    monkeypatch.setenv("SCENARIO6_FRONTEND", "docker")
     runtime = ContainerRuntime("/usr/bin/docker", None)
-    resolver = resolver_for("loopback", runtime)
+    resolver = resolver_for("loopback", runtime, frontend="docker")
     moshi, frontend = (resolver.app.resource(n) for n in ("scenario6-moshi", "scenario6-frontend"))
     assert isinstance(moshi, ContainerResource) and isinstance(frontend, ContainerResource)
     args = ContainerRunner(moshi, runtime, resolver, print).run_spec("sha256:1")[0]

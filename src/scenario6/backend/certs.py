@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from scenario6.facts.names import BACKEND
+
 CERT_FILE = "cert.pem"
 KEY_FILE = "key.pem"
 CA_FILE = "ca.pem"
@@ -31,7 +33,7 @@ DEFAULT_NAMES = ("localhost", "127.0.0.1", "::1")
 VALIDITY = datetime.timedelta(days=825)
 # A certificate this close to expiry is replaced at start rather than failing mid-run.
 RENEW_BEFORE = datetime.timedelta(days=7)
-_CA_NAME = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "scenario6-moshi local CA")])
+_CA_NAME = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{BACKEND} local CA")])
 
 
 class CertificateError(RuntimeError):
@@ -77,7 +79,7 @@ def ensure_certificate(
     there (``cert.pem`` without our ``ca.pem``) is never replaced: it is used as it is, or
     ``CertificateError`` says why it cannot be.
     """
-    now = now or datetime.datetime.now(datetime.UTC)
+    now = now or datetime.datetime.now(datetime.timezone.utc)
     files = CertificateFiles.in_dir(directory)
     if files.cert.exists() and not is_generated(files):
         _check_provided(files, now)

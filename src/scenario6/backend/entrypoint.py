@@ -18,7 +18,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scenario6.backend.kinds import (
+from scenario6.backend.model_folder import ModelFolder
+from scenario6.backend.slots import AUTO, Slots, SlotsError, parse_slots
+from scenario6.backend.slots import ENV as SLOTS_ENV
+from scenario6.facts.kinds import (
     BACKENDS,
     BATCHED,
     LOOPBACK,
@@ -26,15 +29,12 @@ from scenario6.backend.kinds import (
     PERSONAPLEX,
     Backend,
 )
-from scenario6.backend.model_folder import ModelFolder
-from scenario6.backend.slots import AUTO, Slots, SlotsError, parse_slots
-from scenario6.backend.slots import ENV as SLOTS_ENV
+from scenario6.facts.names import BACKEND, BACKEND_PORT, TOKEN
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _WILDCARDS = {"0.0.0.0", "::", "localhost"}
 # Compose and Kubernetes reach the backend by its service name; cover it without configuration.
-SERVICE_NAME = "scenario6-moshi"
 # The module each kind runs (modules, not the CLI: the images carry only the backend packages).
 SERVER_MODULES: dict[Backend, str] = {
     PERSONAPLEX: "scenario6.backend.moshi_main",
@@ -57,7 +57,7 @@ class BackendConfig:
 
     backend: Backend = PERSONAPLEX
     host: str = "0.0.0.0"
-    port: int = 8998
+    port: int = BACKEND_PORT
     use_ssl: bool = False
     cpu_offload: bool = False
     ssl_dir: Path = Path("/data/certs")
@@ -83,7 +83,7 @@ class BackendConfig:
         return cls(
             backend=backend,
             host=env.get("MOSHI_HOST", "").strip() or "0.0.0.0",
-            port=_port(env.get("MOSHI_PORT", "8998")),
+            port=_port(env.get("MOSHI_PORT", str(BACKEND_PORT))),
             use_ssl=_flag(env, "MOSHI_USE_SSL"),
             cpu_offload=_flag(env, "MOSHI_CPU_OFFLOAD"),
             ssl_dir=Path(env.get("MOSHI_SSL_DIR", "").strip() or "/data/certs"),
@@ -167,7 +167,7 @@ def server_env(
 
 
 def describe(config: BackendConfig, env: Mapping[str, str]) -> str:
-    """One start-up line for the logs; says whether HF_TOKEN is set, never its value."""
+    """One start-up line for the logs; says whether the token is set, never its value."""
     scheme = "https/wss" if config.use_ssl else "http/ws"
     parts = [
         f"backend={config.backend}",
@@ -182,7 +182,7 @@ def describe(config: BackendConfig, env: Mapping[str, str]) -> str:
             parts.append(f"model_dir={config.model_dir} (offline)")
         else:
             parts.append(f"HF_HOME={env.get('HF_HOME', '(default)')}")
-            parts.append(f"HF_TOKEN={'set' if env.get('HF_TOKEN') else 'not set'}")
+            parts.append(f"{TOKEN}={'set' if env.get(TOKEN) else 'not set'}")
     return "scenario6 backend entrypoint: " + " ".join(parts)
 
 
@@ -194,7 +194,7 @@ def prepare_tls(config: BackendConfig, hostname: str) -> str:
     """
     from scenario6.backend.certs import ensure_certificate, is_generated, subject_names
 
-    names = subject_names(hostname, (SERVICE_NAME, *config.cert_names))
+    names = subject_names(hostname, (BACKEND, *config.cert_names))
     files, created = ensure_certificate(config.ssl_dir, names)
     for path in (files.cert, files.key):
         if not path.is_file():

@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Mapping
 
 from scenario6.backend.entrypoint import BackendConfig
-from scenario6.backend.kinds import LOOPBACK
+from scenario6.facts.kinds import LOOPBACK
 
 
 def probe_url(config: BackendConfig) -> str:

@@ -28,6 +28,7 @@ from aiohttp import WSMsgType, web
 
 from scenario6.protocol import messages
 from scenario6.protocol.messages import (
+    CHAT_PATH,
     FRAME_S,
     FRAME_SAMPLES,
     KIND_HEADER,
@@ -97,7 +98,7 @@ class LoopbackBackend:
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_get("/api/chat", self.chat)
+        app.router.add_get(CHAT_PATH, self.chat)
         app.router.add_get("/health", self.health)
         app.router.add_get("/api/sessions", self.list_sessions)
         app.router.add_get("/api/sessions/{id}/input.wav", self.session_audio)

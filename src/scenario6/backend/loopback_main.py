@@ -12,12 +12,16 @@ import ssl
 import sys
 from collections.abc import Sequence
 
+from scenario6.facts.names import BACKEND_PORT
 from scenario6.protocol.limits import MAX_HEADER_FIELD_BYTES, MAX_REQUEST_LINE_BYTES
+from scenario6.protocol.messages import CHAT_PATH
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8998, help="port (default 8998)")
+    parser.add_argument(
+        "--port", type=int, default=BACKEND_PORT, help=f"port (default {BACKEND_PORT})"
+    )
     parser.add_argument("--delay-ms", type=int, default=200, help="echo delay (default 200)")
     parser.add_argument(
         "--prompt-ms", type=int, default=1500, help="simulated prompt phase (default 1500)"
@@ -77,10 +81,11 @@ def serve(args: argparse.Namespace) -> int:
     )
     scheme = "https" if context else "http"
     logging.getLogger("scenario6.loopback").warning(
-        "LOOPBACK BACKEND (not the model): echoing audio on %s://%s:%d/api/chat",
+        "LOOPBACK BACKEND (not the model): echoing audio on %s://%s:%d%s",
         scheme,
         args.host,
         args.port,
+        CHAT_PATH,
     )
     web.run_app(
         LoopbackBackend(settings).app(),

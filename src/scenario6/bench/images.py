@@ -32,6 +32,7 @@ from scenario6.containers import (
     image_exists,
     image_size,
 )
+from scenario6.facts.names import FRONTEND
 
 REPO = Path(__file__).resolve().parents[3]  # the checkout, for an editable install
 LOCAL_BASE = "scenario6-test-base:bookworm"
@@ -48,7 +49,7 @@ class ImageSpec:
 
 
 IMAGES = (
-    ImageSpec("frontend", "scenario6-frontend:bench", "Dockerfile"),
+    ImageSpec("frontend", f"{FRONTEND}:bench", "Dockerfile"),
     ImageSpec("loopback", "scenario6-loopback:bench", "moshi/Dockerfile", "loopback"),
 )
 

@@ -23,6 +23,9 @@ from dataclasses import asdict, dataclass
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from scenario6.protocol import messages
+from scenario6.protocol.messages import CHAT_PATH
+
 from .harness import (
     HOST,
     ChildServer,
@@ -40,7 +43,7 @@ LEVELS = (1, 50, 100, 200, 300, 400, 500)
 SECONDS = 8.0
 _STAMP = struct.Struct("<Qd")
 # The proxy passes on only audio that starts like an Ogg page; the rest need not be real.
-_AUDIO = b"\x01OggS"
+_AUDIO = messages.audio(b"OggS")
 
 
 @dataclass
@@ -61,7 +64,7 @@ async def _read_echoes(
     ws: ClientConnection, sent_at: dict[int, float], measure_from: float, rtts: list[float]
 ) -> None:
     async for message in ws:
-        if isinstance(message, bytes) and message[:1] == b"\x01":
+        if isinstance(message, bytes) and message[:1] == _AUDIO[:1]:
             seq, _ = _STAMP.unpack_from(message, len(_AUDIO))
             now = time.monotonic()
             sent = sent_at.pop(seq, None)
@@ -156,7 +159,7 @@ def _measure(url: str, sessions: int, seconds: float, proxy: ChildServer | None)
 
 def measure(levels: list[int], seconds: float) -> dict[str, object]:
     backend_port, frontend_port = free_port(), free_port()
-    query = "/api/chat?voice_prompt=NATF2.pt&text_prompt=bench"
+    query = f"{CHAT_PATH}?voice_prompt=NATF2.pt&text_prompt=bench"
     loopback_args = ["--host", HOST, "--port", str(backend_port)]
     loopback_args += ["--concurrent", "--no-transcode", "--prompt-ms", "0", "--delay-ms", "0"]
     loopback_args += ["--text-interval-ms", "3600000"]

@@ -29,6 +29,8 @@ from scenario6.apphost import Operation, PythonAppResource, load_apphost
 from scenario6.bench.harness import HOST, ChildServer, failure, free_port
 from scenario6.bench.images import REPO, build_on, choose_base, engine
 from scenario6.containers import ContainerRuntime, RuntimeUnavailable, labels
+from scenario6.facts.names import FRONTEND
+from scenario6.facts.stack import Stack, handed
 from scenario6.run.venv import find_venv, install_stamp, stamp_path
 
 ROUTE_MODULE = Path("src/scenario6/frontend/routes/health.py")
@@ -70,8 +72,9 @@ def make_workspace(destination: Path, repo: Path = REPO) -> Path:
     site = venv / "lib" / version / "site-packages"
     deps = sysconfig.get_paths()["purelib"]
     (site / "scenario6-workspace.pth").write_text(f"{destination / 'src'}\n{deps}\n")
-    app = load_apphost(destination / "apphost.py", Operation.RUN, {"SCENARIO6_BACKEND": "loopback"})
-    frontend = app.resource("scenario6-frontend")
+    with handed(Stack("loopback", "native")):  # the frontend is all this needs
+        app = load_apphost(destination / "apphost.py", Operation.RUN)
+    frontend = app.resource(FRONTEND)
     assert isinstance(frontend, PythonAppResource)
     stamp_path(find_venv(frontend), frontend).write_text(install_stamp(frontend) + "\n")
     return destination
@@ -189,7 +192,7 @@ def production_edit(
     workspace: Path, runtime: ContainerRuntime, base: str, rebuilds: int = REBUILDS
 ) -> dict[str, Any]:
     """Edit → image build (warm cache) → replace the container → new code served."""
-    tag = "scenario6-frontend:bench-reload"
+    tag = f"{FRONTEND}:bench-reload"
     port = free_port()
     editor = RouteEditor(workspace)
     editor.edit("warm-up")

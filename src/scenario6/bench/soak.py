@@ -22,6 +22,9 @@ from typing import TypeVar
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from scenario6.protocol import messages
+from scenario6.protocol.messages import CHAT_PATH
+
 from .harness import HOST, ChildServer, free_port, loopback_backend, wait_for_handshake
 
 Number = TypeVar("Number", int, float)
@@ -31,7 +34,7 @@ SESSIONS = 50
 DEFAULT_SECONDS = 600.0
 # A message that looks like audio to the proxy (0x01, then an Ogg capture pattern): the
 # loopback backend runs without transcoding and echoes it untouched.
-_AUDIO = b"\x01OggS" + bytes(295)
+_AUDIO = messages.audio(b"OggS" + bytes(295))
 
 
 @dataclass
@@ -92,7 +95,7 @@ async def _session(url: str, stop_at: float, tally: Tally) -> None:
 async def _count_echoes(ws: ClientConnection, tally: Tally) -> None:
     with contextlib.suppress(ConnectionClosed):
         async for message in ws:
-            if isinstance(message, bytes) and message[:1] == b"\x01":
+            if isinstance(message, bytes) and message[:1] == _AUDIO[:1]:
                 tally.echoed += 1
 
 
@@ -141,7 +144,7 @@ def measure(seconds: float = DEFAULT_SECONDS, sessions: int = SESSIONS) -> SoakR
         "MAX_SESSIONS_PER_CLIENT": str(sessions),  # every session comes from 127.0.0.1
     }
     frontend_args = ["frontend", "--host", HOST, "--port", str(frontend_port)]
-    url = f"ws://{HOST}:{frontend_port}/api/chat?voice_prompt=NATF2.pt&text_prompt=soak"
+    url = f"ws://{HOST}:{frontend_port}{CHAT_PATH}?voice_prompt=NATF2.pt&text_prompt=soak"
     with (
         loopback_backend(loopback) as backend,
         ChildServer([*frontend_args, "--log-level", "warning"], env=env) as frontend,

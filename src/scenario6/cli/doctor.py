@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from scenario6.backend.kinds import BACKENDS
+from scenario6.facts.kinds import BACKENDS
 
 
 def register(subparsers: Any) -> None:

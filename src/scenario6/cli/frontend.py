@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from scenario6.facts.names import FRONTEND_PORT
+
 if TYPE_CHECKING:
     from scenario6.frontend.settings import FrontendSettings
 
@@ -22,7 +24,9 @@ def register(subparsers: Any) -> None:
         "(APP_HOST, APP_PORT, MOSHI_WS_URL, ...); --host and --port override them.",
     )
     parser.add_argument("--host", help="interface to listen on (default: APP_HOST or 0.0.0.0)")
-    parser.add_argument("--port", type=int, help="port to listen on (default: APP_PORT or 8010)")
+    parser.add_argument(
+        "--port", type=int, help=f"port to listen on (default: APP_PORT or {FRONTEND_PORT})"
+    )
     parser.add_argument(
         "--reload", action="store_true", help="restart on source changes (development)"
     )

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scenario6.backend import slots
-from scenario6.backend.kinds import BACKENDS, BATCHED, PERSONAPLEX
+from scenario6.facts.kinds import BACKENDS, BATCHED, PERSONAPLEX
+from scenario6.facts.names import FRONTEND
 
 if TYPE_CHECKING:
     from scenario6.publish.options import PublishOptions
@@ -105,7 +106,7 @@ def _publish_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SERVICE=IMAGE",
-        help="image reference for a service, e.g. scenario6-frontend=registry/x:1.0",
+        help=f"image reference for a service, e.g. {FRONTEND}=registry/x:1.0",
     )
     parser.add_argument("--cache-size", default="40Gi", help="model cache volume size (Kubernetes)")
 
@@ -196,6 +197,6 @@ def run_deploy(args: argparse.Namespace) -> int:
         print(f"  {image}: {size / 1e6:.0f} MB")
     took = ", ".join(f"{k} {v:.0f} s" for k, v in deployment.seconds.items())
     print(f"Healthy ({took}). Open {published.url}")
-    stop = deployment.project.argv(["down"], ["docker", "compose"])
+    stop = deployment.project.argv(["down"], deployment.compose)
     print("Stop: " + " ".join(stop))
     return 0

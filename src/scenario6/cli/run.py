@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from scenario6.facts.names import TOKEN
+
 ENV_FRONTEND = "SCENARIO6_FRONTEND"
 
 
@@ -22,7 +24,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--backend",
         default=os.environ.get("SCENARIO6_BACKEND", "auto"),
-        help="auto (PersonaPlex when Docker, an NVIDIA runtime and HF_TOKEN are there, else "
+        help=f"auto (PersonaPlex when Docker, an NVIDIA runtime and {TOKEN} are there, else "
         "loopback), personaplex, loopback, batched (PersonaPlex holding MOSHI_SLOTS "
         "conversations at once), or the URL of a running backend",
     )
@@ -104,6 +106,7 @@ def _preflight(choice: Any, root: Path) -> bool:
 def run(args: argparse.Namespace) -> int:
     from scenario6.apphost import AppModelError, Configuration, Operation, load_apphost
     from scenario6.apphost.parameters import ParameterResolver
+    from scenario6.facts.stack import handed
     from scenario6.run.choice import ChoiceError, choose
     from scenario6.run.engine import RunEngine
     from scenario6.run.printer import Printer
@@ -133,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
     )
     while True:
         try:
-            app = load_apphost(apphost, Operation.RUN, choice.overrides())
+            with handed(choice.stack):
+                app = load_apphost(apphost, Operation.RUN)
             if args.dashboard:
                 add_dashboard(app, choice.runtime, printer)
             resolver = ParameterResolver(app.configuration)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 
+from scenario6.facts.names import TOKEN
 from scenario6.frontend.settings import FrontendSettings
 
 DOC = Path("docs") / "configuration.md"
@@ -25,7 +26,7 @@ message naming the variable (for example `APP_PORT: Input should be less than or
 65535`). `scenario6 run` sets `APP_HOST`, `APP_PORT` and `MOSHI_WS_URL` for you; the other
 variables can go in your shell or, for run mode, in `.env`.
 
-The frontend never reads `HF_TOKEN`: only the backend container gets the token.
+The frontend never reads `{TOKEN}`: only the backend container gets the token.
 
 | Variable | Default | Allowed | Description |
 |---|---|---|---|

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scenario6.setup.envfile import TOKEN_KEY, token_problem
+from scenario6.facts.names import TOKEN
+from scenario6.setup.envfile import token_problem
 
-from .engine import container_runtime, engine_version
+from .engine import reachable
 from .result import CheckResult, Context, Status
 
 MODEL_REPO = "nvidia/personaplex-7b-v1"
@@ -17,27 +18,27 @@ MODEL_DIR = "hub/models--" + MODEL_REPO.replace("/", "--")
 
 def check_token(ctx: Context) -> CheckResult:
     name = "hugging face token"
-    token = ctx.setting(TOKEN_KEY)
-    source = "environment" if TOKEN_KEY in ctx.env else ".env"
+    token = ctx.setting(TOKEN)
+    source = "environment" if TOKEN in ctx.env else ".env"
     problem = token_problem(token)
     if problem:
         return CheckResult(
             name,
             Status.FAIL,
-            problem if token else f"{TOKEN_KEY} is not set (environment or .env)",
+            problem if token else f"{TOKEN} is not set (environment or .env)",
             f"accept the license at https://huggingface.co/{MODEL_REPO}, create a read token, "
             "then `python3 setup_scenario6.py --ask-token`",
         )
-    return CheckResult(name, Status.OK, f"{TOKEN_KEY} is set ({source}; not shown)")
+    return CheckResult(name, Status.OK, f"{TOKEN} is set ({source}; not shown)")
 
 
 def check_model_cache(ctx: Context, volume: str = CACHE_VOLUME) -> CheckResult:
     name = "model cache"
-    runtime = container_runtime(ctx)
-    if runtime is None or not ctx.which(runtime) or engine_version(ctx, runtime)[0] is None:
+    runtime = reachable(ctx)
+    if runtime is None:
         return CheckResult(name, Status.SKIP, "no container engine to ask")
     code, out, _ = ctx.command(
-        [runtime, "volume", "inspect", volume, "--format", "{{.Mountpoint}}"]
+        [runtime.cli, "volume", "inspect", volume, "--format", "{{.Mountpoint}}"]
     )
     if code != 0:
         return CheckResult(

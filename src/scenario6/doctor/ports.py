@@ -6,12 +6,11 @@ import contextlib
 import errno
 import socket
 
+from scenario6.containers import labels
+from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND_PORT
+
 from .engine import container_runtime
 from .result import CheckResult, Context, Status
-
-FRONTEND_PORT = 8010
-MOSHI_PORT = 8998
-_OUR_CONTAINER = "scenario6-moshi"
 
 
 def port_in_use(port: int) -> bool:
@@ -30,7 +29,7 @@ def wanted_ports(ctx: Context) -> dict[str, int]:
     """The ports this mode binds here: the frontend's, and the backend's unless it is a URL."""
     ports = {"frontend": _int(ctx.setting("FRONTEND_PORT"), FRONTEND_PORT)}
     if "://" not in ctx.backend:
-        ports["backend"] = _int(ctx.setting("MOSHI_PORT"), MOSHI_PORT)
+        ports["backend"] = _int(ctx.setting("MOSHI_PORT"), BACKEND_PORT)
     return ports
 
 
@@ -49,7 +48,7 @@ def check_ports(ctx: Context) -> CheckResult:
             "FRONTEND_PORT / MOSHI_PORT in .env",
         )
     shown = ", ".join(str(p) for p in wanted_ports(ctx).values())
-    note = f" ({_OUR_CONTAINER} already running: it will be reused)" if ours else ""
+    note = f" ({BACKEND} already running: it will be reused)" if ours else ""
     return CheckResult("ports", Status.OK, f"free: {shown}{note}")
 
 
@@ -59,7 +58,7 @@ def _our_backend_running(ctx: Context) -> bool:
         return False
     with contextlib.suppress(Exception):
         # `scenario6 run` labels its containers with the resource they run.
-        label = f"label=scenario6.resource={_OUR_CONTAINER}"
+        label = labels.selector(labels.RESOURCE, BACKEND)
         code, out, _ = ctx.command(
             [runtime, "ps", "--filter", label, "--format", "{{.Names}}"], timeout=10
         )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scenario6.apphost import AppModelError
-from scenario6.backend.kinds import BATCHED, MODEL_BACKENDS
+from scenario6.facts.kinds import BATCHED, MODEL_BACKENDS
 from scenario6.setup.console import mark
 from scenario6.setup.project import find_root
 

@@ -10,9 +10,9 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from scenario6.facts.names import BACKEND_PORT, FRONTEND_PORT
+from scenario6.facts.urls import BackendUrl, parse_backend_urls
 from scenario6.protocol.voices import DEFAULT_PERSONA, DEFAULT_VOICE, PERSONA_MAX_CHARS, voice_name
-
-from .backends import BackendUrl, parse_backend_urls
 
 # An HTTP header name (RFC 9110 token characters).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -31,13 +31,15 @@ class FrontendSettings(BaseSettings):
     )
 
     app_host: str = Field("0.0.0.0", description="Interface the frontend listens on.")
-    app_port: int = Field(8010, ge=1, le=65535, description="Port the frontend listens on.")
+    app_port: int = Field(
+        FRONTEND_PORT, ge=1, le=65535, description="Port the frontend listens on."
+    )
     app_ssl_certfile: Path | None = Field(
         None, description="PEM certificate; with APP_SSL_KEYFILE the frontend serves HTTPS."
     )
     app_ssl_keyfile: Path | None = Field(None, description="PEM private key for HTTPS.")
     moshi_ws_url: Annotated[tuple[BackendUrl, ...], NoDecode] = Field(
-        default=(BackendUrl.parse("ws://127.0.0.1:8998"),),
+        default=(BackendUrl.parse(f"ws://127.0.0.1:{BACKEND_PORT}"),),
         description="Backend URL, or a comma-separated pool; http→ws, https→wss, "
         "default path /api/chat.",
     )

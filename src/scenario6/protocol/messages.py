@@ -13,6 +13,9 @@ class Kind(IntEnum):
 
 HANDSHAKE = bytes([Kind.HANDSHAKE])
 
+# Where a conversation is opened, on the backends and on the frontend alike.
+CHAT_PATH = "/api/chat"
+
 # Audio is 24 kHz mono; the model steps every 80 ms (1920 samples).
 SAMPLE_RATE = 24000
 FRAME_SAMPLES = 1920

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scenario6.apphost import DistributedApplication, Operation, load_apphost
+from scenario6.facts.names import BACKEND
+from scenario6.facts.stack import handed
 
 from . import compose, kubernetes, profile, readme, tls
-from .options import BACKEND, PublishOptions
+from .options import PublishOptions
 from .spec import Service, describe
 
 COMPOSE_FILE = "compose.yaml"
@@ -40,7 +42,8 @@ class Published:
 
 
 def load(options: PublishOptions) -> DistributedApplication:
-    return load_apphost(options.apphost, Operation.PUBLISH, options.overrides())
+    with handed(options.stack):
+        return load_apphost(options.apphost, Operation.PUBLISH, options.overrides())
 
 
 def services_for(app: DistributedApplication, options: PublishOptions) -> dict[str, Service]:

@@ -11,15 +11,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from scenario6.facts.names import BACKEND, FRONTEND, TOKEN
 from scenario6.frontend.access.invitations import ENV as ACCESS_ENV
 from scenario6.frontend.access.invitations import MIN_CODE_CHARS
 
-from .options import BACKEND, PublishOptions
+from .options import PublishOptions
 from .profile import DEMO_NOTE
 from .spec import Health, Service, Value, relative
 from .yamltext import dump
 
-TLS_INIT = "scenario6-frontend-tls"
+TLS_INIT = f"{FRONTEND}-tls"
 APP_USER = "10001:10001"  # the images' unprivileged user
 
 
@@ -182,7 +183,7 @@ def env_example(services: Mapping[str, Service]) -> str:
             seen.add(parameter.env_name)
             lines.append("")
             lines.append(f"# {parameter.description or parameter.name} — used by {service.name}")
-            if parameter.env_name == "HF_TOKEN":
+            if parameter.env_name == TOKEN:
                 lines.append(
                     "# Accept the model licence at huggingface.co/nvidia/personaplex-7b-v1, "
                     "then create a read token."

@@ -6,10 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scenario6.backend import slots
-from scenario6.backend.kinds import LOOPBACK, MODEL_BACKENDS, PERSONAPLEX, Backend
-
-FRONTEND = "scenario6-frontend"
-BACKEND = "scenario6-moshi"
+from scenario6.facts.kinds import LOOPBACK, MODEL_BACKENDS, PERSONAPLEX, Backend
+from scenario6.facts.stack import Stack
 
 
 @dataclass(frozen=True)
@@ -34,10 +32,14 @@ class PublishOptions:
     images: dict[str, str] = field(default_factory=dict)
     cache_size: str = "40Gi"
 
+    @property
+    def stack(self) -> Stack:
+        """What the app model publishes: the chosen backend's image and the frontend's."""
+        return Stack(self.backend, "container", "docker")
+
     def overrides(self) -> dict[str, str]:
-        """Configuration the app model reads, so its publish mode matches these options."""
+        """Settings the app model reads, so that its publish mode matches these options."""
         values = {
-            "SCENARIO6_BACKEND": self.backend,
             "USE_GPU": "1" if self.gpu and self.backend in MODEL_BACKENDS else "0",
             "MOSHI_USE_SSL": "1" if self.backend_tls else "0",
         }

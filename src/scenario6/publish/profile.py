@@ -10,17 +10,18 @@ opens its port only after minutes of model loading); the browser talks to the fr
 from __future__ import annotations
 
 from dataclasses import replace
-from urllib.parse import urlsplit, urlunsplit
 
 from scenario6.backend import slots
+from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND
+from scenario6.facts.urls import BackendUrl
 
-from .options import BACKEND, FRONTEND, PublishOptions
+from .options import PublishOptions
 from .spec import Health, Mount, Service
 
 TLS_DIR = "/run/scenario6/tls"
-TLS_VOLUME = "scenario6-frontend-tls"
+TLS_VOLUME = f"{FRONTEND}-tls"
 TLS_SOURCE = "certs"
-BACKEND_CERTS_VOLUME = "scenario6-moshi-certs"
+BACKEND_CERTS_VOLUME = f"{BACKEND}-certs"
 BACKEND_CERTS_DIR = "/data/certs"
 BACKEND_CA_DIR = "/run/scenario6/moshi-ca"
 BACKEND_PROBE = ("python", "-m", "scenario6.backend.healthcheck")
@@ -45,7 +46,7 @@ def apply(services: dict[str, Service], options: PublishOptions) -> dict[str, Se
 
 def _backend(service: Service, options: PublishOptions) -> None:
     service.ports = [replace(p, published=None) for p in service.ports]
-    port = service.ports[0].target if service.ports else 8998
+    port = service.ports[0].target if service.ports else BACKEND_PORT
     scheme = service.ports[0].scheme if service.ports else "http"
     # The model's start-up allowance (PersonaPlex downloads ~17 GB and warms up first).
     loading = int(service.startup_timeout_s or (30 if options.demo else 30 * 60))
@@ -80,7 +81,7 @@ def _frontend(service: Service, options: PublishOptions, backend: Service | None
     service.labels = {"org.scenario6.role": "frontend"}
     url = service.env.get("MOSHI_WS_URL")
     if isinstance(url, str):
-        service.env["MOSHI_WS_URL"] = websocket_url(url)
+        service.env["MOSHI_WS_URL"] = BackendUrl.parse(url).url
     if backend is not None and any(p.scheme == "https" for p in backend.ports):
         service.mounts.append(Mount(BACKEND_CERTS_VOLUME, BACKEND_CA_DIR, read_only=True))
         service.env["MOSHI_TLS_CA"] = f"{BACKEND_CA_DIR}/ca.pem"
@@ -91,15 +92,3 @@ def _frontend(service: Service, options: PublishOptions, backend: Service | None
         service.ports = [replace(p, scheme="https") for p in service.ports]
         if service.health is not None:
             service.health.scheme = "https"
-
-
-def websocket_url(url: str) -> str:
-    """A backend URL the way the frontend reads it: ws(s) scheme, the session path.
-
-    >>> websocket_url("http://scenario6-moshi:8998")
-    'ws://scenario6-moshi:8998/api/chat'
-    """
-    parts = urlsplit(url)
-    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
-    path = parts.path if parts.path not in ("", "/") else "/api/chat"
-    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))

@@ -6,11 +6,12 @@ from collections.abc import Mapping, Sequence
 
 from scenario6.backend.slots import AUTO
 from scenario6.backend.slots import ENV as SLOTS_ENV
+from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND, FRONTEND_PORT
 from scenario6.frontend.access.invitations import ENV as ACCESS_ENV
 from scenario6.frontend.access.invitations import MIN_CODE_CHARS
 from scenario6.frontend.settings import FrontendSettings
 
-from .options import BACKEND, FRONTEND, PublishOptions
+from .options import PublishOptions
 from .profile import DEMO_NOTE, SLOTS_LABEL, TLS_VOLUME, conversations
 from .spec import Service
 
@@ -21,7 +22,9 @@ SIGN_IN_DAYS = FrontendSettings.model_fields["access_cookie_max_age_s"].default 
 def frontend_port(services: Mapping[str, Service]) -> int:
     """The frontend's port as users reach it (the published one, also the Service's port)."""
     frontend = services.get(FRONTEND)
-    return next((p.published for p in frontend.ports if p.published), 8010) if frontend else 8010
+    if frontend is None:
+        return FRONTEND_PORT
+    return next((p.published for p in frontend.ports if p.published), FRONTEND_PORT)
 
 
 def frontend_url(services: Mapping[str, Service], options: PublishOptions) -> str:
@@ -106,7 +109,7 @@ def compose_readme(
         "docker compose down -v     # also deletes the volumes",
         "```",
         "",
-        "The backend's port (8998) is not published: only the frontend talks to it.",
+        f"The backend's port ({BACKEND_PORT}) is not published: only the frontend talks to it.",
     ]
     return "\n".join(lines) + "\n"
 

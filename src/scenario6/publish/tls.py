@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scenario6.extras import missing
+from scenario6.facts.names import FRONTEND
 
-from .options import FRONTEND, PublishOptions
+from .options import PublishOptions
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,13 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from scenario6.apphost import Configuration
-from scenario6.backend import kinds
-from scenario6.backend.kinds import LOOPBACK, MODEL_BACKENDS, PERSONAPLEX
+from scenario6.containers import ContainerRuntime, RuntimeUnavailable
+from scenario6.facts import kinds
+from scenario6.facts.kinds import LOOPBACK, MODEL_BACKENDS, PERSONAPLEX
+from scenario6.facts.names import TOKEN
+from scenario6.facts.stack import BackendRuntime, FrontendRuntime, Stack
 
-from .runtime import ContainerRuntime, RuntimeUnavailable
+from .process import public_environment
 
 AUTO = "auto"
 BACKENDS = (AUTO, *kinds.BACKENDS)
@@ -22,32 +25,31 @@ class ChoiceError(Exception):
 @dataclass
 class RunChoice:
     backend: str  # a backend kind (personaplex, loopback, batched) or an external URL
-    backend_runtime: str  # container | native
-    frontend: str  # python | docker
+    backend_runtime: BackendRuntime
+    frontend: FrontendRuntime
     runtime: ContainerRuntime | None
     warnings: list[str] = field(default_factory=list)
 
-    def overrides(self) -> dict[str, str]:
-        return {
-            "SCENARIO6_BACKEND": self.backend,
-            "SCENARIO6_BACKEND_RUNTIME": self.backend_runtime,
-            "SCENARIO6_FRONTEND": self.frontend,
-        }
+    @property
+    def stack(self) -> Stack:
+        """The choice as the app model takes it (:func:`scenario6.facts.stack.handed`)."""
+        return Stack(self.backend, self.backend_runtime, self.frontend)
 
 
 def _engine() -> tuple[ContainerRuntime | None, str]:
     try:
-        runtime = ContainerRuntime.detect()
+        # Its own calls (`docker info`) get no secret from us, as no child does.
+        runtime = ContainerRuntime.detect(public_environment())
         runtime.check_engine()
     except RuntimeUnavailable as error:
-        return None, str(error).splitlines()[0]
+        return None, error.line
     return runtime, ""
 
 
 def choose(
     backend: str,
-    backend_runtime: str | None,
-    frontend: str,
+    backend_runtime: BackendRuntime | None,
+    frontend: FrontendRuntime,
     configuration: Configuration,
 ) -> RunChoice:
     """Resolve ``auto`` and defaults against what this machine has."""
@@ -68,7 +70,7 @@ def choose(
         )
     needs_engine = backend != LOOPBACK or backend_runtime != "native" or frontend == "docker"
     runtime, engine_problem = _engine() if needs_engine else (None, "")
-    token = bool((configuration.get("HF_TOKEN") or "").strip())
+    token = bool((configuration.get(TOKEN) or "").strip())
     use_gpu = configuration.get_bool("USE_GPU", True)
     warnings: list[str] = []
     if backend == AUTO or backend in MODEL_BACKENDS:
@@ -76,15 +78,12 @@ def choose(
         if runtime is None:
             problems.append(engine_problem)
         elif use_gpu and not runtime.has_nvidia():
-            problems.append(
-                f"{runtime.name} has no NVIDIA runtime (install nvidia-container-toolkit, "
-                "or set USE_GPU=0 to try without a GPU)"
-            )
+            problems.append(runtime.no_nvidia().line)
         if backend != AUTO and problems:
             raise ChoiceError(f"--backend {backend} cannot run here: " + "; ".join(problems))
         if backend == AUTO:
             if not token:
-                problems.append("no HF_TOKEN in the environment or .env")
+                problems.append(f"no {TOKEN} in the environment or .env")
             if problems:
                 warnings.append(
                     "using the LOOPBACK backend (it echoes your voice; no model): "

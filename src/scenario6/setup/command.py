@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from scenario6.facts.names import TOKEN
+
 from . import envfile, installer, project
 from .console import mark
 
@@ -118,10 +120,10 @@ def _set_up(root: Path, args: argparse.Namespace) -> list[str]:
         if problem:
             raise _Refused(f"{problem}; .env was not changed")
         if envfile.write_token(root / ".env", token):
-            print(f"{mark('info')} stored HF_TOKEN in .env (not shown)")
-            changes.append("stored HF_TOKEN")
+            print(f"{mark('info')} stored {TOKEN} in .env (not shown)")
+            changes.append(f"stored {TOKEN}")
         else:
-            print(f"{mark('ok')} .env already holds this HF_TOKEN")
+            print(f"{mark('ok')} .env already holds this {TOKEN}")
     return changes
 
 

@@ -12,20 +12,18 @@ import shutil
 from pathlib import Path
 
 from scenario6.apphost.configuration import read_dotenv
+from scenario6.facts.names import TOKEN
 
-TOKEN_KEY = "HF_TOKEN"
-_TOKEN = re.compile(r"hf_[A-Za-z0-9]{20,}")
-_LINE = re.compile(rf"^\s*(?:export\s+)?{TOKEN_KEY}\s*=(.*)$")
+_TOKEN_SHAPE = re.compile(r"hf_[A-Za-z0-9]{20,}")
+_LINE = re.compile(rf"^\s*(?:export\s+)?{TOKEN}\s*=(.*)$")
 
 
 def token_problem(token: str | None) -> str | None:
     """What is wrong with a token (without quoting it), or None when it looks right."""
     if not token:
-        return f"{TOKEN_KEY} is not set"
-    if not _TOKEN.fullmatch(token.strip()):
-        return (
-            f"{TOKEN_KEY} does not look like a Hugging Face token (hf_ followed by letters/digits)"
-        )
+        return f"{TOKEN} is not set"
+    if not _TOKEN_SHAPE.fullmatch(token.strip()):
+        return f"{TOKEN} does not look like a Hugging Face token (hf_ followed by letters/digits)"
     return None
 
 
@@ -40,12 +38,12 @@ def ensure_env_file(root: Path) -> bool:
 
 
 def read_token(path: Path) -> str | None:
-    """The HF_TOKEN value in a dotenv file, read as the AppHost reads it; None when empty."""
-    return read_dotenv(path).get(TOKEN_KEY) or None
+    """The token in a dotenv file, read as the AppHost reads it; None when empty."""
+    return read_dotenv(path).get(TOKEN) or None
 
 
 def write_token(path: Path, token: str) -> bool:
-    """Set HF_TOKEN in ``path`` (replacing any earlier line); False when it already had it."""
+    """Set the token in ``path`` (replacing any earlier line); False when it already had it."""
     token = token.strip()
     if read_token(path) == token:
         return False
@@ -54,9 +52,9 @@ def write_token(path: Path, token: str) -> bool:
     replaced = len(kept) != len(lines)
     if replaced:
         index = next(i for i, line in enumerate(lines) if _LINE.match(line))
-        kept.insert(index, f"{TOKEN_KEY}={token}")
+        kept.insert(index, f"{TOKEN}={token}")
     else:
-        kept.append(f"{TOKEN_KEY}={token}")
+        kept.append(f"{TOKEN}={token}")
     # Create with owner-only permissions before the secret is written into it.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -25,6 +25,7 @@ from moshi.utils.connection import create_ssl_context
 from scenario6.backend.conventions import session_generator
 from scenario6.backend.moshi_main import prepare
 from scenario6.backend.slots import ENV, Slots, SlotsError, parse_slots
+from scenario6.facts.names import BACKEND_PORT
 
 from .engine import Engine
 from .rows import slot_bytes
@@ -52,7 +53,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     # Like upstream's server it binds every interface; --host is only shown.
     parser.add_argument("--host", default="localhost")
-    parser.add_argument("--port", type=int, default=8998)
+    parser.add_argument("--port", type=int, default=BACKEND_PORT)
     parser.add_argument("--static", help="ignored: this server has no web UI")
     parser.add_argument("--tokenizer")
     parser.add_argument("--moshi-weight")

@@ -37,6 +37,7 @@ from aiohttp import WSMsgType, web
 
 from scenario6.protocol.messages import (
     BATCHED_KIND,
+    CHAT_PATH,
     FRAME_S,
     HANDSHAKE,
     KIND_HEADER,
@@ -264,7 +265,7 @@ class ChatServer:
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_get("/api/chat", self.chat)
+        app.router.add_get(CHAT_PATH, self.chat)
         app.on_startup.append(self._start)
         return app
 

@@ -18,9 +18,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from scenario6.facts.urls import BackendUrl
 from scenario6.protocol.messages import SLOTS_HEADER
 
-from ..backends import BackendUrl
 from ..settings import FrontendSettings
 from .clients import ClientSessions
 

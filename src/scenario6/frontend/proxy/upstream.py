@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from websockets.asyncio.client import ClientConnection, connect
 
 from scenario6 import __version__
+from scenario6.facts.names import FRONTEND
 
 from ..settings import FrontendSettings
 from .pool import Backend
@@ -46,7 +47,7 @@ async def open_session(
         close_timeout=2,
         compression=None,  # Opus does not deflate; compressing would only cost CPU.
         max_size=max(settings.max_message_bytes, 1 << 20),
-        user_agent_header=f"scenario6-frontend/{__version__}",
+        user_agent_header=f"{FRONTEND}/{__version__}",
         **extra,  # type: ignore[arg-type]
     )
     return connection

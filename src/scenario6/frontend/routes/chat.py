@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, WebSocket
 
+from scenario6.protocol.messages import CHAT_PATH
+
 from ..access import Gate, gate_of
 from ..deps import Pool, Settings, Tls
 from ..proxy import closes
@@ -21,7 +23,7 @@ NOT_SIGNED_IN = closes.Close(closes.NOT_SIGNED_IN, "not signed in: reload the pa
 log = logging.getLogger("scenario6.frontend.chat")
 
 
-@router.websocket("/api/chat")
+@router.websocket(CHAT_PATH)
 async def chat(
     websocket: WebSocket,
     settings: Settings,

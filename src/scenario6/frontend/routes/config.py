@@ -5,7 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from scenario6 import __version__
-from scenario6.protocol.messages import FRAME_MS, LOOPBACK_KIND, SAMPLE_RATE, Kind
+from scenario6.facts.names import FRONTEND
+from scenario6.protocol.messages import CHAT_PATH, FRAME_MS, LOOPBACK_KIND, SAMPLE_RATE, Kind
 from scenario6.protocol.voices import PERSONA_MAX_CHARS, PERSONAS, voice_groups
 
 from ..access import Gate, gate_of
@@ -31,9 +32,9 @@ async def config(
     backends = pool.describe()
     kinds = {b["kind"] for b in backends}
     return {
-        "service": "scenario6-frontend",
+        "service": FRONTEND,
         "version": __version__,
-        "session": {"path": "/api/chat", "events_param": EVENTS_PARAM},
+        "session": {"path": CHAT_PATH, "events_param": EVENTS_PARAM},
         "backends": backends,
         "loopback": True if LOOPBACK_KIND in kinds else (None if None in kinds else False),
         "voices": {"default": settings.default_voice, "groups": voice_groups()},

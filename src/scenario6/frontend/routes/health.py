@@ -7,6 +7,7 @@ import logging
 from fastapi import APIRouter
 
 from scenario6 import __version__
+from scenario6.facts.names import FRONTEND
 
 router = APIRouter()
 PATH = "/health"
@@ -15,7 +16,7 @@ PATH = "/health"
 @router.get(PATH, tags=["health"])
 async def health() -> dict[str, str]:
     """Liveness: answers without touching any backend."""
-    return {"status": "ok", "service": "scenario6-frontend", "version": __version__}
+    return {"status": "ok", "service": FRONTEND, "version": __version__}
 
 
 class QuietProbes(logging.Filter):

@@ -30,6 +30,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Span, Status, StatusCode
 
 from scenario6 import __version__
+from scenario6.facts.names import FRONTEND
 
 from .logs import OtlpLogHandler
 from .observer import SessionTrace
@@ -43,7 +44,7 @@ log = logging.getLogger("scenario6.frontend.telemetry")
 SCOPE = "scenario6.frontend"
 # The project's loggers (not uvicorn's access log, nor the exporters' own complaints).
 LOGGER = "scenario6"
-DEFAULT_SERVICE = "scenario6-frontend"
+DEFAULT_SERVICE = FRONTEND
 # Time shutdown may spend flushing to a collector before giving up on it.
 SHUTDOWN_WAIT_S = 2.0
 SHUTDOWN_THREAD = "otel-shutdown"

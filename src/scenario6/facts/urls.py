@@ -1,11 +1,13 @@
-"""Backend URLs as users write them in MOSHI_WS_URL, normalised to WebSocket URLs."""
+"""Backend URLs as users write them (``MOSHI_WS_URL``, ``run --backend URL``), normalised
+to the WebSocket URLs the proxy opens."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-DEFAULT_PATH = "/api/chat"
+from scenario6.protocol.messages import CHAT_PATH
+
 _SCHEMES = {"ws": "ws", "http": "ws", "wss": "wss", "https": "wss"}
 
 
@@ -47,7 +49,7 @@ class BackendUrl:
             raise ValueError(f"backend URL {raw!r} has an invalid port")
         if port is None:
             port = 443 if scheme == "wss" else 80
-        path = parts.path.rstrip("/") or DEFAULT_PATH
+        path = parts.path.rstrip("/") or CHAT_PATH
         return cls(scheme, parts.hostname.lower(), port, path)
 
     @property

@@ -1,0 +1,11 @@
+"""The app's own facts, each written once: what every layer of scenario6 reads.
+
+- :mod:`.names`: the two services' names and ports, and the secret's name;
+- :mod:`.kinds`: the backend kinds and the image target each runs in;
+- :mod:`.urls`: how a backend URL is written (``MOSHI_WS_URL``, ``--backend URL``);
+- :mod:`.stack`: which backend and frontend runtime a command chose, handed to the app model.
+
+The app model (``apphost.py``), ``run``, ``publish``, ``doctor``, ``bench``, the frontend and
+the backend images all read them from here. Standard library only: the backend images carry
+this package without the frontend's dependencies.
+"""

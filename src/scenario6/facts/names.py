@@ -1,0 +1,22 @@
+"""The services' names and ports, and the name of the one secret.
+
+The names are the app model's resource names, and so the Compose services, Kubernetes
+objects, container names and the image names ``scenario6 publish`` tags; the ports are the
+ones the services listen on inside their containers (and on 127.0.0.1 in run mode, unless
+``FRONTEND_PORT``/``MOSHI_PORT`` say otherwise).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+FRONTEND: Final = "scenario6-frontend"  # the web UI and session proxy
+BACKEND: Final = "scenario6-moshi"  # the model server (or its stand-in)
+
+FRONTEND_PORT: Final = 8010
+BACKEND_PORT: Final = 8998
+
+# The Hugging Face token the backend downloads the weights with: only ever the backend's.
+TOKEN: Final = "HF_TOKEN"
+# The older name huggingface_hub also reads: kept out of logs and children just the same.
+TOKEN_ALIASES: Final = ("HUGGING_FACE_HUB_TOKEN",)

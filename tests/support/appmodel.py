@@ -1,0 +1,33 @@
+"""The repository's apphost.py loaded as ``scenario6 run`` and ``publish`` load it: with the
+stack (backend, how it runs, the frontend's runtime) handed to it, not read from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from scenario6.apphost import DistributedApplication, Operation, load_apphost
+from scenario6.facts.kinds import BACKENDS
+from scenario6.facts.stack import BackendRuntime, FrontendRuntime, Stack, handed
+
+APPHOST = Path(__file__).resolve().parents[2] / "apphost.py"
+
+
+def load_app(
+    operation: Operation = Operation.RUN,
+    backend: str = "loopback",
+    overrides: Mapping[str, str] | None = None,
+    *,
+    backend_runtime: BackendRuntime | None = None,
+    frontend: FrontendRuntime | None = None,
+    path: Path = APPHOST,
+) -> DistributedApplication:
+    """The app model for ``backend`` (a kind in its container by default, or a URL), with the
+    frontend native in run mode and in its image when publishing, unless told otherwise."""
+    stack = Stack(
+        backend,
+        backend_runtime or ("container" if backend in BACKENDS else "external"),
+        frontend or ("docker" if operation is Operation.PUBLISH else "python"),
+    )
+    with handed(stack):
+        return load_apphost(path, operation, overrides)
