@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -24,12 +25,17 @@ def require_tool(name: str, path: str | None = None) -> str:
 
 # A test that takes one of these fixtures needs what the marker names, whether or not its module
 # says so: the marker then holds for every such test, and the fast tier (scripts/fast-tier.sh,
-# `-m "not docker and not browser and not personaplex"`) leaves them all out.
+# `-m "not docker and not browser and not personaplex"`) leaves them all out. tests/personaplex
+# also asks for the real server's fixture by name (request.getfixturevalue): all of it is marked.
 _NEEDS = {"docker": "docker", "base_image": "docker", "tiny_personaplex": "personaplex"}
+_PERSONAPLEX_TESTS = Path(__file__).parent / "personaplex"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
-        for marker in sorted({_NEEDS[name] for name in fixtures if name in _NEEDS}):
+        markers = {_NEEDS[name] for name in fixtures if name in _NEEDS}
+        if _PERSONAPLEX_TESTS in item.path.parents:
+            markers.add("personaplex")
+        for marker in sorted(markers):
             item.add_marker(marker)
