@@ -167,7 +167,7 @@ class LoopbackBackend:
             step = min(FRAME_S, left)
             try:
                 message = await ws.receive(timeout=step)
-            except TimeoutError:
+            except asyncio.TimeoutError:  # the builtin TimeoutError from Python 3.11 on
                 continue
             if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
                 return False
