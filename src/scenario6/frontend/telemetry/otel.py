@@ -171,7 +171,7 @@ class OtelObserver:
         threading.Thread(target=stop, name=SHUTDOWN_THREAD, daemon=True).start()
         try:
             await asyncio.wait_for(done.wait(), SHUTDOWN_WAIT_S)
-        except TimeoutError:
+        except asyncio.TimeoutError:  # the builtin TimeoutError from Python 3.11 on
             log.warning("telemetry: the collector did not take the last data in time")
 
 
