@@ -101,7 +101,7 @@ class ManagedProcess:
             self._signal_group(signal.SIGTERM)
             try:
                 await asyncio.wait_for(self._process.wait(), grace)
-            except TimeoutError:
+            except asyncio.TimeoutError:  # the builtin TimeoutError from Python 3.11 on
                 self._signal_group(signal.SIGKILL)
                 await self._process.wait()
         # Grandchildren that ignored SIGTERM still share the group: make sure they are gone.
