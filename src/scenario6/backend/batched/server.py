@@ -170,7 +170,7 @@ class Scheduler:
             self.step_owed = True
         else:
             self.wake.clear()
-            with contextlib.suppress(TimeoutError):
+            with contextlib.suppress(asyncio.TimeoutError):  # TimeoutError from Python 3.11 on
                 await asyncio.wait_for(self.wake.wait(), None if wait == float("inf") else wait)
 
     async def _leave(self) -> None:
