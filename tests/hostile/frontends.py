@@ -111,7 +111,7 @@ async def exchange(port: int, request: bytes, timeout: float = 10) -> Answer:
             received = await asyncio.wait_for(reader.read(1 << 16), timeout)
             while chunk := await asyncio.wait_for(reader.read(1 << 16), timeout):
                 received += chunk
-        except TimeoutError:
+        except asyncio.TimeoutError:  # the builtin TimeoutError from Python 3.11 on
             return Answer(-1 if not received else _status(received), {}, b"", closed=False)
         except ConnectionError:
             return Answer(0, {}, b"", closed=True)
