@@ -9,6 +9,8 @@ what those pins bring in.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
@@ -16,7 +18,7 @@ from packaging.utils import canonicalize_name
 
 from scenario6.setup.project import MIN_PYTHON_TEXT
 
-from .lock import SUPPORTED, locked, pyproject
+from .lock import REPO, SUPPORTED, locked, pyproject
 
 PROJECT = pyproject()["project"]
 
@@ -65,6 +67,13 @@ def test_the_supported_pythons_are_the_ones_pyproject_allows() -> None:
     below = f"3.{int(floor.split('.')[1]) - 1}.0"
     assert not allowed.contains(below), PROJECT["requires-python"]
     assert floor == MIN_PYTHON_TEXT  # what setup_scenario6.py asks for
+
+
+def test_ci_tests_every_supported_python() -> None:
+    """.ci/run: the whole suite on the default Python (3.11), the fast tier on the others."""
+    loop = re.search(r"^for version in ([0-9. ]+);", (REPO / ".ci" / "run").read_text(), re.M)
+    assert loop is not None
+    assert sorted(["3.11", *loop.group(1).split()]) == sorted(SUPPORTED)
 
 
 def test_extras_that_include_others_name_real_ones() -> None:
