@@ -26,7 +26,7 @@ class Printer:
         self._colours: dict[str, int] = {}
 
     def add_names(self, names: Sequence[str]) -> None:
-        self.width = max(self.width, *(len(n) for n in names))
+        self.width = max([self.width, *(len(n) for n in names)])
 
     def _paint(self, text: str, code: int) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
