@@ -53,7 +53,8 @@ def compose_readme(
         f"Then open {url}",
         "",
         "`--wait` returns once both services are healthy. The frontend starts only after the",
-        "backend is healthy (`depends_on: condition: service_healthy`).",
+        "backend is healthy (`depends_on: condition: service_healthy`). With Podman, run",
+        "`podman compose` (with Compose v2 as its provider) where this says `docker compose`.",
     ]
     if not options.demo:
         lines += [
