@@ -34,6 +34,26 @@ def test_external_url_and_bad_values() -> None:
         choose("gpu-box", None, "python", Configuration(environ={}))
 
 
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("ws://gpu:8998/?x=1", "must not have a query"),
+        ("wss://user:secret@gpu", "must not carry credentials"),
+        ("ws://gpu:0", "invalid port"),
+        ("ws://gpu:99999", "invalid port"),
+        ("ftp://gpu", "scheme 'ftp'"),
+    ],
+)
+def test_a_backend_url_the_frontend_would_refuse_is_refused_before_anything_starts(
+    url: str, problem: str
+) -> None:
+    with pytest.raises(ChoiceError, match=problem):
+        choose(url, None, "python", Configuration(environ={}))
+    # A pool of backends is a backend URL too, as MOSHI_WS_URL reads it.
+    pool = choose("ws://gpu-a:8998,ws://gpu-b:8998", None, "python", Configuration(environ={}))
+    assert pool.backend_runtime == "external"
+
+
 def test_personaplex_without_gpu_runtime_is_refused_naming_it() -> None:
     require_tool("docker")
     from scenario6.containers import ContainerRuntime

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from scenario6.backend import slots
 from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND
-from scenario6.facts.urls import BackendUrl
+from scenario6.facts.urls import parse_backend_urls
 
 from .options import PublishOptions
 from .spec import Health, Mount, Service
@@ -80,8 +80,8 @@ def conversations(backend: Service | None) -> str | None:
 def _frontend(service: Service, options: PublishOptions, backend: Service | None) -> None:
     service.labels = {"org.scenario6.role": "frontend"}
     url = service.env.get("MOSHI_WS_URL")
-    if isinstance(url, str):
-        service.env["MOSHI_WS_URL"] = BackendUrl.parse(url).url
+    if isinstance(url, str):  # one URL or several (a pool), as the frontend will read them
+        service.env["MOSHI_WS_URL"] = ",".join(u.url for u in parse_backend_urls(url))
     if backend is not None and any(p.scheme == "https" for p in backend.ports):
         service.mounts.append(Mount(BACKEND_CERTS_VOLUME, BACKEND_CA_DIR, read_only=True))
         service.env["MOSHI_TLS_CA"] = f"{BACKEND_CA_DIR}/ca.pem"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlparse
 
 from scenario6.apphost import Configuration
 from scenario6.containers import ContainerRuntime, RuntimeUnavailable
@@ -11,6 +10,7 @@ from scenario6.facts import kinds
 from scenario6.facts.kinds import LOOPBACK, MODEL_BACKENDS, PERSONAPLEX
 from scenario6.facts.names import TOKEN
 from scenario6.facts.stack import BackendRuntime, FrontendRuntime, Stack
+from scenario6.facts.urls import parse_backend_urls
 
 from .process import public_environment
 
@@ -54,11 +54,12 @@ def choose(
 ) -> RunChoice:
     """Resolve ``auto`` and defaults against what this machine has."""
     if backend not in BACKENDS:
-        url = urlparse(backend)
-        if url.scheme not in ("ws", "wss", "http", "https") or not url.hostname:
+        try:  # as the frontend will read it from MOSHI_WS_URL: refused now, not at its start
+            parse_backend_urls(backend)
+        except ValueError as error:
             raise ChoiceError(
-                f"--backend {backend!r}: use {', '.join(BACKENDS)} or a ws(s)/http(s) URL"
-            )
+                f"--backend {backend!r}: use {', '.join(BACKENDS)} or a backend URL ({error})"
+            ) from None
         runtime, engine_problem = _engine() if frontend == "docker" else (None, "")
         if frontend == "docker" and runtime is None:
             raise ChoiceError(f"--frontend docker needs a container engine: {engine_problem}")
