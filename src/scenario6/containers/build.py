@@ -6,7 +6,10 @@
 
 from __future__ import annotations
 
+import collections
 import subprocess
+import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +18,9 @@ from scenario6.apphost import DockerBuild
 
 from .engine import ContainerRuntime
 from .images import image_size
+
+# The engine's last lines an error message can show (it shows up to 15 of them).
+_KEPT_LINES = 40
 
 
 @dataclass(frozen=True)
@@ -70,24 +76,56 @@ def build_image(
 ) -> BuiltImage:
     """Build and time ``tag``; raises BuildError with the engine's last lines.
 
-    With ``show_progress`` the engine draws its progress on this terminal (a long build
-    shows its steps as they run); otherwise its output is kept for the error message.
+    With ``show_progress`` the engine's output goes to stderr as it comes (a long build shows
+    its steps as they run), and its last lines are kept for the error message all the same.
     """
     argv = build_command(runtime, tag, build, host_network=host_network)
+    env = dict(runtime.env) if runtime.env is not None else None
     started = time.monotonic()
-    result = subprocess.run(
-        argv,
-        env=dict(runtime.env) if runtime.env is not None else None,
-        capture_output=not show_progress,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    if show_progress:
+        code, output = _run_showing(argv, env, timeout)
+    else:
+        result = subprocess.run(
+            argv, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        code, output = result.returncode, (result.stdout + result.stderr).splitlines()
     seconds = time.monotonic() - started
-    if result.returncode != 0:
-        output = (result.stdout or "") + (result.stderr or "")
-        raise build_failure(tag, build, result.returncode, output.splitlines())
+    if code != 0:
+        raise build_failure(tag, build, code, output)
     return BuiltImage(tag, seconds, image_size(runtime, tag))
+
+
+def _run_showing(
+    argv: Sequence[str], env: dict[str, str] | None, timeout: float | None
+) -> tuple[int, list[str]]:
+    """Run ``argv`` with its output copied to stderr line by line; its exit code and last lines."""
+    tail: collections.deque[str] = collections.deque(maxlen=_KEPT_LINES)
+    expired = threading.Event()
+    with subprocess.Popen(
+        list(argv), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+
+        def expire() -> None:
+            expired.set()
+            process.kill()
+
+        # The engine may go quiet for minutes (a large layer): the deadline must not wait for
+        # its next line.
+        timer = threading.Timer(timeout, expire) if timeout is not None else None
+        if timer is not None:
+            timer.start()
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                sys.stderr.write(line)
+                tail.append(line.rstrip("\n"))
+        finally:
+            if timer is not None:
+                timer.cancel()
+        code = process.wait()
+    if expired.is_set():
+        raise subprocess.TimeoutExpired(list(argv), timeout or 0)
+    return code, list(tail)
 
 
 def build_failure(
