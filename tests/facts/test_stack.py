@@ -31,6 +31,8 @@ def test_without_a_handed_stack_the_model_describes_personaplex_per_mode() -> No
     with handed(chosen):
         assert given(publishing=False) is chosen
     assert given(publishing=False).backend == "personaplex", "handed only inside the block"
+    with handed(Stack("loopback", "container", "python")), pytest.raises(ValueError, match="image"):
+        given(publishing=True)  # publishing cannot describe a frontend run from the venv
 
 
 def test_the_app_model_takes_the_choice_from_the_command_not_from_settings(

@@ -66,6 +66,10 @@ def given(publishing: bool) -> Stack:
     file), the app model describes PersonaPlex in its container, with the frontend native in
     run mode and in its image when publishing."""
     stack = _GIVEN.get()
-    if stack is not None:
-        return stack
-    return Stack(frontend="docker" if publishing else "python")
+    if stack is None:
+        return Stack(frontend="docker" if publishing else "python")
+    if publishing and stack.frontend != "docker":
+        raise ValueError(
+            "a published frontend runs in its image: hand a stack with frontend docker"
+        )
+    return stack
