@@ -90,3 +90,13 @@ def test_run_mode_drives_podman_when_it_is_the_engine(
     choice = choose("loopback", "container", "python", Configuration(environ={}))
     assert choice.runtime is not None and choice.runtime.name == "podman"
     assert choice.runtime.gpu_args() == ["--device", "nvidia.com/gpu=all"]
+
+
+def test_an_engine_cli_that_cannot_run_is_a_finding_not_a_crash(
+    tmp_path: Path, engines: Engines
+) -> None:
+    broken = engines.add("docker", "#!/no/such/interpreter\n")  # on PATH, not runnable
+    doctor = check_engine(Context(tmp_path, engines.env()))
+    assert doctor.status is Status.FAIL
+    assert f"{broken} could not be run" in doctor.summary
+    assert ContainerRuntime(str(broken), env=engines.env()).nvidia_support() == []

@@ -135,6 +135,8 @@ class ContainerRuntime:
             raise RuntimeUnavailable(
                 f"the {self.name} engine did not answer within {timeout:g} s", start
             ) from None
+        except OSError as exc:  # on PATH but not runnable (a broken install, a bad shim)
+            raise RuntimeUnavailable(f"{self.cli} could not be run: {exc}", NO_ENGINE_FIX) from None
         version = result.stdout.strip()
         if result.returncode == 0 and version and version != "<no value>":
             return version
@@ -159,7 +161,7 @@ class ContainerRuntime:
         if not self.is_podman:
             try:
                 result = self.run("info", "--format", "{{json .Runtimes}}")
-            except subprocess.TimeoutExpired:
+            except (subprocess.TimeoutExpired, OSError):
                 return []
             runtimes = result.stdout if result.returncode == 0 else ""
         return nvidia_support(self.is_podman, runtimes, self.which)
