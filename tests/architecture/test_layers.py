@@ -14,8 +14,9 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "scenario6"
 LAYERS = (
     Line.of("__init__"),  # scenario6/__init__.py: the version
     Line.of("protocol", "extras", "facts"),  # the wire protocol, optional installs, app facts
-    Line.of("apphost"),  # the generic app model: knows nothing of this app
+    # The model servers: their images carry only this package and the two below it.
     Line.of("backend"),
+    Line.of("apphost"),  # the generic app model: knows nothing of this app
     Line.of("frontend"),
     Line.of("setup"),
     Line.of("containers"),

@@ -6,6 +6,6 @@
 - :mod:`.stack`: which backend and frontend runtime a command chose, handed to the app model.
 
 The app model (``apphost.py``), ``run``, ``publish``, ``doctor``, ``bench``, the frontend and
-the backend images all read them from here. Standard library only: the backend images carry
-this package without the frontend's dependencies.
+the backend images all read them from here. Standard library and :mod:`scenario6.protocol`
+only: the backend images carry this package without the frontend's dependencies.
 """
