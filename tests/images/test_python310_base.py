@@ -106,19 +106,20 @@ def test_the_base_runs_python_310_and_makes_venvs(py310_base: str) -> None:
     assert "(python 3.10)" in out, out
 
 
-def test_the_frontend_image_serves_on_python_310(frontend_py310: BuiltImage) -> None:
+@pytest.mark.parametrize(
+    ("image", "prefix", "field", "expected"),
+    [
+        ("frontend_py310", "APP", "service", FRONTEND),
+        ("loopback_py310", "MOSHI", "backend", LOOPBACK),
+    ],
+)
+def test_each_image_serves_on_python_310(
+    request: pytest.FixtureRequest, image: str, prefix: str, field: str, expected: str
+) -> None:
+    built: BuiltImage = request.getfixturevalue(image)
     port = free_port()
-    env = {"APP_HOST": "127.0.0.1", "APP_PORT": str(port)}
-    with run_container(frontend_py310.tag, env=env) as container:
+    env = {f"{prefix}_HOST": "127.0.0.1", f"{prefix}_PORT": str(port)}
+    with run_container(built.tag, env=env) as container:
         container.wait_healthy(f"http://127.0.0.1:{port}/health")
-        assert _health(f"http://127.0.0.1:{port}/health")["service"] == FRONTEND
-        assert container.exec("python", "-c", VERSION_PROBE).strip() == "(3, 10)"
-
-
-def test_the_loopback_image_serves_on_python_310(loopback_py310: BuiltImage) -> None:
-    port = free_port()
-    env = {"MOSHI_HOST": "127.0.0.1", "MOSHI_PORT": str(port)}
-    with run_container(loopback_py310.tag, env=env) as container:
-        container.wait_healthy(f"http://127.0.0.1:{port}/health")
-        assert _health(f"http://127.0.0.1:{port}/health")["backend"] == LOOPBACK
+        assert _health(f"http://127.0.0.1:{port}/health")[field] == expected
         assert container.exec("python", "-c", VERSION_PROBE).strip() == "(3, 10)"
