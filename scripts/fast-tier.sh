@@ -35,12 +35,7 @@ find_python() {
 
 python="$(find_python)"
 venv=".venv-$version"
-if [[ ! -x "$venv/bin/python" ]]; then
-  echo "Creating $venv with $("$python" --version)"
-  "$python" -m venv "$venv"
-fi
-# The install setup_scenario6.py makes for .venv; the lock's python_version markers pick the
-# pins this version can install.
-"$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -c requirements.lock -e '.[dev,loopback]'
+# The same pinned install as .venv's; the lock's python_version markers pick the pins this
+# version can install. A venv already in step with the lock is left as it is.
+"$python" setup_scenario6.py --venv-only --venv "$venv" --python "$python"
 exec "$venv/bin/python" -m pytest -m "not docker and not browser and not personaplex" "$@"

@@ -206,3 +206,20 @@ def test_help_runs_without_third_party_modules() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "--ask-token" in done.stdout
+
+
+def test_a_venv_for_another_python_is_its_own_and_touches_nothing_else(
+    installed: tuple[Path, str],
+) -> None:
+    root, _ = installed
+    app_stamp = project.stamp_path(root).read_text()
+    refused = _setup(root, "--venv", ".venv-other")
+    assert refused.returncode == 2 and "--venv .venv-other needs --venv-only" in refused.stderr
+    first = _setup(root, "--venv-only", "--venv", ".venv-other")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "creating .venv-other" in first.stdout
+    assert project.venv_python(root, ".venv-other").exists()
+    assert project.in_sync(root, ".venv-other")
+    assert project.stamp_path(root).read_text() == app_stamp, ".venv is left as it was"
+    again = _setup(root, "--venv-only", "--venv", ".venv-other")
+    assert "Nothing to do" in again.stdout, "a venv in step with the lock is not reinstalled"

@@ -45,6 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="only create and install .venv: no .env, no token, no doctor (./test.sh uses this)",
     )
     parser.add_argument(
+        "--venv",
+        default=project.VENV,
+        metavar="NAME",
+        help=f"the venv folder in the checkout (default: {project.VENV}; the app runs from "
+        f"{project.VENV}, another is for testing on another Python, with --venv-only)",
+    )
+    parser.add_argument(
         "--project-dir", type=Path, help="the checkout to set up (default: this script's)"
     )
 
@@ -60,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.venv != project.VENV and not args.venv_only:
+        # .env, the token and the doctor belong to the app, which runs from .venv only.
+        print(f"{mark('fail')} --venv {args.venv} needs --venv-only", file=sys.stderr)
+        return 2
     try:
         root = (args.project_dir or project.find_root()).resolve()
         changes = _set_up(root, args)
@@ -89,23 +100,24 @@ def _set_up(root: Path, args: argparse.Namespace) -> list[str]:
     if args.uv and not installer.uv_available():
         print(f"{mark('warn')} --uv: uv is not on PATH; using pip")
         args.uv = False
-    python = project.venv_python(root)
+    venv = args.venv
+    python = project.venv_python(root, venv)
     if python.exists():
         version = installer.interpreter_version(str(python))
-        print(f"{mark('ok')} {project.VENV} exists (Python {_dotted(version)})")
-        _refuse_old(version, f"{project.VENV} was made with", f"remove {project.VENV} and ")
+        print(f"{mark('ok')} {venv} exists (Python {_dotted(version)})")
+        _refuse_old(version, f"{venv} was made with", f"remove {venv} and ")
     else:
         version = installer.interpreter_version(args.python)
         _refuse_old(version, args.python, "")
-        print(f"{mark('info')} creating {project.VENV} with Python {_dotted(version)}")
-        installer.create_venv(root, args.python, args.uv)
-        changes.append(f"created {project.VENV}")
-    if project.in_sync(root):
+        print(f"{mark('info')} creating {venv} with Python {_dotted(version)}")
+        installer.create_venv(root, args.python, args.uv, venv)
+        changes.append(f"created {venv}")
+    if project.in_sync(root, venv):
         print(f"{mark('ok')} dependencies match pyproject.toml and requirements.lock")
     else:
         tool = "uv" if args.uv else "pip"
         print(f"{mark('info')} installing scenario6[{project.EXTRAS}] with {tool} (pinned)")
-        installer.install(root, args.uv)
+        installer.install(root, args.uv, name=venv)
         changes.append("installed the pinned dependencies")
     if args.venv_only:
         return changes

@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from .project import EXTRAS, venv_dir, venv_python, write_stamp
+from .project import EXTRAS, VENV, venv_dir, venv_python, write_stamp
 
 
 class SetupError(RuntimeError):
@@ -29,26 +29,32 @@ def interpreter_version(python: str) -> tuple[int, ...]:
     return tuple(int(part) for part in out.split())
 
 
-def create_venv(root: Path, python: str, use_uv: bool) -> None:
-    target = venv_dir(root)
+def create_venv(root: Path, python: str, use_uv: bool, name: str = VENV) -> None:
+    target = venv_dir(root, name)
     if use_uv:
-        _run([_uv(), "venv", "--python", python, str(target)], root, "uv venv")
+        _run([_uv(), "venv", "--python", python, str(target)], root, "uv venv", name)
     else:
-        _run([python, "-m", "venv", str(target)], root, "python -m venv")
+        _run([python, "-m", "venv", str(target)], root, "python -m venv", name)
 
 
-def install(root: Path, use_uv: bool, quiet: bool = True) -> None:
-    """``pip install -c requirements.lock -e '.[dev,loopback]'``, then the stamp."""
-    python = str(venv_python(root))
+def install(root: Path, use_uv: bool, quiet: bool = True, name: str = VENV) -> None:
+    """``pip install -c requirements.lock -e '.[dev,loopback]'`` into the venv ``name``, then
+    the stamp."""
+    python = str(venv_python(root, name))
     spec = ["-c", "requirements.lock", "-e", f".[{EXTRAS}]"]
     flags = ["--quiet"] if quiet else []
     if use_uv:
-        _run([_uv(), "pip", "install", "--python", python, *flags, *spec], root, "uv pip install")
+        _run(
+            [_uv(), "pip", "install", "--python", python, *flags, *spec],
+            root,
+            "uv pip install",
+            name,
+        )
     else:
         upgrade = [python, "-m", "pip", "install", *flags, "--upgrade", "pip"]
-        _run(upgrade, root, "pip upgrade")
-        _run([python, "-m", "pip", "install", *flags, *spec], root, "pip install")
-    write_stamp(root)
+        _run(upgrade, root, "pip upgrade", name)
+        _run([python, "-m", "pip", "install", *flags, *spec], root, "pip install", name)
+    write_stamp(root, name)
 
 
 def uv_available() -> bool:
@@ -62,7 +68,7 @@ def _uv() -> str:
     return path
 
 
-def _run(argv: Sequence[str], cwd: Path, what: str) -> None:
+def _run(argv: Sequence[str], cwd: Path, what: str, name: str = VENV) -> None:
     try:
         code = subprocess.run(list(argv), cwd=cwd, check=False).returncode
     except OSError as exc:
@@ -70,5 +76,5 @@ def _run(argv: Sequence[str], cwd: Path, what: str) -> None:
     if code != 0:
         raise SetupError(
             f"{what} failed (exit {code}); see its output above. "
-            f"Fix it, or remove {venv_dir(cwd)} and run setup again."
+            f"Fix it, or remove {venv_dir(cwd, name)} and run setup again."
         )

@@ -41,8 +41,8 @@ def install_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-def venv_dir(root: Path) -> Path:
-    return root / VENV
+def venv_dir(root: Path, name: str = VENV) -> Path:
+    return root / name
 
 
 def venv_python(root: Path, name: str = VENV) -> Path:
@@ -51,23 +51,23 @@ def venv_python(root: Path, name: str = VENV) -> Path:
     return folder / "Scripts" / "python.exe" if os.name == "nt" else folder / "bin" / "python"
 
 
-def stamp_path(root: Path) -> Path:
-    return venv_dir(root) / STAMP
+def stamp_path(root: Path, name: str = VENV) -> Path:
+    return venv_dir(root, name) / STAMP
 
 
-def read_stamp(root: Path) -> str | None:
+def read_stamp(root: Path, name: str = VENV) -> str | None:
     try:
-        return stamp_path(root).read_text(encoding="utf-8").strip() or None
+        return stamp_path(root, name).read_text(encoding="utf-8").strip() or None
     except OSError:
         return None
 
 
-def write_stamp(root: Path) -> None:
-    stamp_path(root).write_text(install_digest(root) + "\n", encoding="utf-8")
+def write_stamp(root: Path, name: str = VENV) -> None:
+    stamp_path(root, name).write_text(install_digest(root) + "\n", encoding="utf-8")
 
 
-def in_sync(root: Path) -> bool:
-    return read_stamp(root) == install_digest(root)
+def in_sync(root: Path, name: str = VENV) -> bool:
+    return read_stamp(root, name) == install_digest(root)
 
 
 def python_problem(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> str | None:
