@@ -93,10 +93,14 @@ async def refuse(websocket: WebSocket, close: Close, events: bool) -> None:
     await websocket.close(close.code, close.reason)
 
 
-async def _within(awaitable: Awaitable[None], seconds: float) -> None:
-    if sys.version_info >= (3, 11):
+if sys.version_info >= (3, 11):
+
+    async def _within(awaitable: Awaitable[None], seconds: float) -> None:
         # A deadline rather than wait_for, which makes a task per message.
         async with asyncio.timeout(seconds):
             await awaitable
-    else:
+
+else:  # Python 3.10 has no asyncio.timeout
+
+    async def _within(awaitable: Awaitable[None], seconds: float) -> None:
         await asyncio.wait_for(awaitable, seconds)
