@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the tests use: git (test workspaces list the tracked files), Chromium
 # (browser tests), espeak-ng and sox (speech for the fake microphone), libopus, a Docker
-# engine, and nginx (the reverse-proxy example of docs/security.md, run by a test).
+# engine, and nginx and Caddy (the reverse-proxy examples of docs/security.md, run by tests).
 # Installs them when running as root; otherwise prints what is missing (tests that need
 # them then skip, naming the tool).
 set -euo pipefail
-packages=(git python3-venv chromium espeak-ng sox libopus0 docker.io debootstrap nginx-light)
+packages=(git python3-venv chromium espeak-ng sox libopus0 docker.io debootstrap nginx-light caddy)
 missing=()
 # Node runs the web client's unit tests; any recent Node will do, Debian's included.
 command -v node >/dev/null || packages+=(nodejs)
@@ -21,5 +21,5 @@ fi
 echo "Installing Debian packages: ${missing[*]}…"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# RUNLEVEL=1: packages that ship a service (nginx) must not start it on this machine.
+# RUNLEVEL=1: packages that ship a service (nginx, caddy) must not start it on this machine.
 RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 
+import pytest
+from pydantic import ValidationError
 from starlette.requests import HTTPConnection
 
 from scenario6.bench.harness import ChildServer
@@ -20,7 +22,7 @@ from tests.support.client import Conversation, conversation
 from tests.support.servers import RunningLoopback, frontend_process, loopback_server
 
 PROXY = "127.0.0.2"
-USER_A, USER_B = "198.51.100.1", "198.51.100.2"
+USER_A, USER_B, USER_C = "198.51.100.1", "198.51.100.2", "198.51.100.3"
 
 
 @contextlib.contextmanager
@@ -42,26 +44,18 @@ async def session(port: int, source: str, **headers: str) -> AsyncIterator[Conve
         yield talk
 
 
-async def admitted(talk: Conversation) -> bool:
-    """Whether the session got a backend or a place in the queue rather than a refusal."""
-    await talk.wait_for(
-        lambda: talk.handshake.is_set() or talk.events_of("queued") or talk.closed.is_set()
-    )
-    return not talk.closed.is_set()
-
-
 async def test_a_client_cannot_spoof_its_address_past_the_session_limit() -> None:
     async with loopback_server() as lb:
         with frontend(lb) as (_, port):
             async with session(port, "127.0.0.1", X_Forwarded_For=USER_A) as first:
-                assert await admitted(first)
+                assert await first.admitted()
                 for spoof in (
                     {"X_Forwarded_For": USER_B},
                     {"Forwarded": f"for={USER_B}"},
                     {"X_Real_IP": USER_B},
                 ):
                     async with session(port, "127.0.0.1", **spoof) as second:
-                        assert not await admitted(second), spoof
+                        assert not await second.admitted(), spoof
                         assert second.close_code == closes.TOO_MANY_SESSIONS
                         assert "too many sessions" in (second.close_reason or "")
 
@@ -72,32 +66,34 @@ async def test_behind_a_trusted_proxy_each_real_client_has_its_own_limit() -> No
             async with (
                 session(port, PROXY, X_Forwarded_For=USER_A) as a,
                 session(port, PROXY, X_Forwarded_For=f"{USER_B}, 10.1.2.3") as b,
-                session(port, PROXY, Forwarded=f'for="{USER_B}:4711";proto=https') as b_again,
+                session(port, PROXY, X_Forwarded_For=f"{USER_B}:4711") as b_again,
                 # What the client wrote before the proxy appended its address is not believed.
                 session(port, PROXY, X_Forwarded_For=f"203.0.113.9, {USER_A}") as a_again,
             ):
-                assert await admitted(a)
-                assert await admitted(b)  # queued behind a: one backend
-                assert not await admitted(b_again)
-                assert not await admitted(a_again)
+                assert await a.admitted()
+                assert await b.admitted()  # queued behind a: one backend
+                assert not await b_again.admitted()
+                assert not await a_again.admitted()
                 assert a_again.close_code == b_again.close_code == closes.TOO_MANY_SESSIONS
             # The proxy itself, sending nothing, is one more client.
             async with session(port, PROXY) as proxy_itself:
-                assert await admitted(proxy_itself)
+                assert await proxy_itself.admitted()
             # The access log names the people, not the proxy.
             log = process.output()
             assert f'{USER_B}:0 - "WebSocket /api/chat' in log
             assert f"{PROXY}:" in log  # the proxy's own session
 
 
-def client_of(*headers: tuple[str, str]) -> str:
-    """The client the frontend sees for a connection from the trusted PROXY with ``headers``."""
+def client_of(*headers: tuple[str, str], header: str = "x-forwarded-for") -> str:
+    """The client the frontend sees for a connection from the trusted PROXY with ``headers``,
+    when the proxy names the client in ``header`` (FORWARDED_HEADER)."""
     scope = {
         "type": "http",
         "client": (PROXY, 50000),
         "headers": [(name.lower().encode(), value.encode()) for name, value in headers],
     }
-    return client_address(HTTPConnection(scope), FrontendSettings(trusted_proxies=PROXY))
+    settings = FrontendSettings(trusted_proxies=PROXY, forwarded_header=header)
+    return client_address(HTTPConnection(scope), settings)
 
 
 def test_forwarded_addresses_with_ports_or_brackets_name_the_client() -> None:
@@ -105,9 +101,21 @@ def test_forwarded_addresses_with_ports_or_brackets_name_the_client() -> None:
     assert client_of(("X-Forwarded-For", "[2001:db8::1]")) == "2001:db8::1"
     assert client_of(("X-Forwarded-For", "[2001:db8::1]:443")) == "2001:db8::1"
     assert client_of(("X-Forwarded-For", "2001:db8::2")) == "2001:db8::2"
+    forwarded = ("Forwarded", f'for="{USER_B}:4711";proto=https')
+    assert client_of(forwarded, header="forwarded") == USER_B
 
 
-def test_the_proxys_forwarded_header_beats_a_clients_x_forwarded_for() -> None:
-    """A proxy that sets ``Forwarded`` may pass on a client's own ``X-Forwarded-For``."""
-    spoofed = ("X-Forwarded-For", USER_B)
-    assert client_of(spoofed, ("Forwarded", f"for={USER_A};proto=https")) == USER_A
+def test_only_the_header_the_proxy_sets_names_the_client() -> None:
+    """A proxy passes on the forwarded headers it does not set itself: a client wrote them."""
+    headers = (("Forwarded", f"for={USER_A}"), ("X-Forwarded-For", USER_B), ("X-Real-IP", USER_C))
+    assert client_of(*headers) == USER_B
+    assert client_of(*headers, header="forwarded") == USER_A
+    assert client_of(*headers, header="x-real-ip") == USER_C
+    # A proxy that sets none of them is its own client, whatever its clients wrote.
+    assert client_of(("Forwarded", f"for={USER_A}"), ("X-Real-IP", USER_C)) == PROXY
+
+
+def test_the_forwarded_header_is_one_a_proxy_can_set() -> None:
+    assert FrontendSettings(forwarded_header=" X-Real-IP ").forwarded_header == "x-real-ip"
+    with pytest.raises(ValidationError):
+        FrontendSettings(forwarded_header="x-forwarded-host")

@@ -60,6 +60,13 @@ class Conversation:
 
         await asyncio.wait_for(poll(), timeout)
 
+    async def admitted(self) -> bool:
+        """Whether the session got a backend or a place in the queue rather than a refusal."""
+        await self.wait_for(
+            lambda: self.handshake.is_set() or self.events_of("queued") or self.closed.is_set()
+        )
+        return not self.closed.is_set()
+
     def events_of(self, kind: str) -> list[dict[str, object]]:
         return [e for e in self.events if e.get("type") == kind]
 

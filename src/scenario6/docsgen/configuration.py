@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,8 @@ def _allowed(field: FieldInfo) -> str:
 
 
 def _kind(field: FieldInfo) -> str:
+    if typing.get_origin(field.annotation) is typing.Literal:
+        return "one of " + ", ".join(f"`{choice}`" for choice in typing.get_args(field.annotation))
     annotation = str(field.annotation)
     for needle, label in (
         ("BackendUrl", "URL list"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -14,6 +14,8 @@ from scenario6.facts.names import BACKEND_PORT, FRONTEND_PORT
 from scenario6.facts.urls import BackendUrl, parse_backend_urls
 from scenario6.protocol.voices import DEFAULT_PERSONA, DEFAULT_VOICE, PERSONA_MAX_CHARS, voice_name
 
+# The headers a reverse proxy may name the client in (see trust.py).
+ForwardedHeader = Literal["x-forwarded-for", "forwarded", "x-real-ip"]
 # An HTTP header name (RFC 9110 token characters).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
@@ -126,7 +128,13 @@ class FrontendSettings(BaseSettings):
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),
         description="Reverse proxies (IP addresses or CIDR networks, comma-separated) whose "
-        "X-Forwarded-For or Forwarded header names the real client; none by default.",
+        "FORWARDED_HEADER names the real client; none by default.",
+    )
+    forwarded_header: ForwardedHeader = Field(
+        "x-forwarded-for",
+        description="The one header TRUSTED_PROXIES set to name the client: x-forwarded-for "
+        "(nginx's $proxy_add_x_forwarded_for, Caddy), forwarded (RFC 7239) or x-real-ip. "
+        "The others are ignored, since a proxy passes on what a client wrote in them.",
     )
     # Access gate (who may open sessions): see docs/security.md.
     access_codes: SecretStr | None = Field(
@@ -181,6 +189,11 @@ class FrontendSettings(BaseSettings):
             # Canonical network strings: a typo stops the frontend instead of trusting no one.
             return tuple(str(ipaddress.ip_network(str(n).strip(), strict=False)) for n in value)
         return value
+
+    @field_validator("forwarded_header", mode="before")
+    @classmethod
+    def _lower_header(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("access_identity_header")
     @classmethod

@@ -1,8 +1,9 @@
 """Whose word the frontend takes for a client's address: only its configured reverse proxies.
 
-A direct peer is the client, unless it is one of TRUSTED_PROXIES: then the proxies' headers
-name the client. Anyone else's ``X-Forwarded-For`` is ignored, so a client cannot pose as
-another address to slip past the per-client session limit.
+A direct peer is the client, unless it is one of TRUSTED_PROXIES: then the one header those
+proxies set (FORWARDED_HEADER) names the client. Anyone else's forwarded headers, and every
+other forwarded header even from a proxy, are ignored: a proxy passes on what a client sent
+in the headers it does not set itself, so a client could otherwise pick its own address.
 
 >>> from scenario6.frontend.settings import FrontendSettings
 >>> settings = FrontendSettings(trusted_proxies="10.0.0.0/8")
@@ -66,24 +67,16 @@ def peer_address(connection: HTTPConnection) -> str:
 def client_address(connection: HTTPConnection, settings: FrontendSettings) -> str:
     """The real client: the peer, or the address the trusted proxies in front of it name.
 
-    The forwarded chain is read from the right (the hop nearest to us): each trusted proxy
-    vouches for the hop before it, and the first address that is not a trusted proxy is the
-    client. Entries further left were written by that client and are not believed.
-    ``Forwarded`` (the standard header) is read when present, else ``X-Forwarded-For``; a
-    trusted proxy sending neither (or nothing readable) is its own client. Either way the
-    proxy must set or append the header itself, never pass on a client's alone.
+    Only FORWARDED_HEADER is read, and its chain from the right (the hop nearest to us): each
+    trusted proxy vouches for the hop before it, and the first address that is not a trusted
+    proxy is the client. Entries further left were written by that client and are not
+    believed. A trusted proxy sending no such header (or nothing readable) is its own client.
     """
     peer = peer_address(connection)
     if not is_trusted_proxy(peer, settings):
         return peer
-    headers = connection.headers
-    if "forwarded" in headers:
-        chain = forwarded_chain(",".join(headers.getlist("forwarded")))
-    else:
-        hops = ",".join(headers.getlist("x-forwarded-for")).split(",")
-        chain = [_strip_port(hop.strip()) for hop in hops]
     client = peer
-    for hop in reversed(chain):
+    for hop in reversed(_chain(connection, settings.forwarded_header)):
         address = _address(hop)
         if address is None:
             break  # "unknown", an obfuscated name, garbage: no further hop is vouched for
@@ -91,6 +84,14 @@ def client_address(connection: HTTPConnection, settings: FrontendSettings) -> st
         if not is_trusted_proxy(client, settings):
             break
     return client
+
+
+def _chain(connection: HTTPConnection, header: str) -> list[str]:
+    """The addresses in every ``header`` field of the request, nearest hop last."""
+    value = ",".join(connection.headers.getlist(header))
+    if header == "forwarded":
+        return forwarded_chain(value)
+    return [_strip_port(hop.strip()) for hop in value.split(",")]
 
 
 def forwarded_chain(header: str) -> list[str]:

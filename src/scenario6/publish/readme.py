@@ -282,8 +282,8 @@ def _behind_a_proxy(where: str, proxy: str = "a reverse proxy") -> list[str]:
         f"Behind {proxy}, set `TRUSTED_PROXIES` to its",
         f"address or network (CIDR) in {where}. Otherwise every user has the proxy's",
         "address: they share one wrong-code allowance of the sign-in page and one",
-        "per-client session limit. The proxy must set or append `Forwarded` or",
-        "`X-Forwarded-For` itself (see docs/security.md).",
+        "per-client session limit. The proxy must set or append `X-Forwarded-For` itself",
+        "(or the header `FORWARDED_HEADER` names; see docs/security.md).",
     ]
 
 
