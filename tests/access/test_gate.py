@@ -94,7 +94,7 @@ async def test_a_code_buys_a_signed_http_only_cookie_for_the_page_config_and_ses
 
         # A cookie edited to name someone else is no cookie at all.
         name, _, value = cookie.partition("=")
-        forged = f"{name}={value.replace('v1.YWxpY2U', 'v1.Ym9i')}"
+        forged = f"{name}={value.replace('v2.YWxpY2U', 'v2.Ym9i')}"
         assert (await get(fe, "/api/config", cookie=forged)).status_code == 401
     assert "alice-code-12" not in caplog.text
 

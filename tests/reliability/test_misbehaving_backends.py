@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.audio import encode_messages, sweep
 from tests.support.client import Conversation, conversation
 from tests.support.rogue import (
+    Behaviour,
     RogueBackend,
     black_hole,
+    breaks_protocol,
     floods,
     never_handshakes,
     rogue_backend,
@@ -21,6 +24,8 @@ from tests.support.rogue import (
 )
 from tests.support.servers import frontend_server, loopback_server
 from tests.support.waiting import until
+
+_TWO_MIB = 2 << 20
 
 
 async def _next_client_is_put_through(url: str, rogue: RogueBackend) -> None:
@@ -127,16 +132,38 @@ async def test_garbage_from_a_backend_never_breaks_the_client() -> None:
         await _next_client_is_put_through(fe.chat_url(), rogue)
 
 
-async def test_huge_frame_from_a_backend_closes_with_a_clear_reason() -> None:
+@pytest.mark.parametrize(
+    ("behaviour", "reason"),
+    [
+        (
+            breaks_protocol(b"\x82\x7f" + (_TWO_MIB + 1).to_bytes(8, "big") + b"\x01"),
+            "backend broke the protocol: sent a 2.0 MiB message (limit 1 MiB)",
+        ),
+        (breaks_protocol(b"\x87\x01\x00"), "backend broke the protocol: sent a malformed frame"),
+        (
+            breaks_protocol(b"\x81\x02\xc3\x28"),
+            "backend broke the protocol: sent text that is not UTF-8",
+        ),
+    ],
+    ids=["too-big", "bad-opcode", "bad-utf8"],
+)
+async def test_a_backend_that_breaks_the_protocol_is_dropped_at_once(
+    behaviour: Behaviour, reason: str
+) -> None:
+    """No closing handshake with a backend that broke the rules: the client hears at once,
+    in words of the product's own, and the slot is free for the next client."""
     async with (
-        rogue_backend(sends([b"\x01" + bytes(4 << 20)])) as rogue,
+        rogue_backend(behaviour) as rogue,
         frontend_server(moshi_ws_url=rogue.url) as fe,
     ):
         async with conversation(fe.chat_url()) as talk:
-            await talk.wait_for(talk.closed.is_set)
-        assert talk.handshake.is_set()
-        assert talk.close_code == 4503
-        assert "too big" in (talk.close_reason or ""), talk.close_reason
+            await talk.wait_for(talk.handshake.is_set)
+            started = time.monotonic()
+            await talk.wait_for(talk.closed.is_set, timeout=15)
+            waited = time.monotonic() - started
+        print(f"protocol breach reported to the client in {waited * 1000:.0f} ms")
+        assert (talk.close_code, talk.close_reason) == (4503, reason)
+        assert waited < 3, waited
         await _next_client_is_put_through(fe.chat_url(), rogue)
 
 

@@ -68,6 +68,20 @@ def sends(messages: Sequence[bytes | str], then_close: bool = False) -> Behaviou
     return behaviour
 
 
+def breaks_protocol(frame: bytes) -> Behaviour:
+    """Handshakes, writes ``frame`` to the socket as it is (a frame no WebSocket library would
+    send: too big, a reserved opcode, text that is not UTF-8), then stops reading: like a busy
+    server, it neither answers the closing handshake nor closes the connection."""
+
+    async def behaviour(ws: ServerConnection, rogue: RogueBackend) -> None:
+        await ws.send(b"\x00")
+        ws.transport.write(frame)
+        ws.transport.pause_reading()
+        await _hold(ws)
+
+    return behaviour
+
+
 def floods(size: int = 4000) -> Behaviour:
     """Handshakes, then sends audio-kind messages as fast as the connection takes them."""
 

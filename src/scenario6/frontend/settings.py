@@ -16,6 +16,8 @@ from scenario6.protocol.voices import DEFAULT_PERSONA, DEFAULT_VOICE, PERSONA_MA
 
 # The headers a reverse proxy may name the client in (see trust.py).
 ForwardedHeader = Literal["x-forwarded-for", "forwarded", "x-real-ip"]
+# A cookie-signing key this long from token_urlsafe carries 192 bits: beyond guessing offline.
+MIN_SECRET_CHARS = 32
 # An HTTP header name (RFC 9110 token characters).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
@@ -144,8 +146,14 @@ class FrontendSettings(BaseSettings):
     )
     access_secret: SecretStr | None = Field(
         None,
-        description="Key that signs sign-in cookies (derived from ACCESS_CODES when unset, so "
-        "changing the codes signs everyone out).",
+        description=f"Key that signs sign-in cookies, at least {MIN_SECRET_CHARS} characters "
+        "(derived from ACCESS_CODES when unset, so changing the codes signs everyone out).",
+    )
+    access_previous_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        default=(),
+        description="Earlier values of ACCESS_SECRET, comma-separated: their cookies are still "
+        "accepted, and issued again under ACCESS_SECRET, so that the key can change without "
+        "signing everyone out.",
     )
     access_identity_header: str = Field(
         "",
@@ -211,6 +219,24 @@ class FrontendSettings(BaseSettings):
             from .access.invitations import parse_invitations
 
             parse_invitations(value.get_secret_value())
+        return value
+
+    @field_validator("access_secret")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_CHARS:
+            raise ValueError(
+                f"shorter than {MIN_SECRET_CHARS} characters: make one with "
+                f'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+            )
+        return value
+
+    @field_validator("access_previous_secrets", mode="before")
+    @classmethod
+    def _split_secrets(cls, value: object) -> object:
+        # Not held to the minimum length: replacing a short key is what they are for.
+        if isinstance(value, str):
+            return tuple(s.strip() for s in value.split(",") if s.strip())
         return value
 
     @field_validator("default_voice")

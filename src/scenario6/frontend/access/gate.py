@@ -13,8 +13,9 @@ from ..settings import FrontendSettings
 from ..trust import client_address, is_trusted_proxy, peer_address
 from . import cookie
 from .attempts import FailedAttempts
-from .cookie import CookieSigner
+from .cookie import CookieSigner, Pass
 from .invitations import Invitation, find_invitation, parse_invitations
+from .revocations import MemoryRevocations, Revocations
 
 # An identity from a proxy is a name for logs and limits, not a document.
 _MAX_IDENTITY_CHARS = 128
@@ -47,6 +48,14 @@ class SignIn:
     retry_after: int = 0
 
 
+@dataclass(frozen=True)
+class Renewal:
+    """A cookie issued again, and the seconds it has left."""
+
+    cookie: str
+    max_age: int
+
+
 class Gate:
     """Off unless ACCESS_CODES or ACCESS_IDENTITY_HEADER is set; then every page, the
     configuration and sessions need a sign-in cookie or a trusted proxy's identity header.
@@ -55,14 +64,21 @@ class Gate:
     False
     """
 
-    def __init__(self, settings: FrontendSettings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: FrontendSettings,
+        clock: Callable[[], float] = time.time,
+        revocations: Revocations | None = None,
+    ) -> None:
         self._settings = settings
         self._clock = clock
         codes = settings.access_codes.get_secret_value() if settings.access_codes else ""
         self._invitations: tuple[Invitation, ...] = parse_invitations(codes)
         secret = settings.access_secret.get_secret_value() if settings.access_secret else ""
         key = secret.encode() if secret else cookie.derive_key(self._invitations)
-        self._signer = CookieSigner(key, self._invitations)
+        previous = tuple(s.get_secret_value().encode() for s in settings.access_previous_secrets)
+        self._signer = CookieSigner((key, *previous), self._invitations)
+        self._revocations = revocations or MemoryRevocations()
         self._attempts = FailedAttempts(settings.access_attempts_per_minute)
         self._header = settings.access_identity_header.strip()
         self.enabled = bool(self._invitations or self._header)
@@ -82,12 +98,35 @@ class Gate:
             user = values[0].strip() if len(values) == 1 else ""
             if user and user.isprintable():
                 return Visitor(user[:_MAX_IDENTITY_CHARS], "proxy")
-        value = connection.cookies.get(cookie.NAME)
-        if value and self._invitations:
-            checked = self._signer.check(value, self._clock())
-            if checked is not None:
-                return Visitor(checked.label, "code")
+        signed_in = self._pass(connection)
+        if signed_in is not None:
+            return Visitor(signed_in.label, "code")
         return None
+
+    def renewal(self, connection: HTTPConnection) -> Renewal | None:
+        """The cookie to set in place of one signed with a previous ACCESS_SECRET: the same
+        sign-in (id, issue time) under today's key; None: nothing to renew."""
+        signed_in = self._pass(connection)
+        if signed_in is None or signed_in.current:
+            return None
+        value = self._signer.issue(signed_in.invitation, signed_in.issued, signed_in.id)
+        return Renewal(value, max(1, int(signed_in.expires - self._clock())))
+
+    def sign_out(self, connection: HTTPConnection) -> None:
+        """Revoke the connection's cookie, so that a copy of it no longer signs anyone in."""
+        signed_in = self._pass(connection)
+        if signed_in is not None:
+            self._revocations.revoke(signed_in.id, signed_in.expires, self._clock())
+
+    def _pass(self, connection: HTTPConnection) -> Pass | None:
+        value = connection.cookies.get(cookie.NAME)
+        if not value or not self._invitations:
+            return None
+        now = self._clock()
+        checked = self._signer.check(value, now, self._settings.access_cookie_max_age_s)
+        if checked is None or self._revocations.revoked(checked.id, now):
+            return None
+        return checked
 
     def sign_in(self, code: str, address: str) -> SignIn:
         """Exchange ``code`` for a cookie; wrong codes count against ``address``."""
@@ -98,10 +137,8 @@ class Gate:
         if invitation is None:
             self._attempts.failed(address)
             return SignIn(None)
-        expires = int(self._clock()) + self._settings.access_cookie_max_age_s
-        return SignIn(
-            Visitor(invitation.label, "code"), cookie=self._signer.issue(invitation, expires)
-        )
+        value = self._signer.issue(invitation, issued=int(self._clock()))
+        return SignIn(Visitor(invitation.label, "code"), cookie=value)
 
 
 def gate_of(connection: HTTPConnection) -> Gate:

@@ -26,7 +26,7 @@ from .liveness import Liveness
 from .pool import Backend, BackendPool, Waiter
 from .prelude import Prelude, PreludeTooLarge
 from .request import SessionRequest
-from .upstream import open_session
+from .upstream import breach, open_session
 
 log = logging.getLogger("scenario6.frontend.session")
 _KINDS = frozenset(Kind)
@@ -297,21 +297,28 @@ class ProxySession:
         await self._backend_gone(upstream)
 
     async def _backend_gone(self, upstream: ClientConnection) -> None:
+        broken = breach(upstream)
+        if broken is not None:
+            log.warning("session %d: backend broke the protocol: %s", self.id, upstream.close_exc)
+            raise SessionEnd(Close(closes.BACKEND_CLOSED, f"backend broke the protocol: {broken}"))
         code = upstream.close_code
         detail = f"{code} {upstream.close_reason}".strip() if code else "connection lost"
-        sent = upstream.protocol.close_sent
-        if sent is not None and sent.code == CloseCode.MESSAGE_TOO_BIG:
-            detail = f"it sent a message too big: {sent.reason}"
         raise SessionEnd(Close(closes.BACKEND_CLOSED, f"backend closed the session ({detail})"))
 
     async def _watchdog(self) -> None:
+        # Not wait_for: before Python 3.12 it loses a cancellation that comes as the handshake
+        # does (a backend that breaks the protocol right after it), and the relay would then
+        # wait for this task for ever.
+        handshake = asyncio.ensure_future(self._handshake.wait())
         try:
-            await asyncio.wait_for(self._handshake.wait(), self._settings.handshake_timeout_s)
-        except asyncio.TimeoutError:  # the builtin TimeoutError from Python 3.11 on
+            await asyncio.wait((handshake,), timeout=self._settings.handshake_timeout_s)
+        finally:
+            handshake.cancel()
+        if not self._handshake.is_set():
             waited = int(self._settings.handshake_timeout_s)
             raise SessionEnd(
                 Close(closes.HANDSHAKE_TIMEOUT, f"backend handshake timeout after {waited}s")
-            ) from None
+            )
         while True:
             verdict, wait = self._liveness.check(time.monotonic())
             if verdict is not None:

@@ -1,4 +1,5 @@
-"""Opening a session on a backend: TLS verification and addressing."""
+"""Opening a session on a backend: TLS verification, addressing, and dropping a backend that
+breaks the WebSocket protocol."""
 
 from __future__ import annotations
 
@@ -6,12 +7,31 @@ import ssl
 from urllib.parse import urlencode
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import PayloadTooBig, ProtocolError, TooManyFragments
 
 from scenario6 import __version__
 from scenario6.facts.names import FRONTEND
 
 from ..settings import FrontendSettings
 from .pool import Backend
+
+_MIB = 1 << 20
+
+
+class BackendConnection(ClientConnection):
+    """A backend's connection that is cut the moment the backend breaks the protocol.
+
+    The library answers a broken frame with a close frame and then, as RFC 6455 has a client
+    do, waits for the server to close the connection; a backend that does not (a busy one, or
+    one whose server waits for the client instead) would keep the session, and its user, in
+    limbo. Nothing it sends afterwards is read anyway, so the connection is aborted at once.
+    """
+
+    def send_data(self) -> None:
+        # Runs after every read, and after recv() fails a message it cannot decode.
+        super().send_data()
+        if breach(self) is not None and not self.transport.is_closing():
+            self.transport.abort()
 
 
 def client_ssl_context(settings: FrontendSettings) -> ssl.SSLContext:
@@ -25,12 +45,28 @@ def client_ssl_context(settings: FrontendSettings) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cafile)
 
 
+def breach(connection: ClientConnection) -> str | None:
+    """What rule the backend on ``connection`` broke, in words for its user; None: none."""
+    error = connection.protocol.parser_exc or connection.connection_exc
+    if isinstance(error, PayloadTooBig) and error.message is None:
+        size = (error.size or 0) + (error.current_size or 0)
+        limit = error.max_size / _MIB
+        return f"sent a {size / _MIB:.1f} MiB message (limit {limit:g} MiB)"
+    if isinstance(error, TooManyFragments):
+        return "sent a message in too many fragments"
+    if isinstance(error, UnicodeDecodeError):
+        return "sent text that is not UTF-8"
+    if isinstance(error, ProtocolError | PayloadTooBig):
+        return "sent a malformed frame"
+    return None
+
+
 async def open_session(
     backend: Backend,
     query: dict[str, str],
     settings: FrontendSettings,
     tls: ssl.SSLContext | None,
-) -> ClientConnection:
+) -> BackendConnection:
     """Connect to ``backend`` with the validated query. Raises OSError or websockets errors."""
     uri = f"{backend.url.url}?{urlencode(query)}"
     extra: dict[str, object] = {}
@@ -43,6 +79,7 @@ async def open_session(
         extra["server_hostname"] = backend.url.host
     connection = await connect(
         uri,
+        create_connection=BackendConnection,
         open_timeout=settings.connect_timeout_s,
         close_timeout=2,
         compression=None,  # Opus does not deflate; compressing would only cost CPU.
@@ -50,4 +87,5 @@ async def open_session(
         user_agent_header=f"{FRONTEND}/{__version__}",
         **extra,  # type: ignore[arg-type]
     )
+    assert isinstance(connection, BackendConnection)
     return connection

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
 from scenario6 import __version__
 from scenario6.facts.names import FRONTEND
@@ -13,6 +13,7 @@ from ..access import Gate, gate_of
 from ..deps import Pool, Settings
 from ..proxy import closes
 from ..proxy.request import EVENTS_PARAM
+from .cookies import renew_cookie
 
 router = APIRouter()
 AccessGate = Annotated[Gate, Depends(gate_of)]
@@ -20,7 +21,7 @@ AccessGate = Annotated[Gate, Depends(gate_of)]
 
 @router.get("/api/config", tags=["config"])
 async def config(
-    request: Request, settings: Settings, pool: Pool, gate: AccessGate
+    request: Request, response: Response, settings: Settings, pool: Pool, gate: AccessGate
 ) -> dict[str, Any]:
     """What the browser needs to start a session. Carries no secret by construction:
     it is built only from public settings and what the proxy learned about its backends.
@@ -29,6 +30,7 @@ async def config(
     if visitor is None:
         signin = "/signin" if gate.codes else None
         raise HTTPException(401, {"message": "not signed in", "signin": signin})
+    renew_cookie(response, request, gate, settings)
     backends = pool.describe()
     kinds = {b["kind"] for b in backends}
     return {

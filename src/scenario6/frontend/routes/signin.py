@@ -16,7 +16,8 @@ from ..access.cookie import NAME as COOKIE
 from ..deps import Settings
 from ..proxy.request import origin_allowed
 from ..settings import FrontendSettings
-from ..trust import client_address, is_trusted_proxy, peer_address
+from ..trust import client_address
+from .cookies import over_https, set_cookie
 from .ui import STATIC_DIR
 
 router = APIRouter()
@@ -61,16 +62,7 @@ async def signin(request: Request, gate: AccessGate, settings: Settings) -> Resp
         return _error(401, "that code is not valid: check it and try again")
     log.info("signed in: %s from %s", outcome.visitor.identity or "(passphrase)", address)
     response = JSONResponse({"identity": outcome.visitor.identity})
-    response.set_cookie(
-        COOKIE,
-        outcome.cookie,
-        max_age=settings.access_cookie_max_age_s,
-        path="/",
-        secure=_over_https(request, settings),
-        httponly=True,
-        samesite="lax",
-    )
-    response.headers["Cache-Control"] = "no-store"
+    set_cookie(response, outcome.cookie, settings.access_cookie_max_age_s, request, settings)
     return response
 
 
@@ -81,15 +73,17 @@ async def signin(request: Request, gate: AccessGate, settings: Settings) -> Resp
     response_class=Response,
     responses={403: {"description": "posted from another site", **_ERROR}},
 )
-async def signout(request: Request, settings: Settings) -> Response:
-    """Forget this browser's sign-in cookie."""
+async def signout(request: Request, gate: AccessGate, settings: Settings) -> Response:
+    """Revoke this browser's sign-in cookie (a copy of it no longer signs anyone in) and
+    forget it."""
     if foreign := _from_another_site(request, settings):
         return foreign
+    gate.sign_out(request)
     response = Response(status_code=204)
     response.delete_cookie(
         COOKIE,
         path="/",
-        secure=_over_https(request, settings),
+        secure=over_https(request, settings),
         httponly=True,
         samesite="lax",
     )
@@ -125,15 +119,6 @@ def _from_another_site(request: Request, settings: FrontendSettings) -> JSONResp
     if origin_allowed(request.headers.get("origin"), request.headers.get("host"), settings):
         return None
     return _error(403, "this page's origin is not allowed here")
-
-
-def _over_https(request: Request, settings: FrontendSettings) -> bool:
-    """Whether the browser sees https: served so here, or at a TLS-terminating trusted proxy.
-    Not the request's scheme, which a server honouring forwarded headers lets anyone set."""
-    if settings.https:
-        return True
-    forwarded = request.headers.get("x-forwarded-proto", "").lower()
-    return forwarded == "https" and is_trusted_proxy(peer_address(request), settings)
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

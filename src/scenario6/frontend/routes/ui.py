@@ -7,6 +7,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 
 from ..access import Gate, gate_of
+from ..deps import Settings
+from .cookies import renew_cookie
 
 router = APIRouter()
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -14,7 +16,9 @@ _INDEX = STATIC_DIR / "index.html"
 
 
 @router.get("/", include_in_schema=False)
-async def index(request: Request, gate: Annotated[Gate, Depends(gate_of)]) -> Response:
+async def index(
+    request: Request, gate: Annotated[Gate, Depends(gate_of)], settings: Settings
+) -> Response:
     if gate.visitor(request) is None:
         if gate.codes:
             return RedirectResponse("/signin", status_code=303)
@@ -22,4 +26,6 @@ async def index(request: Request, gate: Annotated[Gate, Depends(gate_of)]) -> Re
             "Not signed in: open this app through its sign-in proxy.", status_code=401
         )
     # no-cache: a reloaded frontend must never be shadowed by a stale page.
-    return FileResponse(_INDEX, headers={"Cache-Control": "no-cache"})
+    page = FileResponse(_INDEX, headers={"Cache-Control": "no-cache"})
+    renew_cookie(page, request, gate, settings)
+    return page
