@@ -79,7 +79,10 @@ class FrontendSettings(BaseSettings):
         30.0, gt=0, description="Time a live session may go without client audio."
     )
     send_timeout_s: float = Field(
-        5.0, gt=0, description="Time a client may take to accept a message before it is closed."
+        5.0,
+        gt=0,
+        description="Time a client may take to accept a message (a WebSocket message, or an "
+        "HTTP answer once the network's buffers are full) before it is closed.",
     )
     backend_stall_timeout_s: float = Field(
         15.0,
