@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scenario6.facts.contract import CACHE_VOLUME
 from scenario6.facts.names import TOKEN
 from scenario6.setup.envfile import token_problem
 
@@ -11,7 +12,6 @@ from .engine import reachable
 from .result import CheckResult, Context, Status
 
 MODEL_REPO = "nvidia/personaplex-7b-v1"
-CACHE_VOLUME = "scenario6-hf-cache"
 # The volume is mounted as HF_HOME; huggingface_hub keeps repos under hub/models--org--name.
 MODEL_DIR = "hub/models--" + MODEL_REPO.replace("/", "--")
 
