@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from scenario6.facts.contract import CACHE_VOLUME
@@ -37,9 +38,11 @@ def check_model_cache(ctx: Context, volume: str = CACHE_VOLUME) -> CheckResult:
     runtime = reachable(ctx)
     if runtime is None:
         return CheckResult(name, Status.SKIP, "no container engine to ask")
-    code, out, _ = ctx.command(
-        [runtime.cli, "volume", "inspect", volume, "--format", "{{.Mountpoint}}"]
-    )
+    try:
+        found = runtime.run("volume", "inspect", volume, "--format", "{{.Mountpoint}}", timeout=15)
+    except (OSError, subprocess.TimeoutExpired):
+        return CheckResult(name, Status.SKIP, "the container engine did not answer")
+    code, out = found.returncode, found.stdout
     if code != 0:
         return CheckResult(
             name,
