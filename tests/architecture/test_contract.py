@@ -23,13 +23,9 @@ from .literals import spelled
 SRC = Path(__file__).resolve().parents[2] / "src" / "scenario6"
 HOME = SRC / "facts" / "contract.py"
 PATHS: dict[str, object] = {
-    "HF_HOME": contract.HF_HOME,
-    "CACHE_VOLUME": contract.CACHE_VOLUME,
-    "MODEL_MOUNT": contract.MODEL_MOUNT,
-    "MODEL_VOLUME": contract.MODEL_VOLUME,
-    "CERTS_DIR": contract.CERTS_DIR,
-    "PROBE": "scenario6.backend.healthcheck",
-}
+    name: getattr(contract, name)
+    for name in ("HF_HOME", "CACHE_VOLUME", "MODEL_MOUNT", "MODEL_VOLUME", "CERTS_DIR")
+} | {"PROBE": contract.PROBE[-1]}
 
 
 def test_no_module_but_the_contract_spells_the_images_paths_or_volumes() -> None:
