@@ -14,7 +14,7 @@ from pathlib import Path
 
 from scenario6.apphost import AppModelError, DistributedApplication, Lifetime
 from scenario6.backend import slots
-from scenario6.facts import stack
+from scenario6.facts import contract, stack
 from scenario6.facts.kinds import BATCHED, IMAGE_TARGETS, MODEL_BACKENDS
 from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND, FRONTEND_PORT, TOKEN
 from scenario6.frontend.hosts import LOCAL_NAMES
@@ -36,14 +36,9 @@ backend_image = config.get("SCENARIO6_BACKEND_IMAGE")
 use_gpu = config.get_bool("USE_GPU", True)
 use_ssl = config.get_bool("MOSHI_USE_SSL", False)
 cpu_offload = config.get_bool("CPU_OFFLOAD", False)
-# The model cache: the folder the backend image creates for its user, on a named volume
-# (a volume mounted anywhere else would belong to root). Not the host's own HF_HOME.
-hf_home = "/data/hf"
 # A folder with the model's files (see scenario6.backend.model_folder): run mode mounts it,
-# published files expect them in a volume of that name.
+# published files expect them in a volume (the image's contract names both).
 model_dir = config.get("PERSONAPLEX_MODEL_DIR")
-model_mount = "/models/personaplex"
-model_volume = "scenario6-personaplex-model"
 moshi_port = config.get_int("MOSHI_PORT", BACKEND_PORT)
 frontend_port = config.get_int("FRONTEND_PORT", FRONTEND_PORT)
 
@@ -75,22 +70,23 @@ if chosen.backend_runtime == "container":
         .with_environment("MOSHI_HOST", "0.0.0.0")
         .with_environment("MOSHI_USE_SSL", "1" if use_ssl else "0")
         .with_environment("MOSHI_CPU_OFFLOAD", "1" if cpu_offload else "0")
-        .with_environment("HF_HOME", hf_home)
+        # The model cache, on a named volume: not the host's own HF_HOME.
+        .with_environment("HF_HOME", contract.HF_HOME)
         .with_environment("NO_TORCH_COMPILE", "1")
-        .with_volume("scenario6-hf-cache", hf_home)
+        .with_volume(contract.CACHE_VOLUME, contract.HF_HOME)
         .with_lifetime(Lifetime.PERSISTENT)
     )
+    # What the image answers once it is ready (PersonaPlex: only after loading its model).
+    ready = contract.readiness(backend)
+    moshi.with_http_health_check(ready.path, status=ready.status)
     if backend in MODEL_BACKENDS:
-        # PersonaPlex has no health route and opens its port only once the model is loaded
-        # and warmed up: its 404 for /health is the sign that it is ready.
-        moshi.with_http_health_check("/health", status=404)
         if model_dir:
-            moshi.with_environment("MOSHI_MODEL_DIR", model_mount)
+            moshi.with_environment("MOSHI_MODEL_DIR", contract.MODEL_MOUNT)
             if publishing:
-                moshi.with_volume(model_volume, model_mount, read_only=True)
+                moshi.with_volume(contract.MODEL_VOLUME, contract.MODEL_MOUNT, read_only=True)
             else:
                 folder = builder.app_dir / Path(model_dir).expanduser()  # relative: to here
-                moshi.with_bind_mount(folder, model_mount, read_only=True)
+                moshi.with_bind_mount(folder, contract.MODEL_MOUNT, read_only=True)
             moshi.with_startup_timeout(600)
         else:
             # The token reaches the backend only; the frontend never needs it.
@@ -114,16 +110,15 @@ if chosen.backend_runtime == "container":
             # (or --image) runs the batched server too.
             moshi.with_environment("MOSHI_BACKEND", BATCHED)
             moshi.with_environment(slots.ENV, str(conversations))
-    else:
-        moshi.with_http_health_check("/health")
     if base_image and not backend_image:
         moshi.with_build_arg("BASE_IMAGE", base_image)
     if use_ssl and not publishing:
         # The backend makes its certificate on first start; the frontend trusts its CA, copied
         # out of the container (publishing shares the certificate volume instead).
         moshi_ca = builder.app_dir / ".scenario6" / "moshi-ca.pem"
-        moshi.with_file_export("/data/certs/ca.pem", moshi_ca)
+        moshi.with_file_export(contract.CA_FILE, moshi_ca)
 elif chosen.backend_runtime == "native":  # the loopback: no image, no model
+    ready = contract.readiness(backend)
     moshi = (
         builder.add_python_module(
             BACKEND,
@@ -132,7 +127,7 @@ elif chosen.backend_runtime == "native":  # the loopback: no image, no model
             ["backend", "loopback", "--host", "127.0.0.1", "--port", str(moshi_port)],
         )
         .with_http_endpoint(port=moshi_port)
-        .with_http_health_check("/health")
+        .with_http_health_check(ready.path, status=ready.status)
     )
 
 if chosen.frontend == "python":

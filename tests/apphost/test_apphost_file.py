@@ -14,6 +14,7 @@ from scenario6.apphost import (
     PythonAppResource,
     load_apphost,
 )
+from scenario6.facts import contract
 from scenario6.facts.stack import FrontendRuntime, Stack, handed
 from tests.support.appmodel import load_app
 
@@ -82,7 +83,7 @@ def test_tls_backend_in_run_mode_hands_its_ca_to_the_frontend(frontend: Frontend
     moshi = app.resource("scenario6-moshi")
     assert isinstance(moshi, ContainerResource)
     [(source, copy)] = moshi.exports
-    assert source == "/data/certs/ca.pem"
+    assert source == contract.CA_FILE
     web = app.resource("scenario6-frontend")
     if isinstance(web, ContainerResource):  # the copy is mounted where the variable points
         [mount] = [v for v in web.volumes if v.source == copy]

@@ -6,10 +6,11 @@ needs a name, a port or the secret's name imports it.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 from scenario6.facts import names
+
+from .literals import spelled
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "scenario6"
 HOME = SRC / "facts" / "names.py"
@@ -22,41 +23,6 @@ FACTS: dict[str, object] = {
 }
 
 
-def _docstrings(tree: ast.Module) -> set[int]:
-    owners = [
-        tree,
-        *(
-            n
-            for n in ast.walk(tree)
-            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-        ),
-    ]
-    found = set()
-    for owner in owners:
-        body = owner.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-            found.add(id(body[0].value))
-    return found
-
-
-def spelled_facts(source: str) -> list[tuple[int, str]]:
-    """(line, fact) for each literal in ``source`` that spells a fact, docstrings aside."""
-    tree = ast.parse(source)
-    skip = _docstrings(tree)
-    hits = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Constant) or id(node) in skip:
-            continue
-        hits.extend((node.lineno, fact) for fact, value in FACTS.items() if _spells(node, value))
-    return hits
-
-
-def _spells(node: ast.Constant, value: object) -> bool:
-    if isinstance(value, str):
-        return isinstance(node.value, str) and value in node.value
-    return type(node.value) is type(value) and node.value == value
-
-
 def test_the_checker_finds_a_spelled_fact_and_ignores_docstrings() -> None:
     source = (
         '"""Serves on 8010, as scenario6-frontend."""\n'
@@ -64,7 +30,7 @@ def test_the_checker_finds_a_spelled_fact_and_ignores_docstrings() -> None:
         '    """HF_TOKEN is shown here only."""\n'
         '    return ("scenario6-moshi-certs", 8998, f"{x}-HF_TOKEN")\n'
     )
-    assert sorted(spelled_facts(source)) == [(4, "BACKEND"), (4, "BACKEND_PORT"), (4, "TOKEN")]
+    assert sorted(spelled(source, FACTS)) == [(4, "BACKEND"), (4, "BACKEND_PORT"), (4, "TOKEN")]
 
 
 def test_no_module_but_the_facts_spells_a_name_a_port_or_the_secret() -> None:
@@ -72,6 +38,6 @@ def test_no_module_but_the_facts_spells_a_name_a_port_or_the_secret() -> None:
         f"{path.relative_to(SRC)}:{line}: {fact}"
         for path in sorted(SRC.rglob("*.py"))
         if path != HOME
-        for line, fact in spelled_facts(path.read_text())
+        for line, fact in spelled(path.read_text(), FACTS)
     ]
     assert found == [], "import these from scenario6.facts.names:\n" + "\n".join(found)

@@ -119,8 +119,8 @@ def test_tls_that_cannot_be_prepared_refuses_to_start(
 @pytest.mark.parametrize(
     ("env", "url"),
     [
-        ({}, "http://127.0.0.1:8998/"),
-        ({"MOSHI_HOST": "10.0.0.5", "MOSHI_USE_SSL": "1"}, "https://127.0.0.1:8998/"),
+        ({}, "http://127.0.0.1:8998/health"),
+        ({"MOSHI_HOST": "10.0.0.5", "MOSHI_USE_SSL": "1"}, "https://127.0.0.1:8998/health"),
         ({"MOSHI_BACKEND": "loopback"}, "http://127.0.0.1:8998/health"),
         ({"MOSHI_BACKEND": "loopback", "MOSHI_HOST": "10.0.0.5"}, "http://10.0.0.5:8998/health"),
         ({"MOSHI_BACKEND": "loopback", "MOSHI_HOST": "::1"}, "http://[::1]:8998/health"),

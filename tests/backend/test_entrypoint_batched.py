@@ -153,7 +153,7 @@ def _answering_404() -> Iterator[int]:
 async def test_the_health_probe_takes_a_404_as_ready_as_for_personaplex() -> None:
     with _answering_404() as port:
         config = BackendConfig.from_env({**BATCHED, "MOSHI_PORT": str(port)})
-        assert probe_url(config) == f"http://127.0.0.1:{port}/"
+        assert probe_url(config) == f"http://127.0.0.1:{port}/health"
         healthy, seen = await asyncio.to_thread(check, config, 5)
         assert healthy, seen
         loopback = BackendConfig.from_env({"MOSHI_BACKEND": "loopback", "MOSHI_PORT": str(port)})

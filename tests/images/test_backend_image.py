@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 
+from scenario6.facts.contract import CA_FILE, CERTS_DIR
 from tests.support.client import conversation
 from tests.support.docker import (
     BuiltImage,
@@ -32,7 +33,7 @@ def _health(url: str, context: ssl.SSLContext | None = None) -> dict[str, object
 
 
 def _ca_context(container: Container) -> ssl.SSLContext:
-    return ssl.create_default_context(cadata=container.exec("cat", "/data/certs/ca.pem"))
+    return ssl.create_default_context(cadata=container.exec("cat", CA_FILE))
 
 
 async def test_loopback_container_is_healthy_and_speaks_the_protocol(
@@ -65,11 +66,9 @@ async def test_loopback_over_tls_makes_a_certificate_once_and_keeps_it(
         "MOSHI_CERT_NAMES": "voice.example.org",
     }
     with volume() as certs:
-        with run_container(
-            loopback_image.tag, env=env, volumes={certs: "/data/certs"}
-        ) as container:
+        with run_container(loopback_image.tag, env=env, volumes={certs: CERTS_DIR}) as container:
             container.wait_healthy(f"https://127.0.0.1:{port}/health")
-            first = container.exec("cat", "/data/certs/cert.pem")
+            first = container.exec("cat", f"{CERTS_DIR}/cert.pem")
             assert "TLS: created" in container.logs()
             context = _ca_context(container)
             assert _health(f"https://localhost:{port}/health", context)["status"] == "ok"
@@ -77,12 +76,10 @@ async def test_loopback_over_tls_makes_a_certificate_once_and_keeps_it(
                 await talk.wait_for(talk.handshake.is_set)
             with pytest.raises(OSError):  # plain HTTP gets no answer from a TLS server
                 _health(f"http://127.0.0.1:{port}/health")
-        with run_container(
-            loopback_image.tag, env=env, volumes={certs: "/data/certs"}
-        ) as container:
+        with run_container(loopback_image.tag, env=env, volumes={certs: CERTS_DIR}) as container:
             container.wait_healthy(f"https://127.0.0.1:{port}/health")
             assert "TLS: reusing" in container.logs()
-            assert container.exec("cat", "/data/certs/cert.pem") == first
+            assert container.exec("cat", f"{CERTS_DIR}/cert.pem") == first
 
 
 def test_loopback_image_runs_the_entrypoint_as_non_root(loopback_image: BuiltImage) -> None:

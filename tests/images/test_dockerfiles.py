@@ -7,10 +7,12 @@ carries what upstream forgets to declare.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
+from scenario6.facts.contract import CERTS_DIR, HF_HOME, PROBE
 from tests.support.docker import REPO
 
 PERSONAPLEX_COMMIT = "3428dfd95309a7f3c84fd93259ded0f810d1ff91"
@@ -104,11 +106,20 @@ def test_personaplex_stage_pins_upstream_and_adds_what_it_forgets() -> None:
 def test_personaplex_runtime_environment() -> None:
     runtime = image("moshi/Dockerfile", "personaplex")
     text = " ".join(f"{k} {rest}" for k, rest in runtime)
-    for expected in ("NO_TORCH_COMPILE=1", "HF_HOME=/data/hf", "MOSHI_BACKEND=personaplex"):
+    for expected in ("NO_TORCH_COMPILE=1", f"HF_HOME={HF_HOME}", "MOSHI_BACKEND=personaplex"):
         assert expected in text
     assert "libopus0" in text
-    assert ("VOLUME", '["/data/hf"]') in runtime
+    assert ("VOLUME", f'["{HF_HOME}"]') in runtime
     assert ("USER", "app") in runtime
     assert ("ENTRYPOINT", '["python", "-m", "scenario6.backend.entrypoint"]') in runtime
-    assert any(k == "HEALTHCHECK" and "scenario6.backend.healthcheck" in r for k, r in runtime)
     assert "HF_TOKEN" not in (REPO / "moshi/Dockerfile").read_text()
+
+
+@pytest.mark.parametrize("target", ["loopback", "personaplex", "personaplex-batched"])
+def test_every_backend_target_keeps_the_images_contract(target: str) -> None:
+    built = image("moshi/Dockerfile", target)
+    text = " ".join(f"{k} {rest}" for k, rest in built)
+    assert f"MOSHI_SSL_DIR={CERTS_DIR}" in text
+    assert "mkdir -p" in text and CERTS_DIR in text  # made, and owned by its user
+    [probe] = [rest for keyword, rest in built if keyword == "HEALTHCHECK"][-1:]
+    assert json.loads(probe.partition(" CMD ")[2]) == list(PROBE)

@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 
 from scenario6.bench.harness import free_port
+from scenario6.facts.contract import CA_FILE, CERTS_DIR, MODEL_MOUNT
 from tests.support.audio import encode_messages, sweep
 from tests.support.client import conversation
 from tests.support.docker import BuiltImage, Container, docker_cli, image_config, run_container
 from tests.support.docker import volume as docker_volume
 from tests.support.personaplex import TinyPersonaPlex
-from tests.support.personaplex_image import MODEL_MOUNT, TORCH, wait_docker_healthy
+from tests.support.personaplex_image import TORCH, wait_docker_healthy
 
 pytestmark = pytest.mark.docker
 
@@ -80,7 +81,7 @@ async def test_the_real_server_over_tls_with_the_entrypoints_own_ca(
     port = free_port()
     env = _env(port, MOSHI_USE_SSL="1")
     with docker_volume() as certs:
-        mounts = {str(tiny_personaplex.model_dir): f"{MODEL_MOUNT}:ro", certs: "/data/certs"}
+        mounts = {str(tiny_personaplex.model_dir): f"{MODEL_MOUNT}:ro", certs: CERTS_DIR}
         with run_container(personaplex_image.tag, env=env, volumes=mounts) as container:
             wait_docker_healthy(container)
             context = ssl.create_default_context(cadata=_ca(container))
@@ -103,4 +104,4 @@ def test_a_model_folder_without_its_files_stops_the_container_with_a_reason(
 
 
 def _ca(container: Container) -> str:
-    return container.exec("cat", "/data/certs/ca.pem")
+    return container.exec("cat", CA_FILE)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from scenario6.containers import BuiltImage
+from scenario6.facts.contract import CERTS_DIR
 from tests.support.audio import best_correlation, encode_messages, sweep
 from tests.support.client import conversation
 from tests.support.docker import run_container, volume
@@ -35,7 +36,7 @@ async def test_frontend_container_relays_a_session_to_a_wss_loopback_container(
             loopback_image.tag,
             env=backend_env,
             args=["--prompt-ms", "200", "--delay-ms", "0"],
-            volumes={certs: "/data/certs"},
+            volumes={certs: CERTS_DIR},
         ) as backend,
     ):
         backend.wait_healthy(f"https://127.0.0.1:{backend_port}/health")

@@ -10,6 +10,7 @@ import yaml
 from cryptography import x509
 
 from scenario6.backend.certs import covered_names
+from scenario6.facts.contract import CERTS_DIR
 from tests.publish.conftest import (
     ACCESS,
     SECRET,
@@ -123,7 +124,7 @@ def test_backend_tls_gives_the_frontend_wss_and_the_ca(
     backend_certs = {v["source"]: v["target"] for v in backend["volumes"]}
     [(volume, target)] = [(s, t) for s, t in shared.items() if s in backend_certs]
     assert ca == f"{target}/ca.pem"
-    assert backend_certs[volume] == "/data/certs"  # where the backend image writes its CA
+    assert backend_certs[volume] == CERTS_DIR  # where the backend image writes its CA
     assert backend["environment"]["MOSHI_USE_SSL"] == "1"
 
 

@@ -11,6 +11,7 @@ from scenario6.apphost import (
     EndpointReference,
     Operation,
 )
+from scenario6.containers import ContainerRuntime
 from scenario6.run import dashboard
 from tests.support.appmodel import load_app
 from tests.support.docker import docker_cli
@@ -56,18 +57,18 @@ def test_every_resource_reports_to_the_dashboard(tmp_path: Path) -> None:
 def test_image_only_when_present_locally(docker: str, base_image: str) -> None:
     name = f"scenario6-test/aspire-dashboard-{uuid.uuid4().hex[:8]}"
     env = {dashboard.IMAGE_VARIABLE: name}
-    assert dashboard.dashboard_image("docker", env) is None
+    assert dashboard.dashboard_image(ContainerRuntime(docker), env) is None
     help_text = dashboard.missing_image_help("docker", env)
     assert f"docker pull {name}:latest" in help_text
     docker_cli("tag", base_image, f"{name}:latest")
     try:
-        assert dashboard.dashboard_image("docker", env) == f"{name}:latest"
+        assert dashboard.dashboard_image(ContainerRuntime(docker), env) == f"{name}:latest"
     finally:
         docker_cli("rmi", f"{name}:latest", check=False)
 
 
 def test_no_engine_means_no_image(tmp_path: Path) -> None:
-    assert dashboard.dashboard_image(str(tmp_path / "no-such-docker")) is None
+    assert dashboard.dashboard_image(ContainerRuntime(str(tmp_path / "no-such-docker"))) is None
 
 
 def test_url() -> None:

@@ -13,6 +13,7 @@ from scenario6.apphost import (
     ParameterResolver,
 )
 from scenario6.containers import ContainerRuntime
+from scenario6.facts import contract
 from scenario6.facts.stack import FrontendRuntime
 from scenario6.run.container import ContainerRunner
 from scenario6.run.resolve import RunResolver
@@ -52,7 +53,7 @@ def test_personaplex_container_gets_the_token_out_of_band(
     assert args[args.index("HF_TOKEN") - 1] == "-e"
     assert "MOSHI_PORT=18998" in args and "--network" in args
     assert " ".join(gpu_args) in " ".join(args)
-    assert "scenario6-hf-cache:/data/hf" in args
+    assert f"{contract.CACHE_VOLUME}:{contract.HF_HOME}" in args
     assert len(spec_hash) == 16
     assert TOKEN not in spec_hash
 

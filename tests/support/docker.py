@@ -12,12 +12,9 @@ import contextlib
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +24,8 @@ from typing import NoReturn
 import pytest
 
 from scenario6.bench.images import build_on
-from scenario6.containers import BuiltImage, ContainerRuntime, image_exists
+from scenario6.containers import BuiltImage, ContainerRuntime, RuntimeUnavailable, image_exists
+from scenario6.run.health import get_status
 
 __all__ = ["BuiltImage", "build_image"]  # re-exported for tests
 
@@ -61,9 +59,7 @@ def run_bench(base_image: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def docker_cli(*args: str, timeout: float = 60, check: bool = True) -> str:
-    result = subprocess.run(
-        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
+    result = DOCKER.run(*args, timeout=timeout)
     if check and result.returncode != 0:
         raise RuntimeError(f"docker {' '.join(args[:3])} failed: {result.stderr.strip()}")
     return result.stdout
@@ -75,15 +71,10 @@ def docker() -> Iterator[str]:
     path = shutil.which("docker")
     if path is None:
         _missing("docker is not installed (apt-get install docker.io)")
-    info = subprocess.run(
-        [path, "info", "--format", "{{.ServerVersion}}"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    if info.returncode != 0:
-        _missing(f"no Docker engine answers (scripts/docker-engine.sh starts one): {info.stderr}")
+    try:
+        DOCKER.check_engine()
+    except RuntimeUnavailable as problem:
+        _missing(f"no Docker engine answers (scripts/docker-engine.sh starts one): {problem}")
     _remove_exited_leftovers()
     yield path
     _remove_labelled(f"{LABEL}.session={SESSION}")
@@ -150,13 +141,7 @@ class Container:
     image: str
 
     def logs(self, tail: int = 40) -> str:
-        result = subprocess.run(
-            ["docker", "logs", "--tail", str(tail), self.id],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        result = DOCKER.run("logs", "--tail", str(tail), self.id)
         return result.stdout + result.stderr
 
     def health(self) -> str:
@@ -180,19 +165,19 @@ class Container:
     def wait_healthy(self, url: str, timeout: float = 90) -> None:
         """Until Docker reports healthy and ``url`` answers 200; errors carry the logs."""
         started = time.monotonic()
-        status, seen = "starting", "no answer yet"
+        status, seen = "starting", None
         while time.monotonic() - started < timeout:
             status = self.health()
             if status.startswith("exited"):
                 break
-            seen = _probe(url)
-            if status == "healthy" and seen == "200":
+            seen = get_status(url)
+            if status == "healthy" and seen == 200:
                 return
             time.sleep(0.5)
         elapsed = time.monotonic() - started
         raise AssertionError(
             f"{self.image} not healthy after {elapsed:.0f} s: docker says {status}, "
-            f"{url} gave {seen}. Last log lines:\n{self.logs()}"
+            f"{url} gave {seen or 'no answer'}. Last log lines:\n{self.logs()}"
         )
 
 
@@ -235,17 +220,6 @@ def volume() -> Iterator[str]:
         yield name
     finally:
         docker_cli("volume", "rm", "-f", name, check=False)
-
-
-def _probe(url: str) -> str:
-    context = ssl._create_unverified_context() if url.startswith("https") else None
-    try:
-        with urllib.request.urlopen(url, timeout=2, context=context) as response:
-            return str(response.status)
-    except urllib.error.HTTPError as exc:
-        return str(exc.code)
-    except OSError as exc:
-        return str(exc)
 
 
 def _remove_labelled(label: str) -> None:

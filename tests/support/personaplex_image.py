@@ -35,7 +35,6 @@ BATCHED_TAG = "scenario6-personaplex-batched:test"
 # Build arguments are part of Docker's layer cache key: the same port each time keeps the
 # torch layer cached between runs (another free one is used when it is taken).
 PREFERRED_PORT = 47998
-MODEL_MOUNT = "/models/personaplex"
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

@@ -21,6 +21,7 @@ from pathlib import Path
 from scenario6.backend.model_folder import ModelFolder
 from scenario6.backend.slots import AUTO, Slots, SlotsError, parse_slots
 from scenario6.backend.slots import ENV as SLOTS_ENV
+from scenario6.facts.contract import CERTS_DIR
 from scenario6.facts.kinds import (
     BACKENDS,
     BATCHED,
@@ -60,7 +61,7 @@ class BackendConfig:
     port: int = BACKEND_PORT
     use_ssl: bool = False
     cpu_offload: bool = False
-    ssl_dir: Path = Path("/data/certs")
+    ssl_dir: Path = Path(CERTS_DIR)
     cert_names: tuple[str, ...] = ()
     static: str = "none"
     device: str | None = None
@@ -86,7 +87,7 @@ class BackendConfig:
             port=_port(env.get("MOSHI_PORT", str(BACKEND_PORT))),
             use_ssl=_flag(env, "MOSHI_USE_SSL"),
             cpu_offload=_flag(env, "MOSHI_CPU_OFFLOAD"),
-            ssl_dir=Path(env.get("MOSHI_SSL_DIR", "").strip() or "/data/certs"),
+            ssl_dir=Path(env.get("MOSHI_SSL_DIR", "").strip() or CERTS_DIR),
             cert_names=tuple(
                 n.strip() for n in env.get("MOSHI_CERT_NAMES", "").split(",") if n.strip()
             ),

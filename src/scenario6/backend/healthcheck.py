@@ -1,6 +1,7 @@
 """The backend container's health probe: ``python -m scenario6.backend.healthcheck``.
 
-Exit status 0 when the server in this container answers, 1 otherwise (Docker's HEALTHCHECK
+Exit status 0 when the server in this container answers as the image's contract
+(:mod:`scenario6.facts.contract`) says a ready one does, 1 otherwise (Docker's HEALTHCHECK
 contract). It reads the same ``MOSHI_*`` variables as the entrypoint, and over TLS it
 verifies the server against the exported ``ca.pem``, so a healthy status also proves the
 certificate clients are told to trust.
@@ -17,42 +18,43 @@ import urllib.request
 from collections.abc import Mapping
 
 from scenario6.backend.entrypoint import BackendConfig
+from scenario6.facts.contract import readiness
 from scenario6.facts.kinds import LOOPBACK
 
 
 def probe_url(config: BackendConfig) -> str:
     scheme = "https" if config.use_ssl else "http"
-    if config.backend == LOOPBACK:
-        host = config.host if config.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-        path = "/health"
-    else:
-        # PersonaPlex (alone or batched) binds every interface whatever --host says, and has
-        # no health route: it opens its port only once the model is loaded and warmed up, so
-        # any HTTP answer from "/" means it is ready.
-        host, path = "127.0.0.1", "/"
+    host = config.host if config.backend == LOOPBACK else "127.0.0.1"
+    # PersonaPlex (alone or batched) binds every interface whatever --host says.
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
     if ":" in host:
         host = f"[{host}]"
-    return f"{scheme}://{host}:{config.port}{path}"
+    return f"{scheme}://{host}:{config.port}{readiness(config.backend).path}"
 
 
 def check(config: BackendConfig, timeout: float = 5.0) -> tuple[bool, str]:
-    """Whether the server answers as a healthy one should, and what was seen."""
+    """Whether the server answers as the image's contract says a ready one does, and what
+    was seen."""
     url = probe_url(config)
+    expected = readiness(config.backend).status
     context = _tls_context(config) if config.use_ssl else None
     try:
         with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
-            body = response.read(4096)
+            status, body = int(response.status), response.read(4096)
     except urllib.error.HTTPError as exc:
-        return config.runs_model, f"{url}: HTTP {exc.code}"
+        status, body = int(exc.code), b""
     except (OSError, ssl.SSLError) as exc:
         return False, f"{url}: {exc}"
+    if status != expected:
+        return False, f"{url}: HTTP {status}, not {expected}"
     if config.backend == LOOPBACK:
         try:
-            status = json.loads(body).get("status")
+            said = json.loads(body).get("status")
         except (ValueError, AttributeError):
-            status = None
-        return status == "ok", f"{url}: status {status!r}"
-    return True, f"{url}: HTTP 200"
+            said = None
+        return said == "ok", f"{url}: status {said!r}"
+    return True, f"{url}: HTTP {status}"
 
 
 def _tls_context(config: BackendConfig) -> ssl.SSLContext:

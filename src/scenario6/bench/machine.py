@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from scenario6.containers import ContainerRuntime, RuntimeUnavailable
 
 from .browser import CHROMIUM
 
@@ -79,17 +80,17 @@ def _os_name() -> str:
 
 
 def _docker_version() -> str | None:
-    if shutil.which("docker") is None:
+    try:
+        # The engine's version is what runs the containers; the client alone means no engine.
+        return f"engine {ContainerRuntime.detect().engine_version(timeout=30)}"
+    except RuntimeUnavailable:
         return None
-    # The engine's version is what runs the containers; the client alone means no engine.
-    engine = _output(["docker", "version", "--format", "{{.Server.Version}}"])
-    return f"engine {engine}" if engine else None
 
 
 def _output(argv: list[str]) -> str | None:
     try:
         result = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired):  # a hung engine is as good as none here
+    except (OSError, subprocess.TimeoutExpired):
         return None
     return result.stdout.strip() or None if result.returncode == 0 else None
 

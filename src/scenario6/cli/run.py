@@ -80,10 +80,9 @@ def find_apphost(start: Path) -> Path | None:
 def add_dashboard(app: Any, runtime: Any, printer: Any) -> None:
     from scenario6.run import dashboard
 
-    cli = runtime.cli if runtime is not None else "docker"
-    image = dashboard.dashboard_image(cli)
+    image = dashboard.dashboard_image(runtime) if runtime is not None else None
     if image is None or runtime is None:
-        printer.warn(dashboard.missing_image_help(cli))
+        printer.warn(dashboard.missing_image_help(runtime.name if runtime else "docker"))
         return
     dashboard.add_dashboard(app, image)
     printer.info(f"dashboard: {dashboard.dashboard_url()}")

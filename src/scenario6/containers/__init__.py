@@ -1,7 +1,8 @@
 """The container engine (Docker or Podman) as every command uses it.
 
-``engine`` detects it (SCENARIO6_CONTAINER_RUNTIME, else docker, else podman) and words each
-problem with its fix; ``build`` assembles and runs image builds; ``images`` asks about built
+``engine`` detects it (SCENARIO6_CONTAINER_RUNTIME, else docker, else podman), is the one
+client for its CLI (which keeps secrets out of the CLI's environment) and words each problem
+with its fix; ``build`` assembles and runs image builds; ``images`` asks about built
 images; ``labels`` names what ``scenario6 run`` marks its containers with.
 """
 

@@ -1,22 +1,31 @@
 """The container engine on this machine: Docker or Podman, reachable or not, GPUs or not.
 
-One detection and one set of fix-it hints for every command that drives an engine
-(``run``, ``deploy``, ``bench``) and for ``doctor``, which reports the same findings.
+One detection, one client and one set of fix-it hints for every command that drives an
+engine (``run``, ``deploy``, ``bench``) and for ``doctor``, which reports the same findings.
+Only this package runs the engine's CLI: others call it through :class:`ContainerRuntime`,
+or take a command and its environment from it for a child they supervise (a log follower).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from scenario6.facts.names import TOKEN, TOKEN_ALIASES
 
 RUNTIME_VARIABLE = "SCENARIO6_CONTAINER_RUNTIME"
 NETWORK_VARIABLE = "SCENARIO6_CONTAINER_NETWORK"
 PREFERENCE = ("docker", "podman")
+# Secrets known by name whatever the app model declares: the Hugging Face token, under both
+# names huggingface_hub reads. The CLI never inherits one; a container gets one only where
+# its caller hands it over for that one call.
+KNOWN_SECRETS = frozenset({TOKEN, *TOKEN_ALIASES})
 CDI_DIRS = ("/etc/cdi", "/var/run/cdi")
 
 NO_ENGINE_FIX = (
@@ -63,8 +72,9 @@ class ContainerRuntime:
     """The CLI to drive (``docker`` or ``podman``) and how containers reach the host network.
 
     ``network`` is "host" where the engine has no bridge (SCENARIO6_CONTAINER_NETWORK=host),
-    otherwise a per-app bridge network. ``env`` is the environment its own calls get (None:
-    this process's); ``scenario6 run`` hands it one without the app's secrets.
+    otherwise a per-app bridge network. Its CLI calls get ``env`` (None: this process's
+    environment) without the known secrets or those it ``withholds`` (``scenario6 run`` adds
+    the ones its app model declares).
 
     >>> ContainerRuntime("/usr/bin/podman").gpu_args()
     ['--device', 'nvidia.com/gpu=all']
@@ -73,6 +83,7 @@ class ContainerRuntime:
     cli: str
     network: str | None = None
     env: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
+    withheld: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -107,21 +118,47 @@ class ContainerRuntime:
             )
         raise RuntimeUnavailable("neither docker nor podman is on PATH", NO_ENGINE_FIX)
 
-    def _environment(self) -> dict[str, str]:
-        return dict(os.environ if self.env is None else self.env)
+    def withholding(self, names: Iterable[str]) -> ContainerRuntime:
+        """This engine, its CLI calls given none of ``names`` either."""
+        return replace(self, withheld=self.withheld.union(names))
+
+    def environment(self, secrets: Mapping[str, str] | None = None) -> dict[str, str]:
+        """What one CLI call gets: no secret but ``secrets``, handed over for that call (a
+        ``run -e NAME`` reads its value there, never from the command line)."""
+        hidden = KNOWN_SECRETS.union(self.withheld)
+        base = os.environ if self.env is None else self.env
+        return {**{k: v for k, v in base.items() if k not in hidden}, **(secrets or {})}
+
+    def command(self, *args: str) -> list[str]:
+        """The argv of one CLI call, for a child the caller supervises (``logs -f``); it runs
+        with :meth:`environment`."""
+        return [self.cli, *args]
 
     def which(self, tool: str) -> str | None:
-        return shutil.which(tool, path=self._environment().get("PATH", os.defpath))
+        return shutil.which(tool, path=self.environment().get("PATH", os.defpath))
 
     def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        """One CLI call, waited for: its stdout and stderr apart."""
         return subprocess.run(
-            [self.cli, *args],
-            env=self._environment(),
+            self.command(*args),
+            env=self.environment(),
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
         )
+
+    async def call(self, *args: str, secrets: Mapping[str, str] | None = None) -> tuple[int, str]:
+        """One CLI call without blocking the event loop: (exit code, stdout and stderr)."""
+        process = await asyncio.create_subprocess_exec(
+            *self.command(*args),
+            env=self.environment(secrets),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
+        )
+        out, _ = await process.communicate()
+        return int(process.returncode or 0), out.decode("utf-8", "replace").strip()
 
     def engine_version(self, timeout: float = 20) -> str:
         """The engine's (server's) version; raises RuntimeUnavailable when it does not answer."""
@@ -141,7 +178,7 @@ class ContainerRuntime:
         if result.returncode == 0 and version and version != "<no value>":
             return version
         said = (result.stderr.strip() or result.stdout.strip()).splitlines()
-        environ = self._environment()
+        environ = self.environment()
         where = environ.get("CONTAINER_HOST" if self.is_podman else "DOCKER_HOST")
         detail = said[-1] if said else f"exit {result.returncode}"
         fix = PERMISSION_FIX if "permission denied" in detail.lower() else start

@@ -31,10 +31,10 @@ def reachable(ctx: Context) -> ContainerRuntime | None:
     return runtime
 
 
-def container_runtime(ctx: Context) -> str | None:
-    """The engine CLI to use, when one is installed (it may not answer)."""
+def container_runtime(ctx: Context) -> ContainerRuntime | None:
+    """The engine to use, when one is installed (it may not answer)."""
     runtime = detected(ctx)
-    return None if isinstance(runtime, RuntimeUnavailable) else runtime.cli
+    return None if isinstance(runtime, RuntimeUnavailable) else runtime
 
 
 def check_engine(ctx: Context) -> CheckResult:

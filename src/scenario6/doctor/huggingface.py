@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
+from scenario6.facts.contract import CACHE_VOLUME
 from scenario6.facts.names import TOKEN
 from scenario6.setup.envfile import token_problem
 
@@ -11,7 +13,6 @@ from .engine import reachable
 from .result import CheckResult, Context, Status
 
 MODEL_REPO = "nvidia/personaplex-7b-v1"
-CACHE_VOLUME = "scenario6-hf-cache"
 # The volume is mounted as HF_HOME; huggingface_hub keeps repos under hub/models--org--name.
 MODEL_DIR = "hub/models--" + MODEL_REPO.replace("/", "--")
 
@@ -37,9 +38,11 @@ def check_model_cache(ctx: Context, volume: str = CACHE_VOLUME) -> CheckResult:
     runtime = reachable(ctx)
     if runtime is None:
         return CheckResult(name, Status.SKIP, "no container engine to ask")
-    code, out, _ = ctx.command(
-        [runtime.cli, "volume", "inspect", volume, "--format", "{{.Mountpoint}}"]
-    )
+    try:
+        found = runtime.run("volume", "inspect", volume, "--format", "{{.Mountpoint}}", timeout=15)
+    except (OSError, subprocess.TimeoutExpired):
+        return CheckResult(name, Status.SKIP, "the container engine did not answer")
+    code, out = found.returncode, found.stdout
     if code != 0:
         return CheckResult(
             name,

@@ -54,15 +54,13 @@ def check_ports(ctx: Context) -> CheckResult:
 
 def _our_backend_running(ctx: Context) -> bool:
     runtime = container_runtime(ctx)
-    if runtime is None or not ctx.which(runtime):
+    if runtime is None:
         return False
     with contextlib.suppress(Exception):
         # `scenario6 run` labels its containers with the resource they run.
         label = labels.selector(labels.RESOURCE, BACKEND)
-        code, out, _ = ctx.command(
-            [runtime, "ps", "--filter", label, "--format", "{{.Names}}"], timeout=10
-        )
-        return code == 0 and bool(out.strip())
+        found = runtime.run("ps", "--filter", label, "--format", "{{.Names}}", timeout=10)
+        return found.returncode == 0 and bool(found.stdout.strip())
     return False
 
 

@@ -6,7 +6,6 @@ is health-gated (``condition: service_healthy``) and every service has a real he
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from scenario6.frontend.access.invitations import MIN_CODE_CHARS
 
 from .options import PublishOptions
 from .profile import DEMO_NOTE
-from .spec import Health, Service, Value, relative
+from .spec import Health, Service, Value, http_probe, relative
 from .yamltext import dump
 
 TLS_INIT = f"{FRONTEND}-tls"
@@ -135,22 +134,7 @@ def _tls_init(service: Service) -> dict[str, Any]:
 
 
 def healthcheck(health: Health) -> dict[str, Any]:
-    if health.argv is not None:
-        test = ["CMD", *health.argv]
-    else:
-        # The images have Python but no curl. The probe runs inside the container, where
-        # the certificate's name need not match 127.0.0.1, and follows the port variable
-        # so that an override moving the port keeps a working healthcheck.
-        port = str(health.port)
-        if health.port_env:
-            port = f"{{os.environ.get({health.port_env!r}, {port!r})}}"
-        url = f"{health.scheme}://127.0.0.1:{port}{health.path}"
-        probe = (
-            "import os, ssl, urllib.request as u; "
-            f"u.urlopen(f{json.dumps(url)}, timeout={health.timeout_s - 1}, "
-            "context=ssl._create_unverified_context())"
-        )
-        test = ["CMD", "python", "-c", probe]
+    test = ["CMD", *(health.argv or http_probe(health))]
     return {
         "test": test,
         "interval": f"{health.interval_s}s",

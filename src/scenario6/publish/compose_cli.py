@@ -27,7 +27,7 @@ class ComposeMissing(RuntimeError):
 def find_compose(runtime: ContainerRuntime | None = None) -> list[str]:
     """The argv prefix that runs Compose v2 for ``runtime`` (default: the detected engine)."""
     runtime = runtime or ContainerRuntime.detect()
-    candidates: list[list[str]] = [[runtime.cli, "compose"]]
+    candidates: list[list[str]] = [runtime.command("compose")]
     standalone = None if runtime.is_podman else shutil.which("docker-compose")
     if standalone:
         candidates.append([standalone])
@@ -35,7 +35,7 @@ def find_compose(runtime: ContainerRuntime | None = None) -> list[str]:
     for argv in candidates:
         result = subprocess.run(
             [*argv, "version", "--short"],
-            env=None if runtime.env is None else dict(runtime.env),
+            env=runtime.environment(),
             capture_output=True,
             text=True,
             timeout=30,

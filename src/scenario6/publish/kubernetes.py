@@ -15,7 +15,7 @@ from typing import Any
 
 from .options import PublishOptions
 from .profile import TLS_SOURCE
-from .spec import Health, Placeholder, Service, Value
+from .spec import Health, Placeholder, Service, Value, http_probe
 from .yamltext import dump
 
 APP_UID = 10001  # the images' unprivileged user
@@ -145,8 +145,9 @@ def _env(app: str, key: str, value: Value) -> dict[str, Any]:
 
 
 def _probes(health: Health, port_name: str | None) -> dict[str, Any]:
-    if health.argv is not None:
-        action: dict[str, Any] = {"exec": {"command": list(health.argv)}}
+    if health.argv is not None or not 200 <= health.status < 400:
+        # An HTTP probe passes on 2xx and 3xx only: any other expected answer needs a command.
+        action: dict[str, Any] = {"exec": {"command": list(health.argv or http_probe(health))}}
     else:
         get = {"path": health.path, "port": port_name or health.port}
         action = {"httpGet": {**get, "scheme": health.scheme.upper()}}

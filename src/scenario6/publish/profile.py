@@ -3,8 +3,9 @@
 The app model says which containers exist and how they reach each other. A deployment also
 needs facts the model does not carry (yet): the frontend serves HTTPS itself because
 browsers grant the microphone only to secure origins; a ``wss`` backend's CA must reach the
-frontend; the backend image has its own health probe (PersonaPlex has no /health route and
-opens its port only after minutes of model loading); the browser talks to the frontend only.
+frontend; the backend image runs its own health probe, which checks the readiness the app
+model declared (both read :mod:`scenario6.facts.contract`); the browser talks to the
+frontend only.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from scenario6.backend import slots
+from scenario6.facts import contract
 from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND
 from scenario6.facts.urls import parse_backend_urls
 
@@ -22,9 +24,7 @@ TLS_DIR = "/run/scenario6/tls"
 TLS_VOLUME = f"{FRONTEND}-tls"
 TLS_SOURCE = "certs"
 BACKEND_CERTS_VOLUME = f"{BACKEND}-certs"
-BACKEND_CERTS_DIR = "/data/certs"
 BACKEND_CA_DIR = "/run/scenario6/moshi-ca"
-BACKEND_PROBE = ("python", "-m", "scenario6.backend.healthcheck")
 DEMO_NOTE = "loopback demo backend: no GPU, no model; it echoes your voice back"
 # How many conversations each backend replica holds at once (batched backends only).
 SLOTS_LABEL = "org.scenario6.slots"
@@ -50,10 +50,10 @@ def _backend(service: Service, options: PublishOptions) -> None:
     scheme = service.ports[0].scheme if service.ports else "http"
     # The model's start-up allowance (PersonaPlex downloads ~17 GB and warms up first).
     loading = int(service.startup_timeout_s or (30 if options.demo else 30 * 60))
-    service.health = Health(
-        port,
-        scheme,
-        argv=BACKEND_PROBE,
+    # The app model's check (its path and expected status), run by the image's own probe.
+    service.health = replace(
+        service.health or Health(port, scheme),
+        argv=contract.PROBE,
         start_period_s=loading,
         interval_s=10 if options.demo else 30,
     )
@@ -67,7 +67,7 @@ def _backend(service: Service, options: PublishOptions) -> None:
     if held is not None:
         service.labels[SLOTS_LABEL] = held
     if scheme == "https":
-        service.mounts.append(Mount(BACKEND_CERTS_VOLUME, BACKEND_CERTS_DIR))
+        service.mounts.append(Mount(BACKEND_CERTS_VOLUME, contract.CERTS_DIR))
 
 
 def conversations(backend: Service | None) -> str | None:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from scenario6.backend.slots import AUTO
 from scenario6.backend.slots import ENV as SLOTS_ENV
+from scenario6.facts.contract import CACHE_VOLUME
 from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND, FRONTEND_PORT
 from scenario6.frontend.access.invitations import ENV as ACCESS_ENV
 from scenario6.frontend.access.invitations import MIN_CODE_CHARS
@@ -59,7 +60,7 @@ def compose_readme(
     if not options.demo:
         lines += [
             "The first start downloads about 17 GB of model weights into the",
-            "`scenario6-hf-cache` volume and warms the model up: allow several minutes",
+            f"`{CACHE_VOLUME}` volume and warms the model up: allow several minutes",
             "(`docker compose logs -f " + BACKEND + "` shows progress).",
         ]
     if options.gpu and not options.demo:

@@ -7,6 +7,7 @@ the port the process listens on); parameters become placeholders, never values.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,11 +60,13 @@ class Mount:
 
 @dataclass
 class Health:
-    """How to tell the service is up: a command (``argv``) or an HTTP path on a port."""
+    """How to tell the service is up: an HTTP path on a port that answers ``status``, checked
+    by a command (``argv``) where the image has its own probe."""
 
     port: int
     scheme: str = "http"
     path: str = "/health"
+    status: int = 200
     argv: tuple[str, ...] | None = None
     port_env: str | None = None
     start_period_s: int = 30
@@ -145,12 +148,36 @@ def _service(resource: ContainerResource, resources: dict[str, Resource]) -> Ser
     for check in resource.health_checks[:1]:
         endpoint = resource.endpoints[check.endpoint]
         port = _listen_port(resource.name, endpoint)
-        service.health = Health(port, endpoint.scheme, check.path, port_env=endpoint.env)
+        service.health = Health(
+            port, endpoint.scheme, check.path, check.status, port_env=endpoint.env
+        )
     service.gpus = resource.gpus
     service.startup_timeout_s = resource.startup_timeout
     if service.health is not None and resource.startup_timeout is not None:
         service.health.start_period_s = int(resource.startup_timeout)
     return service
+
+
+def http_probe(health: Health) -> tuple[str, ...]:
+    """A command, run inside the container, that exits 0 when ``health.path`` answers
+    ``health.status``.
+
+    The images have Python but no curl. The probe runs inside the container, where the
+    certificate's name need not match 127.0.0.1, and follows the port variable so that an
+    override moving the port keeps a working check.
+    """
+    port = str(health.port)
+    if health.port_env:
+        port = f"{{os.environ.get({health.port_env!r}, {port!r})}}"
+    url = f"{health.scheme}://127.0.0.1:{port}{health.path}"
+    source = (
+        "import os, ssl, urllib.error as e, urllib.request as u\n"
+        f"try: s = u.urlopen(f{json.dumps(url)}, timeout={health.timeout_s - 1}, "
+        "context=ssl._create_unverified_context()).status\n"
+        "except e.HTTPError as x: s = x.code\n"
+        f"raise SystemExit(s != {health.status})"
+    )
+    return ("python", "-c", source)
 
 
 def resolve(value: EnvValue, resources: dict[str, Resource]) -> Value:

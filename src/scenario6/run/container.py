@@ -1,4 +1,8 @@
-"""One container resource: built, created or reused (persistent), followed and stopped."""
+"""One container resource: built, created or reused (persistent), followed and stopped.
+
+Every call goes through the engine's client (:class:`ContainerRuntime`), which keeps this
+app's secrets out of the CLI's environment; only ``run`` is handed the resource's own.
+"""
 
 from __future__ import annotations
 
@@ -51,18 +55,6 @@ class ContainerRunner:
     def persistent(self) -> bool:
         return self.resource.lifetime is Lifetime.PERSISTENT
 
-    async def _cli(self, *args: str) -> tuple[int, str]:
-        process = await asyncio.create_subprocess_exec(
-            self.runtime.cli,
-            *args,
-            env=self.resolver.inherited_environment(),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            stdin=asyncio.subprocess.DEVNULL,
-        )
-        out, _ = await process.communicate()
-        return int(process.returncode or 0), out.decode("utf-8", "replace").strip()
-
     async def prepare_image(self) -> str:
         """Build (or pull) the image; what identifies its content (build inputs, or its id)."""
         build = self.resource.build
@@ -72,24 +64,26 @@ class ContainerRunner:
             self.on_line(f"building {image} from {build.dockerfile.name}…")
             code, last = await run_to_end(
                 argv,
-                env=self.resolver.inherited_environment(),
+                env=self.runtime.environment(),
                 on_line=lambda line: self.on_line(f"[build] {line}"),
             )
             if code != 0:
                 raise ContainerError(
                     str(build_failure(image, build, code, last, self.resource.name))
                 )
-        code, image_id = await self._cli("image", "inspect", "--format", "{{.Id}}", image)
+        code, image_id = await self.runtime.call("image", "inspect", "--format", "{{.Id}}", image)
         if code != 0:
             self.on_line(f"pulling {image}…")
             code, last = await run_to_end(
-                [self.runtime.cli, "pull", image],
-                env=self.resolver.inherited_environment(),
+                self.runtime.command("pull", image),
+                env=self.runtime.environment(),
                 on_line=self.on_line,
             )
             if code != 0:
                 raise ContainerError(f"pulling {image} failed:\n    " + "\n    ".join(last[-5:]))
-            code, image_id = await self._cli("image", "inspect", "--format", "{{.Id}}", image)
+            code, image_id = await self.runtime.call(
+                "image", "inspect", "--format", "{{.Id}}", image
+            )
         if build is not None:
             return "inputs:" + await asyncio.to_thread(build_digest, build)
         return image_id.splitlines()[-1] if image_id else image
@@ -139,7 +133,7 @@ class ContainerRunner:
         return args, secret, digest[:16]
 
     async def existing(self) -> Existing | None:
-        code, out = await self._cli(
+        code, out = await self.runtime.call(
             "ps", "-a", "--filter", f"name=^{self.name}$", "--format",
             "{{.ID}}\t{{.State}}\t{{.Label \"" + labels.SPEC_HASH + "\"}}",
         )  # fmt: skip
@@ -151,7 +145,7 @@ class ContainerRunner:
     async def start(self, image_id: str) -> None:
         """Create, restart or reuse the container for ``image_id`` (from ``prepare_image``)."""
         if not self.runtime.host_network:
-            await self._cli(
+            await self.runtime.call(
                 "network", "create", "--label", f"{labels.APP}={self.app_id}", self.app_id
             )
         args, secret, spec_hash = self.run_spec(image_id)
@@ -160,7 +154,7 @@ class ContainerRunner:
             if found.state == "running":
                 self.outcome = "reused"
             else:
-                code, out = await self._cli("start", self.name)
+                code, out = await self.runtime.call("start", self.name)
                 if code != 0:
                     raise ContainerError(f"restarting {self.name} failed: {out}")
                 self.outcome = "restarted"
@@ -169,32 +163,25 @@ class ContainerRunner:
         if found is not None:
             reason = "its configuration changed" if self.persistent else "replacing it"
             self.on_line(f"removing container {self.name} ({reason})")
-            await self._cli("rm", "-f", self.name)
+            await self.runtime.call("rm", "-f", self.name)
         marks = [
             "--label", f"{labels.APP}={self.app_id}",
             "--label", f"{labels.RESOURCE}={self.resource.name}",
             "--label", f"{labels.SPEC_HASH}={spec_hash}",
             "--label", f"{labels.LIFETIME}={self.resource.lifetime.value}",
         ]  # fmt: skip
-        argv = [self.runtime.cli, "run", "-d", "--name", self.name, *marks, *args]
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            env={**self.resolver.inherited_environment(), **secret},
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            stdin=asyncio.subprocess.DEVNULL,
+        creating = asyncio.ensure_future(
+            self.runtime.call("run", "-d", "--name", self.name, *marks, *args, secrets=secret)
         )
-        creating = asyncio.ensure_future(process.communicate())
         try:
-            raw, _ = await asyncio.shield(creating)
+            code, text = await asyncio.shield(creating)
         except asyncio.CancelledError:
             # Interrupted: let the CLI finish, so the shutdown that follows finds (and removes)
             # the container rather than racing its creation.
             with contextlib.suppress(Exception):
                 await creating
             raise
-        text = raw.decode("utf-8", "replace").strip()
-        if process.returncode != 0:
+        if code != 0:
             hint = ""
             if self.resource.gpus and "gpu" in text.lower():
                 hint = f"\n  GPU passthrough failed: {self.runtime.no_nvidia().fix}"
@@ -204,14 +191,14 @@ class ContainerRunner:
 
     def follower(self, tail: str, since: float | None = None) -> ManagedProcess:
         """``logs -f``: the last ``tail`` lines, or those after ``since`` (a Unix time)."""
-        argv = [self.runtime.cli, "logs", "-f", "--tail", tail]
+        args = ["logs", "-f", "--tail", tail]
         if since is not None:
-            argv += ["--since", f"{since:.3f}"]
-        env = self.resolver.inherited_environment()
-        return ManagedProcess([*argv, self.name], env=env, on_line=self.on_line)
+            args += ["--since", f"{since:.3f}"]
+        argv = self.runtime.command(*args, self.name)
+        return ManagedProcess(argv, env=self.runtime.environment(), on_line=self.on_line)
 
     async def exit_code(self) -> int | None:
-        code, out = await self._cli(
+        code, out = await self.runtime.call(
             "inspect", "-f", "{{.State.Running}} {{.State.ExitCode}}", self.name
         )
         if code != 0:
@@ -222,10 +209,10 @@ class ContainerRunner:
     async def export(self, source: str, destination: Path) -> None:
         """Copy ``source`` out of the running container (whoever owns it in there)."""
         destination.parent.mkdir(parents=True, exist_ok=True)
-        code, out = await self._cli("cp", f"{self.name}:{source}", str(destination))
+        code, out = await self.runtime.call("cp", f"{self.name}:{source}", str(destination))
         if code != 0:
             raise ContainerError(f"copying {source} out of {self.name} failed: {out}")
 
     async def remove(self) -> None:
-        await self._cli("stop", "-t", "5", self.name)
-        await self._cli("rm", "-f", self.name)
+        await self.runtime.call("stop", "-t", "5", self.name)
+        await self.runtime.call("rm", "-f", self.name)

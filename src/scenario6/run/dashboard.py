@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping
 
 from scenario6.apphost import ContainerResource, DistributedApplication, EnvValue, Resource
+from scenario6.containers import ContainerRuntime
 
 NAME = "scenario6-dashboard"
 IMAGE = "mcr.microsoft.com/dotnet/aspire-dashboard"
@@ -32,24 +33,18 @@ def wanted_image(env: Mapping[str, str] | None = None) -> str:
     return (os.environ if env is None else env).get(IMAGE_VARIABLE) or IMAGE
 
 
-def dashboard_image(cli: str = "docker", env: Mapping[str, str] | None = None) -> str | None:
+def dashboard_image(runtime: ContainerRuntime, env: Mapping[str, str] | None = None) -> str | None:
     """The dashboard image as present locally (``repo:tag``), or None when it is not."""
     wanted = wanted_image(env)
     reference = wanted if ":" in wanted.rsplit("/", 1)[-1] else f"{wanted}:*"
     try:
-        listed = subprocess.run(
-            [
-                cli,
-                "images",
-                "--filter",
-                f"reference={reference}",
-                "--format",
-                "{{.Repository}}:{{.Tag}}",
-            ],
-            capture_output=True,
-            text=True,
+        listed = runtime.run(
+            "images",
+            "--filter",
+            f"reference={reference}",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
             timeout=20,
-            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None

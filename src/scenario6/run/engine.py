@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 import signal
 import time
@@ -27,7 +26,6 @@ from .container import ContainerError
 from .health import HealthTimeout
 from .monitor import HealthMonitor
 from .printer import Printer
-from .process import public_environment
 from .resolve import RunResolver, secret_names
 from .starter import EngineOptions, Starter, StartupFailed
 from .tracked import Tracked
@@ -54,7 +52,7 @@ class RunEngine:
     ) -> None:
         self.app = app
         if runtime is not None:  # its CLI calls get no secret of this app either
-            runtime = dataclasses.replace(runtime, env=public_environment(secret_names(app)))
+            runtime = runtime.withholding(secret_names(app))
         self.runtime = runtime
         self.parameters = parameters
         self.printer = printer

@@ -10,12 +10,9 @@ import signal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from scenario6.facts.names import TOKEN, TOKEN_ALIASES
+from scenario6.containers.engine import KNOWN_SECRETS
 
 LineSink = Callable[[str], None]
-# Secrets known by name whatever the app model declares: the Hugging Face token, under both
-# names huggingface_hub reads. A child gets one only where the app model hands it over.
-KNOWN_SECRETS = frozenset({TOKEN, *TOKEN_ALIASES})
 
 
 def public_environment(withheld: Iterable[str] = ()) -> dict[str, str]:
