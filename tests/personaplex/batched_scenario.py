@@ -2,20 +2,24 @@
 
 Run in the tiny model's interpreter (``python -m tests.personaplex.batched_scenario MODEL_DIR``
 with ``src`` and the checkout on ``PYTHONPATH``); prints one JSON object: per conversation,
-what each frame returned (the tokens, and a digest of the decoded audio), alone and batched.
+what each frame returned (the tokens, and a digest of the decoded audio), alone and batched;
+then, for each leak in ``batched_mutants.py``, where the batched run patched with it first
+differs from the conversations alone.
 
-Alone is upstream's server path for one session: the seed, a reset, the voice prompt, the
-persona, ``step_system_prompts``, then Mimi encode → ``LMGen.step`` → Mimi decode per frame.
-Batched, the conversations join at different frames, one pauses now and then (no audio, so no
-step), two leave early, and a late one takes the slot one of them left.
+Alone is upstream's server path for one session: the seed, a reset, the sampling settings the
+client asked for, the voice prompt, the persona, ``step_system_prompts``, then Mimi encode →
+``LMGen.step`` → Mimi decode per frame. Batched, the conversations join at different frames
+with their own sampling settings, three prompt at once, one hangs up during its prompt phase,
+one pauses now and then (no audio, so no step), two leave early, and late ones take the slots
+others left. Both runs use the codec of ``batched_codec.py``, whose state matters.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,11 +30,16 @@ from moshi.models import loaders
 
 from scenario6.backend import architecture
 from scenario6.backend.batched.engine import Engine, Output, Slot
+from scenario6.backend.batched.sampling import UPSTREAM, Sampling
 from scenario6.backend.conventions import session_generator, system_tags
 from scenario6.backend.model_folder import LM_WEIGHTS, MIMI_WEIGHTS, TOKENIZER, VOICES
 
-FRAME = 1920
+from .batched_codec import digest, memory, noise, remembering
+from .batched_mutants import MUTANTS
+
 SLOTS = 3
+CODEC_SEED = 7
+SAMPLING_SETTINGS = ("use_sampling", "temp", "temp_text", "top_k", "top_k_text")
 
 
 @dataclass(frozen=True)
@@ -42,20 +51,35 @@ class Plan:
     frames: int
     joins_at: int  # the batched run's frame at which it connects
     pauses_every: int = 0  # no audio on every n-th frame (batched run only)
+    # What the client asked for (the server reads the official client's query parameters).
+    sampling: Sampling = UPSTREAM
+    hangs_up_at: int | None = None  # the batched frame at which it leaves, done or not
 
 
 PLANS = (
     Plan("a", 11, "NATF2.pt", "Be brief.", 12, joins_at=0),
-    Plan("b", 22, "NATM1.pt", "You are a patient teacher who explains slowly.", 30, 2, 4),
-    Plan("c", 33, "VARF0.pt", "Answer in one word.", 16, joins_at=5),
-    Plan("d", 44, "NATF2.pt", "Be brief.", 14, joins_at=9),  # waits for a free slot
-)
+    Plan("e", 55, "VARM2.pt", "Say hello.", 0, joins_at=1, hangs_up_at=3),  # during its prompt
+    Plan(
+        "b", 22, "NATM1.pt", "You are a patient teacher who explains slowly.", 30, 2, 4,
+        Sampling(temp=1.0, temp_text=0.9, top_k=100, top_k_text=50),
+    ),
+    Plan(
+        "c", 33, "VARF0.pt", "Answer in one word.", 16, joins_at=5,
+        sampling=Sampling(temp=0.6, temp_text=0.0, top_k=20, top_k_text=5),  # greedy text
+    ),
+    Plan(
+        "d", 44, "NATF2.pt", "Be brief.", 14, joins_at=9,  # waits for a free slot
+        sampling=Sampling(temp=1.2, temp_text=0.5, top_k=0, top_k_text=0),  # no top-k
+    ),
+)  # fmt: skip
 
 
 class Models:
+    """One tiny LM and one remembering codec, shared by every run."""
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.mimi = loaders.get_mimi(str(folder / MIMI_WEIGHTS), "cpu")
+        self.mimi = remembering(loaders.get_mimi(str(folder / MIMI_WEIGHTS), "cpu"), CODEC_SEED)
         lm = loaders.get_moshi_lm(str(folder / LM_WEIGHTS), device="cpu")
         lm.eval()
         self.gen = session_generator(lm, self.mimi, "cpu")
@@ -69,25 +93,24 @@ class Models:
 
 
 def audio(plan: Plan) -> list[torch.Tensor]:
-    generator = torch.Generator().manual_seed(plan.seed)
-    return [(torch.rand(1, 1, FRAME, generator=generator) - 0.5) * 0.2 for _ in range(plan.frames)]
+    return noise(plan.frames, torch.Generator().manual_seed(plan.seed))
 
 
 def record(tokens: torch.Tensor | None, pcm: torch.Tensor | None) -> Any:
     if tokens is None or pcm is None:
         return None
-    digest = hashlib.sha256(pcm.contiguous().numpy().tobytes()).hexdigest()[:16]
-    return {"tokens": tokens.flatten().tolist(), "pcm": digest}
+    return {"tokens": tokens.flatten().tolist(), "pcm": digest(pcm)}
 
 
-def alone(folder: Path, plan: Plan) -> list[Any]:
-    models = Models(folder)
+def alone(models: Models, plan: Plan) -> list[Any]:
     mimi, gen = models.mimi, models.gen
     mimi.streaming_forever(1)
     gen.streaming_forever(1)
     torch.manual_seed(plan.seed)
     mimi.reset_streaming()
     gen.reset_streaming()
+    for name in SAMPLING_SETTINGS:  # what upstream's LMGen would hold for these settings
+        setattr(gen, name, getattr(plan.sampling, name))
     gen.load_voice_prompt_embeddings(models.voice(plan))
     gen.text_prompt_tokens = models.tokens(plan)
     with torch.no_grad():
@@ -100,25 +123,45 @@ def alone(folder: Path, plan: Plan) -> list[Any]:
     return frames
 
 
-def batched(folder: Path) -> tuple[dict[str, list[Any]], list[list[str]]]:
-    models = Models(folder)
+@dataclass
+class Run:
+    """What the batched engine returned, and how the slots were used along the way."""
+
+    frames: dict[str, list[Any]]
+    occupancy: list[list[str]]  # per frame: which conversation held which slot
+    prompting: list[int]  # per frame: slots in their prompt phase
+    left_prompting: list[str]  # conversations that hung up before their handshake
+
+
+class Departed(Exception):
+    """A batched run returned something a conversation alone did not."""
+
+
+def batched(models: Models, reference: dict[str, list[Any]] | None = None) -> Run:
+    """The scenario on the batched engine; with ``reference``, it stops at the first frame
+    that differs from it (:class:`Departed`)."""
     engine = Engine(models.gen, models.mimi, SLOTS)
     chunks = {plan.name: audio(plan) for plan in PLANS}
     sent = {plan.name: 0 for plan in PLANS}
     slots: dict[str, Slot] = {}
-    frames: dict[str, list[Any]] = {plan.name: [] for plan in PLANS}
-    slot_numbers: list[list[str]] = []  # which conversation held each slot, per frame
+    done: set[str] = set()
+    run = Run({plan.name: [] for plan in PLANS}, [], [], [])
     frame = 0
-    while any(sent[p.name] < p.frames for p in PLANS):
+    while len(done) < len(PLANS):
         for plan in PLANS:
-            waiting = plan.name not in slots and sent[plan.name] == 0
+            waiting = plan.name not in slots and plan.name not in done
             if waiting and frame >= plan.joins_at and engine.free:
                 slots[plan.name] = engine.join(
-                    models.voice(plan), models.tokens(plan), seed=plan.seed
+                    models.voice(plan), models.tokens(plan), seed=plan.seed, sampling=plan.sampling
                 )
-        for slot in slots.values():
-            if slot.busy and not slot.live:
-                engine.prompt(slot, 4)  # a few prompt steps between frames, as the server does
+            if plan.name in slots and frame == plan.hangs_up_at:
+                if not slots[plan.name].live:
+                    run.left_prompting.append(plan.name)
+                _leave(engine, slots, done, plan)
+        run.prompting.append(sum(s.busy and not s.live for s in slots.values()))
+        for joining in slots.values():
+            if joining.busy and not joining.live:
+                engine.prompt(joining, 4)  # a few prompt steps between frames, as the server does
         inputs: dict[Slot, torch.Tensor] = {}
         for plan in PLANS:
             slot = slots.get(plan.name)
@@ -131,25 +174,81 @@ def batched(folder: Path) -> tuple[dict[str, list[Any]], list[list[str]]]:
         outputs: dict[Slot, Output] = engine.frame(inputs)
         for name, slot in slots.items():
             if slot in outputs:
-                frames[name].append(record(outputs[slot].tokens, outputs[slot].pcm))
-        slot_numbers.append(sorted(f"{n}@{s.number}" for n, s in slots.items()))
+                run.frames[name].append(record(outputs[slot].tokens, outputs[slot].pcm))
+                _check(reference, name, run.frames[name])
+        run.occupancy.append(sorted(f"{n}@{s.number}" for n, s in slots.items()))
         for plan in PLANS:
-            slot = slots.get(plan.name)
-            if slot is not None and sent[plan.name] >= plan.frames:
-                engine.leave(slot)  # its Slot object will serve the next one to join
-                del slots[plan.name]
+            if plan.name in slots and plan.frames and sent[plan.name] >= plan.frames:
+                _leave(engine, slots, done, plan)  # its Slot object serves the next to join
         frame += 1
-    return frames, slot_numbers
+    for name, frames in run.frames.items():
+        if reference is not None and len(frames) != len(reference[name]):
+            raise Departed(
+                f"conversation {name}: {len(frames)} frames, {len(reference[name])} alone"
+            )
+    return run
+
+
+def _leave(engine: Engine, slots: dict[str, Slot], done: set[str], plan: Plan) -> None:
+    engine.leave(slots.pop(plan.name))
+    done.add(plan.name)
+
+
+def _check(reference: dict[str, list[Any]] | None, name: str, frames: list[Any]) -> None:
+    if reference is None:
+        return
+    index = len(frames) - 1
+    if index >= len(reference[name]) or frames[index] != reference[name][index]:
+        raise Departed(f"conversation {name}, frame {index}")
+
+
+def mutants(models: Models, reference: dict[str, list[Any]]) -> dict[str, Any]:
+    """Each leak patched in turn: where it first shows, or the error it raised. A run that
+    stops at its first difference keeps the check short."""
+    found: dict[str, Any] = {}
+    for name, mutant in MUTANTS.items():
+        try:
+            with mutant():
+                batched(models, reference)
+            found[name] = {"differs": None}
+        except Departed as departed:
+            found[name] = {"differs": str(departed)}
+        except Exception as exc:  # a leak that crashes the engine is seen too
+            found[name] = {"differs": None, "error": f"{type(exc).__name__}: {exc}"}
+    return found
 
 
 def main(argv: list[str]) -> int:
     folder = Path(argv[0])
     architecture.apply(architecture.load(str(folder / architecture.FILENAME)))
     torch.set_num_threads(1)
+    seconds: dict[str, float] = {}
     with contextlib.redirect_stdout(sys.stderr):  # upstream prints its progress
-        reference = {plan.name: alone(folder, plan) for plan in PLANS}
-        together, occupancy = batched(folder)
-    json.dump({"alone": reference, "batched": together, "occupancy": occupancy}, sys.stdout)
+        started = time.monotonic()
+        models = Models(folder)
+        codec = {
+            "tiny": memory(loaders.get_mimi(str(folder / MIMI_WEIGHTS), "cpu")),
+            "remembering": memory(models.mimi),
+        }
+        seconds["models"] = time.monotonic() - started
+        reference = {plan.name: alone(models, plan) for plan in PLANS}
+        seconds["alone"] = time.monotonic() - started - sum(seconds.values())
+        together = batched(models)
+        seconds["batched"] = time.monotonic() - started - sum(seconds.values())
+        leaks = mutants(models, reference)
+        seconds["mutants"] = time.monotonic() - started - sum(seconds.values())
+    result = {
+        "alone": reference,
+        "batched": together.frames,
+        "occupancy": together.occupancy,
+        "prompting": together.prompting,
+        "left_prompting": together.left_prompting,
+        "sampling": {plan.name: plan.sampling.__dict__ for plan in PLANS},
+        "codec": codec,
+        "mutants": leaks,
+        "seconds": seconds,
+    }
+    json.dump(result, sys.stdout)
     return 0
 
 

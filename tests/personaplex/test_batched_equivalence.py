@@ -2,10 +2,12 @@
 the tokens and audio it returns alone on upstream's single-session code.
 
 The scenario (tests/personaplex/batched_scenario.py) runs in the tiny model's interpreter:
-four conversations with their own seeds, voices and personas join at different frames, one
-pauses now and then, two leave early and a late one reuses a freed slot. Any state that
-leaked between slots (a KV-cache row, a position, the token cache, Mimi's state, the random
-generator) would change some later frame of some conversation.
+five conversations with their own seeds, voices, personas and sampling settings join at
+different frames, three prompt at once, one hangs up during its prompt phase, one pauses now
+and then, two leave early and late ones reuse freed slots. Any state that leaked between
+slots (a KV-cache row, a position, the token cache, Mimi's state, the random generator, the
+sampling settings) would change some later frame of some conversation: the scenario patches
+each of those leaks into the engine in turn and records where it first shows.
 """
 
 from __future__ import annotations
@@ -19,6 +21,18 @@ import pytest
 from tests.support.personaplex import TinyPersonaPlex
 from tests.support.personaplex.environment import REPO
 
+# The leaks the proof claims to catch (tests/personaplex/batched_mutants.py patches each in).
+LEAKS = (
+    "sampling-settings",
+    "encoder-state",
+    "decoder-state",
+    "random-generator",
+    "cache-offsets",
+    "positions",
+    "paused-rows-advanced",
+    "token-cache",
+)
+
 
 @pytest.fixture(scope="module")
 def scenario(tiny_personaplex: TinyPersonaPlex) -> dict[str, Any]:
@@ -30,11 +44,12 @@ def scenario(tiny_personaplex: TinyPersonaPlex) -> dict[str, Any]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,  # against a hang: it takes well under a minute here
+        timeout=900,  # against a hang: it takes about a minute here
         check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     result: dict[str, Any] = json.loads(done.stdout)
+    print("scenario seconds:", result["seconds"])
     return result
 
 
@@ -47,16 +62,42 @@ def test_every_conversation_returns_what_it_returns_alone(scenario: dict[str, An
 
 
 def test_the_scenario_exercises_what_could_leak(scenario: dict[str, Any]) -> None:
-    """It would prove nothing if the conversations all said the same, never overlapped or
-    never reused a slot."""
+    """It would prove nothing if the conversations all said the same, sampled alike, never
+    overlapped, never reused a slot or never left one mid-prompt."""
     answers = {
         name: [frame["tokens"] for frame in frames if frame is not None]
         for name, frames in scenario["alone"].items()
+        if frames
     }
     assert all(len(tokens) >= 8 for tokens in answers.values())
     assert answers["a"][:8] != answers["b"][:8] != answers["c"][:8]
+    settings = [json.dumps(s, sort_keys=True) for s in scenario["sampling"].values()]
+    assert len(set(settings)) >= 4, "the conversations ask for different sampling settings"
     occupancy = scenario["occupancy"]
     assert max(len(busy) for busy in occupancy) == 3, "three conversations at once"
+    assert max(scenario["prompting"]) == 3, "three slots in their prompt phase at once"
+    assert scenario["left_prompting"] == ["e"], "one hangs up before its handshake"
     held = [entry.split("@") for busy in occupancy for entry in busy]
-    slots_of = {name: {slot for owner, slot in held if owner == name} for name in "abcd"}
+    slots_of = {name: {slot for owner, slot in held if owner == name} for name in "abcde"}
+    assert slots_of["c"] & slots_of["e"], "a slot left mid-prompt is reused"
     assert slots_of["d"] & (slots_of["a"] | slots_of["c"]), "the late one reuses a freed slot"
+
+
+def test_the_codec_state_matters(scenario: dict[str, Any]) -> None:
+    """The same audio after two different pasts encodes to other codes, and the same codes
+    decode to other samples: a slot handed another's codec state would say something else.
+    (The tiny model's own codec forgets at once; it is printed for comparison.)"""
+    codec = scenario["codec"]
+    print("frames that differ after another past:", codec)
+    remembering = codec["remembering"]
+    assert remembering["encoder"] >= remembering["frames"] // 2
+    assert remembering["decoder"] == remembering["frames"]
+
+
+@pytest.mark.parametrize("leak", LEAKS)
+def test_each_leak_is_caught(scenario: dict[str, Any], leak: str) -> None:
+    """Patched into the engine, the leak changes some conversation's output (or breaks the
+    engine outright, which the equivalence run would report as loudly)."""
+    verdict = scenario["mutants"][leak]
+    print(leak, verdict)
+    assert verdict["differs"] or verdict.get("error"), f"{leak} leaves every output unchanged"

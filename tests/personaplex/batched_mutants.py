@@ -1,0 +1,135 @@
+"""Leaks patched into the batched engine one at a time, to prove the scenario sees each.
+
+A mutant is a context manager that changes the engine's code in this process while it is
+active: one slot's state becomes another's, or a setting every row's. The equivalence
+scenario runs the batched engine once under each (``batched_scenario.py``), and a mutant that
+leaves every conversation's output unchanged is a leak the proof would miss.
+
+Runs in the tiny model's interpreter, where the engine runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import torch
+
+from scenario6.backend.batched import engine as engine_module
+from scenario6.backend.batched.engine import Engine
+from scenario6.backend.batched.rows import Rows
+from scenario6.backend.batched.sampling import sample_rows
+
+# The parts of Mimi's streaming state that encode, and those that decode.
+ENCODER = ("encoder", "encoder_transformer", "downsample")
+DECODER = ("decoder", "decoder_transformer", "upsample")
+
+
+@contextlib.contextmanager
+def _replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
+    kept = owner.__dict__[name]
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, kept)
+
+
+def _after_init(change: Callable[[Engine], None]) -> contextlib.AbstractContextManager[None]:
+    """Engines built while active get ``change`` applied right after construction."""
+    original = Engine.__init__
+
+    def init(self: Engine, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        change(self)
+
+    return _replaced(Engine, "__init__", init)
+
+
+def _shared_codec(parts: Sequence[str]) -> contextlib.AbstractContextManager[None]:
+    """Every slot holds slot 0's state objects for ``parts`` of Mimi."""
+
+    def share(engine: Engine) -> None:
+        first = engine.slots[0].mimi_state
+        for slot in engine.slots[1:]:
+            for name in slot.mimi_state:
+                if name.split(".")[0] in parts:
+                    slot.mimi_state[name] = first[name]
+
+    return _after_init(share)
+
+
+def _shared_generator() -> contextlib.AbstractContextManager[None]:
+    def share(engine: Engine) -> None:
+        for slot in engine.slots[1:]:
+            slot.generator = engine.slots[0].generator
+
+    return _after_init(share)
+
+
+def _shared_token_cache() -> contextlib.AbstractContextManager[None]:
+    """One LMGen state (token cache and its offset) for every slot, as upstream keeps."""
+
+    def share(engine: Engine) -> None:
+        for slot in engine.slots[1:]:
+            slot.gen_state = engine.slots[0].gen_state
+
+    return _after_init(share)
+
+
+def _first_rows_settings() -> contextlib.AbstractContextManager[None]:
+    """Every row samples with the first stepping row's temperature and top-k."""
+
+    def sample(
+        logits: torch.Tensor,
+        settings: Sequence[tuple[float, int]],
+        generators: Sequence[torch.Generator],
+        use_sampling: Sequence[bool],
+    ) -> torch.Tensor:
+        return sample_rows(logits, [settings[0]] * len(settings), generators, use_sampling)
+
+    return _replaced(engine_module, "sample_rows", sample)
+
+
+def _before_step(change: Callable[[Rows, int], None]) -> contextlib.AbstractContextManager[None]:
+    """``change(rows, n)`` right before every batched step of rows ``0..n-1``."""
+    original = Rows.step
+
+    def step(self: Rows, embeddings: torch.Tensor, stepping: list[int]) -> torch.Tensor:
+        change(self, embeddings.shape[0])
+        return original(self, embeddings, stepping)
+
+    return _replaced(Rows, "step", step)
+
+
+def _shared(counters: Callable[[Rows], list[torch.Tensor]]) -> Callable[[Rows, int], None]:
+    """Every live row's counter set to row 0's, as one batch-wide counter would be."""
+
+    def share(rows: Rows, n: int) -> None:
+        for counter in counters(rows):
+            counter[:n] = counter[0].clone()
+
+    return share
+
+
+def _paused_rows_advanced() -> contextlib.AbstractContextManager[None]:
+    """A live row whose client sent nothing this frame steps all the same."""
+    original = Rows.step
+
+    def step(self: Rows, embeddings: torch.Tensor, stepping: list[int]) -> torch.Tensor:
+        return original(self, embeddings, list(range(embeddings.shape[0])))
+
+    return _replaced(Rows, "step", step)
+
+
+MUTANTS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
+    "sampling-settings": _first_rows_settings,
+    "encoder-state": lambda: _shared_codec(ENCODER),
+    "decoder-state": lambda: _shared_codec(DECODER),
+    "random-generator": _shared_generator,
+    "cache-offsets": lambda: _before_step(_shared(lambda rows: rows.ends)),
+    "positions": lambda: _before_step(_shared(lambda rows: rows.positions)),
+    "paused-rows-advanced": _paused_rows_advanced,
+    "token-cache": _shared_token_cache,
+}
