@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import sphn
 
 from scenario6.protocol.messages import FRAME_SAMPLES, SAMPLE_RATE, audio
+from scenario6.protocol.ogg import crc32
 
 RATE = SAMPLE_RATE
 FRAME = FRAME_SAMPLES
@@ -68,3 +71,28 @@ def best_correlation(sent: np.ndarray, received: np.ndarray) -> tuple[float, int
     x, y = reference[:m], shifted[:m]
     denominator = float(np.linalg.norm(x) * np.linalg.norm(y)) or 1.0
     return float(np.dot(x, y) / denominator), lag
+
+
+
+_PAGE_HEADER = struct.Struct("<4sBBqIIIB")
+
+
+def raw_page(
+    lacing: bytes, body: bytes, flags: int = 0, sequence: int = 0, serial: int = 7, granule: int = 0
+) -> bytes:
+    """One Ogg page with this segment table and body as they are, and a valid CRC."""
+    header = _PAGE_HEADER.pack(b"OggS", 0, flags, granule, serial, sequence, 0, len(lacing))
+    page = bytearray(header + lacing + body)
+    page[22:26] = struct.pack("<I", crc32(bytes(page)))
+    return bytes(page)
+
+
+def ogg_page(
+    packets: list[bytes], serial: int = 7, sequence: int = 0, granule: int = 0, flags: int = 0
+) -> bytes:
+    """One Ogg page holding ``packets`` whole (RFC 3533 lacing), with its CRC."""
+    lacing = bytearray()
+    for packet in packets:
+        lacing += b"\xff" * (len(packet) // 255) + bytes([len(packet) % 255])
+    assert len(lacing) <= 255
+    return raw_page(bytes(lacing), b"".join(packets), flags, sequence, serial, granule)
