@@ -32,6 +32,24 @@ def encode_messages(pcm: np.ndarray) -> list[bytes]:
     return messages
 
 
+def flood(seconds: float, max_bytes: int) -> list[bytes]:
+    """``seconds`` of real Opus in as few messages of at most ``max_bytes`` as will hold it:
+    the stream's first message, then whole pages packed together. The pages of 8 s of audio
+    are used again and again (a decoder does not check page numbers), to save encoding."""
+    first, *frames = encode_messages(sweep(8.0))
+    count = round(seconds / (FRAME / RATE)) - 1
+    messages, packed = [first], bytearray()
+    for index in range(count):
+        pages = frames[index % len(frames)][1:]
+        if packed and 1 + len(packed) + len(pages) > max_bytes:
+            messages.append(audio(bytes(packed)))
+            packed.clear()
+        packed += pages
+    if packed:
+        messages.append(audio(bytes(packed)))
+    return messages
+
+
 class Decoder:
     def __init__(self) -> None:
         self._reader = sphn.OpusStreamReader(RATE)
@@ -71,7 +89,6 @@ def best_correlation(sent: np.ndarray, received: np.ndarray) -> tuple[float, int
     x, y = reference[:m], shifted[:m]
     denominator = float(np.linalg.norm(x) * np.linalg.norm(y)) or 1.0
     return float(np.dot(x, y) / denominator), lag
-
 
 
 _PAGE_HEADER = struct.Struct("<4sBBqIIIB")
