@@ -8,7 +8,7 @@ import numpy as np
 import sphn
 
 from scenario6.protocol.messages import FRAME_SAMPLES, SAMPLE_RATE, audio
-from scenario6.protocol.ogg import crc32
+from scenario6.protocol.ogg import crc32, write_page
 
 RATE = SAMPLE_RATE
 FRAME = FRAME_SAMPLES
@@ -108,8 +108,4 @@ def ogg_page(
     packets: list[bytes], serial: int = 7, sequence: int = 0, granule: int = 0, flags: int = 0
 ) -> bytes:
     """One Ogg page holding ``packets`` whole (RFC 3533 lacing), with its CRC."""
-    lacing = bytearray()
-    for packet in packets:
-        lacing += b"\xff" * (len(packet) // 255) + bytes([len(packet) % 255])
-    assert len(lacing) <= 255
-    return raw_page(bytes(lacing), b"".join(packets), flags, sequence, serial, granule)
+    return write_page(packets, serial, sequence, granule, flags)

@@ -16,6 +16,8 @@ _HEADER = struct.Struct("<4sBB8x4x4x4xB")  # capture, version, flags, (granule..
 _CONTINUED = 0x01  # the page's first packet began on an earlier page
 _HEADER_PACKETS = (b"OpusHead", b"OpusTags")
 MAX_PACKET_S = 0.120  # RFC 6716: no packet holds more than 120 ms
+# The first byte of an 80 ms packet (two 40 ms SILK frames), for load generators.
+OPUS_80_MS = bytes([10 << 3 | 1])
 
 
 def _frame_seconds(config: int) -> float:
