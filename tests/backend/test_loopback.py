@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from scenario6.backend.loopback import LoopbackSettings
+from tests.support.audio import flood
 from tests.support.client import conversation
 from tests.support.servers import loopback_server
 
@@ -91,3 +93,21 @@ async def test_sessions_are_recorded_with_their_audio() -> None:
         wav = await http.get(f"{base}/{summary['id']}/input.wav")
         assert wav.headers["content-type"] == "audio/wav"
         assert len(wav.content) == 44 + 2 * summary["input_samples"]
+
+
+async def test_a_client_far_ahead_of_real_time_is_closed_with_1008() -> None:
+    """Straight to the backend, no proxy to pace it: what waits to be echoed is bounded."""
+    settings = LoopbackSettings(prompt_ms=0, max_backlog_s=5)
+    async with (
+        loopback_server(settings) as lb,
+        conversation(lb.url + "?voice_prompt=NATF2.pt&text_prompt=hi") as talk,
+    ):
+        await talk.wait_for(talk.handshake.is_set)
+        with contextlib.suppress(ConnectionClosed):
+            for message in flood(600.0, 16000):
+                await talk.ws.send(message)
+        await talk.wait_for(talk.closed.is_set)
+        assert talk.close_code == 1008
+        assert talk.close_reason == "audio backlog over 5 s: send audio in real time"
+        [record] = lb.backend.sessions
+        assert record.input_samples < 60 * 24000, "it read on long after the limit"

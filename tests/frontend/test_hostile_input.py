@@ -100,7 +100,8 @@ async def test_oversize_frame_closes_with_1009() -> None:
 async def test_flood_closes_with_1008() -> None:
     async with (
         loopback_server() as lb,
-        frontend_server(moshi_ws_url=lb.url, max_messages_per_second=50) as fe,
+        # Many short messages: the audio they hold stays within the audio allowance.
+        frontend_server(moshi_ws_url=lb.url, max_messages_per_second=50, audio_burst_s=120) as fe,
         conversation(fe.chat_url()) as talk,
     ):
         await talk.wait_for(talk.handshake.is_set)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import re
 import string
-import struct
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,8 +21,9 @@ from scenario6.frontend.proxy.request import (
     parse_request,
 )
 from scenario6.frontend.settings import FrontendSettings
-from scenario6.protocol.ogg import OggError, crc32, parse_pages
+from scenario6.protocol.ogg import OggError, parse_pages
 from scenario6.protocol.voices import PERSONA_MAX_CHARS, VOICES
+from tests.support.audio import ogg_page
 
 SETTINGS = FrontendSettings()
 FAST = settings(
@@ -181,21 +181,6 @@ def test_origin_check_refuses_unparseable_origins(tail: str) -> None:
 
 
 # ---- Ogg pages -----------------------------------------------------------------------------
-
-_HEADER = struct.Struct("<4sBBqIIIB")
-
-
-def ogg_page(packets: list[bytes], serial: int, sequence: int, granule: int, flags: int) -> bytes:
-    """One Ogg page holding ``packets`` whole (RFC 3533 lacing), with its CRC."""
-    lacing = bytearray()
-    for packet in packets:
-        lacing += b"\xff" * (len(packet) // 255) + bytes([len(packet) % 255])
-    assert len(lacing) <= 255
-    header = _HEADER.pack(b"OggS", 0, flags, granule, serial, sequence, 0, len(lacing))
-    page = bytearray(header + lacing + b"".join(packets))
-    page[22:26] = struct.pack("<I", crc32(bytes(page)))
-    return bytes(page)
-
 
 pages_strategy = st.lists(
     st.tuples(

@@ -8,7 +8,13 @@ import { CLOSES, Session } from "../../src/scenario6/frontend/static/js/session.
 
 const PROTOCOL = {
   kinds: { HANDSHAKE: 0x10, AUDIO: 0x11, TEXT: 0x12 },
-  closes: { BAD_REQUEST: 4901, TOO_MANY_SESSIONS: 4902, QUEUE_TIMEOUT: 4903, NORMAL: 4900 },
+  closes: {
+    BAD_REQUEST: 4901,
+    TOO_MANY_SESSIONS: 4902,
+    QUEUE_TIMEOUT: 4903,
+    AUDIO_TOO_FAST: 4904,
+    NORMAL: 4900,
+  },
 };
 
 class FakeSocket {
@@ -106,6 +112,19 @@ test("the two queue limits have their own codes and explanations, and both retry
     session.stop();
   }
   assert.notEqual(CLOSES.TOO_MANY_SESSIONS.text, CLOSES.QUEUE_TIMEOUT.text);
+});
+
+test("audio that ran ahead of real time is explained, and a fresh session starts", () => {
+  const { session, socket, seen } = started();
+  socket.closedByServer(4904, "audio faster than real time: over 6 s ahead");
+  const last = seen.states.at(-1);
+  assert.equal(last.state, "reconnecting");
+  assert.equal(
+    last.reason,
+    `${CLOSES.AUDIO_TOO_FAST.text}: audio faster than real time: over 6 s ahead`,
+  );
+  assert.equal(session.wanted, true);
+  session.stop();
 });
 
 test("a code the server does not name is not taken for one it knows", () => {

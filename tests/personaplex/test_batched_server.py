@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from scenario6.protocol.messages import KIND_HEADER, SLOTS_HEADER, Kind
-from tests.personaplex.conftest import SLOTS
+from tests.personaplex.conftest import MAX_BACKLOG_S, SLOTS
 from tests.personaplex.talk import (
     FRAMES,
     HANDSHAKE_TIMEOUT_S,
@@ -25,7 +26,7 @@ from tests.personaplex.talk import (
     frames_out,
     talk_until_answered,
 )
-from tests.support.audio import encode_messages, sweep
+from tests.support.audio import encode_messages, flood, sweep
 from tests.support.client import Conversation, conversation
 from tests.support.personaplex import PersonaPlexProcess
 
@@ -174,3 +175,35 @@ async def test_one_joins_while_the_others_still_have_a_backlog(batched: PersonaP
             await joining.wait_for(joining.handshake.is_set, HANDSHAKE_TIMEOUT_S)
             answered_so_far = [frames_out(talk) for talk in talks]
         assert all(count < len(backlog) / 2 for count in answered_so_far), answered_so_far
+
+
+async def test_a_conversation_sending_faster_than_real_time_is_closed_alone(
+    batched: PersonaPlexProcess,
+) -> None:
+    """600 s of audio sent at once, straight to the backend (no proxy to pace it): once more
+    than --max-backlog-s waits for the model, that conversation ends with 1008; the server's
+    memory stays bounded and the conversation beside it is still answered."""
+    audio = flood(600.0, 16000)
+    async with conversations([chat_url(batched, voice) for voice in VOICES[:2]]) as talks:
+        flooding, other = talks
+        await live(talks)
+        before = batched.rss_bytes()
+        started = time.monotonic()
+        with contextlib.suppress(ConnectionClosed):
+            for message in audio:
+                await flooding.ws.send(message)
+        await flooding.wait_for(flooding.closed.is_set, 60)
+        took = time.monotonic() - started
+        after = batched.rss_bytes()
+        await talk_until_answered(other, frames=10)
+        assert not other.closed.is_set()
+    print(
+        f"flood closed after {took:.2f}s with {flooding.close_code} {flooding.close_reason!r}; "
+        f"batched server RSS {before / 2**20:.1f} → {after / 2**20:.1f} MiB"
+    )
+    assert flooding.close_code == 1008
+    assert (
+        flooding.close_reason == f"audio backlog over {MAX_BACKLOG_S:g} s: send audio in real time"
+    )
+    # Queued unbounded, 600 s of decoded audio alone is 55 MiB of samples.
+    assert after - before < 40 * 2**20

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import sphn
 
 from scenario6.protocol.messages import FRAME_SAMPLES, SAMPLE_RATE, audio
+from scenario6.protocol.ogg import crc32, write_page
 
 RATE = SAMPLE_RATE
 FRAME = FRAME_SAMPLES
@@ -26,6 +29,24 @@ def encode_messages(pcm: np.ndarray) -> list[bytes]:
         pages = writer.append_pcm(pcm[start : start + FRAME])
         if pages:
             messages.append(audio(pages))
+    return messages
+
+
+def flood(seconds: float, max_bytes: int) -> list[bytes]:
+    """``seconds`` of real Opus in as few messages of at most ``max_bytes`` as will hold it:
+    the stream's first message, then whole pages packed together. The pages of 8 s of audio
+    are used again and again (a decoder does not check page numbers), to save encoding."""
+    first, *frames = encode_messages(sweep(8.0))
+    count = round(seconds / (FRAME / RATE)) - 1
+    messages, packed = [first], bytearray()
+    for index in range(count):
+        pages = frames[index % len(frames)][1:]
+        if packed and 1 + len(packed) + len(pages) > max_bytes:
+            messages.append(audio(bytes(packed)))
+            packed.clear()
+        packed += pages
+    if packed:
+        messages.append(audio(bytes(packed)))
     return messages
 
 
@@ -68,3 +89,23 @@ def best_correlation(sent: np.ndarray, received: np.ndarray) -> tuple[float, int
     x, y = reference[:m], shifted[:m]
     denominator = float(np.linalg.norm(x) * np.linalg.norm(y)) or 1.0
     return float(np.dot(x, y) / denominator), lag
+
+
+_PAGE_HEADER = struct.Struct("<4sBBqIIIB")
+
+
+def raw_page(
+    lacing: bytes, body: bytes, flags: int = 0, sequence: int = 0, serial: int = 7, granule: int = 0
+) -> bytes:
+    """One Ogg page with this segment table and body as they are, and a valid CRC."""
+    header = _PAGE_HEADER.pack(b"OggS", 0, flags, granule, serial, sequence, 0, len(lacing))
+    page = bytearray(header + lacing + body)
+    page[22:26] = struct.pack("<I", crc32(bytes(page)))
+    return bytes(page)
+
+
+def ogg_page(
+    packets: list[bytes], serial: int = 7, sequence: int = 0, granule: int = 0, flags: int = 0
+) -> bytes:
+    """One Ogg page holding ``packets`` whole (RFC 3533 lacing), with its CRC."""
+    return write_page(packets, serial, sequence, granule, flags)

@@ -27,6 +27,7 @@ import sphn
 from aiohttp import WSMsgType, web
 
 from scenario6.protocol import messages
+from scenario6.protocol.limits import BACKLOG_CLOSE, BACKLOG_REASON, MAX_BACKLOG_S
 from scenario6.protocol.messages import (
     CHAT_PATH,
     FRAME_S,
@@ -66,6 +67,9 @@ class LoopbackSettings:
     # Benchmarks turn this off to echo audio messages untouched, so that the codec's cost
     # does not hide the proxy's.
     transcode: bool = True
+    # Audio received and not yet echoed, past which the conversation is closed, as the batched
+    # server closes one: a client sending faster than real time must not pile it up here.
+    max_backlog_s: float = MAX_BACKLOG_S
 
     def __post_init__(self) -> None:
         if self.slots is not None and self.slots < 1:
@@ -257,6 +261,16 @@ class _Conversation:
                     self._pending = self._pending[FRAME_SAMPLES:]
                     await self._step()
                 self._wake.set()
+                if len(self._due) * FRAME_S > self._settings.max_backlog_s:
+                    await self._overflow()
+                    return
+
+    async def _overflow(self) -> None:
+        limit = self._settings.max_backlog_s
+        log.warning("loopback session %d: over %g s of audio waiting", self._record.id, limit)
+        await self._ws.close(
+            code=BACKLOG_CLOSE, message=BACKLOG_REASON.format(limit=limit).encode()
+        )
 
     async def _step(self) -> None:
         """One model step's worth of input: now and then, one word of text."""

@@ -13,7 +13,11 @@ import sys
 from collections.abc import Sequence
 
 from scenario6.facts.names import BACKEND_PORT
-from scenario6.protocol.limits import MAX_HEADER_FIELD_BYTES, MAX_REQUEST_LINE_BYTES
+from scenario6.protocol.limits import (
+    MAX_BACKLOG_S,
+    MAX_HEADER_FIELD_BYTES,
+    MAX_REQUEST_LINE_BYTES,
+)
 from scenario6.protocol.messages import CHAT_PATH
 
 
@@ -47,6 +51,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="echo audio messages untouched instead of decoding and encoding them (benchmarks)",
     )
+    parser.add_argument(
+        "--max-backlog-s",
+        type=float,
+        default=MAX_BACKLOG_S,
+        help="close a conversation with more audio than this waiting to be echoed "
+        f"(default {MAX_BACKLOG_S:g})",
+    )
     parser.add_argument("--ssl-certfile", help="serve wss with this PEM certificate")
     parser.add_argument("--ssl-keyfile", help="the certificate's PEM private key")
 
@@ -78,6 +89,7 @@ def serve(args: argparse.Namespace) -> int:
         slots=args.slots,
         text_interval_ms=args.text_interval_ms,
         transcode=args.transcode,
+        max_backlog_s=args.max_backlog_s,
     )
     scheme = "https" if context else "http"
     logging.getLogger("scenario6.loopback").warning(

@@ -25,6 +25,8 @@ from websockets.exceptions import ConnectionClosed
 
 from scenario6.protocol import messages
 from scenario6.protocol.messages import CHAT_PATH
+from scenario6.protocol.ogg import write_page
+from scenario6.protocol.opus import OPUS_80_MS
 
 from .harness import (
     HOST,
@@ -42,8 +44,10 @@ TARGET_P99_MS = 20.0
 LEVELS = (1, 50, 100, 200, 300, 400, 500)
 SECONDS = 8.0
 _STAMP = struct.Struct("<Qd")
-# The proxy passes on only audio that starts like an Ogg page; the rest need not be real.
-_AUDIO = messages.audio(b"OggS")
+# The proxy passes on only whole Ogg pages of Opus, paced by the packets' length: each message
+# is one page with one 80 ms packet, the stamp inside it. Its CRC is not checked on the way.
+_BODY = PAYLOAD_BYTES - 30  # the packet's size, within PAYLOAD_BYTES with its page header
+_AUDIO = messages.audio(write_page([bytes(_BODY)])[:-_BODY]) + OPUS_80_MS
 
 
 @dataclass
@@ -86,7 +90,7 @@ async def _session(url: str, seconds: float, rtts: list[float], start_delay: flo
                     await _read_echoes(ws, sent_at, measure_from, rtts)
 
             task = asyncio.create_task(reader())
-            padding = b"\x00" * (PAYLOAD_BYTES - _STAMP.size - len(_AUDIO) + 1)
+            padding = b"\x00" * (_BODY - len(OPUS_80_MS) - _STAMP.size)
             seq = 0
             await asyncio.sleep(random.uniform(0, CADENCE_S))
             next_send = time.monotonic()

@@ -24,6 +24,8 @@ from websockets.exceptions import ConnectionClosed
 
 from scenario6.protocol import messages
 from scenario6.protocol.messages import CHAT_PATH
+from scenario6.protocol.ogg import write_page
+from scenario6.protocol.opus import OPUS_80_MS
 
 from .harness import HOST, ChildServer, free_port, loopback_backend, wait_for_handshake
 
@@ -32,9 +34,9 @@ Number = TypeVar("Number", int, float)
 CADENCE_S = 0.08
 SESSIONS = 50
 DEFAULT_SECONDS = 600.0
-# A message that looks like audio to the proxy (0x01, then an Ogg capture pattern): the
-# loopback backend runs without transcoding and echoes it untouched.
-_AUDIO = messages.audio(b"OggS" + bytes(295))
+# A message that is audio to the proxy (one Ogg page, one 80 ms Opus packet): the loopback
+# backend runs without transcoding and echoes it untouched.
+_AUDIO = messages.audio(write_page([OPUS_80_MS + bytes(265)]))
 
 
 @dataclass

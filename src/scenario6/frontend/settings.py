@@ -68,6 +68,14 @@ class FrontendSettings(BaseSettings):
     max_messages_per_second: float = Field(
         100.0, gt=0, description="Sustained inbound message rate before a client is closed."
     )
+    audio_burst_s: float = Field(
+        3.0,
+        gt=0,
+        description="Seconds of audio a client may send ahead of real time (counted by the "
+        "Opus packets' own length from the handshake on, as a catch-up after a network stall "
+        "does): passed on at once. Up to as much again is held back and passed on in real "
+        "time; a client further ahead is closed with 4413.",
+    )
     connect_timeout_s: float = Field(10.0, gt=0, description="Time to reach a backend.")
     handshake_timeout_s: float = Field(
         120.0, gt=0, description="Time a backend may take to process the prompts."

@@ -1,7 +1,8 @@
 """Ogg pages (RFC 3533) as carried in moshi audio messages.
 
-Only what a relay or a checker needs: split a byte string into pages, verify each page's
-CRC, and tell the Opus header pages (RFC 7845) from audio pages. Granule positions are
+Only what a relay, a checker or a load generator needs: split a byte string into pages,
+verify each page's CRC, tell the Opus header pages (RFC 7845) from audio pages, and write a
+page. Granule positions are
 reported but never trusted for timing: upstream's writer counts them at 24 kHz.
 """
 
@@ -106,3 +107,22 @@ def parse_pages(data: bytes) -> list[Page]:
         pages.append(Page(flags, granule, serial, sequence, tuple(packets), continued))
         offset = end
     return pages
+
+
+def write_page(
+    packets: list[bytes], serial: int = 0, sequence: int = 0, granule: int = 0, flags: int = 0
+) -> bytes:
+    """One page holding ``packets`` whole (at most 255 lacing values), with its CRC.
+
+    >>> parse_pages(write_page([b"abc"]))[0].packets
+    (b'abc',)
+    """
+    lacing = bytearray()
+    for packet in packets:
+        lacing += b"\xff" * (len(packet) // 255) + bytes([len(packet) % 255])
+    if len(lacing) > 255:
+        raise OggError(f"{len(lacing)} lacing values do not fit in one page")
+    page = bytearray(_HEADER.pack(CAPTURE, 0, flags, granule, serial, sequence, 0, len(lacing)))
+    page += lacing + b"".join(packets)
+    page[22:26] = struct.pack("<I", crc32(bytes(page)))
+    return bytes(page)

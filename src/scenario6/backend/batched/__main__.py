@@ -26,6 +26,7 @@ from scenario6.backend.conventions import session_generator
 from scenario6.backend.moshi_main import prepare
 from scenario6.backend.slots import ENV, Slots, SlotsError, parse_slots
 from scenario6.facts.names import BACKEND_PORT
+from scenario6.protocol.limits import MAX_BACKLOG_S
 
 from .engine import Engine
 from .rows import slot_bytes
@@ -68,6 +69,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         type=slots_argument,
         default="auto",
         help="conversations held at once (default auto: from free GPU memory; 4 on a CPU)",
+    )
+    parser.add_argument(
+        "--max-backlog-s",
+        type=float,
+        default=MAX_BACKLOG_S,
+        help="end a conversation with more audio than this waiting for the model "
+        f"(default {MAX_BACKLOG_S:g})",
     )
     return parser.parse_args(argv)
 
@@ -113,7 +121,10 @@ def load(args: argparse.Namespace) -> tuple[ChatServer, int]:
     voices = voices_folder(args.voice_prompt_dir, args.hf_repo)
     warm_up(engine, voices, frame_size)
     scheduler = Scheduler(engine, tokenizer.id_to_piece, frame_size)
-    return ChatServer(scheduler, tokenizer.encode, voices, mimi.sample_rate), slots
+    server = ChatServer(
+        scheduler, tokenizer.encode, voices, mimi.sample_rate, max_backlog_s=args.max_backlog_s
+    )
+    return server, slots
 
 
 def warm_up(engine: Engine, voices: Path, frame_size: int) -> None:

@@ -35,6 +35,7 @@ import sphn
 import torch
 from aiohttp import WSMsgType, web
 
+from scenario6.protocol.limits import BACKLOG_CLOSE, BACKLOG_REASON, MAX_BACKLOG_S
 from scenario6.protocol.messages import (
     BATCHED_KIND,
     CHAT_PATH,
@@ -44,6 +45,8 @@ from scenario6.protocol.messages import (
     SLOTS_HEADER,
     Kind,
 )
+from scenario6.protocol.ogg import OggError
+from scenario6.protocol.opus import audio_seconds
 
 from ..conventions import system_tags
 from .engine import Engine, Slot
@@ -76,6 +79,8 @@ class Conversation:
     live: bool = False
     outgoing: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
     chunks: deque[tuple[float, np.ndarray]] = field(default_factory=deque)
+    received_s: float = 0.0  # audio received since the handshake
+    taken: int = 0  # frames of it the model has taken
 
     def __post_init__(self) -> None:
         self.reader = sphn.OpusStreamReader(self.sample_rate)
@@ -103,6 +108,14 @@ class Conversation:
             self.pcm = self.pcm[self.frame_size :]
             added = True
         return added
+
+    @property
+    def backlog_s(self) -> float:
+        """Seconds of this client's audio waiting for the model: as received (by the Opus
+        packets' own length) or, for messages that could not be counted so, as decoded."""
+        frame_s = self.frame_size / self.sample_rate
+        decoded = len(self.chunks) * frame_s + self.pcm.shape[-1] / self.sample_rate
+        return max(self.received_s - self.taken * frame_s, decoded)
 
 
 class Scheduler:
@@ -232,6 +245,7 @@ class Scheduler:
         for conversation in self.live:
             if conversation.chunks and conversation.slot is not None:
                 at, chunk = conversation.chunks.popleft()
+                conversation.taken += 1
                 arrived = min(arrived, at)
                 tensor = torch.from_numpy(chunk).to(device=self.engine.device)[None, None]
                 audio[conversation.slot] = tensor
@@ -257,11 +271,13 @@ class ChatServer:
         encode: Callable[[str], list[int]],
         voices: Path,
         sample_rate: int,
+        max_backlog_s: float = MAX_BACKLOG_S,
     ) -> None:
         self.scheduler = scheduler
         self.encode = encode
         self.voices = voices
         self.sample_rate = sample_rate
+        self.max_backlog_s = max_backlog_s
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -322,6 +338,20 @@ class ChatServer:
             await asyncio.sleep(PUMP_S)
             if conversation.pump():
                 self.scheduler.wake.set()
+            if await self._overflowed(conversation):
+                return
+
+    async def _overflowed(self, conversation: Conversation) -> bool:
+        """Close a conversation with more audio waiting than ``max_backlog_s``: sent faster
+        than the model takes it, it would queue without limit, and its frames, always due,
+        would slow every other conversation's joining."""
+        if conversation.backlog_s <= self.max_backlog_s:
+            return False
+        log.warning("a conversation had over %g s of audio waiting", self.max_backlog_s)
+        conversation.chunks.clear()
+        reason = BACKLOG_REASON.format(limit=self.max_backlog_s)
+        await _close_all([conversation], BACKLOG_CLOSE, reason.encode())
+        return True
 
     async def _receive(self, conversation: Conversation) -> None:
         async for message in conversation.ws:
@@ -329,6 +359,12 @@ class ChatServer:
                 continue
             data: bytes = message.data
             if data[0] == Kind.AUDIO:
+                if conversation.live:
+                    # Counted before it is decoded, so that a flood is not decoded first.
+                    with contextlib.suppress(OggError):
+                        conversation.received_s += audio_seconds(data, 1)
+                    if await self._overflowed(conversation):
+                        return
                 try:
                     conversation.reader.append_bytes(data[1:])
                 except ValueError:  # e.g. a second Ogg stream: the decoder has ended

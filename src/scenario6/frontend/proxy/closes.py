@@ -50,6 +50,7 @@ BAD_REQUEST = 4400
 NOT_SIGNED_IN = 4401  # the access gate: no valid sign-in cookie or proxy identity
 FORBIDDEN_ORIGIN = 4403
 IDLE = 4408
+AUDIO_TOO_FAST = 4413  # audio further ahead of real time than AUDIO_BURST_S allows
 TOO_MANY_SESSIONS = 4429  # from one client (address or signed-in person)
 BACKEND_UNREACHABLE = 4502
 BACKEND_CLOSED = 4503

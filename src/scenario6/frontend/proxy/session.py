@@ -15,7 +15,7 @@ from websockets.frames import CloseCode
 
 from scenario6.frontend.telemetry import session_trace
 from scenario6.protocol.messages import Kind
-from scenario6.protocol.ogg import CAPTURE
+from scenario6.protocol.ogg import CAPTURE, OggError
 
 from ..settings import FrontendSettings
 from . import closes
@@ -23,6 +23,7 @@ from .advertisement import advertisement
 from .closes import Close
 from .downstream import ClientSocket, SessionEnd
 from .liveness import Liveness
+from .pacing import Pacer
 from .pool import Backend, BackendPool, Waiter
 from .prelude import Prelude, PreludeTooLarge
 from .request import SessionRequest
@@ -254,17 +255,30 @@ class ProxySession:
                     pending = None
             for message in self._prelude.release():
                 await self._forward(upstream, message)
+            pacer = Pacer(self._settings.audio_burst_s, time.monotonic())
             while True:
+                while (held := pacer.release(time.monotonic())) is not None:
+                    await self._forward(upstream, held)
+                wait = pacer.wait(time.monotonic())
+                if wait is not None:  # keep reading while audio waits: a flood shows
+                    pending = pending or asyncio.ensure_future(self._client.receive())
+                    await asyncio.wait((pending,), timeout=wait)
+                    if not pending.done():
+                        continue
                 data = await (pending or self._client.receive())
                 pending = None
                 # Upstream ignores other kinds and official clients send some: drop, don't
-                # close. Audio must start with an Ogg page: junk would only upset the
-                # backend's decoder. (Checking every page's CRC would cost more than the
-                # whole relay.)
+                # close. Audio must be whole Ogg pages of Opus, or its length could not be
+                # counted (and junk would only upset the backend's decoder). (Checking every
+                # page's CRC would cost more than the whole relay.)
                 if not data or data[0] != Kind.AUDIO or not data.startswith(CAPTURE, 1):
                     self.dropped += 1
                     continue
-                await self._forward(upstream, data)
+                try:
+                    if pacer.take(data, time.monotonic()):
+                        await self._forward(upstream, data)
+                except OggError:
+                    self.dropped += 1
         finally:
             # A read still under way when the relay ends must not outlive the session.
             if pending is not None and not pending.done():

@@ -16,6 +16,9 @@ export const CLOSES = {
   TOO_BIG: { text: "A message was too big for the server", final: true },
   RESTARTING: { text: "The server is restarting" },
   IDLE: { text: "Closed for inactivity: no microphone audio reached the server" },
+  // A microphone cannot run ahead of real time: only a long stall's backlog, flushed at once.
+  // A new session starts in step again.
+  AUDIO_TOO_FAST: { text: "Audio arrived faster than real time (after a network stall?)" },
   TOO_MANY_SESSIONS: { text: "Too many sessions from this browser's address or account" },
   QUEUE_TIMEOUT: { text: "Every model server stayed busy for too long" },
   BACKEND_UNREACHABLE: { text: "The model server is unreachable" },
