@@ -100,17 +100,19 @@ def alone(folder: Path, plan: Plan) -> list[Any]:
     return frames
 
 
-def batched(folder: Path) -> tuple[dict[str, list[Any]], list[list[str]]]:
+def batched(
+    folder: Path, plans: tuple[Plan, ...] = PLANS
+) -> tuple[dict[str, list[Any]], list[list[str]]]:
     models = Models(folder)
     engine = Engine(models.gen, models.mimi, SLOTS)
-    chunks = {plan.name: audio(plan) for plan in PLANS}
-    sent = {plan.name: 0 for plan in PLANS}
+    chunks = {plan.name: audio(plan) for plan in plans}
+    sent = {plan.name: 0 for plan in plans}
     slots: dict[str, Slot] = {}
-    frames: dict[str, list[Any]] = {plan.name: [] for plan in PLANS}
+    frames: dict[str, list[Any]] = {plan.name: [] for plan in plans}
     slot_numbers: list[list[str]] = []  # which conversation held each slot, per frame
     frame = 0
-    while any(sent[p.name] < p.frames for p in PLANS):
-        for plan in PLANS:
+    while any(sent[p.name] < p.frames for p in plans):
+        for plan in plans:
             waiting = plan.name not in slots and sent[plan.name] == 0
             if waiting and frame >= plan.joins_at and engine.free:
                 slots[plan.name] = engine.join(
@@ -120,7 +122,7 @@ def batched(folder: Path) -> tuple[dict[str, list[Any]], list[list[str]]]:
             if slot.busy and not slot.live:
                 engine.prompt(slot, 4)  # a few prompt steps between frames, as the server does
         inputs: dict[Slot, torch.Tensor] = {}
-        for plan in PLANS:
+        for plan in plans:
             slot = slots.get(plan.name)
             if slot is None or not slot.live or sent[plan.name] >= plan.frames:
                 continue
@@ -133,7 +135,7 @@ def batched(folder: Path) -> tuple[dict[str, list[Any]], list[list[str]]]:
             if slot in outputs:
                 frames[name].append(record(outputs[slot].tokens, outputs[slot].pcm))
         slot_numbers.append(sorted(f"{n}@{s.number}" for n, s in slots.items()))
-        for plan in PLANS:
+        for plan in plans:
             slot = slots.get(plan.name)
             if slot is not None and sent[plan.name] >= plan.frames:
                 engine.leave(slot)  # its Slot object will serve the next one to join
@@ -142,14 +144,20 @@ def batched(folder: Path) -> tuple[dict[str, list[Any]], list[list[str]]]:
     return frames, slot_numbers
 
 
-def main(argv: list[str]) -> int:
-    folder = Path(argv[0])
-    architecture.apply(architecture.load(str(folder / architecture.FILENAME)))
+def run(folder: Path, sizes: Path, plans: tuple[Plan, ...]) -> dict[str, Any]:
+    """Every plan alone, then all of them batched, on the model in ``folder`` built at the
+    sizes in ``sizes`` (an ``architecture.json``)."""
+    architecture.apply(architecture.load(str(sizes)))
     torch.set_num_threads(1)
     with contextlib.redirect_stdout(sys.stderr):  # upstream prints its progress
-        reference = {plan.name: alone(folder, plan) for plan in PLANS}
-        together, occupancy = batched(folder)
-    json.dump({"alone": reference, "batched": together, "occupancy": occupancy}, sys.stdout)
+        reference = {plan.name: alone(folder, plan) for plan in plans}
+        together, occupancy = batched(folder, plans)
+    return {"alone": reference, "batched": together, "occupancy": occupancy}
+
+
+def main(argv: list[str]) -> int:
+    folder = Path(argv[0])
+    json.dump(run(folder, folder / architecture.FILENAME, PLANS), sys.stdout)
     return 0
 
 

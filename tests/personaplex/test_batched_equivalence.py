@@ -10,40 +10,27 @@ generator) would change some later frame of some conversation.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from typing import Any
 
 import pytest
 
+from tests.personaplex.scenarios import (
+    assert_batched_equals_alone,
+    run_scenario,
+    slots_held,
+)
 from tests.support.personaplex import TinyPersonaPlex
-from tests.support.personaplex.environment import REPO
 
 
 @pytest.fixture(scope="module")
 def scenario(tiny_personaplex: TinyPersonaPlex) -> dict[str, Any]:
-    env = {**tiny_personaplex.environment(), "PYTHONPATH": f"{REPO / 'src'}:{REPO}"}
-    done = subprocess.run(
-        [str(tiny_personaplex.python), "-m", "tests.personaplex.batched_scenario",
-         str(tiny_personaplex.model_dir)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,  # against a hang: it takes well under a minute here
-        check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
+    return run_scenario(
+        tiny_personaplex, "tests.personaplex.batched_scenario", str(tiny_personaplex.model_dir)
+    )
 
 
 def test_every_conversation_returns_what_it_returns_alone(scenario: dict[str, Any]) -> None:
-    for name, alone in scenario["alone"].items():
-        together = scenario["batched"][name]
-        assert len(together) == len(alone), name
-        for index, (mine, reference) in enumerate(zip(together, alone, strict=True)):
-            assert mine == reference, f"conversation {name}, frame {index}"
+    assert_batched_equals_alone(scenario)
 
 
 def test_the_scenario_exercises_what_could_leak(scenario: dict[str, Any]) -> None:
@@ -57,6 +44,5 @@ def test_the_scenario_exercises_what_could_leak(scenario: dict[str, Any]) -> Non
     assert answers["a"][:8] != answers["b"][:8] != answers["c"][:8]
     occupancy = scenario["occupancy"]
     assert max(len(busy) for busy in occupancy) == 3, "three conversations at once"
-    held = [entry.split("@") for busy in occupancy for entry in busy]
-    slots_of = {name: {slot for owner, slot in held if owner == name} for name in "abcd"}
+    slots_of = slots_held(occupancy)
     assert slots_of["d"] & (slots_of["a"] | slots_of["c"]), "the late one reuses a freed slot"
