@@ -137,18 +137,22 @@ class Departed(Exception):
     """A batched run returned something a conversation alone did not."""
 
 
-def batched(models: Models, reference: dict[str, list[Any]] | None = None) -> Run:
-    """The scenario on the batched engine; with ``reference``, it stops at the first frame
-    that differs from it (:class:`Departed`)."""
+def batched(
+    models: Models,
+    reference: dict[str, list[Any]] | None = None,
+    plans: tuple[Plan, ...] = PLANS,
+) -> Run:
+    """``plans`` on the batched engine; with ``reference``, it stops at the first frame that
+    differs from it (:class:`Departed`)."""
     engine = Engine(models.gen, models.mimi, SLOTS)
-    chunks = {plan.name: audio(plan) for plan in PLANS}
-    sent = {plan.name: 0 for plan in PLANS}
+    chunks = {plan.name: audio(plan) for plan in plans}
+    sent = {plan.name: 0 for plan in plans}
     slots: dict[str, Slot] = {}
     done: set[str] = set()
-    run = Run({plan.name: [] for plan in PLANS}, [], [], [])
+    run = Run({plan.name: [] for plan in plans}, [], [], [])
     frame = 0
-    while len(done) < len(PLANS):
-        for plan in PLANS:
+    while len(done) < len(plans):
+        for plan in plans:
             waiting = plan.name not in slots and plan.name not in done
             if waiting and frame >= plan.joins_at and engine.free:
                 slots[plan.name] = engine.join(
@@ -163,7 +167,7 @@ def batched(models: Models, reference: dict[str, list[Any]] | None = None) -> Ru
             if joining.busy and not joining.live:
                 engine.prompt(joining, 4)  # a few prompt steps between frames, as the server does
         inputs: dict[Slot, torch.Tensor] = {}
-        for plan in PLANS:
+        for plan in plans:
             slot = slots.get(plan.name)
             if slot is None or not slot.live or sent[plan.name] >= plan.frames:
                 continue
@@ -177,7 +181,7 @@ def batched(models: Models, reference: dict[str, list[Any]] | None = None) -> Ru
                 run.frames[name].append(record(outputs[slot].tokens, outputs[slot].pcm))
                 _check(reference, name, run.frames[name])
         run.occupancy.append(sorted(f"{n}@{s.number}" for n, s in slots.items()))
-        for plan in PLANS:
+        for plan in plans:
             if plan.name in slots and plan.frames and sent[plan.name] >= plan.frames:
                 _leave(engine, slots, done, plan)  # its Slot object serves the next to join
         frame += 1
@@ -216,6 +220,18 @@ def mutants(models: Models, reference: dict[str, list[Any]]) -> dict[str, Any]:
         except Exception as exc:  # a leak that crashes the engine is seen too
             found[name] = {"differs": None, "error": f"{type(exc).__name__}: {exc}"}
     return found
+
+
+def run(folder: Path, sizes: Path, plans: tuple[Plan, ...]) -> dict[str, Any]:
+    """Every plan alone, then all of them batched, on the model in ``folder`` built at the
+    sizes in ``sizes`` (an ``architecture.json``)."""
+    architecture.apply(architecture.load(str(sizes)))
+    torch.set_num_threads(1)
+    with contextlib.redirect_stdout(sys.stderr):  # upstream prints its progress
+        models = Models(folder)
+        reference = {plan.name: alone(models, plan) for plan in plans}
+        together = batched(models, plans=plans)
+    return {"alone": reference, "batched": together.frames, "occupancy": together.occupancy}
 
 
 def main(argv: list[str]) -> int:

@@ -13,13 +13,12 @@ each of those leaks into the engine in turn and records where it first shows.
 from __future__ import annotations
 
 import json
-import subprocess
 from typing import Any
 
 import pytest
 
+from tests.personaplex.scenarios import assert_batched_equals_alone, run_scenario, slots_held
 from tests.support.personaplex import TinyPersonaPlex
-from tests.support.personaplex.environment import REPO
 
 # The leaks the proof claims to catch (tests/personaplex/batched_mutants.py patches each in).
 LEAKS = (
@@ -36,29 +35,15 @@ LEAKS = (
 
 @pytest.fixture(scope="module")
 def scenario(tiny_personaplex: TinyPersonaPlex) -> dict[str, Any]:
-    env = {**tiny_personaplex.environment(), "PYTHONPATH": f"{REPO / 'src'}:{REPO}"}
-    done = subprocess.run(
-        [str(tiny_personaplex.python), "-m", "tests.personaplex.batched_scenario",
-         str(tiny_personaplex.model_dir)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,  # against a hang: it takes about a minute here
-        check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    result: dict[str, Any] = json.loads(done.stdout)
+    result = run_scenario(
+        tiny_personaplex, "tests.personaplex.batched_scenario", str(tiny_personaplex.model_dir)
+    )
     print("scenario seconds:", result["seconds"])
     return result
 
 
 def test_every_conversation_returns_what_it_returns_alone(scenario: dict[str, Any]) -> None:
-    for name, alone in scenario["alone"].items():
-        together = scenario["batched"][name]
-        assert len(together) == len(alone), name
-        for index, (mine, reference) in enumerate(zip(together, alone, strict=True)):
-            assert mine == reference, f"conversation {name}, frame {index}"
+    assert_batched_equals_alone(scenario)
 
 
 def test_the_scenario_exercises_what_could_leak(scenario: dict[str, Any]) -> None:
@@ -77,8 +62,7 @@ def test_the_scenario_exercises_what_could_leak(scenario: dict[str, Any]) -> Non
     assert max(len(busy) for busy in occupancy) == 3, "three conversations at once"
     assert max(scenario["prompting"]) == 3, "three slots in their prompt phase at once"
     assert scenario["left_prompting"] == ["e"], "one hangs up before its handshake"
-    held = [entry.split("@") for busy in occupancy for entry in busy]
-    slots_of = {name: {slot for owner, slot in held if owner == name} for name in "abcde"}
+    slots_of = slots_held(occupancy)
     assert slots_of["c"] & slots_of["e"], "a slot left mid-prompt is reused"
     assert slots_of["d"] & (slots_of["a"] | slots_of["c"]), "the late one reuses a freed slot"
 

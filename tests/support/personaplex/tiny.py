@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scenario6.backend import architecture
@@ -10,10 +10,17 @@ from scenario6.backend.model_folder import ModelFolder
 from scenario6.backend.moshi_main import ENVIRONMENT_VARIABLE
 
 from . import environment, model
+from .cache import build_once
 from .environment import REPO, Log
 
 UPSTREAM = "scenario6.backend.moshi_main"  # upstream's server, unchanged
 BATCHED = "scenario6.backend.batched"  # several conversations on one model
+
+# The short-context variant: the LM attends to 50 frames (4 s at 12.5 Hz; the 7B model's 3000
+# are 4 minutes), Mimi's transformers to 20 of their 25 Hz steps (0.8 s; the 7B codec's 250
+# are 10 s), so a call outgrows both within seconds. The weights do not depend on either.
+SHORT_LM_CONTEXT = 50
+SHORT_MIMI_CONTEXT = 20
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,7 @@ class TinyPersonaPlex:
 
     venv: Path
     root: Path
+    contexts: tuple[int, int] | None = None  # (LM frames, Mimi steps); None: the model's own
 
     @classmethod
     def default(cls) -> TinyPersonaPlex:
@@ -48,7 +56,17 @@ class TinyPersonaPlex:
 
     @property
     def architecture(self) -> Path:
-        return self.model_dir / architecture.FILENAME
+        """The sizes the server applies: the model's own, or the short-context variant's."""
+        if self.contexts is None:
+            return self.model_dir / architecture.FILENAME
+        lm, mimi = self.contexts
+        return self.root.with_name(f"{self.root.name}-context-{lm}-{mimi}") / architecture.FILENAME
+
+    def short_context(
+        self, lm: int = SHORT_LM_CONTEXT, mimi: int = SHORT_MIMI_CONTEXT
+    ) -> TinyPersonaPlex:
+        """The same model and weights with shorter attention contexts (built by ensure)."""
+        return replace(self, contexts=(lm, mimi))
 
     @property
     def built(self) -> bool:
@@ -62,7 +80,19 @@ class TinyPersonaPlex:
         """Builds the venv and the model unless cached; returns itself."""
         python = environment.ensure_environment(log)
         model.ensure_model(python, self.root, log)
+        if self.contexts is not None:
+            build_once(self.architecture.parent, self._write_contexts)
         return self
+
+    def _write_contexts(self, folder: Path) -> None:
+        """The model's own sizes with the contexts replaced, whatever those sizes are."""
+        assert self.contexts is not None
+        lm, mimi = self.contexts
+        sizes = architecture.load(self.model_dir / architecture.FILENAME)
+        sizes.setdefault("_lm_kwargs", {})["context"] = lm
+        sizes.setdefault("_transformer_kwargs", {})["context"] = mimi
+        folder.mkdir()
+        architecture.dump(folder / architecture.FILENAME, sizes)
 
     def flat_arguments(self) -> list[str]:
         """The weight flags that point the server at the flat folder."""
