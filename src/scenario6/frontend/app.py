@@ -54,13 +54,13 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
     # Loading the CA bundle costs ~70 ms at every start and reload: only for wss backends.
     secure = any(backend.secure for backend in settings.backends)
     app.state.tls = client_ssl_context(settings) if secure else None
-    app.state.observer = observer or observe(app, pool)
+    app.state.observer = observer or observe(app, lambda: pool.queue_length)
     for module in (health, config, chat, signin, ui):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=ui.STATIC_DIR), name="static")
     # The last added runs first: unknown Host names are refused before anything else.
     app.add_middleware(RealClient, settings=settings)
-    app.add_middleware(HostCheck, settings=settings)
+    app.add_middleware(HostCheck, settings=settings, open_paths=[health.PATH])
     return app
 
 

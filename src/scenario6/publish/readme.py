@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from scenario6.backend.slots import AUTO
 from scenario6.backend.slots import ENV as SLOTS_ENV
 from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND, FRONTEND_PORT
-from scenario6.frontend.access.invitations import ENV as ACCESS_ENV
-from scenario6.frontend.access.invitations import MIN_CODE_CHARS
+from scenario6.frontend.invitations import ENV as ACCESS_ENV
+from scenario6.frontend.invitations import MIN_CODE_CHARS
 from scenario6.frontend.settings import FrontendSettings
 
 from .options import PublishOptions
