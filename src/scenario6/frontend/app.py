@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -18,7 +19,7 @@ from .hosts import HostCheck
 from .proxy.pool import BackendPool
 from .proxy.upstream import client_ssl_context
 from .routes import chat, config, health, signin, ui
-from .settings import FrontendSettings
+from .settings import LIFESPAN_KEY, FrontendSettings
 from .trust import RealClient
 
 log = logging.getLogger("scenario6.frontend")
@@ -29,7 +30,7 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
     pool = BackendPool(settings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         if settings.moshi_tls_insecure:
             log.warning(
                 "MOSHI_TLS_INSECURE is set: wss backends are NOT verified. Use MOSHI_TLS_CA "
@@ -37,7 +38,8 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
             )
         log.info("backends: %s", ", ".join(b.url for b in settings.backends))
         health.quiet_probes()
-        yield
+        # The server's protocols read their timeouts from these: one settings object.
+        yield {LIFESPAN_KEY: settings}
         await app.state.observer.shutdown()
 
     app = FastAPI(

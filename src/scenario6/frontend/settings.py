@@ -20,6 +20,9 @@ from .invitations import parse_invitations
 ForwardedHeader = Literal["x-forwarded-for", "forwarded", "x-real-ip"]
 # A cookie-signing key this long from token_urlsafe carries 192 bits: beyond guessing offline.
 MIN_SECRET_CHARS = 32
+# Where ``create_app`` hands its settings to the server (ASGI lifespan state): uvicorn builds
+# the HTTP protocol (``serving``) from its name, so it cannot be given the object itself.
+LIFESPAN_KEY = "scenario6.frontend.settings"
 # An HTTP header name (RFC 9110 token characters).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
