@@ -11,7 +11,7 @@ import httpx
 
 from scenario6.bench.harness import HOST, ChildServer, free_port
 from scenario6.frontend.access.cookie import CookieSigner
-from scenario6.frontend.access.invitations import parse_invitations
+from scenario6.frontend.invitations import parse_invitations
 from tests.access.test_gate import COOKIE, cookie_of
 from tests.support.servers import frontend_process
 

@@ -90,15 +90,26 @@ def _module_of(name: str, known: Mapping[str, Path]) -> str | None:
     return None
 
 
-def package_of(module: str) -> str:
-    """The top-level package (or module) under the root: ``a.b.c`` → ``b``; ``a`` (the root
-    package's own ``__init__``) → ``__init__``."""
+def package_of(module: str, inside: str | None = None) -> str:
+    """The package (or module) right under ``inside`` (default: the tree's root package):
+    ``a.b.c`` → ``b``, or ``c`` inside ``a.b``; the package's own ``__init__`` → ``__init__``."""
     parts = module.split(".")
-    return parts[1] if len(parts) > 1 else "__init__"
+    depth = 1 if inside is None else inside.count(".") + 1
+    return parts[depth] if len(parts) > depth else "__init__"
 
 
-def layer_violations(found: Sequence[Import], layers: Sequence[Line]) -> list[str]:
-    """Each import that points up (or sideways on an ``apart`` line), or leaves the table."""
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def layer_violations(
+    found: Sequence[Import], layers: Sequence[Line], inside: str | None = None
+) -> list[str]:
+    """Each import that points up (or sideways on an ``apart`` line), or leaves the table.
+
+    ``inside`` (a package's dotted name) applies the table to that package's own modules and
+    sub-packages, and to the imports among them only.
+    """
     place = {
         package: (height, position, line.apart)
         for height, line in enumerate(layers)
@@ -106,7 +117,11 @@ def layer_violations(found: Sequence[Import], layers: Sequence[Line]) -> list[st
     }
     problems = []
     for edge in found:
-        source, target = package_of(edge.source), package_of(edge.target)
+        if inside is not None and not (
+            _within(edge.source, inside) and _within(edge.target, inside)
+        ):
+            continue
+        source, target = package_of(edge.source, inside), package_of(edge.target, inside)
         if source == target:
             continue
         if source not in place or target not in place:

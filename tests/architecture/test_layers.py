@@ -1,5 +1,6 @@
 """Layers that point one way: each package of scenario6 imports only from the packages below
-it (or to its left on its own line), and no modules import each other in a circle."""
+it (or to its left on its own line), inside the frontend too, and no modules import each other
+in a circle."""
 
 from __future__ import annotations
 
@@ -25,10 +26,28 @@ LAYERS = (
     Line.of("cli", "docsgen", "debug", "__main__"),
 )
 
+# The frontend's own modules and sub-packages, bottom to top, read like LAYERS.
+FRONTEND = (
+    Line.of("__init__"),
+    Line.of("invitations", "settings"),  # the settings, and the grammar of ACCESS_CODES
+    Line.of("hosts", "trust"),  # which name a request asks for, and who sent it
+    Line.of("deadline", "unparsed", "serving", "websocket_serving"),  # the HTTP server
+    Line.of("telemetry"),
+    Line.of("access", "proxy", apart=True),  # the gate and the session proxy, independent
+    Line.of("deps"),  # what routes are handed: settings, pool, gate
+    Line.of("routes"),
+    Line.of("app"),  # builds the objects and wires the routes and middleware
+)
+
 
 def test_packages_import_only_from_lower_layers() -> None:
     violations = layer_violations(imports(SRC), LAYERS)
     assert not violations, "imports against the layers:\n" + "\n".join(violations)
+
+
+def test_the_frontend_imports_only_from_its_lower_layers() -> None:
+    violations = layer_violations(imports(SRC), FRONTEND, inside="scenario6.frontend")
+    assert not violations, "imports against the frontend's layers:\n" + "\n".join(violations)
 
 
 def test_no_modules_import_each_other_in_a_circle() -> None:
@@ -88,6 +107,25 @@ def test_an_import_upwards_is_reported_where_it_stands(tmp_path: Path) -> None:
     layers = (Line.of("low"), Line.of("high"))
     assert layer_violations(imports(tree), layers) == [
         f"{tree / 'low.py'}:2: pkg.low imports pkg.high (low may not import high)"
+    ]
+
+
+def test_inside_a_package_its_own_table_applies_to_its_own_imports(tmp_path: Path) -> None:
+    tree = write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/top.py": "",
+            "pkg/app/__init__.py": "from pkg import top\n",  # leaves the package: not judged
+            "pkg/app/low.py": "from .high.part import g\n",
+            "pkg/app/high/__init__.py": "",
+            "pkg/app/high/part.py": "from pkg.app import low\ndef g(): pass\n",
+        },
+    )
+    layers = (Line.of("__init__"), Line.of("low"), Line.of("high"))
+    assert layer_violations(imports(tree), layers, inside="pkg.app") == [
+        f"{tree / 'app' / 'low.py'}:1: pkg.app.low imports pkg.app.high.part"
+        " (low may not import high)"
     ]
 
 

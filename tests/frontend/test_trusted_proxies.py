@@ -7,17 +7,19 @@ The frontend runs as ``scenario6 frontend`` (the served configuration); clients 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from pydantic import ValidationError
 from starlette.requests import HTTPConnection
+from starlette.types import Receive, Scope, Send
 
 from scenario6.bench.harness import ChildServer
 from scenario6.frontend.proxy import closes
 from scenario6.frontend.settings import FrontendSettings
-from scenario6.frontend.trust import client_address
+from scenario6.frontend.trust import RealClient, client_address
 from tests.support.client import Conversation, conversation
 from tests.support.servers import RunningLoopback, frontend_process, loopback_server
 
@@ -93,7 +95,20 @@ def client_of(*headers: tuple[str, str], header: str = "x-forwarded-for") -> str
         "headers": [(name.lower().encode(), value.encode()) for name, value in headers],
     }
     settings = FrontendSettings(trusted_proxies=PROXY, forwarded_header=header)
-    return client_address(HTTPConnection(scope), settings)
+    seen: list[str] = []
+
+    async def app(inner: Scope, receive: Receive, send: Send) -> None:
+        seen.append(client_address(HTTPConnection(inner)))
+
+    async def nothing() -> dict[str, object]:
+        return {}
+
+    async def ignore(message: object) -> None:
+        pass
+
+    asyncio.run(RealClient(app, settings)(scope, nothing, ignore))
+    [client] = seen
+    return client
 
 
 def test_forwarded_addresses_with_ports_or_brackets_name_the_client() -> None:

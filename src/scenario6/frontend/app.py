@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -18,7 +19,7 @@ from .hosts import HostCheck
 from .proxy.pool import BackendPool
 from .proxy.upstream import client_ssl_context
 from .routes import chat, config, health, signin, ui
-from .settings import FrontendSettings
+from .settings import LIFESPAN_KEY, FrontendSettings
 from .trust import RealClient
 
 log = logging.getLogger("scenario6.frontend")
@@ -29,7 +30,7 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
     pool = BackendPool(settings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         if settings.moshi_tls_insecure:
             log.warning(
                 "MOSHI_TLS_INSECURE is set: wss backends are NOT verified. Use MOSHI_TLS_CA "
@@ -37,7 +38,8 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
             )
         log.info("backends: %s", ", ".join(b.url for b in settings.backends))
         health.quiet_probes()
-        yield
+        # The server's protocols read their timeouts from these: one settings object.
+        yield {LIFESPAN_KEY: settings}
         await app.state.observer.shutdown()
 
     app = FastAPI(
@@ -54,13 +56,13 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
     # Loading the CA bundle costs ~70 ms at every start and reload: only for wss backends.
     secure = any(backend.secure for backend in settings.backends)
     app.state.tls = client_ssl_context(settings) if secure else None
-    app.state.observer = observer or observe(app, pool)
+    app.state.observer = observer or observe(app, lambda: pool.queue_length)
     for module in (health, config, chat, signin, ui):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=ui.STATIC_DIR), name="static")
     # The last added runs first: unknown Host names are refused before anything else.
     app.add_middleware(RealClient, settings=settings)
-    app.add_middleware(HostCheck, settings=settings)
+    app.add_middleware(HostCheck, settings=settings, open_paths=[health.PATH])
     return app
 
 

@@ -1,4 +1,10 @@
-"""Request-scoped access to the objects ``create_app`` built."""
+"""What routes are handed: the objects ``create_app`` built, one dependency each.
+
+>>> from fastapi import APIRouter
+>>> @APIRouter().get("/example")
+... async def example(settings: Settings, gate: AccessGate) -> str:
+...     return settings.default_voice if gate.enabled else "open"
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from typing import Annotated, cast
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from .access import Gate
 from .proxy.pool import BackendPool
 from .settings import FrontendSettings
 
@@ -24,6 +31,11 @@ def _tls(connection: HTTPConnection) -> ssl.SSLContext | None:
     return cast("ssl.SSLContext | None", connection.app.state.tls)
 
 
+def _gate(connection: HTTPConnection) -> Gate:
+    return cast(Gate, connection.app.state.gate)
+
+
 Settings = Annotated[FrontendSettings, Depends(_settings)]
 Pool = Annotated[BackendPool, Depends(_pool)]
 Tls = Annotated[ssl.SSLContext | None, Depends(_tls)]
+AccessGate = Annotated[Gate, Depends(_gate)]

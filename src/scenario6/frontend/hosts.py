@@ -13,11 +13,11 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .routes.health import PATH as HEALTH_PATH
 from .settings import FrontendSettings
 
 LOCAL_NAMES = ("localhost", "127.0.0.1", "[::1]")
@@ -88,16 +88,19 @@ class ServedNames:
 class HostCheck:
     """ASGI middleware: a request or upgrade whose ``Host`` is not served gets a 400.
 
-    ``/health`` is exempt: probes address the frontend by whatever reaches it (a pod's IP,
-    a container's name, 127.0.0.1) and learn nothing from the answer.
+    ``open_paths`` (the health probe's) are exempt: probes address the frontend by whatever
+    reaches it (a pod's IP, a container's name, 127.0.0.1) and learn nothing from the answer.
     """
 
-    def __init__(self, app: ASGIApp, settings: FrontendSettings) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: FrontendSettings, open_paths: Collection[str] = ()
+    ) -> None:
         self.app = app
         self.served = ServedNames.of(settings)
+        self.open_paths = frozenset(open_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] == HEALTH_PATH:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in self.open_paths:
             await self.app(scope, receive, send)
             return
         host = _header(scope, b"host")

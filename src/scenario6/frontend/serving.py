@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +55,7 @@ from uvicorn.server import ServerState
 from scenario6.protocol.limits import MAX_HEADER_FIELD_BYTES, MAX_REQUEST_LINE_BYTES
 
 from .deadline import Deadline
+from .settings import LIFESPAN_KEY, FrontendSettings
 from .unparsed import Unparsed
 
 MAX_HEAD_BYTES = 64 * 1024  # request line and every header field together
@@ -78,16 +79,21 @@ class Timeouts:
     send_s: float
 
 
-@functools.cache
-def timeouts() -> Timeouts:
-    """From the environment the app reads too (HEADER_TIMEOUT_S, KEEP_ALIVE_TIMEOUT_S,
-    SEND_TIMEOUT_S)."""
-    from .settings import FrontendSettings
-
-    settings = FrontendSettings()
+def timeouts(app_state: Mapping[str, Any]) -> Timeouts:
+    """HEADER_TIMEOUT_S, KEEP_ALIVE_TIMEOUT_S and SEND_TIMEOUT_S of the settings the app
+    handed over at start-up (``app_state``: its lifespan state)."""
+    settings = app_state.get(LIFESPAN_KEY)
+    if not isinstance(settings, FrontendSettings):
+        settings = _from_environment()
     return Timeouts(
         settings.header_timeout_s, settings.keep_alive_timeout_s, settings.send_timeout_s
     )
+
+
+@functools.cache
+def _from_environment() -> FrontendSettings:
+    # Only with the lifespan off (uvicorn --lifespan off), when the app hands nothing over.
+    return FrontendSettings()
 
 
 class _Refused(Exception):
@@ -123,7 +129,7 @@ class HttpProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        limits = timeouts()
+        limits = timeouts(app_state)
         self.timeout_keep_alive = limits.keep_alive_s  # type: ignore[assignment]
         self._head_deadline = Deadline(self.loop, limits.header_s, self._head_timed_out)
         self._body_deadline = Deadline(self.loop, limits.header_s, self._body_timed_out)

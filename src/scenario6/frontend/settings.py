@@ -14,10 +14,15 @@ from scenario6.facts.names import BACKEND_PORT, FRONTEND_PORT
 from scenario6.facts.urls import BackendUrl, parse_backend_urls
 from scenario6.protocol.voices import DEFAULT_PERSONA, DEFAULT_VOICE, PERSONA_MAX_CHARS, voice_name
 
+from .invitations import parse_invitations
+
 # The headers a reverse proxy may name the client in (see trust.py).
 ForwardedHeader = Literal["x-forwarded-for", "forwarded", "x-real-ip"]
 # A cookie-signing key this long from token_urlsafe carries 192 bits: beyond guessing offline.
 MIN_SECRET_CHARS = 32
+# Where ``create_app`` hands its settings to the server (ASGI lifespan state): uvicorn builds
+# the HTTP protocol (``serving``) from its name, so it cannot be given the object itself.
+LIFESPAN_KEY = "scenario6.frontend.settings"
 # An HTTP header name (RFC 9110 token characters).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
@@ -226,9 +231,6 @@ class FrontendSettings(BaseSettings):
     @classmethod
     def _codes(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
-            # Imported here: the access package builds on these settings.
-            from .access.invitations import parse_invitations
-
             parse_invitations(value.get_secret_value())
         return value
 

@@ -64,8 +64,17 @@ def peer_address(connection: HTTPConnection) -> str:
     return connection.client.host if connection.client else ""
 
 
-def client_address(connection: HTTPConnection, settings: FrontendSettings) -> str:
+def client_address(connection: HTTPConnection) -> str:
     """The real client: the peer, or the address the trusted proxies in front of it name.
+
+    ``RealClient`` works it out once per connection (``scope["client"]``); everything that
+    asks who the client is reads it here.
+    """
+    return connection.client.host if connection.client else ""
+
+
+def _named_client(connection: HTTPConnection, settings: FrontendSettings) -> str:
+    """The client the trusted proxies in front of the peer name, else the peer.
 
     Only FORWARDED_HEADER is read, and its chain from the right (the hop nearest to us): each
     trusted proxy vouches for the hop before it, and the first address that is not a trusted
@@ -116,8 +125,9 @@ class RealClient:
     """ASGI middleware: behind a trusted proxy, ``scope["client"]`` becomes the real client.
 
     Everything that reads the client address then sees the person's, not the proxy's: the
-    access log, telemetry, the per-client session limit. The direct peer stays available
-    to ``peer_address`` (``is_trusted_proxy(peer_address(c), ...)`` still holds).
+    access log, telemetry, and ``client_address``, which the per-client limits count by. The
+    direct peer stays available to ``peer_address`` (``is_trusted_proxy(peer_address(c), ...)``
+    still holds).
     """
 
     def __init__(self, app: ASGIApp, settings: FrontendSettings) -> None:
@@ -128,7 +138,7 @@ class RealClient:
         if scope["type"] in ("http", "websocket") and self.settings.trusted_proxies:
             connection = HTTPConnection(scope)
             peer = peer_address(connection)
-            client = client_address(connection, self.settings)
+            client = _named_client(connection, self.settings)
             scope[_PEER] = peer
             if client != peer:
                 # The port is the proxy's, meaningless for the client: 0, as unknown.

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from scenario6.facts.names import BACKEND, FRONTEND, TOKEN
-from scenario6.frontend.access.invitations import ENV as ACCESS_ENV
-from scenario6.frontend.access.invitations import MIN_CODE_CHARS
+from scenario6.frontend.invitations import ENV as ACCESS_ENV
+from scenario6.frontend.invitations import MIN_CODE_CHARS
 
 from .options import PublishOptions
 from .profile import DEMO_NOTE

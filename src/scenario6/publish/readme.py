@@ -8,8 +8,8 @@ from scenario6.backend.slots import AUTO
 from scenario6.backend.slots import ENV as SLOTS_ENV
 from scenario6.facts.contract import CACHE_VOLUME
 from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND, FRONTEND_PORT
-from scenario6.frontend.access.invitations import ENV as ACCESS_ENV
-from scenario6.frontend.access.invitations import MIN_CODE_CHARS
+from scenario6.frontend.invitations import ENV as ACCESS_ENV
+from scenario6.frontend.invitations import MIN_CODE_CHARS
 from scenario6.frontend.settings import FrontendSettings
 
 from .options import PublishOptions

@@ -15,7 +15,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from .invitations import Invitation
+from ..invitations import Invitation
 
 NAME = "scenario6_access"
 _VERSION = "v2"

@@ -9,12 +9,12 @@ from typing import Literal
 
 from starlette.requests import HTTPConnection
 
+from ..invitations import Invitation, find_invitation, parse_invitations
 from ..settings import FrontendSettings
 from ..trust import client_address, is_trusted_proxy, peer_address
 from . import cookie
 from .attempts import FailedAttempts
 from .cookie import CookieSigner, Pass
-from .invitations import Invitation, find_invitation, parse_invitations
 from .revocations import MemoryRevocations, Revocations
 
 # An identity from a proxy is a name for logs and limits, not a document.
@@ -29,11 +29,11 @@ class Visitor:
     identity: str | None
     via: Literal["open", "code", "proxy"]
 
-    def limit_key(self, connection: HTTPConnection, settings: FrontendSettings) -> str:
+    def limit_key(self, connection: HTTPConnection) -> str:
         """What the per-client session limit counts: the person, else their address."""
         if self.identity is not None:
             return f"{self.via}:{self.identity}"
-        return client_address(connection, settings)
+        return client_address(connection)
 
 
 OPEN = Visitor(None, "open")
@@ -139,8 +139,3 @@ class Gate:
             return SignIn(None)
         value = self._signer.issue(invitation, issued=int(self._clock()))
         return SignIn(Visitor(invitation.label, "code"), cookie=value)
-
-
-def gate_of(connection: HTTPConnection) -> Gate:
-    gate: Gate = connection.app.state.gate
-    return gate

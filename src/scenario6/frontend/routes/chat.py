@@ -2,14 +2,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, WebSocket
+from fastapi import APIRouter, WebSocket
 
 from scenario6.protocol.messages import CHAT_PATH
 
-from ..access import Gate, gate_of
-from ..deps import Pool, Settings, Tls
+from ..deps import AccessGate, Pool, Settings, Tls
 from ..proxy import closes
 from ..proxy.downstream import refuse
 from ..proxy.request import BadRequest, origin_allowed, parse_request, wants_events
@@ -29,7 +27,7 @@ async def chat(
     settings: Settings,
     pool: Pool,
     tls: Tls,
-    gate: Annotated[Gate, Depends(gate_of)],
+    gate: AccessGate,
 ) -> None:
     """The session endpoint: upstream's path and parameters, behind validation and a queue."""
     origin = websocket.headers.get("origin")
@@ -57,5 +55,5 @@ async def chat(
         with contextlib.suppress(Exception):
             await refuse(websocket, close, events)
         return
-    limit_key = visitor.limit_key(websocket, settings)
+    limit_key = visitor.limit_key(websocket)
     await ProxySession(websocket, request, pool, settings, tls, limit_key).run()

@@ -1,22 +1,20 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 
 from scenario6 import __version__
 from scenario6.facts.names import FRONTEND
 from scenario6.protocol.messages import CHAT_PATH, FRAME_MS, LOOPBACK_KIND, SAMPLE_RATE, Kind
 from scenario6.protocol.voices import PERSONA_MAX_CHARS, PERSONAS, voice_groups
 
-from ..access import Gate, gate_of
-from ..deps import Pool, Settings
+from ..deps import AccessGate, Pool, Settings
 from ..proxy import closes
 from ..proxy.request import EVENTS_PARAM
 from .cookies import renew_cookie
 
 router = APIRouter()
-AccessGate = Annotated[Gate, Depends(gate_of)]
 
 
 @router.get("/api/config", tags=["config"])

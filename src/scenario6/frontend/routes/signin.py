@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Annotated
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
-from ..access import Gate, gate_of
 from ..access.cookie import NAME as COOKIE
-from ..deps import Settings
+from ..deps import AccessGate, Settings
 from ..proxy.request import origin_allowed
 from ..settings import FrontendSettings
 from ..trust import client_address
@@ -21,7 +19,6 @@ from .cookies import over_https, set_cookie
 from .ui import STATIC_DIR
 
 router = APIRouter()
-AccessGate = Annotated[Gate, Depends(gate_of)]
 _PAGE = STATIC_DIR / "signin.html"
 # A code is a short string: anything longer is not one, and is not read into memory.
 _MAX_BODY_BYTES = 4096
@@ -50,7 +47,7 @@ async def signin(request: Request, gate: AccessGate, settings: Settings) -> Resp
     code = await _read_code(request)
     if code is None:
         return _error(400, 'send the code as JSON {"code": "..."} or a form field "code"')
-    address = client_address(request, settings)
+    address = client_address(request)
     outcome = gate.sign_in(code, address)
     if outcome.retry_after:
         log.warning("sign-in refused for %s: too many wrong codes", address)

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 
-from ..access import Gate, gate_of
-from ..deps import Settings
+from ..deps import AccessGate, Settings
 from .cookies import renew_cookie
 
 router = APIRouter()
@@ -16,9 +14,7 @@ _INDEX = STATIC_DIR / "index.html"
 
 
 @router.get("/", include_in_schema=False)
-async def index(
-    request: Request, gate: Annotated[Gate, Depends(gate_of)], settings: Settings
-) -> Response:
+async def index(request: Request, gate: AccessGate, settings: Settings) -> Response:
     if gate.visitor(request) is None:
         if gate.codes:
             return RedirectResponse("/signin", status_code=303)

@@ -1,6 +1,6 @@
 """Traces and metrics of the frontend, exported over OTLP only when asked for.
 
-``observe(app, pool)`` returns an observer: the OpenTelemetry one when
+``observe(app, queue_length)`` returns an observer: the OpenTelemetry one when
 ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (and the ``telemetry`` extra is installed), else one
 that does nothing. The session proxy reports to it through ``session_trace``.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from .observer import NO_OBSERVER, Observer, SessionTrace
@@ -18,15 +18,16 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from starlette.websockets import WebSocket
 
-    from scenario6.frontend.proxy.pool import BackendPool
-
 __all__ = ["NO_OBSERVER", "Observer", "SessionTrace", "observe", "session_trace"]
 ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 log = logging.getLogger("scenario6.frontend.telemetry")
 
 
-def observe(app: FastAPI, pool: BackendPool, env: Mapping[str, str] | None = None) -> Observer:
-    """Instrument ``app`` and return the observer for its sessions (no-op without an endpoint)."""
+def observe(
+    app: FastAPI, queue_length: Callable[[], int], env: Mapping[str, str] | None = None
+) -> Observer:
+    """Instrument ``app`` and return the observer for its sessions (no-op without an endpoint);
+    ``queue_length`` tells how many clients wait for a backend."""
     env = os.environ if env is None else env
     if not env.get(ENDPOINT, "").strip() or env.get("OTEL_SDK_DISABLED", "").lower() == "true":
         return NO_OBSERVER
@@ -40,7 +41,7 @@ def observe(app: FastAPI, pool: BackendPool, env: Mapping[str, str] | None = Non
             exc.name,
         )
         return NO_OBSERVER
-    return OtelObserver.install(app, lambda: pool.queue_length, env)
+    return OtelObserver.install(app, queue_length, env)
 
 
 def session_trace(websocket: WebSocket, session_id: int) -> SessionTrace:

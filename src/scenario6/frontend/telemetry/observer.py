@@ -6,10 +6,18 @@ Observers must never raise into a session nor block the event loop.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from scenario6.frontend.proxy.closes import Close
+
+class Close(Protocol):
+    """How a session ended, as the proxy's close codes tell it (``proxy.closes.Close``):
+    declared here so that telemetry stays below the proxy that reports to it."""
+
+    @property
+    def code(self) -> int: ...
+
+    @property
+    def reason(self) -> str: ...
 
 
 class SessionTrace(Protocol):

@@ -33,12 +33,10 @@ from scenario6 import __version__
 from scenario6.facts.names import FRONTEND
 
 from .logs import OtlpLogHandler
-from .observer import SessionTrace
+from .observer import Close, SessionTrace
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-
-    from scenario6.frontend.proxy.closes import Close
 
 log = logging.getLogger("scenario6.frontend.telemetry")
 SCOPE = "scenario6.frontend"

@@ -1,4 +1,6 @@
-"""Invitation codes (or one shared passphrase): who may sign in, and under which name."""
+"""Invitation codes (or one shared passphrase): who may sign in, and under which name.
+
+The grammar of ACCESS_CODES: the settings check it, the access gate reads it."""
 
 from __future__ import annotations
 
