@@ -14,6 +14,7 @@ from scenario6.containers.engine import NO_ENGINE_FIX, NVIDIA_FIX, START_FIX
 from scenario6.doctor import Context, Status
 from scenario6.doctor.engine import check_engine, check_nvidia_runtime
 from scenario6.run.choice import ChoiceError, choose
+from tests.conftest import require_tool
 from tests.containers.conftest import Engines
 
 
@@ -100,3 +101,36 @@ def test_an_engine_cli_that_cannot_run_is_a_finding_not_a_crash(
     assert doctor.status is Status.FAIL
     assert f"{broken} could not be run" in doctor.summary
     assert ContainerRuntime(str(broken), env=engines.env()).nvidia_support() == []
+
+
+def test_a_docker_that_is_podman_gets_podmans_flags(engines: Engines, tmp_path: Path) -> None:
+    """Podman's Docker-compatible ``docker``, a script that runs podman or a link to it, is
+    driven as Podman (its GPU flag, its engine check), whatever it is called."""
+    podman = require_tool("podman")
+    engines.add("docker", f'#!/bin/sh\nexec {podman} "$@"\n')
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "docker").symlink_to(podman)
+    for folder in (engines.folder, linked):
+        runtime = ContainerRuntime.detect({"PATH": str(folder)})
+        assert runtime.name == "docker" and runtime.is_podman, folder
+        assert runtime.gpu_args() == ["--device", "nvidia.com/gpu=all"]
+
+
+def test_a_podman_that_is_docker_gets_dockers_flags(tmp_path: Path) -> None:
+    docker = require_tool("docker")
+    (tmp_path / "podman").symlink_to(docker)
+    runtime = ContainerRuntime.detect({"PATH": str(tmp_path)})
+    assert runtime.name == "podman" and not runtime.is_podman
+    assert runtime.gpu_args() == ["--gpus=all"]
+
+
+def test_the_cli_is_asked_what_it_is_once(engines: Engines) -> None:
+    engines.add("podman")
+    runtime = ContainerRuntime.detect(engines.env())
+    assert runtime.is_podman and runtime.gpu_args() == ["--device", "nvidia.com/gpu=all"]
+    runtime.engine_version()
+    runtime.nvidia_support()
+    assert [call for call in engines.calls() if call[1:] == ["--version"]] == [
+        ["podman", "--version"]
+    ]

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, test } from "node:test";
 
 import { CLOSES, Session } from "../../src/scenario6/frontend/static/js/session.js";
+import { FakeSocket } from "./tools/socket.mjs";
 
 const PROTOCOL = {
   kinds: { HANDSHAKE: 0x10, AUDIO: 0x11, TEXT: 0x12 },
@@ -16,40 +17,6 @@ const PROTOCOL = {
     NORMAL: 4900,
   },
 };
-
-class FakeSocket {
-  static OPEN = 1;
-  static last = null;
-
-  constructor(url) {
-    this.url = url;
-    this.readyState = FakeSocket.OPEN;
-    this.sent = [];
-    FakeSocket.last = this;
-  }
-
-  send(message) {
-    this.sent.push(message);
-  }
-
-  close(code, reason) {
-    this.closedWith = { code, reason };
-  }
-
-  // What the server does, as the browser reports it.
-  open() {
-    this.onopen();
-  }
-
-  receive(...bytes) {
-    this.onmessage({ data: new Uint8Array(bytes).buffer });
-  }
-
-  closedByServer(code, reason) {
-    this.readyState = 3;
-    this.onclose({ code, reason });
-  }
-}
 
 let realSocket;
 beforeEach(() => {
@@ -114,17 +81,17 @@ test("the two queue limits have their own codes and explanations, and both retry
   assert.notEqual(CLOSES.TOO_MANY_SESSIONS.text, CLOSES.QUEUE_TIMEOUT.text);
 });
 
-test("audio that ran ahead of real time is explained, and a fresh session starts", () => {
+test("audio that ran ahead of real time is explained, and no session follows on its own", () => {
   const { session, socket, seen } = started();
   socket.closedByServer(4904, "audio faster than real time: over 6 s ahead");
   const last = seen.states.at(-1);
-  assert.equal(last.state, "reconnecting");
+  assert.equal(last.state, "error");
   assert.equal(
     last.reason,
     `${CLOSES.AUDIO_TOO_FAST.text}: audio faster than real time: over 6 s ahead`,
   );
-  assert.equal(session.wanted, true);
-  session.stop();
+  assert.equal(session.wanted, false);
+  assert.equal(session.timer, null);
 });
 
 test("a code the server does not name is not taken for one it knows", () => {

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from scenario6.facts.names import TOKEN, TOKEN_ALIASES
@@ -89,9 +90,26 @@ class ContainerRuntime:
     def name(self) -> str:
         return Path(self.cli).name
 
-    @property
+    @cached_property
     def is_podman(self) -> bool:
-        return "podman" in self.name
+        """Whether the CLI is Podman's, by what it says it is, asked once: a ``docker`` may
+        be Podman's Docker-compatible shim, whose flags (GPUs, Compose) are Podman's."""
+        said = self._version_line()
+        if said.startswith("podman version"):  # Podman, or a shim that runs it
+            return True
+        if said.startswith("Docker version"):  # Docker's CLI, whatever it is called
+            return False
+        # Silent, or Podman under another name (it names itself by how it was called): the
+        # program a link leads to.
+        return "podman" in Path(self.cli).resolve().name
+
+    def _version_line(self) -> str:
+        try:
+            result = self.run("--version", timeout=10)
+        except (subprocess.TimeoutExpired, OSError):
+            return ""
+        lines = result.stdout.strip().splitlines() if result.returncode == 0 else []
+        return lines[0] if lines else ""
 
     @property
     def host_network(self) -> bool:

@@ -6,9 +6,11 @@
 // them by name as `protocol`, so this file repeats none of them; it says what each close
 // means to the person using the page.
 
-// By the name of the server's close code; `final`: a retry cannot fix it (the request itself
-// is wrong or not allowed). NORMAL has no entry: the server's own reason, if any, says it.
+// By the name of the server's close code; `final`: no reconnect, as the "reconnect?" column
+// of docs/protocol.md's close-code table says (a retry cannot fix the request, or would
+// repeat what made the server close).
 export const CLOSES = {
+  NORMAL: { text: "The server ended the session", final: true },
   BAD_REQUEST: { text: "The server rejected the request", final: true },
   NOT_SIGNED_IN: { text: "Not signed in", final: true },
   FORBIDDEN_ORIGIN: { text: "This page's origin is not allowed", final: true },
@@ -17,14 +19,13 @@ export const CLOSES = {
   RESTARTING: { text: "The server is restarting" },
   IDLE: { text: "Closed for inactivity: no microphone audio reached the server" },
   // A microphone cannot run ahead of real time: only a long stall's backlog, flushed at once.
-  // A new session starts in step again.
-  AUDIO_TOO_FAST: { text: "Audio arrived faster than real time (after a network stall?)" },
+  AUDIO_TOO_FAST: { text: "Audio arrived faster than real time (after a network stall?)", final: true },
   TOO_MANY_SESSIONS: { text: "Too many sessions from this browser's address or account" },
   QUEUE_TIMEOUT: { text: "Every model server stayed busy for too long" },
   BACKEND_UNREACHABLE: { text: "The model server is unreachable" },
   BACKEND_CLOSED: { text: "The model server ended the session" },
   HANDSHAKE_TIMEOUT: { text: "The model server did not finish warming up in time" },
-  CLIENT_TOO_SLOW: { text: "The connection was too slow to keep up" },
+  CLIENT_TOO_SLOW: { text: "The connection was too slow to keep up", final: true },
 };
 
 // Codes of the WebSocket standard (RFC 6455) rather than of this app: the browser reports
@@ -188,7 +189,7 @@ export class Session extends EventTarget {
     if (!this.wanted) return;
     if (known?.final) {
       this.wanted = false;
-      this.#setState("error", { reason: `${known.text}: ${told || fallback}`, code });
+      this.#setState("error", { reason, code });
       return;
     }
     const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
