@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from .figures import Figure, number, sections
+from .catalog import sections
+from .figures import Figure, number
 from .machine import Machine
 
 MARKDOWN = "PERFORMANCE.md"
