@@ -81,7 +81,7 @@ def test_machine_and_date_are_stated() -> None:
         "**Machine:** 2 × Example CPU 9000, 23.5 GiB RAM, Debian GNU/Linux 12 (bookworm), "
         "Linux 6.1.0-28-amd64"
     ) in machine
-    assert "Python 3.11.2; Docker engine 20.10.24; Chromium 131.0.6778.85" in machine
+    assert "Python 3.11.2; container engine Docker 20.10.24; Chromium 131.0.6778.85" in machine
     assert "at the start: 0.31 / 0.52 / 0.60; at the end: 1.75 / 1.20 / 0.90" in machine
 
 
