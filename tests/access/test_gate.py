@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 from pydantic import ValidationError
 
+from scenario6.backend.certs import ensure_certificate, subject_names
 from scenario6.frontend.settings import FrontendSettings
+from tests.hostile.frontends import launched
 from tests.support.client import conversation
 from tests.support.servers import RunningFrontend, RunningLoopback, frontend_server, loopback_server
 
@@ -99,13 +103,42 @@ async def test_a_code_buys_a_signed_http_only_cookie_for_the_page_config_and_ses
     assert "alice-code-12" not in caplog.text
 
 
+def is_secure(response: httpx.Response) -> bool:
+    return "secure" in response.headers["set-cookie"].lower().split("; ")
+
+
 async def test_the_cookie_is_secure_behind_a_trusted_https_proxy() -> None:
     async with gated(trusted_proxies="127.0.0.1") as (_, fe):
-        response = await sign_in(fe, "bob-code-4567", {"X-Forwarded-Proto": "https"})
-        assert "secure" in response.headers["set-cookie"].lower().split("; ")
+        assert is_secure(await sign_in(fe, "bob-code-4567", {"X-Forwarded-Proto": "https"}))
     async with gated() as (_, fe):  # the same header from anyone else is not believed
-        response = await sign_in(fe, "bob-code-4567", {"X-Forwarded-Proto": "https"})
-        assert "secure" not in response.headers["set-cookie"].lower().split("; ")
+        assert not is_secure(await sign_in(fe, "bob-code-4567", {"X-Forwarded-Proto": "https"}))
+
+
+async def test_the_cookie_is_secure_when_the_frontend_itself_serves_https(tmp_path: Path) -> None:
+    files, _ = ensure_certificate(tmp_path, subject_names("localhost"))
+    async with loopback_server() as lb:
+        with launched("scenario6 frontend", lb.url, files, {"ACCESS_CODES": CODES}) as fe:
+            async with httpx.AsyncClient(
+                verify=ssl.create_default_context(cafile=files.ca)
+            ) as http:
+                url = f"https://localhost:{fe.port}/api/signin"
+                response = await http.post(url, json={"code": "bob-code-4567"})
+    assert response.status_code == 200 and is_secure(response)
+
+
+async def test_the_cookie_reads_the_scheme_from_the_header_family_the_proxies_use() -> None:
+    """FORWARDED_HEADER=forwarded: the scheme is RFC 7239's proto= of the element that names
+    the client; X-Forwarded-Proto, a header those proxies do not set, is not believed."""
+    client = "for=198.51.100.7;proto=https"
+    async with gated(trusted_proxies="127.0.0.1", forwarded_header="forwarded") as (_, fe):
+        assert is_secure(await sign_in(fe, "bob-code-4567", {"Forwarded": client}))
+        # Two proxies: the outer one took https from the client, the inner one http from it.
+        chained = f"{client}, for=127.0.0.1;proto=http"
+        assert is_secure(await sign_in(fe, "bob-code-4567", {"Forwarded": chained}))
+        plain = {"Forwarded": "for=198.51.100.7;proto=http", "X-Forwarded-Proto": "https"}
+        assert not is_secure(await sign_in(fe, "bob-code-4567", plain))
+    async with gated(forwarded_header="forwarded") as (_, fe):  # not from a trusted proxy
+        assert not is_secure(await sign_in(fe, "bob-code-4567", {"Forwarded": client}))
 
 
 async def test_wrong_codes_are_rate_limited_per_client_address() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from scenario6.bench.batch import MIB, summarise
-from scenario6.bench.figures import TITLES
+from scenario6.bench.catalog import BY_NAME
 from scenario6.bench.probe import MAKE_VENV
 from scenario6.bench.report import render_markdown
 from scenario6.protocol.voices import DEFAULT_PERSONA
@@ -154,7 +154,7 @@ def test_the_text_shows_a_row_per_level_and_the_ratio_of_8_to_1(tmp_path: Path) 
 
 def test_the_report_shows_each_level_against_the_frame_budget() -> None:
     markdown = render_markdown(results(), MACHINE, WHEN)
-    rows = _table_rows(markdown, TITLES["batch"])
+    rows = _table_rows(markdown, BY_NAME["batch"].title)
     assert rows["tick, 1 conversation"] == [
         "19.6 ms", "20.0 ms", "20.4 ms", "10 ticks",
         "p90 20.4 ms, keeps the 80 ms budget; 20.0 ms a conversation",
@@ -171,7 +171,7 @@ def test_the_report_shows_each_level_against_the_frame_budget() -> None:
     ]  # fmt: skip
     memory = rows["memory one more conversation takes (resident memory)"]
     assert memory[1:] == ["11.2 MiB", "—", "1 run", "the server's estimate per slot 66.9 MiB"]
-    section = markdown.split(f"## {TITLES['batch']}", 1)[1]
+    section = markdown.split(f"## {BY_NAME['batch'].title}", 1)[1]
     assert "Most conversations whose p90 tick keeps the 80 ms budget: **4**" in section
     assert "tiny model (9.7 M-parameter LM, bfloat16) on the CPU, 1 torch thread(s)" in section
 

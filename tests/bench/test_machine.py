@@ -22,8 +22,8 @@ def test_the_machine_is_read_at_run_time() -> None:
     assert machine.kernel == platform.release()
     assert machine.python == platform.python_version()
     assert (machine.chromium is not None) == Path(CHROMIUM).exists()
-    if shutil.which("docker") is None:
-        assert machine.docker is None
+    if shutil.which("docker") is None and shutil.which("podman") is None:
+        assert machine.container_engine is None
     assert machine.load_end is None
     finished = machine.finished()
     assert finished.load_end is not None and all(value >= 0 for value in finished.load_end)

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from scenario6.bench.figures import NOT_MEASURED, TITLES
+from scenario6.bench.catalog import BY_NAME
+from scenario6.bench.figures import NOT_MEASURED
 from scenario6.bench.model import PARTS, summarise
 from scenario6.bench.probe import MAKE_VENV
 from scenario6.bench.report import render_markdown
@@ -86,7 +87,7 @@ def test_without_an_interpreter_it_says_how_to_get_one(tmp_path: Path) -> None:
 
 def test_the_report_shows_each_part_against_the_frame_budget() -> None:
     markdown = render_markdown(results(), MACHINE, WHEN)
-    rows = _table_rows(markdown, TITLES["model"])
+    rows = _table_rows(markdown, BY_NAME["model"].title)
     assert rows["2 × Mimi encode"] == [
         "6.20 ms", "6.40 ms", "9.80 ms", "10 frames", "p90 7.10 ms; median 8 % of the 80 ms budget",
     ]  # fmt: skip
@@ -98,7 +99,7 @@ def test_the_report_shows_each_part_against_the_frame_budget() -> None:
         "—", "14.2 s", "—", "1 session",
         "503 text tokens, 528 LM steps, of which 5.77 s in the server's liveness checks",
     ]  # fmt: skip
-    section = markdown.split(f"## {TITLES['model']}", 1)[1]
+    section = markdown.split(f"## {BY_NAME['model'].title}", 1)[1]
     assert "tiny model (9.7 M-parameter LM, bfloat16) on the CPU, 1 torch thread(s)" in section
     assert "torch 2.13.0+cpu" in section
     assert "voice prompt: 13 frames, NATF2.pt; persona tokens: tokenizer tokenizer_spm" in section
@@ -135,5 +136,5 @@ def test_a_file_that_is_no_probe_output_is_refused_in_one_line(
 def test_without_an_interpreter_the_report_says_why() -> None:
     why = f"no interpreter with torch and PersonaPlex's moshi (make it with `{MAKE_VENV}`)"
     markdown = render_markdown(results() | {"model": {NOT_MEASURED: why}}, MACHINE, WHEN)
-    rows = _table_rows(markdown, TITLES["model"])
+    rows = _table_rows(markdown, BY_NAME["model"].title)
     assert rows == {"every figure": ["", f"not measured: {why}", "", "", ""]}

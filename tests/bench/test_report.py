@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from scenario6.bench.figures import ORDER, sections
+from scenario6.bench.catalog import NAMES, sections
 from scenario6.bench.report import render_markdown
+from scenario6.cli.bench import available
 from tests.bench.results import MACHINE, results
 
 WHEN = datetime(2026, 11, 26, 7, 5, tzinfo=timezone.utc)
@@ -27,8 +28,8 @@ def test_every_section_has_a_min_median_max_table() -> None:
     markdown = render_markdown(results(), MACHINE, WHEN)
     titles = re.findall(r"^## (.+)$", markdown, flags=re.MULTILINE)
     assert titles == ["Machine"] + [section.title for section in sections(results())]
-    assert len(titles) == len(ORDER) + 1
-    assert markdown.count("| figure | min | median | max | samples | notes |") == len(ORDER)
+    assert len(titles) == len(NAMES) + 1
+    assert markdown.count("| figure | min | median | max | samples | notes |") == len(NAMES)
 
 
 def test_figures_show_their_spread_and_sample_count() -> None:
@@ -80,7 +81,7 @@ def test_machine_and_date_are_stated() -> None:
         "**Machine:** 2 × Example CPU 9000, 23.5 GiB RAM, Debian GNU/Linux 12 (bookworm), "
         "Linux 6.1.0-28-amd64"
     ) in machine
-    assert "Python 3.11.2; Docker engine 20.10.24; Chromium 131.0.6778.85" in machine
+    assert "Python 3.11.2; container engine Docker 20.10.24; Chromium 131.0.6778.85" in machine
     assert "at the start: 0.31 / 0.52 / 0.60; at the end: 1.75 / 1.20 / 0.90" in machine
 
 
@@ -126,3 +127,9 @@ def test_a_backend_image_built_elsewhere_is_sized_but_not_timed() -> None:
     assert "`scenario6-personaplex:cpu`, built elsewhere" in rows["backend image size"][4]
     assert "backend image build (Docker's cache applies)" not in rows
     assert "frontend image build (Docker's cache applies)" in rows
+
+
+def test_every_benchmark_that_runs_by_name_has_one_record_in_the_catalog() -> None:
+    """`scenario6 bench NAME` offers each benchmark module; the suite, the report and the
+    chart know a benchmark only by its record, so none may be left out."""
+    assert sorted(NAMES) == available()

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from scenario6.bench.browser import CHROMIUM
-from scenario6.bench.figures import ORDER, TITLES, number
+from scenario6.bench.catalog import BY_NAME, NAMES
+from scenario6.bench.figures import number
 from tests.conftest import require_tool
 from tests.support.docker import run_bench
 from tests.support.personaplex import TinyPersonaPlex
@@ -28,18 +29,18 @@ def test_a_quick_run_writes_a_report_with_figures_from_every_benchmark(
     output = tmp_path / "report"
     result = run_bench(base_image, "--quick", "--json", "--output", str(output))
     assert result.returncode == 0, result.stderr[-4000:]
-    for index, name in enumerate(ORDER, 1):
-        assert f"[{index}/{len(ORDER) + 1}] {name}: " in result.stderr
+    for index, name in enumerate(NAMES, 1):
+        assert f"[{index}/{len(NAMES) + 1}] {name}: " in result.stderr
     combined = json.loads(result.stdout)  # progress went to stderr: stdout is one object
-    assert list(combined["results"]) == list(ORDER)
+    assert list(combined["results"]) == list(NAMES)
     assert combined["quick"] is True
     assert combined["machine"]["cpu_count"] == os.cpu_count()
 
     markdown = (output / "PERFORMANCE.md").read_text()
     assert "not measured" not in markdown, markdown
     assert "**Quick run**" in markdown
-    for name in ORDER:
-        section = markdown.split(f"## {TITLES[name]}", 1)[1].split("\n## ", 1)[0]
+    for name in NAMES:
+        section = markdown.split(f"## {BY_NAME[name].title}", 1)[1].split("\n## ", 1)[0]
         figures = FIGURE.findall(section)
         assert len(figures) >= 3, (name, section)
     # The figures in the text are the ones the run measured.

@@ -1,14 +1,19 @@
 """`scenario6 deploy` and `scenario6 bench images` drive the detected engine, Podman included:
-its builds (host network, as with Docker), its Compose, its image sizes."""
+its builds (host network, as with Docker), its Compose, its image sizes; the benchmark report
+names it."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from scenario6.bench.machine import describe
+from scenario6.bench.report import render_markdown
 from scenario6.cli import main
 from tests.containers.conftest import Engines
 
@@ -54,3 +59,14 @@ def test_bench_images_builds_with_podman_when_it_is_the_engine(
     builds = [c for c in engines.calls("podman") if c[1] == "build"]
     assert [c[3] for c in builds] == ["scenario6-frontend:bench", "scenario6-loopback:bench"]
     assert all("--network" in c and "BASE_IMAGE=local/base:1" in c for c in builds)
+
+
+def test_the_benchmark_report_names_podman_and_its_version_when_it_is_the_engine(
+    engines: Engines, only_stand_ins: Callable[..., None]
+) -> None:
+    only_stand_ins("podman")
+    machine = describe()
+    markdown = render_markdown({}, machine, datetime.now(timezone.utc))
+    assert "; container engine Podman 5.2.1;" in markdown
+    assert asdict(machine)["container_engine"] == "Podman 5.2.1"  # performance.json
+    assert engines.calls("docker") == []

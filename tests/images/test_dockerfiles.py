@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from scenario6.facts.contract import CERTS_DIR, HF_HOME, PROBE
+from tests.install.lock import pyproject
 from tests.support.docker import REPO
 
 PERSONAPLEX_COMMIT = "3428dfd95309a7f3c84fd93259ded0f810d1ff91"
@@ -58,6 +63,34 @@ def test_every_base_image_is_a_build_argument(dockerfile: str) -> None:
             base, _, name = rest.partition(" AS ")
             assert base.startswith("${") or base in earlier, f"{dockerfile}: FROM {rest}"
             earlier.add(name.strip())
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "stage", "lists"),
+    [
+        ("Dockerfile", "builder", ("telemetry",)),
+        ("moshi/Dockerfile", "loopback-builder", ("loopback", "tls")),
+    ],
+)
+def test_the_images_install_pyprojects_own_lists_and_nothing_by_hand(
+    dockerfile: str, stage: str, lists: tuple[str, ...], tmp_path: Path
+) -> None:
+    """The builder's listing step, run here on the repository's pyproject.toml, lists exactly
+    the dependencies and extras the image needs (the tls extra for the backend's certificate),
+    as pyproject pins them; the lock file then constrains what pip installs."""
+    run = next(rest for keyword, rest in stages(dockerfile)[stage] if "> deps.txt" in rest)
+    assert run.endswith("&& /opt/venv/bin/pip install -c requirements.lock -r deps.txt")
+    # The image's venv is this interpreter; the installs are the image's business.
+    listing = run.replace("/opt/venv/bin/python", sys.executable)
+    listing = listing.replace("/opt/venv/bin/pip install", "true")
+    for name in ("pyproject.toml", "requirements.lock"):
+        shutil.copy(REPO / name, tmp_path / name)
+    subprocess.run(["sh", "-c", listing], cwd=tmp_path, check=True, timeout=60)
+    project = pyproject()["project"]
+    wanted = [] if dockerfile.startswith("moshi/") else list(project["dependencies"])
+    for extra in lists:
+        wanted += project["optional-dependencies"][extra]
+    assert (tmp_path / "deps.txt").read_text().splitlines() == wanted
 
 
 def test_a_plain_backend_build_is_personaplex_on_the_cuda_base() -> None:

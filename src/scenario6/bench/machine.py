@@ -28,7 +28,7 @@ class Machine:
     os: str
     kernel: str
     python: str
-    docker: str | None
+    container_engine: str | None  # the engine's name and version: "Podman 5.2.1"
     chromium: str | None
     load_start: tuple[float, float, float]
     load_end: tuple[float, float, float] | None = None
@@ -46,7 +46,7 @@ def describe() -> Machine:
         os=_os_name(),
         kernel=platform.release(),
         python=platform.python_version(),
-        docker=_docker_version(),
+        container_engine=_container_engine(),
         chromium=_output([CHROMIUM, "--version"]) if Path(CHROMIUM).exists() else None,
         load_start=_load(),
     )
@@ -79,12 +79,15 @@ def _os_name() -> str:
     return release.get("PRETTY_NAME") or release["NAME"]
 
 
-def _docker_version() -> str | None:
+def _container_engine() -> str | None:
+    """The engine the container benchmarks use, as ``scenario6 run`` picks it, with the
+    version of what runs the containers (a client without an engine counts as none)."""
     try:
-        # The engine's version is what runs the containers; the client alone means no engine.
-        return f"engine {ContainerRuntime.detect().engine_version(timeout=30)}"
+        runtime = ContainerRuntime.detect()
+        version = runtime.engine_version(timeout=30)
     except RuntimeUnavailable:
         return None
+    return f"{'Podman' if runtime.is_podman else 'Docker'} {version}"
 
 
 def _output(argv: list[str]) -> str | None:

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from .figures import Figure, number, sections
+from .catalog import sections
+from .figures import Figure, number
 from .machine import Machine
 
 MARKDOWN = "PERFORMANCE.md"
@@ -60,7 +61,7 @@ def _machine(machine: Machine) -> list[str]:
     return [
         f"- **Machine:** {machine_line(machine)}",
         f"- **Software:** Python {machine.python}; "
-        f"Docker {machine.docker or 'not available'}; "
+        f"container engine {machine.container_engine or 'not available'}; "
         f"Chromium {_chromium(machine.chromium) or 'not available'}",
         f"- **Load average** (1, 5, 15 min) at the start: {_load(machine.load_start)}; "
         f"at the end: {load_end}. The end includes the benchmarks' own load; a start above "

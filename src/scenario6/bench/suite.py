@@ -1,8 +1,8 @@
 """``scenario6 bench`` without a name: every benchmark in one go, then one report.
 
-Runs reload, proxy, browser, images, soak, model and batch in turn, printing progress on stderr, and
-writes ``PERFORMANCE.md``, ``performance.png`` and ``performance.json`` (with ``--json``, the
-last is also printed).
+Runs every benchmark of the catalog in turn, printing progress on stderr, and writes
+``PERFORMANCE.md``, ``performance.png`` and ``performance.json`` (with ``--json``, the last is
+also printed).
 A benchmark that cannot run here is reported as not measured, with the reason.
 """
 
@@ -10,58 +10,23 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from scenario6.extras import missing
-
-from . import batch, browser, images, model, probe, proxy, reload, soak
+from . import images, proxy
+from .catalog import BENCHMARKS
 from .chart import ChartUnavailable, render_chart
-from .figures import NOT_MEASURED, ORDER
+from .figures import NOT_MEASURED
 from .harness import failure
 from .machine import Machine, describe
+from .plan import QUICK, Plan
 from .report import CHART, MARKDOWN, RESULTS, machine_line, render_markdown
-
-
-@dataclass(frozen=True)
-class Plan:
-    """How long and how often each benchmark measures."""
-
-    edits: int = reload.EDITS
-    rebuilds: int = reload.REBUILDS
-    warm_starts: int = reload.WARM_STARTS
-    proxy_levels: list[int] = field(default_factory=lambda: list(proxy.LEVELS))
-    proxy_seconds: float = proxy.SECONDS
-    browser_seconds: float = 15.0
-    browser_warm_up: float = 3.0
-    soak_seconds: float = 60.0
-    model_frames: int = model.FRAMES
-    batch_levels: list[int] = field(default_factory=lambda: list(batch.LEVELS))
-    batch_frames: int = batch.FRAMES
-
-
-# A few minutes in all: enough to see every figure, too little to compare them.
-QUICK = Plan(
-    edits=3,
-    rebuilds=2,
-    warm_starts=2,
-    proxy_levels=[1, 20],
-    proxy_seconds=3.0,
-    browser_seconds=5.0,
-    browser_warm_up=1.0,
-    soak_seconds=12.0,
-    model_frames=20,
-    batch_levels=[1, 2, 4],
-    batch_frames=10,
-)
 
 
 def default_output() -> Path:
@@ -70,91 +35,16 @@ def default_output() -> Path:
     return docs if (images.REPO / "pyproject.toml").is_file() and docs.is_dir() else Path.cwd()
 
 
-def _reload(plan: Plan) -> dict[str, Any]:
-    return reload.measure(plan.edits, plan.rebuilds, plan.warm_starts)
-
-
-def _proxy(plan: Plan) -> dict[str, Any]:
-    return dict(proxy.measure(plan.proxy_levels, plan.proxy_seconds))
-
-
-def _browser(plan: Plan) -> dict[str, Any]:
-    return browser.measure(plan.browser_seconds, warm_up=plan.browser_warm_up)
-
-
-def _images(plan: Plan) -> dict[str, Any]:
-    runtime = images.engine()
-    base = images.choose_base(runtime, os.environ)
-    return dict(images.measure(runtime, base, os.environ.get("SCENARIO6_BACKEND_IMAGE")))
-
-
-def _soak(plan: Plan) -> dict[str, Any]:
-    return asdict(soak.measure(plan.soak_seconds))
-
-
-def _model(plan: Plan) -> dict[str, Any]:
-    return model.measure(probe.interpreter(None), frames=plan.model_frames)
-
-
-def _batch(plan: Plan) -> dict[str, Any]:
-    python = probe.interpreter(None)
-    return batch.measure(python, levels=plan.batch_levels, frames=plan.batch_frames)
-
-
-def _why_not(name: str) -> str:
-    """Why a benchmark cannot run on this machine, or ``""``."""
-    checkout = (images.REPO / "apphost.py").is_file() and (images.REPO / ".git").exists()
-    if name == "reload" and not checkout:
-        return f"needs a git checkout of the repository ({images.REPO} is not one)"
-    if name == "browser" and not Path(browser.CHROMIUM).exists():
-        return f"{browser.CHROMIUM} not found (apt-get install chromium)"
-    if name == "browser" and importlib.util.find_spec("playwright") is None:
-        return missing("the browser benchmark", "bench", "playwright")
-    if name == "images":
-        if not (images.REPO / "moshi" / "Dockerfile").is_file():
-            return f"needs a checkout with the Dockerfiles ({images.REPO} has none)"
-        return images.engine_unavailable()
-    if name in ("model", "batch"):
-        return probe.why_not()
-    return ""
-
-
-def _about(name: str, plan: Plan) -> str:
-    return {
-        "reload": f"{plan.edits} edits, {plan.rebuilds} image rebuilds, "
-        f"1 + {plan.warm_starts} starts per backend runtime",
-        "proxy": f"sessions {', '.join(map(str, plan.proxy_levels))}, "
-        f"{plan.proxy_seconds:g} s each, direct and through the proxy",
-        "browser": f"headless Chromium, {plan.browser_seconds:g} s of audio",
-        "images": "frontend and loopback images, Docker's cache applies",
-        "soak": f"{soak.SESSIONS} sessions through the proxy for {plan.soak_seconds:g} s",
-        "model": f"the real server's models (tiny, random weights), {plan.model_frames} frames "
-        "and two prompt phases",
-        "batch": f"the batched engine (tiny, random weights), "
-        f"{', '.join(map(str, plan.batch_levels))} conversations, {plan.batch_frames} ticks each",
-    }[name]
-
-
-MEASURES: dict[str, Callable[[Plan], dict[str, Any]]] = {
-    "reload": _reload,
-    "proxy": _proxy,
-    "browser": _browser,
-    "images": _images,
-    "soak": _soak,
-    "model": _model,
-    "batch": _batch,
-}
-
-
 def measure_all(plan: Plan, progress: Callable[[str], None]) -> tuple[dict[str, Any], bool]:
     """Every benchmark's results, and whether all that could run ran without an error."""
     results: dict[str, Any] = {}
     healthy = True
-    total = len(ORDER) + 1
-    for index, name in enumerate(ORDER, 1):
-        progress(f"[{index}/{total}] {name}: {_about(name, plan)}")
+    total = len(BENCHMARKS) + 1
+    for index, benchmark in enumerate(BENCHMARKS, 1):
+        name = benchmark.name
+        progress(f"[{index}/{total}] {name}: {benchmark.about(plan)}")
         began = time.monotonic()
-        why = _why_not(name)
+        why = benchmark.why_not()
         if why:
             results[name] = {NOT_MEASURED: why}
             progress(f"      {name}: not measured: {why}")
@@ -162,7 +52,7 @@ def measure_all(plan: Plan, progress: Callable[[str], None]) -> tuple[dict[str, 
         try:
             # The benchmarks print their own steps; they are progress here, not output.
             with contextlib.redirect_stdout(sys.stderr):
-                results[name] = MEASURES[name](plan)
+                results[name] = benchmark.measure(plan)
         except Exception as exc:  # one broken benchmark must not cost the others' figures
             healthy = False
             results[name] = {NOT_MEASURED: f"it failed: {failure(exc)}"}
@@ -225,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
     results, healthy = measure_all(plan, progress)
     machine = machine.finished()
     output = Path(args.output) if args.output else default_output()
-    progress(f"[{len(ORDER) + 1}/{len(ORDER) + 1}] report: writing to {output}")
+    steps = len(BENCHMARKS) + 1
+    progress(f"[{steps}/{steps}] report: writing to {output}")
     markdown, chart, why = write_report(results, machine, when, output, args.quick)
     if args.json:
         print(json.dumps(combined(results, machine, when, args.quick)))

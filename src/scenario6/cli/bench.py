@@ -15,7 +15,10 @@ import scenario6.bench
 from scenario6.extras import missing
 
 # Modules of scenario6.bench that support the benchmarks rather than being one.
-_SUPPORT = {"harness", "machine", "figures", "report", "chart", "suite", "probe"}
+_SUPPORT = {
+    "harness", "machine", "figures", "tables", "panels", "catalog", "plan", "report", "chart",
+    "suite", "probe",
+}  # fmt: skip
 
 
 def _positive(value: str) -> int:

@@ -1,9 +1,10 @@
-"""Whose word the frontend takes for a client's address: only its configured reverse proxies.
+"""Whose word the frontend takes for a client's address and scheme: only its reverse proxies'.
 
 A direct peer is the client, unless it is one of TRUSTED_PROXIES: then the one header those
 proxies set (FORWARDED_HEADER) names the client. Anyone else's forwarded headers, and every
 other forwarded header even from a proxy, are ignored: a proxy passes on what a client sent
 in the headers it does not set itself, so a client could otherwise pick its own address.
+The scheme the client used follows the same rule, from the same header family.
 
 >>> from scenario6.frontend.settings import FrontendSettings
 >>> settings = FrontendSettings(trusted_proxies="10.0.0.0/8")
@@ -84,15 +85,43 @@ def _named_client(connection: HTTPConnection, settings: FrontendSettings) -> str
     peer = peer_address(connection)
     if not is_trusted_proxy(peer, settings):
         return peer
-    client = peer
-    for hop in reversed(_chain(connection, settings.forwarded_header)):
-        address = _address(hop)
+    chain = _chain(connection, settings.forwarded_header)
+    return _walk(chain, peer, settings)[0]
+
+
+def client_scheme(connection: HTTPConnection, settings: FrontendSettings) -> str:
+    """``"https"`` or ``"http"``: what the client used, as far as the frontend can believe.
+
+    The request's own scheme, unless the peer is a trusted proxy: then the proto of the header
+    family FORWARDED_HEADER names: ``proto=`` of the ``Forwarded`` element that names the
+    client, or, beside X-Forwarded-For and X-Real-IP, the nearest X-Forwarded-Proto value.
+    """
+    own = "https" if connection.url.scheme in ("https", "wss") else "http"
+    peer = peer_address(connection)
+    if not is_trusted_proxy(peer, settings):
+        return own
+    if settings.forwarded_header == "forwarded":
+        elements = _forwarded_elements(",".join(connection.headers.getlist("forwarded")))
+        index = _walk([_node(element) for element in elements], peer, settings)[1]
+        proto = "" if index is None else _parameter(elements[index], "proto")
+    else:
+        values = ",".join(connection.headers.getlist("x-forwarded-proto")).split(",")
+        proto = values[-1]
+    proto = proto.strip().strip('"').lower()
+    return proto if proto in ("http", "https") else own
+
+
+def _walk(chain: list[str], peer: str, settings: FrontendSettings) -> tuple[str, int | None]:
+    """The client a chain of hops names, and its place in the chain (None: the peer)."""
+    client, index = peer, None
+    for place in range(len(chain) - 1, -1, -1):
+        address = _address(chain[place])
         if address is None:
             break  # "unknown", an obfuscated name, garbage: no further hop is vouched for
-        client = str(address)
+        client, index = str(address), place
         if not is_trusted_proxy(client, settings):
             break
-    return client
+    return client, index
 
 
 def _chain(connection: HTTPConnection, header: str) -> list[str]:
@@ -105,14 +134,23 @@ def _chain(connection: HTTPConnection, header: str) -> list[str]:
 
 def forwarded_chain(header: str) -> list[str]:
     """The ``for=`` addresses of an RFC 7239 ``Forwarded`` header, nearest hop last."""
-    return [_node(element) for element in header.split(",") if element.strip()]
+    return [_node(element) for element in _forwarded_elements(header)]
+
+
+def _forwarded_elements(header: str) -> list[str]:
+    return [element for element in header.split(",") if element.strip()]
 
 
 def _node(element: str) -> str:
+    return _strip_port(_parameter(element, "for").strip('"'))
+
+
+def _parameter(element: str, wanted: str) -> str:
+    """One parameter's value in a ``Forwarded`` element (``""`` when it has none)."""
     for pair in element.split(";"):
         name, _, value = pair.partition("=")
-        if name.strip().lower() == "for":
-            return _strip_port(value.strip().strip('"'))
+        if name.strip().lower() == wanted:
+            return value.strip()
     return ""
 
 

@@ -7,7 +7,7 @@ from fastapi import Request, Response
 from ..access import Gate
 from ..access.cookie import NAME
 from ..settings import FrontendSettings
-from ..trust import is_trusted_proxy, peer_address
+from ..trust import client_scheme
 
 
 def set_cookie(
@@ -37,9 +37,5 @@ def renew_cookie(
 
 
 def over_https(request: Request, settings: FrontendSettings) -> bool:
-    """Whether the browser sees https: served so here, or at a TLS-terminating trusted proxy.
-    Not the request's scheme, which a server honouring forwarded headers lets anyone set."""
-    if settings.https:
-        return True
-    forwarded = request.headers.get("x-forwarded-proto", "").lower()
-    return forwarded == "https" and is_trusted_proxy(peer_address(request), settings)
+    """Whether the browser sees https: served so here, or at a TLS-terminating trusted proxy."""
+    return client_scheme(request, settings) == "https"
