@@ -10,6 +10,8 @@ from websockets.exceptions import ConnectionClosed
 
 from scenario6.bench.harness import HOST
 from scenario6.protocol import messages
+from scenario6.protocol.messages import SAMPLE_RATE
+from scenario6.protocol.ogg import parse_pages
 from tests.hostile.conftest import Servers
 from tests.support.audio import encode_messages, flood, ogg_page, sweep
 from tests.support.client import conversation
@@ -68,3 +70,32 @@ async def test_audio_whose_length_cannot_be_counted_never_reaches_the_backend(
         await until(lambda: record.audio_messages >= 2, "the real audio to arrive")
         assert record.audio_messages == 2, "a message whose length was not counted went on"
         assert not talk.closed.is_set()
+
+
+async def test_pages_flagged_as_continuing_a_packet_are_counted_as_the_decoder_reads_them(
+    servers: Servers,
+) -> None:
+    """With no packet open, a decoder reads a "continued" page's first packet as new audio:
+    flagging every page so must not hide a flood from the pacing."""
+    flagged = [
+        messages.audio(
+            b"".join(
+                ogg_page(list(page.packets), page.serial, page.sequence, flags=page.flags | 0x01)
+                if page.sequence > 1  # after OpusHead and OpusTags
+                else ogg_page(list(page.packets), page.serial, page.sequence, flags=page.flags)
+                for page in parse_pages(message[1:])
+            )
+        )
+        for message in encode_messages(sweep(30.0))
+    ]
+    async with conversation(servers.fe.chat_url()) as talk:
+        await talk.wait_for(talk.handshake.is_set)
+        with contextlib.suppress(ConnectionClosed):
+            for message in flagged:
+                await talk.ws.send(message)
+        await talk.wait_for(talk.closed.is_set, timeout=30)
+        [record] = servers.lb.backend.sessions
+    decoded_s = record.input_samples / SAMPLE_RATE
+    print(f"30 s in flagged pages: {decoded_s:.2f} s decoded, closed {talk.close_code}")
+    assert talk.close_code == 4413, "a flood in flagged pages went on unpaced"
+    assert decoded_s < 10  # the burst allowance and as much held, not the 30 s sent

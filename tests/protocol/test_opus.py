@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scenario6.protocol.ogg import OggError
-from scenario6.protocol.opus import audio_seconds, packet_seconds
+from scenario6.protocol.opus import Counter, audio_seconds, packet_seconds
 from tests.support.audio import encode_messages, ogg_page, raw_page, sweep
 
 
@@ -70,8 +70,18 @@ def test_a_packet_across_two_pages_counts_once() -> None:
     first = raw_page(b"\xff", packet[:255])
     second = raw_page(bytes([45, 1]), packet[255:] + bytes([19 << 3]), flags=0x01, sequence=1)
     assert audio_seconds(first) == pytest.approx(0.040)
-    assert audio_seconds(second) == pytest.approx(0.020)  # only the packet that starts here
     assert audio_seconds(first + second) == pytest.approx(0.060)
+    counter = Counter()  # the two pages in two messages
+    assert counter.count(first) == pytest.approx(0.040)
+    assert counter.count(second) == pytest.approx(0.020)  # only the packet that starts here
+
+
+def test_a_page_flagged_as_continuing_with_no_packet_open_counts_its_first_packet() -> None:
+    """Decoders read such a page's first bytes as a packet of their own: counted as one."""
+    first, second = (ogg_page([bytes([10 << 3])], sequence=n, flags=0x01) for n in range(2))
+    assert audio_seconds(first + second) == pytest.approx(0.080)
+    counter = Counter()
+    assert counter.count(first) + counter.count(second) == pytest.approx(0.080)
 
 
 @pytest.mark.parametrize("damage", ["junk after", "cut short", "no capture", "version"])

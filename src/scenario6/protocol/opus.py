@@ -55,12 +55,40 @@ def packet_seconds(packet: bytes) -> float:
 
 
 def audio_seconds(data: bytes, offset: int = 0) -> float:
-    """Seconds of audio in ``data[offset:]``, which must be whole Ogg pages and nothing else.
+    """Seconds of audio in ``data[offset:]``, which must be whole Ogg pages and nothing else,
+    read as a decoder reads them from a fresh start (see Counter for a stream of messages).
 
     Header packets (``OpusHead``, ``OpusTags``) count nothing; a packet counts on the page
     where it starts. Raises OggError for anything a decoder could read otherwise than
     counted here: bytes outside pages, a page cut short, a packet that is not Opus.
     """
+    return _count(data, offset, open_packet=False)[0]
+
+
+class Counter:
+    """The audio in a stream's messages, counted one message at a time.
+
+    A page flagged as continuing a packet only continues one if the page before it left a
+    packet open; otherwise decoders read its first bytes as a packet of their own, so it is
+    counted as one. Without this memory, every page so flagged would hide its first packet.
+
+    >>> from scenario6.protocol.ogg import write_page
+    >>> counter, page = Counter(), write_page([bytes([10 << 3])], flags=0x01)  # 40 ms
+    >>> counter.count(page), counter.count(page)
+    (0.04, 0.04)
+    """
+
+    def __init__(self) -> None:
+        self.open_packet = False  # the last page counted ends in the middle of a packet
+
+    def count(self, data: bytes, offset: int = 0) -> float:
+        """Seconds of audio in ``data[offset:]`` (as audio_seconds); nothing is remembered
+        of a message that raises OggError, which is not passed on."""
+        seconds, self.open_packet = _count(data, offset, self.open_packet)
+        return seconds
+
+
+def _count(data: bytes, offset: int, open_packet: bool) -> tuple[float, bool]:
     total = 0.0
     end = len(data)
     while offset < end:
@@ -74,7 +102,8 @@ def audio_seconds(data: bytes, offset: int = 0) -> float:
         page_end = cursor + sum(lacing)
         if len(lacing) != segments or page_end > end:
             raise OggError(f"truncated page at byte {offset}")
-        fresh = not flags & _CONTINUED  # the next segment begins a packet
+        # Whether the next segment begins a packet: a continuation only without one open.
+        fresh = not (flags & _CONTINUED and open_packet)
         start = -1  # where the packet in progress began on this page; -1: a continuation
         for size in lacing:
             if fresh:
@@ -86,8 +115,9 @@ def audio_seconds(data: bytes, offset: int = 0) -> float:
                 start, fresh = -1, True
         if start >= 0:  # begun here, it goes on in the next page
             total += _seconds(data, start, cursor)
+        open_packet = bool(lacing) and lacing[-1] == 255
         offset = cursor
-    return total
+    return total, open_packet
 
 
 def _seconds(data: bytes, start: int, stop: int) -> float:

@@ -46,7 +46,7 @@ from scenario6.protocol.messages import (
     Kind,
 )
 from scenario6.protocol.ogg import OggError
-from scenario6.protocol.opus import audio_seconds
+from scenario6.protocol.opus import Counter
 
 from ..conventions import system_tags
 from .engine import Engine, Slot
@@ -80,6 +80,7 @@ class Conversation:
     outgoing: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
     chunks: deque[tuple[float, np.ndarray]] = field(default_factory=deque)
     received_s: float = 0.0  # audio received since the handshake
+    counter: Counter = field(default_factory=Counter)  # what counts it
     taken: int = 0  # frames of it the model has taken
 
     def __post_init__(self) -> None:
@@ -362,7 +363,7 @@ class ChatServer:
                 if conversation.live:
                     # Counted before it is decoded, so that a flood is not decoded first.
                     with contextlib.suppress(OggError):
-                        conversation.received_s += audio_seconds(data, 1)
+                        conversation.received_s += conversation.counter.count(data, 1)
                     if await self._overflowed(conversation):
                         return
                 try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from scenario6.protocol.opus import audio_seconds
+from scenario6.protocol.opus import Counter
 
 from . import closes
 from .closes import Close
@@ -41,6 +41,7 @@ class Pacer:
         self._stamp = now
         self._held: deque[tuple[float, bytes]] = deque()
         self._held_bytes = 0
+        self._counter = Counter()
 
     def credit(self, seconds: float, now: float) -> float:
         """Take ``seconds`` of audio from the bucket; what is left (negative: ahead of it)."""
@@ -52,7 +53,7 @@ class Pacer:
         """Whether ``message`` (an audio message, kind byte first) may go at once; if not it
         is held. Raises OggError for one whose audio cannot be counted, SessionEnd for a
         client that floods."""
-        left = self.credit(audio_seconds(message, 1), now)
+        left = self.credit(self._counter.count(message, 1), now)
         if left >= 0 and not self._held:
             return True
         if -left > self.burst_s or self._held_bytes + len(message) > MAX_HELD_BYTES:
