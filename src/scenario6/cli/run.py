@@ -95,7 +95,7 @@ def _preflight(choice: Any, root: Path) -> bool:
     report = run_checks(
         mode="run", backend=choice.backend, backend_runtime=choice.backend_runtime, root=root
     )
-    # The run engine makes and syncs the venv itself, so only the rest can block.
+    # The supervisor makes and syncs the venv itself, so only the rest can block.
     blocking = [r for r in report.failures if r.name != "venv"]
     if blocking:
         print(report.render(color=sys.stderr.isatty()), file=sys.stderr)
@@ -107,9 +107,9 @@ def run(args: argparse.Namespace) -> int:
     from scenario6.apphost.parameters import ParameterResolver
     from scenario6.facts.stack import handed
     from scenario6.run.choice import ChoiceError, choose
-    from scenario6.run.engine import RunEngine
     from scenario6.run.printer import Printer
-    from scenario6.run.starter import EngineOptions
+    from scenario6.run.starter import RunOptions
+    from scenario6.run.supervisor import Supervisor
     from scenario6.run.venv import VenvUnavailable
 
     printer = Printer()
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         printer.warn(warning)
     if not args.skip_checks and not _preflight(choice, apphost.resolve().parent):
         return 1
-    options = EngineOptions(
+    options = RunOptions(
         reload=not args.no_reload, startup_timeout=args.timeout, debug_port=args.debug
     )
     while True:
@@ -140,12 +140,12 @@ def run(args: argparse.Namespace) -> int:
             if args.dashboard:
                 add_dashboard(app, choice.runtime, printer)
             resolver = ParameterResolver(app.configuration)
-            engine = RunEngine(
+            supervisor = Supervisor(
                 app, runtime=choice.runtime, parameters=resolver, printer=printer, options=options
             )
             printer.info(f"backend: {choice.backend} ({choice.backend_runtime}), "
                          f"frontend: {choice.frontend}")  # fmt: skip
-            return asyncio.run(engine.run())
+            return asyncio.run(supervisor.run())
         except AppModelError as error:
             printer.error(f"{apphost.name}: {error}")
             return 2

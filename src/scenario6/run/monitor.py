@@ -18,7 +18,7 @@ FAILURES = 2
 class HealthMonitor:
     """Keeps ``Tracked.health`` true after start-up and prints every change of it.
 
-    Crashes are noticed by the engine (the process or container exits); this catches the rest:
+    Crashes are noticed by the supervisor (the process or container exits); this catches the rest:
     a server that hangs, deadlocks or answers errors while its process is still alive.
     """
 

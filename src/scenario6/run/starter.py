@@ -31,7 +31,7 @@ class StartupFailed(Exception):
 
 
 @dataclass
-class EngineOptions:
+class RunOptions:
     reload: bool = True
     startup_timeout: float | None = None  # overrides every resource's own
     debug_port: int | None = None  # uvicorn apps run under debugpy, listening here
@@ -39,9 +39,9 @@ class EngineOptions:
 
 
 class Starter:
-    """Starts resources for the run engine, first time and after a crash alike.
+    """Starts resources for the supervisor, first time and after a crash alike.
 
-    ``started`` lists what has something to stop, in start order, for the engine's shutdown.
+    ``started`` lists what has something to stop, in start order, for the supervisor's shutdown.
     """
 
     def __init__(
@@ -52,7 +52,7 @@ class Starter:
         resolver: RunResolver,
         printer: Printer,
         monitor: HealthMonitor,
-        options: EngineOptions,
+        options: RunOptions,
         app_dir: Path,
     ) -> None:
         self.app_dir = app_dir

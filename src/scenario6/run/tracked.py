@@ -1,4 +1,4 @@
-"""What the run engine knows about one resource while it runs."""
+"""What the supervisor knows about one resource while it runs."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .resolve import RunResolver
 
 @dataclass
 class Tracked:
-    """What the engine knows about one resource while it runs."""
+    """What the supervisor knows about one resource while it runs."""
 
     resource: Resource
     state: str = "waiting"

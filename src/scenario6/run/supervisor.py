@@ -1,4 +1,4 @@
-"""The run loop: start resources in dependency order, watch them, and own the shutdown."""
+"""The supervisor: start resources in dependency order, watch them, and own the shutdown."""
 
 from __future__ import annotations
 
@@ -27,14 +27,14 @@ from .health import HealthTimeout
 from .monitor import HealthMonitor
 from .printer import Printer
 from .resolve import RunResolver, secret_names
-from .starter import EngineOptions, Starter, StartupFailed
+from .starter import RunOptions, Starter, StartupFailed
 from .tracked import Tracked
 
 # A resource that ran this long before failing restarts after 1 s again.
 STABLE_S = 30.0
 
 
-class RunEngine:
+class Supervisor:
     """Runs ``app`` until SIGINT/SIGTERM; ``run()`` returns the exit code.
 
     Signal handlers only set a flag; this loop stops resources in reverse order. A second
@@ -48,7 +48,7 @@ class RunEngine:
         runtime: ContainerRuntime | None,
         parameters: ParameterResolver,
         printer: Printer,
-        options: EngineOptions | None = None,
+        options: RunOptions | None = None,
     ) -> None:
         self.app = app
         if runtime is not None:  # its CLI calls get no secret of this app either
@@ -56,7 +56,7 @@ class RunEngine:
         self.runtime = runtime
         self.parameters = parameters
         self.printer = printer
-        self.options = options or EngineOptions()
+        self.options = options or RunOptions()
         self.resolver = RunResolver(app, parameters, runtime)
         self.order = app.start_order()
         self.tracked = {r.name: Tracked(r) for r in self.order}
