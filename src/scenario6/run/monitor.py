@@ -62,6 +62,7 @@ class HealthMonitor:
                 misses = 0
                 continue
             why = await self._probe(urls)
+            item.record_probe(why is None, why or "answered as expected")
             if why is None:
                 misses = 0
                 if item.health == "unhealthy" and item.state == "running":
