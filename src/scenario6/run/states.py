@@ -35,11 +35,13 @@ FINISHED = "Finished"  # Aspire's name for an exit with code 0
 def aspire_state(state: str, exit_code: int | None = None, started: bool = True) -> str:
     """Aspire's name for ``state``.
 
-    >>> aspire_state(UNHEALTHY), aspire_state(EXITED, 0), aspire_state(WAITING, started=False)
-    ('RuntimeUnhealthy', 'Finished', 'NotStarted')
+    >>> aspire_state(UNHEALTHY), aspire_state(RESTARTING, -9), aspire_state(WAITING, started=False)
+    ('RuntimeUnhealthy', 'Exited', 'NotStarted')
     """
     if state == WAITING and not started:
         return NOT_STARTED
+    if state == RESTARTING and exit_code is not None:
+        return ASPIRE_STATES[EXITED]  # it ended; the restart has not begun yet
     if state in (EXITED, STOPPED) and exit_code == 0:
         return FINISHED
     return ASPIRE_STATES.get(state, "Unknown")

@@ -28,7 +28,7 @@ from .control.state import LOG_DIR, run_dir
 from .health import HealthTimeout
 from .model import ResourceModel
 from .monitor import HealthMonitor
-from .operator import Operator
+from .operations import Operator
 from .printer import Printer
 from .resolve import RunResolver, secret_names
 from .starter import RunOptions, Starter, StartupFailed

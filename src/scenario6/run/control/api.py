@@ -21,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from scenario6.run.container import ContainerError
 from scenario6.run.model import ResourceModel
-from scenario6.run.operator import OperationRefused, Operator
+from scenario6.run.operations import OperationRefused, Operator
 
 from .guard import COOKIE, Guard, same
 

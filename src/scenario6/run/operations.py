@@ -1,6 +1,8 @@
 """What can be done to one resource while the app runs: bring it back after a crash, and the
 start, stop, restart and rebuild that the control API asks for."""
 
+# Not "operator.py": run/ is on sys.path of the reloader (run by path), which would shadow
+# the standard library's module of that name.
 from __future__ import annotations
 
 import asyncio
