@@ -23,7 +23,7 @@ class LogLine:
 
 
 class LogBook:
-    """A bounded ring of one resource's lines, appended to ``path`` as they come.
+    """A bounded ring of one resource's lines, appended to ``path`` (once open) as they come.
 
     >>> book = LogBook(keep=2); [book.add(t).seq for t in "abc"], [l.text for l in book.tail(5)]
     ([1, 2, 3], ['b', 'c'])
@@ -35,10 +35,13 @@ class LogBook:
         self.seq = 0
         self._file: IO[str] | None = None
         self._followers: set[asyncio.Queue[LogLine | None]] = set()
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+
+    def open(self) -> None:
+        """Start the file afresh (lines come before this only into memory)."""
+        if self.path is not None and self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             # Line-buffered, so that the file is current while the run goes on.
-            self._file = path.open("w", encoding="utf-8", buffering=1)
+            self._file = self.path.open("w", encoding="utf-8", buffering=1)
 
     def add(self, text: str) -> LogLine:
         self.seq += 1

@@ -119,7 +119,7 @@ class ResourceModel:
             container_name=runner.name if runner is not None else "",
             image=resource.image if isinstance(resource, ContainerResource) else "",
             command=self._command(item),
-            environment=self._environment(resource),
+            environment=self._environment(item),
             note=item.note,
         )
 
@@ -142,7 +142,11 @@ class ResourceModel:
             return (resource.entry.kind, resource.entry.target, *resource.args)
         return ()
 
-    def _environment(self, resource: Resource) -> dict[str, str]:
+    def _environment(self, item: Tracked) -> dict[str, str]:
+        resource = item.resource
+        if item.output is None:
+            # Not before it starts: by then every parameter is resolved (or was asked for).
+            return {}
         if resource.name not in self._environments:
             plain, secret = self.resolver.environment(resource)
             masked = {**plain, **dict.fromkeys(secret, MASK)}
@@ -170,6 +174,10 @@ class ResourceModel:
                 self._watchers.discard(queue)
                 queue.get_nowait()
                 queue.put_nowait(None)
+
+    def open_logs(self) -> None:
+        for book in self.logs.values():
+            book.open()
 
     def log(self, name: str, text: str) -> None:
         self.logs[name].add(text)

@@ -113,6 +113,7 @@ class Supervisor:
             loop.add_signal_handler(sig, self._on_signal, sig)
         starters: list[asyncio.Task[None]] = []
         code = 0
+        self.model.open_logs()
         try:
             if self.options.control:
                 self.control = ControlServer(self, self.app.app_dir, self.options.control_port)
