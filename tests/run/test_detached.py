@@ -3,22 +3,16 @@ logs, restart, stop — and a second run refused, a stale state file cleaned up.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from scenario6.facts.names import BACKEND, FRONTEND
 from scenario6.run.control import state
 from scenario6.run.control.state import ALREADY_RUNNING
-from tests.run.conftest import descendants, group_alive, processes
+from tests.run.conftest import Family, scenario6
 from tests.run.test_run_failures import NATIVE
 from tests.support.servers import free_port
 
@@ -27,59 +21,11 @@ EDIT = (
 )
 
 
-def scenario6(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "scenario6", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-
-
-class Family:
-    """What a detached run started, noted while it runs; killed at the end if still there."""
-
-    def __init__(self, workspace: Path) -> None:
-        self.workspace = workspace
-        self.pid: int | None = None
-        self.members: dict[int, str] = {}
-
-    def note(self) -> None:
-        found = state.read(self.workspace)
-        if found is not None:
-            self.pid = found.pid
-            self.members |= descendants(found.pid)
-
-    def left_behind(self) -> list[str]:
-        alive = processes()
-        mine = [cmd for pid, cmd in self.members.items() if alive.get(pid, None) is not None
-                and alive[pid].command == cmd]  # fmt: skip
-        return mine + (group_alive(self.pid) if self.pid else [])
-
-    def kill(self) -> None:
-        alive = processes()
-        groups = {alive[p].group for p, cmd in self.members.items() if p in alive}
-        for group in groups | ({self.pid} if self.pid else set()):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(group, signal.SIGKILL)
-
-
-@pytest.fixture
-def family(workspace: Path) -> Iterator[Family]:
-    noted = Family(workspace)
-    yield noted
-    noted.kill()
-
-
 def test_detached_run_is_seen_and_driven_from_another_shell(
     workspace: Path, family: Family
 ) -> None:
     env_ports = {"MOSHI_PORT": str(free_port()), "FRONTEND_PORT": str(free_port())}
-    os.environ.update(env_ports)
-    try:
-        started = scenario6(workspace, "run", "--detach", *NATIVE, timeout=300)
-    finally:
-        for key in env_ports:
-            os.environ.pop(key)
+    started = scenario6(workspace, "run", "--detach", *NATIVE, env=env_ports, timeout=300)
     family.note()
     assert started.returncode == 0, started.stdout + started.stderr
     moshi_port = env_ports["MOSHI_PORT"]
