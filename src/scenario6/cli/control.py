@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-COMMANDS = ("start", "stop", "restart", "rebuild")
+from scenario6.run.states import COMMANDS
+
 READY_TIMEOUT = 180.0
 
 

@@ -19,7 +19,6 @@ from .starter import Starter, StartupFailed
 from .tracked import Tracked
 
 Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
-COMMANDS = ("start", "stop", "restart", "rebuild")
 
 
 class OperationRefused(Exception):
@@ -80,8 +79,10 @@ class Operator:
         """``command`` (one of COMMANDS) on ``item``; raises OperationRefused when it can't."""
         if not self.accepting:
             raise OperationRefused("the app is still starting (or stopping); try again soon")
-        if command not in COMMANDS:
-            raise OperationRefused(f"unknown command {command!r}; use one of {', '.join(COMMANDS)}")
+        if command not in states.COMMANDS:
+            raise OperationRefused(
+                f"unknown command {command!r}; use one of {', '.join(states.COMMANDS)}"
+            )
         lock = self._locks.setdefault(item.resource.name, asyncio.Lock())
         if lock.locked():
             raise OperationRefused(f"{item.resource.name} is busy with another command")

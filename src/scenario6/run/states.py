@@ -29,6 +29,8 @@ ASPIRE_STATES = {
     FAILED: "FailedToStart",
 }
 NOT_STARTED = "NotStarted"
+# What may be asked of one resource while the app runs (the control API's commands).
+COMMANDS = ("start", "stop", "restart", "rebuild")
 FINISHED = "Finished"  # Aspire's name for an exit with code 0
 
 
