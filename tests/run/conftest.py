@@ -18,6 +18,7 @@ import pytest
 
 from scenario6.apphost import Operation, load_apphost
 from scenario6.bench.reload import make_workspace
+from scenario6.run.control import state
 from tests.support.docker import base_image, docker, docker_cli
 from tests.support.servers import free_port
 
@@ -212,3 +213,48 @@ def descendants(root: int) -> dict[int, str]:
                 found[pid] = process.command
                 frontier.append(pid)
     return found
+
+
+def scenario6(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scenario6", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )  # fmt: skip
+
+
+class Family:
+    """What a detached run started, noted while it runs; killed at the end if still there."""
+
+    def __init__(self, workspace: Path) -> None:
+        self.workspace = workspace
+        self.pid: int | None = None
+        self.members: dict[int, str] = {}
+
+    def note(self) -> None:
+        found = state.read(self.workspace)
+        if found is not None:
+            self.pid = found.pid
+            self.members |= descendants(found.pid)
+
+    def left_behind(self) -> list[str]:
+        alive = processes()
+        mine = [cmd for pid, cmd in self.members.items() if alive.get(pid, None) is not None
+                and alive[pid].command == cmd]  # fmt: skip
+        return mine + (group_alive(self.pid) if self.pid else [])
+
+    def kill(self) -> None:
+        alive = processes()
+        groups = {alive[p].group for p, cmd in self.members.items() if p in alive}
+        for group in groups | ({self.pid} if self.pid else set()):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+
+
+@pytest.fixture
+def family(workspace: Path) -> Iterator[Family]:
+    noted = Family(workspace)
+    yield noted
+    noted.kill()

@@ -1,4 +1,4 @@
-"""The run engine's output: names padded to the longest, whatever the app model holds."""
+"""The supervisor's output: names padded to the longest, whatever the app model holds."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ import pytest
 from scenario6.apphost import Configuration, Operation, ParameterResolver, load_apphost
 from scenario6.bench.harness import free_port
 from scenario6.containers import ContainerRuntime
-from scenario6.run.engine import RunEngine
 from scenario6.run.printer import Printer
+from scenario6.run.supervisor import Supervisor
 from tests.run.conftest import ALL_UP, RunCommand, descendants
 from tests.run.test_run_failures import NATIVE
 from tests.support.apphost import write_apphost
@@ -122,7 +122,7 @@ builder.add_python_script("web", ".", "sleeper.py").with_uv().with_environment("
 def test_the_container_cli_gets_no_declared_secret(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`docker info` and the like: a stand-in CLI, handed to the run engine as the detected
+    """`docker info` and the like: a stand-in CLI, handed to the supervisor as the detected
     engine, answers with the environment it got."""
     secret = f"s3cret-{uuid.uuid4().hex}"
     monkeypatch.setenv("API_KEY", secret)
@@ -136,7 +136,7 @@ def test_the_container_cli_gets_no_declared_secret(
 key = builder.add_parameter("api-key", secret=True)
 builder.add_container("box", "example/box").with_environment("API_KEY", key)""",
     )
-    engine = RunEngine(
+    engine = Supervisor(
         load_apphost(apphost, Operation.RUN),
         runtime=ContainerRuntime(str(cli)),
         parameters=ParameterResolver(Configuration(environ={}), prompt=None),

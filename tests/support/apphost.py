@@ -16,3 +16,25 @@ def write_apphost(folder: Path, body: str, name: str = "test-app") -> Path:
         "builder.build().run()\n"
     )
     return path
+
+
+def write_web_app(folder: Path, port: int, body: str = "") -> Path:
+    """An app whose resource ``web`` serves ``folder`` on ``port`` (``/health`` answers 200 and
+    every request is logged), with the secret ``API_KEY`` and the plain ``PLAIN``; ``body``
+    adds resources."""
+    (folder / "health").write_text("ok\n")
+    return write_apphost(
+        folder,
+        f"""
+key = builder.add_parameter("api-key", secret=True)
+web = (
+    builder.add_executable(
+        "web", sys.executable, ".", ["-m", "http.server", "{port}", "--bind", "127.0.0.1"]
+    )
+    .with_http_endpoint(port={port})
+    .with_http_health_check("/health")
+    .with_environment("API_KEY", key)
+    .with_environment("PLAIN", "shown")
+)
+{body}""",
+    )

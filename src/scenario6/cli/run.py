@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from scenario6.facts.names import TOKEN
+from scenario6.run.control.state import ALREADY_RUNNING
 
 ENV_FRONTEND = "SCENARIO6_FRONTEND"
 
@@ -63,6 +64,21 @@ def register(subparsers: Any) -> None:
         "an IDE to attach; reload is off meanwhile",
     )
     parser.add_argument(
+        "-d",
+        "--detach",
+        action="store_true",
+        help="run in the background: return once every resource is healthy, print the URLs, "
+        "and leave the output in .scenario6/run/ (then: scenario6 ps, describe, logs, restart, "
+        "stop)",
+    )
+    parser.add_argument(
+        "--control-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="the control API's port on 127.0.0.1 (default: a free one)",
+    )
+    parser.add_argument(
         "--skip-checks",
         action="store_true",
         help="start without running the doctor's checks for this mode first",
@@ -95,11 +111,39 @@ def _preflight(choice: Any, root: Path) -> bool:
     report = run_checks(
         mode="run", backend=choice.backend, backend_runtime=choice.backend_runtime, root=root
     )
-    # The run engine makes and syncs the venv itself, so only the rest can block.
+    # The supervisor makes and syncs the venv itself, so only the rest can block.
     blocking = [r for r in report.failures if r.name != "venv"]
     if blocking:
         print(report.render(color=sys.stderr.isatty()), file=sys.stderr)
     return not blocking
+
+
+def _child_argv(args: argparse.Namespace, apphost: Path) -> list[str]:
+    """The options of this ``run``, for the background run ``--detach`` starts."""
+    argv = ["--backend", args.backend, "--frontend", args.frontend, "--apphost", str(apphost)]
+    if args.backend_runtime:
+        argv += ["--backend-runtime", args.backend_runtime]
+    if args.timeout is not None:
+        argv += ["--timeout", str(args.timeout)]
+    if args.debug is not None:
+        argv += ["--debug", str(args.debug)]
+    argv += ["--control-port", str(args.control_port)]
+    flags = {"--no-reload": args.no_reload, "--dashboard": args.dashboard,
+             "--skip-checks": args.skip_checks}  # fmt: skip
+    return argv + [flag for flag, given in flags.items() if given]
+
+
+def _already_running(app_dir: Path, printer: Any) -> bool:
+    from scenario6.run.control import state
+
+    found = state.read(app_dir)  # a stale one (its process gone) is removed here
+    if found is None:
+        return False
+    printer.error(
+        f"a run is already going in this checkout (pid {found.pid}, control API {found.url}); "
+        "see it with scenario6 ps, stop it with scenario6 stop"
+    )
+    return True
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,9 +151,9 @@ def run(args: argparse.Namespace) -> int:
     from scenario6.apphost.parameters import ParameterResolver
     from scenario6.facts.stack import handed
     from scenario6.run.choice import ChoiceError, choose
-    from scenario6.run.engine import RunEngine
     from scenario6.run.printer import Printer
-    from scenario6.run.starter import EngineOptions
+    from scenario6.run.starter import RunOptions
+    from scenario6.run.supervisor import Supervisor
     from scenario6.run.venv import VenvUnavailable
 
     printer = Printer()
@@ -117,7 +161,14 @@ def run(args: argparse.Namespace) -> int:
     if apphost is None or not apphost.is_file():
         printer.error(f"no app model: {apphost or 'apphost.py'} not found (use --apphost FILE)")
         return 2
-    configuration = Configuration.for_app_dir(apphost.resolve().parent)
+    app_dir = apphost.resolve().parent
+    if _already_running(app_dir, printer):
+        return ALREADY_RUNNING
+    if args.detach:
+        from scenario6.run import detach
+
+        return detach.start(app_dir, _child_argv(args, apphost.resolve()))
+    configuration = Configuration.for_app_dir(app_dir)
     try:
         choice = choose(args.backend, args.backend_runtime, args.frontend, configuration)
     except ChoiceError as error:
@@ -130,8 +181,11 @@ def run(args: argparse.Namespace) -> int:
         printer.warn(warning)
     if not args.skip_checks and not _preflight(choice, apphost.resolve().parent):
         return 1
-    options = EngineOptions(
-        reload=not args.no_reload, startup_timeout=args.timeout, debug_port=args.debug
+    options = RunOptions(
+        reload=not args.no_reload,
+        startup_timeout=args.timeout,
+        debug_port=args.debug,
+        control_port=args.control_port,
     )
     while True:
         try:
@@ -140,12 +194,12 @@ def run(args: argparse.Namespace) -> int:
             if args.dashboard:
                 add_dashboard(app, choice.runtime, printer)
             resolver = ParameterResolver(app.configuration)
-            engine = RunEngine(
+            supervisor = Supervisor(
                 app, runtime=choice.runtime, parameters=resolver, printer=printer, options=options
             )
             printer.info(f"backend: {choice.backend} ({choice.backend_runtime}), "
                          f"frontend: {choice.frontend}")  # fmt: skip
-            return asyncio.run(engine.run())
+            return asyncio.run(supervisor.run())
         except AppModelError as error:
             printer.error(f"{apphost.name}: {error}")
             return 2

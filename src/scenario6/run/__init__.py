@@ -1,1 +1,1 @@
-"""The run engine: starts an app model's resources locally (``scenario6 run``)."""
+"""Run mode: starts an app model's resources locally (``scenario6 run``)."""

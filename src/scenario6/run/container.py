@@ -213,6 +213,13 @@ class ContainerRunner:
         if code != 0:
             raise ContainerError(f"copying {source} out of {self.name} failed: {out}")
 
+    async def stop(self) -> None:
+        """Stop the container; a persistent one stays, to be started again as it is."""
+        if self.persistent:
+            await self.runtime.call("stop", "-t", "5", self.name)
+        else:
+            await self.remove()
+
     async def remove(self) -> None:
         await self.runtime.call("stop", "-t", "5", self.name)
         await self.runtime.call("rm", "-f", self.name)

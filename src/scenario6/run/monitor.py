@@ -18,7 +18,7 @@ FAILURES = 2
 class HealthMonitor:
     """Keeps ``Tracked.health`` true after start-up and prints every change of it.
 
-    Crashes are noticed by the engine (the process or container exits); this catches the rest:
+    Crashes are noticed by the supervisor (the process or container exits); this catches the rest:
     a server that hangs, deadlocks or answers errors while its process is still alive.
     """
 
@@ -62,6 +62,7 @@ class HealthMonitor:
                 misses = 0
                 continue
             why = await self._probe(urls)
+            item.record_probe(why is None, why or "answered as expected")
             if why is None:
                 misses = 0
                 if item.health == "unhealthy" and item.state == "running":

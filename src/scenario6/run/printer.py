@@ -1,4 +1,4 @@
-"""Everything the run engine shows: aligned ``name | line`` logs, notices, the resource table."""
+"""Everything the supervisor shows: aligned ``name | line`` logs, notices, the resource table."""
 
 from __future__ import annotations
 

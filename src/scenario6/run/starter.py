@@ -13,6 +13,7 @@ from pathlib import Path
 from scenario6.apphost import ContainerResource, Lifetime, Resource
 from scenario6.containers import ContainerRuntime
 
+from . import states
 from .commands import native_command
 from .container import ContainerRunner
 from .health import HealthTimeout, http_check, poll
@@ -31,17 +32,19 @@ class StartupFailed(Exception):
 
 
 @dataclass
-class EngineOptions:
+class RunOptions:
     reload: bool = True
     startup_timeout: float | None = None  # overrides every resource's own
     debug_port: int | None = None  # uvicorn apps run under debugpy, listening here
     stop_grace: float = 5.0
+    control: bool = True  # serve the control API and write the checkout's state file
+    control_port: int = 0  # 0: a free port
 
 
 class Starter:
-    """Starts resources for the run engine, first time and after a crash alike.
+    """Starts resources for the supervisor, first time and after a crash alike.
 
-    ``started`` lists what has something to stop, in start order, for the engine's shutdown.
+    ``started`` lists what has something to stop, in start order, for the supervisor's shutdown.
     """
 
     def __init__(
@@ -52,8 +55,9 @@ class Starter:
         resolver: RunResolver,
         printer: Printer,
         monitor: HealthMonitor,
-        options: EngineOptions,
+        options: RunOptions,
         app_dir: Path,
+        log: Callable[[str, str], None] | None = None,
     ) -> None:
         self.app_dir = app_dir
         self.tracked = tracked
@@ -63,9 +67,15 @@ class Starter:
         self.monitor = monitor
         self.options = options
         self.started: list[Tracked] = []
+        self.log = log  # (name, line): where each output line goes besides the printer
 
     def sink(self, name: str) -> Callable[[str], None]:
-        return lambda line: self.printer.line(name, line)
+        def line(text: str) -> None:
+            self.printer.line(name, text)
+            if self.log is not None:
+                self.log(name, text)
+
+        return line
 
     async def when_ready(self, item: Tracked) -> None:
         if isinstance(item.resource, ContainerResource):
@@ -74,9 +84,9 @@ class Starter:
             runner = ContainerRunner(
                 item.resource, self.runtime, self.resolver, self.sink(item.resource.name)
             )
-            item.runner, item.state = runner, "building"
+            item.runner, item.state = runner, states.BUILDING
             item.image_id = await runner.prepare_image()
-            item.state = "waiting"
+            item.state = states.WAITING
         for dependency in item.resource.waits:
             await self.tracked[dependency].healthy.wait()
         if item.runner is not None:
@@ -124,9 +134,9 @@ class Starter:
             cwd=cwd,
             on_line=self.sink(resource.name),
         )
-        item.state = "starting"
+        item.state = states.STARTING
         await item.process.start()
-        item.started_at = time.monotonic()
+        item.started_at, item.started_wall, item.exit_code = time.monotonic(), time.time(), None
         if item not in self.started:
             self.started.append(item)
 
@@ -135,13 +145,13 @@ class Starter:
         found = await runner.existing()
         if found is None or found.state != "running":
             self.check_ports(resource)
-        item.state = "starting"
+        item.state = states.STARTING
         if item not in self.started:
             self.started.append(item)
         began = time.time()
         await runner.start(item.image_id)
-        item.state = "starting"
-        item.started_at = time.monotonic()
+        item.started_at, item.started_wall, item.exit_code = time.monotonic(), time.time(), None
+        item.state = states.STARTING
         if runner.outcome == "reused":
             self.printer.line(resource.name, f"reusing persistent container {runner.name}")
         item.note = {"reused": "reused", "restarted": "restarted"}.get(runner.outcome, "")
@@ -172,8 +182,9 @@ class Starter:
         for check in checks:
             url = self.resolver.url(resource, check.endpoint, check.path)
             ok, why = await poll(http_check(url, check.status), timeout=timeout, alive=gone)
+            item.record_probe(ok, why or "answered as expected")
             if not ok:
-                item.state, item.health = "failed", "unhealthy"
+                item.state, item.health = states.FAILED, "unhealthy"
                 lines = list(item.output.last_lines) if item.output else []
                 raise HealthTimeout(resource.name, url, time.monotonic() - began, lines, why)
         if not checks:
@@ -181,5 +192,5 @@ class Starter:
             reason = gone()
             if reason:
                 raise StartupFailed(f"{resource.name} stopped right after starting: {reason}")
-        item.state = "running"
+        item.state = states.RUNNING
         self.monitor.healthy(item)

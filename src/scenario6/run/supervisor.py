@@ -1,4 +1,4 @@
-"""The run loop: start resources in dependency order, watch them, and own the shutdown."""
+"""The supervisor: start resources in dependency order, watch them, and own the shutdown."""
 
 from __future__ import annotations
 
@@ -20,21 +20,25 @@ from scenario6.apphost import (
 from scenario6.apphost.parameters import Parameter
 from scenario6.containers import ContainerRuntime, RuntimeUnavailable
 
-from . import venv
+from . import states, venv
 from .commands import CommandUnavailable
 from .container import ContainerError
+from .control.server import ControlServer
+from .control.state import LOG_DIR, run_dir
 from .health import HealthTimeout
+from .model import ResourceModel
 from .monitor import HealthMonitor
+from .operations import Operator
 from .printer import Printer
 from .resolve import RunResolver, secret_names
-from .starter import EngineOptions, Starter, StartupFailed
+from .starter import RunOptions, Starter, StartupFailed
 from .tracked import Tracked
 
 # A resource that ran this long before failing restarts after 1 s again.
 STABLE_S = 30.0
 
 
-class RunEngine:
+class Supervisor:
     """Runs ``app`` until SIGINT/SIGTERM; ``run()`` returns the exit code.
 
     Signal handlers only set a flag; this loop stops resources in reverse order. A second
@@ -48,7 +52,7 @@ class RunEngine:
         runtime: ContainerRuntime | None,
         parameters: ParameterResolver,
         printer: Printer,
-        options: EngineOptions | None = None,
+        options: RunOptions | None = None,
     ) -> None:
         self.app = app
         if runtime is not None:  # its CLI calls get no secret of this app either
@@ -56,10 +60,15 @@ class RunEngine:
         self.runtime = runtime
         self.parameters = parameters
         self.printer = printer
-        self.options = options or EngineOptions()
+        self.options = options or RunOptions()
         self.resolver = RunResolver(app, parameters, runtime)
         self.order = app.start_order()
         self.tracked = {r.name: Tracked(r) for r in self.order}
+        self.app_name = app.name
+        self.phase = "starting"
+        self.started_at = time.time()
+        self.model = ResourceModel(self.tracked, self.resolver, run_dir(app.app_dir) / LOG_DIR)
+        self.control: ControlServer | None = None
         self._stop = asyncio.Event()
         self._forced = False
         self._signal = int(signal.SIGINT)
@@ -73,7 +82,9 @@ class RunEngine:
             monitor=self.monitor,
             options=self.options,
             app_dir=app.app_dir,
+            log=self.model.log,
         )
+        self.operator = Operator(self.starter, printer, self._spawn)
         printer.add_names([r.name for r in self.order])
 
     # -- signals -------------------------------------------------------------------------
@@ -90,6 +101,11 @@ class RunEngine:
         self._signal = signum
         self._stop.set()
 
+    def request_stop(self) -> None:
+        """Stop the whole run, as one interrupt does (the control API's stop)."""
+        if not self._stop.is_set():
+            self._on_signal(int(signal.SIGTERM))
+
     # -- main loop -----------------------------------------------------------------------
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -97,7 +113,11 @@ class RunEngine:
             loop.add_signal_handler(sig, self._on_signal, sig)
         starters: list[asyncio.Task[None]] = []
         code = 0
+        self.model.open_logs()
         try:
+            if self.options.control:
+                self.control = ControlServer(self, self.app.app_dir, self.options.control_port)
+                await self.control.start()
             await self._preflight()
             starters = [asyncio.create_task(self.starter.when_ready(t)) for t in self._items()]
             everything = asyncio.gather(*starters)
@@ -128,7 +148,12 @@ class RunEngine:
             for task in [*starters, *self._background]:
                 task.cancel()
             await asyncio.gather(*starters, *self._background, return_exceptions=True)
+            self.phase = "stopping"
+            self.operator.accepting = False
             await self._shutdown()
+            self.model.close()
+            if self.control is not None:
+                await self.control.stop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
         return code
@@ -159,9 +184,16 @@ class RunEngine:
     def _print_table(self) -> None:
         rows = [item.row(self.resolver) for item in self._items()]
         self.printer.table(["NAME", "KIND", "STATE", "HEALTH", "URL"], rows)
+        if self.control is not None:
+            self.control.publish(
+                {v.name: [e.url for e in v.endpoints] for v in self.model.snapshot()}
+            )
+            self.printer.info(f"control API: {self.control.state.login_url}")
         self.printer.info("all resources are up; press Ctrl-C to stop")
 
     async def _supervise(self) -> None:
+        self.phase = "running"
+        self.operator.accepting = True
         for item in self._items():
             self._spawn(self.monitor.watch(item))
         while not self._stop.is_set():
@@ -180,9 +212,12 @@ class RunEngine:
 
     async def _check(self, item: Tracked) -> None:
         """Notice a crash and bring the resource back, pausing longer after each attempt."""
-        if item.state == "restarting":
+        if item.state in (states.STOPPING, states.STOPPED) or self.operator.busy(item):
+            return
+        if item.state == states.RESTARTING:
             if item.restart_at is not None and time.monotonic() >= item.restart_at:
-                await self._restart(item)
+                item.restarts += 1
+                await self.operator.revive(item)
             return
         ended = await self._ending(item)
         if ended is None:
@@ -193,13 +228,7 @@ class RunEngine:
         self.monitor.unhealthy(item, ended)
         if time.monotonic() - item.started_at >= STABLE_S:
             item.backoff = 1.0  # it ran fine for a while: this is a new failure, not a loop
-        self._schedule_restart(item)
-
-    def _schedule_restart(self, item: Tracked) -> None:
-        item.state = "restarting"
-        item.restart_at = time.monotonic() + item.backoff
-        self.printer.info(f"restarting {item.resource.name} in {item.backoff:.0f} s")
-        item.backoff = min(item.backoff * 2, 30.0)
+        self.operator.schedule_restart(item)
 
     async def _ending(self, item: Tracked) -> str | None:
         """How ``item`` ended, or None while it still runs."""
@@ -207,6 +236,7 @@ class RunEngine:
             code = item.process.returncode
             if code is None:
                 return None
+            item.exit_code = code
             if code < 0 and -code in signal.valid_signals():
                 return f"was killed by {signal.Signals(-code).name}"
             return f"exited with code {code}"
@@ -218,35 +248,10 @@ class RunEngine:
             item.follower = item.runner.follower("0")
             await item.follower.start()
             return None
+        item.exit_code = exit_code
         if exit_code < 0:
             return f"container {item.runner.name} is gone (removed?)"
         return f"container exited with code {exit_code}"
-
-    async def _restart(self, item: Tracked) -> None:
-        item.restart_at = None
-        try:
-            if item.runner is not None:
-                await self.starter.container(item, item.runner)
-            else:
-                if item.process is not None:
-                    # What the crashed process started may still hold its port.
-                    await item.process.stop(grace=0)
-                await self.starter.native(item)
-        except (StartupFailed, ContainerError, CommandUnavailable) as error:
-            self.printer.error(f"{item.resource.name} could not be restarted: {error}")
-            self._schedule_restart(item)
-            return
-        item.rehealth = self._spawn(self._rehealth(item))
-
-    async def _rehealth(self, item: Tracked) -> None:
-        try:
-            await self.starter.ready(item)
-        except (HealthTimeout, StartupFailed, ContainerError) as error:
-            self.printer.warn(
-                f"{item.resource.name} did not come back healthy: {str(error).splitlines()[0]}"
-            )
-            # Still watched: the monitor reports a late recovery, _check another exit.
-            item.state, item.health = "running", "unhealthy"
 
     def _report_exit(self, item: Tracked, what: str) -> None:
         lines = list(item.output.last_lines)[-10:] if item.output else []
@@ -262,9 +267,9 @@ class RunEngine:
         self.printer.info("stopping…")
         grace = 0.0 if self._forced else self.options.stop_grace
         for item in reversed(self.starter.started):
+            item.state = states.STOPPING
             if item.process is not None:
                 await item.process.stop(grace=0.0 if self._forced else grace)
-                item.state = "stopped"
             if item.runner is not None:
                 runner = item.runner
                 if runner.persistent and runner.container_id:
@@ -277,4 +282,5 @@ class RunEngine:
                     await runner.remove()
             if item.follower is not None:
                 await item.follower.stop(grace=1.0)
+            item.state, item.health = states.STOPPED, "-"
         self.printer.info("stopped")

@@ -1,0 +1,73 @@
+"""The CLI's side of the control API: finds this checkout's run and talks to it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from . import state
+
+NO_RUN = "no run in this checkout; start one with scenario6 run --detach"
+
+
+class ControlError(Exception):
+    """No run to talk to, or a request it refused; the message is for the user as is."""
+
+
+class ControlClient:
+    """Requests to one run, with its token: ``ControlClient.for_checkout(folder).get(path)``."""
+
+    def __init__(self, run: state.RunState, timeout: float = 30.0) -> None:
+        self.run = run
+        self.timeout = timeout
+
+    @classmethod
+    def for_checkout(cls, app_dir: Path) -> ControlClient:
+        found = state.read(app_dir)
+        if found is None:
+            raise ControlError(NO_RUN)
+        return cls(found)
+
+    def _send(self, method: str, path: str, timeout: float | None) -> http.client.HTTPResponse:
+        connection = http.client.HTTPConnection("127.0.0.1", self.run.port, timeout=timeout)
+        headers = {"Authorization": f"Bearer {self.run.token}", "Accept": "application/json"}
+        try:
+            connection.request(method, path, headers=headers)
+            return connection.getresponse()
+        except OSError as error:
+            raise ControlError(
+                f"the run (pid {self.run.pid}) does not answer on {self.run.url}: {error}"
+            ) from None
+
+    def request(self, method: str, path: str) -> Any:
+        reply = self._send(method, path, self.timeout)
+        body = json.loads(reply.read() or b"null")
+        if reply.status >= 400:
+            raise ControlError(body.get("error", f"HTTP {reply.status}") if body else reply.reason)
+        return body
+
+    def get(self, path: str) -> Any:
+        return self.request("GET", path)
+
+    def post(self, path: str) -> Any:
+        return self.request("POST", path)
+
+    def events(self, path: str) -> Iterator[tuple[str, Any]]:
+        """(event, data) from a Server-Sent Events stream, until the run ends it."""
+        reply = self._send("GET", path, None)
+        if reply.status >= 400:
+            raise ControlError(json.loads(reply.read() or b"{}").get("error", reply.reason))
+        event, data = "message", ""
+        for raw in reply:
+            line = raw.decode("utf-8").rstrip("\r\n")
+            if not line:
+                if data:
+                    yield event, json.loads(data)
+                event, data = "message", ""
+            elif line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                data += line[5:].strip()

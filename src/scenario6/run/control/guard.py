@@ -1,0 +1,58 @@
+"""Who may use the control API: local callers that show the run's token.
+
+Browsers are kept out unless they come from the API's own origin (no other page may drive
+it) and name it by a loopback Host (no DNS name rebound to 127.0.0.1 either).
+"""
+
+from __future__ import annotations
+
+import hmac
+from http.cookies import SimpleCookie
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+COOKIE = "scenario6_run"
+PUBLIC = frozenset({"/login"})  # reachable without the token (it brings the token)
+
+
+def same(given: str, token: str) -> bool:
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+class Guard:
+    """ASGI middleware: checks Host and Origin, then a bearer token or the session cookie."""
+
+    def __init__(self, app: ASGIApp, *, port: int, token: str) -> None:
+        self.app = app
+        self.token = token
+        self.hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
+        self.origins = {f"http://{host}" for host in self.hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        refusal = self.refusal(scope["path"], headers)
+        if refusal is None:
+            await self.app(scope, receive, send)
+            return
+        status, message = refusal
+        await JSONResponse({"error": message}, status_code=status)(scope, receive, send)
+
+    def refusal(self, path: str, headers: dict[str, str]) -> tuple[int, str] | None:
+        if headers.get("host", "") not in self.hosts:
+            return 403, "unknown host: use 127.0.0.1 or localhost with this port"
+        origin = headers.get("origin")
+        if origin is not None and origin not in self.origins:
+            return 403, "requests from other origins are refused"
+        if path in PUBLIC:
+            return None
+        scheme, _, given = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and given:
+            return None if same(given.strip(), self.token) else (401, "wrong token")
+        cookie = SimpleCookie(headers.get("cookie", "")).get(COOKIE)
+        if cookie is not None and same(cookie.value, self.token):
+            return None
+        return 401, "this API needs the run's token (see scenario6 ps)"
