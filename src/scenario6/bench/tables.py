@@ -208,7 +208,7 @@ def batch_table(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
     notes = [
         f"Most conversations whose p90 tick keeps the {budget:g} ms budget: **{best or 'none'}** "
         f"(levels tried: {tried}{'; ' + capacity if capacity else ''}).",
-        f"The batched backend's engine: {probe.describe(result)}, random weights, "
+        f"The batched backend's stepper: {probe.describe(result)}, random weights, "
         f"{result['slots']} slots; torch {result['torch']}; a tick is every live "
         "conversation's frame in one batched pass, with its audio to the device and back. The "
         f"joining conversation's persona is {result['persona']['characters']} characters; "

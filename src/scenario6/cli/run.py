@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from scenario6.facts.names import TOKEN
+from scenario6.facts.slots import SLOTS_ENV
 
 ENV_FRONTEND = "SCENARIO6_FRONTEND"
 
@@ -25,7 +26,7 @@ def register(subparsers: Any) -> None:
         "--backend",
         default=os.environ.get("SCENARIO6_BACKEND", "auto"),
         help=f"auto (PersonaPlex when Docker, an NVIDIA runtime and {TOKEN} are there, else "
-        "loopback), personaplex, loopback, batched (PersonaPlex holding MOSHI_SLOTS "
+        f"loopback), personaplex, loopback, batched (PersonaPlex holding {SLOTS_ENV} "
         "conversations at once), or the URL of a running backend",
     )
     parser.add_argument(

@@ -14,7 +14,7 @@ from scenario6.facts.kinds import BATCHED, MODEL_BACKENDS
 from scenario6.setup.console import mark
 from scenario6.setup.project import find_root
 
-from .engine import check_engine, check_nvidia_runtime
+from .containers import check_engine, check_nvidia_runtime
 from .gpu import check_gpu
 from .huggingface import check_model_cache, check_token
 from .opus import check_opus
