@@ -13,7 +13,7 @@ import socket
 from pathlib import Path
 
 from scenario6.apphost import AppModelError, DistributedApplication, Lifetime
-from scenario6.facts import contract, stack
+from scenario6.facts import contract
 from scenario6.facts.kinds import BATCHED, IMAGE_TARGETS, MODEL_BACKENDS
 from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND, FRONTEND_PORT, TOKEN
 from scenario6.facts.slots import SLOTS_ENV, SLOTS_SETTING, SlotsError, parse_slots
@@ -26,7 +26,7 @@ publishing = builder.execution_context.is_publish_mode
 
 # Which backend runs, and how, as `scenario6 run` (from what this machine has) or `scenario6
 # publish` (from its options) chose it.
-chosen = stack.given(publishing)
+chosen = builder.stack
 backend = chosen.backend
 base_image = config.get("SCENARIO6_BASE_IMAGE")
 # A backend image this machine already has (a mirror, or moshi/Dockerfile built with its CPU

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,6 @@ def _preflight(choice: Any, root: Path) -> bool:
 def run(args: argparse.Namespace) -> int:
     from scenario6.apphost import AppModelError, Configuration, Operation, load_apphost
     from scenario6.apphost.parameters import ParameterResolver
-    from scenario6.facts.stack import handed
     from scenario6.run.choice import ChoiceError, choose
     from scenario6.run.engine import RunEngine
     from scenario6.run.printer import Printer
@@ -134,28 +134,28 @@ def run(args: argparse.Namespace) -> int:
     options = EngineOptions(
         reload=not args.no_reload, startup_timeout=args.timeout, debug_port=args.debug
     )
+    stack = choice.stack  # handed to the app model as chosen; only a fallback makes another
     while True:
         try:
-            with handed(choice.stack):
-                app = load_apphost(apphost, Operation.RUN)
+            app = load_apphost(apphost, Operation.RUN, stack=stack)
             if args.dashboard:
                 add_dashboard(app, choice.runtime, printer)
             resolver = ParameterResolver(app.configuration)
             engine = RunEngine(
                 app, runtime=choice.runtime, parameters=resolver, printer=printer, options=options
             )
-            printer.info(f"backend: {choice.backend} ({choice.backend_runtime}), "
-                         f"frontend: {choice.frontend}")  # fmt: skip
+            printer.info(f"backend: {stack.backend} ({stack.backend_runtime}), "
+                         f"frontend: {stack.frontend}")  # fmt: skip
             return asyncio.run(engine.run())
         except AppModelError as error:
             printer.error(f"{apphost.name}: {error}")
             return 2
         except VenvUnavailable as error:
-            if choice.frontend != "python" or choice.runtime is None:
+            if stack.frontend != "python" or choice.runtime is None:
                 printer.error(str(error))
                 return 1
             printer.warn(f"{error}\n  Falling back to the frontend in Docker (--frontend docker).")
-            choice.frontend = "docker"
+            stack = replace(stack, frontend="docker")
         except KeyboardInterrupt:
             print(file=sys.stderr)
             return 130

@@ -1,16 +1,13 @@
-"""Which backend and frontend runtime the app model describes, chosen once and handed to it.
+"""Which backend and frontend the app model describes, and where each runs: chosen once.
 
 ``scenario6 run`` chooses from what this machine has (:mod:`scenario6.run.choice`),
-``scenario6 publish`` from its options; each hands its :class:`Stack` to the app model while
-loading it (:func:`handed`), and ``apphost.py`` takes it with :func:`given` instead of reading
-settings back and deciding again.
+``scenario6 publish`` from its options; each passes its :class:`Stack` to the app model's
+loader (:func:`scenario6.apphost.load_apphost`), and ``apphost.py`` reads it from its builder
+instead of reading settings back and deciding again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal
 
@@ -48,24 +45,10 @@ class Stack:
         return None if self.backend_runtime == "external" else self.backend
 
 
-_GIVEN: ContextVar[Stack | None] = ContextVar("scenario6_stack", default=None)
-
-
-@contextmanager
-def handed(stack: Stack) -> Iterator[Stack]:
-    """Hand ``stack`` to the app models loaded inside the block."""
-    token = _GIVEN.set(stack)
-    try:
-        yield stack
-    finally:
-        _GIVEN.reset(token)
-
-
-def given(publishing: bool) -> Stack:
-    """The stack the command chose. Loaded without one (by a test, or an editor running the
-    file), the app model describes PersonaPlex in its container, with the frontend native in
-    run mode and in its image when publishing."""
-    stack = _GIVEN.get()
+def chosen(stack: Stack | None, publishing: bool) -> Stack:
+    """``stack``, checked against the mode. Loaded without one (by a test, or an editor running
+    the file), the app model describes PersonaPlex in its container, with the frontend native
+    in run mode and in its image when publishing."""
     if stack is None:
         return Stack(frontend="docker" if publishing else "python")
     if publishing and stack.frontend != "docker":

@@ -22,7 +22,7 @@ class ChoiceError(Exception):
     """The requested combination cannot run here; the message says why and what to do."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunChoice:
     backend: str  # a backend kind (personaplex, loopback, batched) or an external URL
     backend_runtime: BackendRuntime
@@ -32,7 +32,7 @@ class RunChoice:
 
     @property
     def stack(self) -> Stack:
-        """The choice as the app model takes it (:func:`scenario6.facts.stack.handed`)."""
+        """The choice as the app model's loader takes it (``load_apphost(..., stack=)``)."""
         return Stack(self.backend, self.backend_runtime, self.frontend)
 
 
