@@ -52,7 +52,7 @@ if backend == BATCHED:
 
 moshi = None
 moshi_ca = None
-if chosen.backend_runtime == "container":
+if chosen.backend_placement == "container":
     target = IMAGE_TARGETS[backend]
     moshi = (
         builder.add_container(BACKEND, backend_image)
@@ -117,7 +117,7 @@ if chosen.backend_runtime == "container":
         # out of the container (publishing shares the certificate volume instead).
         moshi_ca = builder.app_dir / ".scenario6" / "moshi-ca.pem"
         moshi.with_file_export(contract.CA_FILE, moshi_ca)
-elif chosen.backend_runtime == "native":  # the loopback: no image, no model
+elif chosen.backend_placement == "native":  # the loopback: no image, no model
     ready = contract.readiness(backend)
     moshi = (
         builder.add_python_module(

@@ -52,7 +52,8 @@ def test_the_app_model_checks_the_readiness_the_contract_gives(
 
 
 def test_the_natively_run_loopback_checks_the_same_readiness() -> None:
-    [check] = load_app(backend="loopback", backend_runtime="native").resource(BACKEND).health_checks
+    app = load_app(backend="loopback", backend_placement="native")
+    [check] = app.resource(BACKEND).health_checks
     assert (check.path, check.status) == ("/health", contract.readiness("loopback").status)
 
 

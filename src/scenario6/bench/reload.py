@@ -224,7 +224,7 @@ def production_edit(
 
 def warm_start(
     workspace: Path,
-    backend_runtime: str,
+    backend_placement: str,
     containers: tuple[ContainerRuntime, str] | None,
     repeats: int = WARM_STARTS,
 ) -> dict[str, Any]:
@@ -241,7 +241,7 @@ def warm_start(
             # The images benchmark's backend image is not the loopback this times.
             "SCENARIO6_BACKEND_IMAGE": "",
         }
-    args = ["--backend", "loopback", "--backend-runtime", backend_runtime]
+    args = ["--backend", "loopback", "--backend-runtime", backend_placement]
     seconds = []
     app_id = load_apphost(workspace / "apphost.py", Operation.RUN).app_id
     try:

@@ -95,7 +95,7 @@ def _preflight(choice: Any, root: Path) -> bool:
     from scenario6.doctor import run_checks
 
     report = run_checks(
-        mode="run", backend=choice.backend, backend_runtime=choice.backend_runtime, root=root
+        mode="run", backend=choice.backend, backend_placement=choice.backend_placement, root=root
     )
     # The run engine makes and syncs the venv itself, so only the rest can block.
     blocking = [r for r in report.failures if r.name != "venv"]
@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
             engine = RunEngine(
                 app, runtime=choice.runtime, parameters=resolver, printer=printer, options=options
             )
-            printer.info(f"backend: {stack.backend} ({stack.backend_runtime}), "
+            printer.info(f"backend: {stack.backend} ({stack.backend_placement}), "
                          f"frontend: {stack.frontend}")  # fmt: skip
             return asyncio.run(engine.run())
         except AppModelError as error:

@@ -13,8 +13,10 @@ from typing import Literal
 
 from .kinds import BACKENDS, MODEL_BACKENDS, PERSONAPLEX
 
-BackendRuntime = Literal["container", "native", "external"]
-FrontendRuntime = Literal["python", "docker"]
+# Where each runs. Users say --backend-runtime (SCENARIO6_BACKEND_RUNTIME); in code "runtime"
+# is the container runtime (Docker or Podman) only.
+BackendPlacement = Literal["container", "native", "external"]
+FrontendPlacement = Literal["python", "docker"]
 
 
 @dataclass(frozen=True)
@@ -27,22 +29,22 @@ class Stack:
     """
 
     backend: str = PERSONAPLEX  # a backend kind, or the URL of a backend that runs elsewhere
-    backend_runtime: BackendRuntime = "container"
-    frontend: FrontendRuntime = "python"
+    backend_placement: BackendPlacement = "container"
+    frontend: FrontendPlacement = "python"
 
     def __post_init__(self) -> None:
-        if (self.backend_runtime == "external") == (self.backend in BACKENDS):
+        if (self.backend_placement == "external") == (self.backend in BACKENDS):
             raise ValueError(
-                f"backend {self.backend!r} cannot run as {self.backend_runtime!r}: a backend "
+                f"backend {self.backend!r} cannot run as {self.backend_placement!r}: a backend "
                 "kind runs as a container or natively, a URL is external"
             )
-        if self.backend_runtime == "native" and self.backend in MODEL_BACKENDS:
+        if self.backend_placement == "native" and self.backend in MODEL_BACKENDS:
             raise ValueError(f"backend {self.backend!r} runs only in its container image")
 
     @property
     def kind(self) -> str | None:
         """The backend kind this stack starts; None for a backend that runs elsewhere."""
-        return None if self.backend_runtime == "external" else self.backend
+        return None if self.backend_placement == "external" else self.backend
 
 
 def chosen(stack: Stack | None, publishing: bool) -> Stack:
