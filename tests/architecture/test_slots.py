@@ -17,7 +17,7 @@ from scenario6.publish.options import PublishOptions
 from scenario6.publish.spec import Port, Service
 from tests.support.appmodel import APPHOST
 
-from .literals import spelled
+from .literals import spelled_outside
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "scenario6"
 HOME = SRC / "facts" / "slots.py"
@@ -28,13 +28,7 @@ NAMES: dict[str, object] = {
 
 
 def test_no_module_but_the_slots_home_spells_a_name_of_the_slot_count() -> None:
-    readers = [APPHOST, *sorted(SRC.rglob("*.py"))]
-    found = [
-        f"{path.relative_to(SRC.parents[1])}:{line}: {name}"
-        for path in readers
-        if path != HOME
-        for line, name in spelled(path.read_text(), NAMES)
-    ]
+    found = spelled_outside(HOME, [APPHOST, *sorted(SRC.rglob("*.py"))], NAMES, SRC.parents[1])
     assert found == [], "import these from scenario6.facts.slots:\n" + "\n".join(found)
 
 
