@@ -180,7 +180,7 @@ def lines(result: Mapping[str, Any]) -> list[str]:
         )
     best = result["max_conversations_within_budget"]
     out.append(f"  most conversations within the budget: {best or 'none of the levels'}")
-    if note := capacity(result):
+    if note := slots_note(result):
         out.append(f"  {note}")
     persona = result["persona"]
     out.append(
@@ -200,7 +200,7 @@ def lines(result: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def capacity(result: Mapping[str, Any]) -> str:
+def slots_note(result: Mapping[str, Any]) -> str:
     """What the server's ``--slots auto`` would hold on this GPU, and the levels skipped for
     it; ``""`` on a CPU."""
     if result["auto_slots"] is None:
