@@ -13,10 +13,10 @@ import socket
 from pathlib import Path
 
 from scenario6.apphost import AppModelError, DistributedApplication, Lifetime
-from scenario6.backend import slots
-from scenario6.facts import contract, stack
+from scenario6.facts import contract
 from scenario6.facts.kinds import BATCHED, IMAGE_TARGETS, MODEL_BACKENDS
 from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND, FRONTEND_PORT, TOKEN
+from scenario6.facts.slots import SLOTS_ENV, SLOTS_SETTING, SlotsError, parse_slots
 from scenario6.frontend.hosts import LOCAL_NAMES
 from scenario6.frontend.serving import UVICORN_ARGS
 
@@ -26,7 +26,7 @@ publishing = builder.execution_context.is_publish_mode
 
 # Which backend runs, and how, as `scenario6 run` (from what this machine has) or `scenario6
 # publish` (from its options) chose it.
-chosen = stack.given(publishing)
+chosen = builder.stack
 backend = chosen.backend
 base_image = config.get("SCENARIO6_BASE_IMAGE")
 # A backend image this machine already has (a mirror, or moshi/Dockerfile built with its CPU
@@ -43,16 +43,16 @@ moshi_port = config.get_int("MOSHI_PORT", BACKEND_PORT)
 frontend_port = config.get_int("FRONTEND_PORT", FRONTEND_PORT)
 
 # The batched backend holds this many conversations at once ("auto": what its GPU fits).
-conversations = None
+slots = None
 if backend == BATCHED:
     try:
-        conversations = slots.parse_slots(config.get(slots.ENV))
-    except slots.SlotsError as error:
-        raise AppModelError(str(error), field=slots.ENV) from None
+        slots = parse_slots(config.get(SLOTS_ENV))
+    except SlotsError as error:
+        raise AppModelError(str(error), field=SLOTS_ENV) from None
 
 moshi = None
 moshi_ca = None
-if chosen.backend_runtime == "container":
+if chosen.backend_placement == "container":
     target = IMAGE_TARGETS[backend]
     moshi = (
         builder.add_container(BACKEND, backend_image)
@@ -105,11 +105,11 @@ if chosen.backend_runtime == "container":
             moshi.with_environment("OMP_NUM_THREADS", config.get("OMP_NUM_THREADS", "1"))
         if device := config.get("MOSHI_DEVICE"):  # e.g. cuda:1 on a machine with several GPUs
             moshi.with_environment("MOSHI_DEVICE", device)
-        if conversations is not None:
+        if slots is not None:
             # Also named here, so that a personaplex image given as SCENARIO6_BACKEND_IMAGE
             # (or --image) runs the batched server too.
             moshi.with_environment("MOSHI_BACKEND", BATCHED)
-            moshi.with_environment(slots.ENV, str(conversations))
+            moshi.with_environment(SLOTS_ENV, str(slots))
     if base_image and not backend_image:
         moshi.with_build_arg("BASE_IMAGE", base_image)
     if use_ssl and not publishing:
@@ -117,7 +117,7 @@ if chosen.backend_runtime == "container":
         # out of the container (publishing shares the certificate volume instead).
         moshi_ca = builder.app_dir / ".scenario6" / "moshi-ca.pem"
         moshi.with_file_export(contract.CA_FILE, moshi_ca)
-elif chosen.backend_runtime == "native":  # the loopback: no image, no model
+elif chosen.backend_placement == "native":  # the loopback: no image, no model
     ready = contract.readiness(backend)
     moshi = (
         builder.add_python_module(
@@ -165,9 +165,9 @@ if publishing or config.get("ACCESS_CODES"):
         "access-codes", secret=True, description="invitation codes, e.g. alice:CODE,bob:CODE"
     )
     frontend.with_environment("ACCESS_CODES", access_codes)
-if isinstance(conversations, int):
+if isinstance(slots, int):
     # A fixed count is known now; with "auto" the frontend learns it from the backend's answer.
-    frontend.with_environment("SESSIONS_PER_BACKEND", str(conversations))
+    frontend.with_environment(SLOTS_SETTING, str(slots))
 if moshi is not None:
     frontend.with_environment("MOSHI_WS_URL", moshi.get_endpoint("http")).wait_for(moshi)
 else:

@@ -41,7 +41,7 @@ def test_batched_is_the_personaplex_container_with_its_own_target_and_auto_slots
     assert moshi.image == "scenario6-moshi:personaplex-batched"
     assert (moshi.env["MOSHI_BACKEND"], moshi.env["MOSHI_SLOTS"]) == ("batched", "auto")
     # Everything else as for personaplex: the GPU, the token, the model's start-up allowance
-    # and the run engine's readiness sign (a 404 for /health once the model is loaded).
+    # and the run supervisor's readiness sign (a 404 for /health once the model is loaded).
     assert moshi.gpus and isinstance(moshi.env["HF_TOKEN"], Parameter)
     assert moshi.startup_timeout == 3600
     [check] = moshi.health_checks

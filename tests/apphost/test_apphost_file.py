@@ -15,7 +15,7 @@ from scenario6.apphost import (
     load_apphost,
 )
 from scenario6.facts import contract
-from scenario6.facts.stack import FrontendRuntime, Stack, handed
+from scenario6.facts.stack import FrontendPlacement, Stack
 from tests.support.appmodel import load_app
 
 APPHOST = Path(__file__).resolve().parents[2] / "apphost.py"
@@ -62,8 +62,7 @@ def test_run_mode_frontend_is_a_uvicorn_app_with_reload() -> None:
     ],
 )
 def test_backend_variants(stack: Stack, overrides: dict[str, str], expected: str) -> None:
-    with handed(stack):
-        app = load_apphost(APPHOST, Operation.RUN, overrides)
+    app = load_apphost(APPHOST, Operation.RUN, overrides, stack=stack)
     moshi = app.resource("scenario6-moshi")
     assert moshi.kind == expected
     if isinstance(moshi, ContainerResource):  # USE_GPU=0: no GPU asked for, none looked for
@@ -78,7 +77,7 @@ def test_external_backend_url_has_no_moshi_resource() -> None:
 
 
 @pytest.mark.parametrize("frontend", ["python", "docker"])
-def test_tls_backend_in_run_mode_hands_its_ca_to_the_frontend(frontend: FrontendRuntime) -> None:
+def test_tls_backend_in_run_mode_hands_its_ca_to_the_frontend(frontend: FrontendPlacement) -> None:
     app = load_app(Operation.RUN, "loopback", {"MOSHI_USE_SSL": "1"}, frontend=frontend)
     moshi = app.resource("scenario6-moshi")
     assert isinstance(moshi, ContainerResource)

@@ -7,7 +7,8 @@ needs one imports it.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 
 def _docstrings(tree: ast.Module) -> set[int]:
@@ -44,3 +45,15 @@ def _spells(node: ast.Constant, value: object) -> bool:
     if isinstance(value, str):
         return isinstance(node.value, str) and value in node.value
     return type(node.value) is type(value) and node.value == value
+
+
+def spelled_outside(
+    home: Path, readers: Iterable[Path], facts: Mapping[str, object], root: Path
+) -> list[str]:
+    """``path:line: fact`` (relative to ``root``) for each fact spelled in a reader but home."""
+    return [
+        f"{path.relative_to(root)}:{line}: {fact}"
+        for path in readers
+        if path != home
+        for line, fact in spelled(path.read_text(), facts)
+    ]

@@ -18,7 +18,7 @@ from scenario6.publish import profile, spec
 from scenario6.publish.options import PublishOptions
 from tests.support.appmodel import APPHOST, load_app
 
-from .literals import spelled
+from .literals import spelled_outside
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "scenario6"
 HOME = SRC / "facts" / "contract.py"
@@ -29,13 +29,7 @@ PATHS: dict[str, object] = {
 
 
 def test_no_module_but_the_contract_spells_the_images_paths_or_volumes() -> None:
-    readers = [APPHOST, *sorted(SRC.rglob("*.py"))]
-    found = [
-        f"{path.relative_to(SRC.parents[1])}:{line}: {fact}"
-        for path in readers
-        if path != HOME
-        for line, fact in spelled(path.read_text(), PATHS)
-    ]
+    found = spelled_outside(HOME, [APPHOST, *sorted(SRC.rglob("*.py"))], PATHS, SRC.parents[1])
     assert found == [], "import these from scenario6.facts.contract:\n" + "\n".join(found)
 
 
@@ -52,7 +46,8 @@ def test_the_app_model_checks_the_readiness_the_contract_gives(
 
 
 def test_the_natively_run_loopback_checks_the_same_readiness() -> None:
-    [check] = load_app(backend="loopback", backend_runtime="native").resource(BACKEND).health_checks
+    app = load_app(backend="loopback", backend_placement="native")
+    [check] = app.resource(BACKEND).health_checks
     assert (check.path, check.status) == ("/health", contract.readiness("loopback").status)
 
 

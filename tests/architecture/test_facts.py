@@ -10,7 +10,7 @@ from pathlib import Path
 
 from scenario6.facts import names
 
-from .literals import spelled
+from .literals import spelled, spelled_outside
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "scenario6"
 HOME = SRC / "facts" / "names.py"
@@ -34,10 +34,5 @@ def test_the_checker_finds_a_spelled_fact_and_ignores_docstrings() -> None:
 
 
 def test_no_module_but_the_facts_spells_a_name_a_port_or_the_secret() -> None:
-    found = [
-        f"{path.relative_to(SRC)}:{line}: {fact}"
-        for path in sorted(SRC.rglob("*.py"))
-        if path != HOME
-        for line, fact in spelled(path.read_text(), FACTS)
-    ]
+    found = spelled_outside(HOME, sorted(SRC.rglob("*.py")), FACTS, SRC)
     assert found == [], "import these from scenario6.facts.names:\n" + "\n".join(found)

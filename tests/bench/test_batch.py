@@ -1,4 +1,4 @@
-"""``scenario6 bench batch``: the batched engine timed for real with the tiny model, and its
+"""``scenario6 bench batch``: the batched stepper timed for real with the tiny model, and its
 figures."""
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def test_the_text_shows_a_row_per_level_and_the_ratio_of_8_to_1(tmp_path: Path) 
     done = _bench_batch("--probe-output", str(saved))
     assert done.returncode == 0, done.stderr
     assert "full-size model" in done.stdout
-    assert "on cuda (NVIDIA H200); an engine of 8 slots" in done.stdout
+    assert "on cuda (NVIDIA H200); a stepper of 8 slots" in done.stdout
     rows = [line.split() for line in done.stdout.splitlines()]
     assert [
         "1",

@@ -12,7 +12,7 @@ from scenario6.apphost import Configuration, DockerBuild
 from scenario6.containers import ContainerRuntime, RuntimeUnavailable, build_command
 from scenario6.containers.engine import NO_ENGINE_FIX, NVIDIA_FIX, START_FIX
 from scenario6.doctor import Context, Status
-from scenario6.doctor.engine import check_engine, check_nvidia_runtime
+from scenario6.doctor.containers import check_engine, check_nvidia_runtime
 from scenario6.run.choice import ChoiceError, choose
 from tests.conftest import require_tool
 from tests.containers.conftest import Engines

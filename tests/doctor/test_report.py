@@ -21,7 +21,7 @@ def _by_name(report: object) -> dict[str, object]:
 
 def test_loopback_container_without_an_engine_fails(checkout: Path, empty_path: str) -> None:
     env = base_env(PATH=empty_path)
-    report = run_checks("run", "loopback", backend_runtime="container", env=env, root=checkout)
+    report = run_checks("run", "loopback", backend_placement="container", env=env, root=checkout)
     assert not report.ok and report.exit_code == 1
     assert [r.name for r in report.failures] == ["container engine"]
     checks = _by_name(report)

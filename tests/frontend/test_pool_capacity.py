@@ -15,10 +15,11 @@ from websockets.datastructures import Headers
 from websockets.http11 import Response
 
 from scenario6.backend.loopback import LoopbackSettings
+from scenario6.facts.slots import SLOTS_HEADER
 from scenario6.frontend.proxy.advertisement import Advertisement, advertisement
 from scenario6.frontend.proxy.pool import BackendPool
 from scenario6.frontend.settings import FrontendSettings
-from scenario6.protocol.messages import KIND_HEADER, SLOTS_HEADER
+from scenario6.protocol.messages import KIND_HEADER
 from tests.support.client import conversation
 from tests.support.servers import frontend_server, loopback_server
 
@@ -96,7 +97,7 @@ async def test_a_smaller_capacity_ends_no_session_and_only_turns_new_ones_away()
     second, third = pool.enqueue(), pool.enqueue()
     assert second.future.done() and third.future.done() and backend.active == 3
     pool.learn(backend, Advertisement("personaplex"))  # replaced by a one-at-a-time server
-    assert backend.capacity == 1 and backend.active == 3
+    assert backend.slots == 1 and backend.active == 3
     fourth = pool.enqueue()
     pool.release(backend)
     pool.release(backend)
@@ -122,7 +123,7 @@ async def test_learned_capacity_survives_dns_refresh() -> None:
     [backend] = pool.backends
     pool.learn(backend, _batched(3))
     await pool.refresh()
-    assert pool.backends == (backend,) and backend.capacity == 3
+    assert pool.backends == (backend,) and backend.slots == 3
 
 
 async def test_described_slots_and_active_sessions() -> None:

@@ -103,7 +103,7 @@ async def test_a_backend_killed_mid_session_closes_it_and_a_restarted_one_serves
     async with conversation(stack.ws(), **stack.connect) as talk:
         await talk.wait_for(talk.handshake.is_set, timeout=60)
         container = backend_container(stack.backend_port)
-        # A crash, not a stop: Docker (published) or the run engine brings it back.
+        # A crash, not a stop: Docker (published) or the run supervisor brings it back.
         pid = int(docker_cli("inspect", "--format", "{{.State.Pid}}", container))
         os.kill(pid, 9)
         await talk.wait_for(talk.closed.is_set, timeout=60)

@@ -1,11 +1,11 @@
-"""Leaks patched into the batched engine one at a time, to prove the scenario sees each.
+"""Leaks patched into the batched stepper one at a time, to prove the scenario sees each.
 
-A mutant is a context manager that changes the engine's code in this process while it is
+A mutant is a context manager that changes the stepper's code in this process while it is
 active: one slot's state becomes another's, or a setting every row's. The equivalence
-scenario runs the batched engine once under each (``batched_scenario.py``), and a mutant that
+scenario runs the batched stepper once under each (``batched_scenario.py``), and a mutant that
 leaves every conversation's output unchanged is a leak the proof would miss.
 
-Runs in the tiny model's interpreter, where the engine runs.
+Runs in the tiny model's interpreter, where the stepper runs.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 
 import torch
 
-from scenario6.backend.batched import engine as engine_module
-from scenario6.backend.batched.engine import Engine
+from scenario6.backend.batched import stepper as stepper_module
 from scenario6.backend.batched.rows import Rows
 from scenario6.backend.batched.sampling import sample_rows
+from scenario6.backend.batched.stepper import Stepper
 
 # The parts of Mimi's streaming state that encode, and those that decode.
 ENCODER = ("encoder", "encoder_transformer", "downsample")
@@ -36,23 +36,23 @@ def _replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
         setattr(owner, name, kept)
 
 
-def _after_init(change: Callable[[Engine], None]) -> contextlib.AbstractContextManager[None]:
-    """Engines built while active get ``change`` applied right after construction."""
-    original = Engine.__init__
+def _after_init(change: Callable[[Stepper], None]) -> contextlib.AbstractContextManager[None]:
+    """Steppers built while active get ``change`` applied right after construction."""
+    original = Stepper.__init__
 
-    def init(self: Engine, *args: Any, **kwargs: Any) -> None:
+    def init(self: Stepper, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         change(self)
 
-    return _replaced(Engine, "__init__", init)
+    return _replaced(Stepper, "__init__", init)
 
 
 def _shared_codec(parts: Sequence[str]) -> contextlib.AbstractContextManager[None]:
     """Every slot holds slot 0's state objects for ``parts`` of Mimi."""
 
-    def share(engine: Engine) -> None:
-        first = engine.slots[0].mimi_state
-        for slot in engine.slots[1:]:
+    def share(stepper: Stepper) -> None:
+        first = stepper.slots[0].mimi_state
+        for slot in stepper.slots[1:]:
             for name in slot.mimi_state:
                 if name.split(".")[0] in parts:
                     slot.mimi_state[name] = first[name]
@@ -61,9 +61,9 @@ def _shared_codec(parts: Sequence[str]) -> contextlib.AbstractContextManager[Non
 
 
 def _shared_generator() -> contextlib.AbstractContextManager[None]:
-    def share(engine: Engine) -> None:
-        for slot in engine.slots[1:]:
-            slot.generator = engine.slots[0].generator
+    def share(stepper: Stepper) -> None:
+        for slot in stepper.slots[1:]:
+            slot.generator = stepper.slots[0].generator
 
     return _after_init(share)
 
@@ -71,9 +71,9 @@ def _shared_generator() -> contextlib.AbstractContextManager[None]:
 def _shared_token_cache() -> contextlib.AbstractContextManager[None]:
     """One LMGen state (token cache and its offset) for every slot, as upstream keeps."""
 
-    def share(engine: Engine) -> None:
-        for slot in engine.slots[1:]:
-            slot.gen_state = engine.slots[0].gen_state
+    def share(stepper: Stepper) -> None:
+        for slot in stepper.slots[1:]:
+            slot.gen_state = stepper.slots[0].gen_state
 
     return _after_init(share)
 
@@ -89,7 +89,7 @@ def _first_rows_settings() -> contextlib.AbstractContextManager[None]:
     ) -> torch.Tensor:
         return sample_rows(logits, [settings[0]] * len(settings), generators, use_sampling)
 
-    return _replaced(engine_module, "sample_rows", sample)
+    return _replaced(stepper_module, "sample_rows", sample)
 
 
 def _before_step(change: Callable[[Rows, int], None]) -> contextlib.AbstractContextManager[None]:

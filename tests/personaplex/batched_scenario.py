@@ -1,4 +1,4 @@
-"""Conversations run alone on upstream's code, then together on the batched engine.
+"""Conversations run alone on upstream's code, then together on the batched stepper.
 
 Run in the tiny model's interpreter (``python -m tests.personaplex.batched_scenario MODEL_DIR``
 with ``src`` and the checkout on ``PYTHONPATH``); prints one JSON object: per conversation,
@@ -29,8 +29,8 @@ import torch
 from moshi.models import loaders
 
 from scenario6.backend import architecture
-from scenario6.backend.batched.engine import Engine, Output, Slot
 from scenario6.backend.batched.sampling import UPSTREAM, Sampling
+from scenario6.backend.batched.stepper import Output, Slot, Stepper
 from scenario6.backend.conventions import session_generator, system_tags
 from scenario6.backend.model_folder import LM_WEIGHTS, MIMI_WEIGHTS, TOKENIZER, VOICES
 
@@ -125,7 +125,7 @@ def alone(models: Models, plan: Plan) -> list[Any]:
 
 @dataclass
 class Run:
-    """What the batched engine returned, and how the slots were used along the way."""
+    """What the batched stepper returned, and how the slots were used along the way."""
 
     frames: dict[str, list[Any]]
     occupancy: list[list[str]]  # per frame: which conversation held which slot
@@ -142,9 +142,9 @@ def batched(
     reference: dict[str, list[Any]] | None = None,
     plans: tuple[Plan, ...] = PLANS,
 ) -> Run:
-    """``plans`` on the batched engine; with ``reference``, it stops at the first frame that
+    """``plans`` on the batched stepper; with ``reference``, it stops at the first frame that
     differs from it (:class:`Departed`)."""
-    engine = Engine(models.gen, models.mimi, SLOTS)
+    stepper = Stepper(models.gen, models.mimi, SLOTS)
     chunks = {plan.name: audio(plan) for plan in plans}
     sent = {plan.name: 0 for plan in plans}
     slots: dict[str, Slot] = {}
@@ -154,18 +154,18 @@ def batched(
     while len(done) < len(plans):
         for plan in plans:
             waiting = plan.name not in slots and plan.name not in done
-            if waiting and frame >= plan.joins_at and engine.free:
-                slots[plan.name] = engine.join(
+            if waiting and frame >= plan.joins_at and stepper.free:
+                slots[plan.name] = stepper.join(
                     models.voice(plan), models.tokens(plan), seed=plan.seed, sampling=plan.sampling
                 )
             if plan.name in slots and frame == plan.hangs_up_at:
                 if not slots[plan.name].live:
                     run.left_prompting.append(plan.name)
-                _leave(engine, slots, done, plan)
+                _leave(stepper, slots, done, plan)
         run.prompting.append(sum(s.busy and not s.live for s in slots.values()))
         for joining in slots.values():
             if joining.busy and not joining.live:
-                engine.prompt(joining, 4)  # a few prompt steps between frames, as the server does
+                stepper.prompt(joining, 4)  # a few prompt steps between frames, as the server does
         inputs: dict[Slot, torch.Tensor] = {}
         for plan in plans:
             slot = slots.get(plan.name)
@@ -175,7 +175,7 @@ def batched(
                 continue
             inputs[slot] = chunks[plan.name][sent[plan.name]]
             sent[plan.name] += 1
-        outputs: dict[Slot, Output] = engine.frame(inputs)
+        outputs: dict[Slot, Output] = stepper.frame(inputs)
         for name, slot in slots.items():
             if slot in outputs:
                 run.frames[name].append(record(outputs[slot].tokens, outputs[slot].pcm))
@@ -183,7 +183,7 @@ def batched(
         run.occupancy.append(sorted(f"{n}@{s.number}" for n, s in slots.items()))
         for plan in plans:
             if plan.name in slots and plan.frames and sent[plan.name] >= plan.frames:
-                _leave(engine, slots, done, plan)  # its Slot object serves the next to join
+                _leave(stepper, slots, done, plan)  # its Slot object serves the next to join
         frame += 1
     for name, frames in run.frames.items():
         if reference is not None and len(frames) != len(reference[name]):
@@ -193,8 +193,8 @@ def batched(
     return run
 
 
-def _leave(engine: Engine, slots: dict[str, Slot], done: set[str], plan: Plan) -> None:
-    engine.leave(slots.pop(plan.name))
+def _leave(stepper: Stepper, slots: dict[str, Slot], done: set[str], plan: Plan) -> None:
+    stepper.leave(slots.pop(plan.name))
     done.add(plan.name)
 
 
@@ -217,7 +217,7 @@ def mutants(models: Models, reference: dict[str, list[Any]]) -> dict[str, Any]:
             found[name] = {"differs": None}
         except Departed as departed:
             found[name] = {"differs": str(departed)}
-        except Exception as exc:  # a leak that crashes the engine is seen too
+        except Exception as exc:  # a leak that crashes the stepper is seen too
             found[name] = {"differs": None, "error": f"{type(exc).__name__}: {exc}"}
     return found
 

@@ -1,5 +1,5 @@
 """Conversations several times longer than the model's context, alone on upstream's code and
-together on the batched engine.
+together on the batched stepper.
 
 Run in the tiny model's interpreter with the short-context sizes::
 

@@ -1,4 +1,4 @@
-"""Batching changes nothing: a conversation on the batched engine returns, frame for frame,
+"""Batching changes nothing: a conversation on the batched stepper returns, frame for frame,
 the tokens and audio it returns alone on upstream's single-session code.
 
 The scenario (tests/personaplex/batched_scenario.py) runs in the tiny model's interpreter:
@@ -7,7 +7,7 @@ different frames, three prompt at once, one hangs up during its prompt phase, on
 and then, two leave early and late ones reuse freed slots. Any state that leaked between
 slots (a KV-cache row, a position, the token cache, Mimi's state, the random generator, the
 sampling settings) would change some later frame of some conversation: the scenario patches
-each of those leaks into the engine in turn and records where it first shows.
+each of those leaks into the stepper in turn and records where it first shows.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ def test_the_codec_state_matters(scenario: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("leak", LEAKS)
 def test_each_leak_is_caught(scenario: dict[str, Any], leak: str) -> None:
-    """Patched into the engine, the leak changes some conversation's output (or breaks the
-    engine outright, which the equivalence run would report as loudly)."""
+    """Patched into the stepper, the leak changes some conversation's output (or breaks the
+    stepper outright, which the equivalence run would report as loudly)."""
     verdict = scenario["mutants"][leak]
     print(leak, verdict)
     assert verdict["differs"] or verdict.get("error"), f"{leak} leaves every output unchanged"

@@ -16,7 +16,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from scenario6.protocol.messages import KIND_HEADER, SLOTS_HEADER, Kind
+from scenario6.facts.slots import SLOTS_HEADER
+from scenario6.protocol.messages import KIND_HEADER, Kind
 from tests.personaplex.conftest import MAX_BACKLOG_S, SLOTS
 from tests.personaplex.talk import (
     FRAMES,

@@ -4,7 +4,7 @@ PersonaPlex's LM attends to its last 3000 frames (4 minutes) through a ring KV c
 Mimi's transformers to their last 250 steps (10 s); past that the rings wrap and the oldest
 entries are overwritten. With the short-context variant of the tiny model (50 frames, 20
 Mimi steps) every ring wraps several times within seconds: upstream's server and the batched
-one keep talking through the proxy, and the batched engine stays equal to upstream.
+one keep talking through the proxy, and the batched stepper stays equal to upstream.
 """
 
 from __future__ import annotations

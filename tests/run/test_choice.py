@@ -13,22 +13,22 @@ from tests.conftest import require_tool
 def test_auto_without_token_uses_loopback_with_a_reason() -> None:
     choice = choose("auto", "native", "python", Configuration(environ={}))
     assert choice.backend == "loopback"
-    assert choice.backend_runtime == "native"
+    assert choice.backend_placement == "native"
     assert any("no HF_TOKEN" in w and "LOOPBACK" in w for w in choice.warnings)
 
 
 def test_auto_falls_back_to_a_native_loopback_unless_told_otherwise() -> None:
     choice = choose("auto", None, "python", Configuration(environ={}))
-    assert (choice.backend, choice.backend_runtime) == ("loopback", "native")
+    assert (choice.backend, choice.backend_placement) == ("loopback", "native")
     assert any("--backend-runtime container" in w for w in choice.warnings)
     if choice.runtime is not None:
         chosen = choose("auto", "container", "python", Configuration(environ={}))
-        assert chosen.backend_runtime == "container"
+        assert chosen.backend_placement == "container"
 
 
 def test_external_url_and_bad_values() -> None:
     choice = choose("wss://gpu-box:8998/api/chat", None, "python", Configuration(environ={}))
-    assert (choice.backend, choice.backend_runtime) == ("wss://gpu-box:8998/api/chat", "external")
+    assert (choice.backend, choice.backend_placement) == ("wss://gpu-box:8998/api/chat", "external")
     assert choice.stack.kind is None  # the app model starts no backend for a URL
     with pytest.raises(ChoiceError, match="use auto, personaplex, loopback"):
         choose("gpu-box", None, "python", Configuration(environ={}))
@@ -51,7 +51,7 @@ def test_a_backend_url_the_frontend_would_refuse_is_refused_before_anything_star
         choose(url, None, "python", Configuration(environ={}))
     # A pool of backends is a backend URL too, as MOSHI_WS_URL reads it.
     pool = choose("ws://gpu-a:8998,ws://gpu-b:8998", None, "python", Configuration(environ={}))
-    assert pool.backend_runtime == "external"
+    assert pool.backend_placement == "external"
 
 
 def test_personaplex_without_gpu_runtime_is_refused_naming_it() -> None:
@@ -87,7 +87,7 @@ def test_batched_runs_like_personaplex_in_its_container() -> None:
         choose("batched", "native", "python", Configuration(environ={"HF_TOKEN": "x"}))
     # Without a GPU it runs on the CPU, as personaplex does; with USE_GPU it needs the runtime.
     choice = choose("batched", None, "python", Configuration(environ={"USE_GPU": "0"}))
-    assert (choice.backend, choice.backend_runtime) == ("batched", "container")
+    assert (choice.backend, choice.backend_placement) == ("batched", "container")
     assert choice.stack == Stack("batched", "container", "python")
     if not ContainerRuntime.detect().has_nvidia():
         with pytest.raises(ChoiceError, match=r"--backend batched cannot run here: .*NVIDIA"):

@@ -14,7 +14,7 @@ from scenario6.apphost import (
 )
 from scenario6.containers import ContainerRuntime
 from scenario6.facts import contract
-from scenario6.facts.stack import FrontendRuntime
+from scenario6.facts.stack import FrontendPlacement
 from scenario6.run.container import ContainerRunner
 from scenario6.run.resolve import RunResolver
 from tests.support.appmodel import load_app
@@ -24,7 +24,7 @@ TOKEN = "hf_secret_for_tests_42"
 
 
 def resolver_for(
-    backend: str, runtime: ContainerRuntime, frontend: FrontendRuntime = "python"
+    backend: str, runtime: ContainerRuntime, frontend: FrontendPlacement = "python"
 ) -> RunResolver:
     ports = {"MOSHI_PORT": "18998", "FRONTEND_PORT": "18010"}
     app = load_app(Operation.RUN, backend, ports, frontend=frontend)

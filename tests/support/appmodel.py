@@ -1,5 +1,5 @@
 """The repository's apphost.py loaded as ``scenario6 run`` and ``publish`` load it: with the
-stack (backend, how it runs, the frontend's runtime) handed to it, not read from settings."""
+stack (the backend, where it runs, where the frontend runs) passed to its loader."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from scenario6.apphost import DistributedApplication, Operation, load_apphost
 from scenario6.facts.kinds import BACKENDS
-from scenario6.facts.stack import BackendRuntime, FrontendRuntime, Stack, handed
+from scenario6.facts.stack import BackendPlacement, FrontendPlacement, Stack
 
 APPHOST = Path(__file__).resolve().parents[2] / "apphost.py"
 
@@ -18,16 +18,15 @@ def load_app(
     backend: str = "loopback",
     overrides: Mapping[str, str] | None = None,
     *,
-    backend_runtime: BackendRuntime | None = None,
-    frontend: FrontendRuntime | None = None,
+    backend_placement: BackendPlacement | None = None,
+    frontend: FrontendPlacement | None = None,
     path: Path = APPHOST,
 ) -> DistributedApplication:
     """The app model for ``backend`` (a kind in its container by default, or a URL), with the
     frontend native in run mode and in its image when publishing, unless told otherwise."""
     stack = Stack(
         backend,
-        backend_runtime or ("container" if backend in BACKENDS else "external"),
+        backend_placement or ("container" if backend in BACKENDS else "external"),
         frontend or ("docker" if operation is Operation.PUBLISH else "python"),
     )
-    with handed(stack):
-        return load_apphost(path, operation, overrides)
+    return load_apphost(path, operation, overrides, stack=stack)

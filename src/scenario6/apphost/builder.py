@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scenario6.facts.stack import Stack, chosen
+
 from .configuration import Configuration
 from .context import ExecutionContext, Operation
 from .errors import AppModelError
@@ -35,6 +37,7 @@ class LoadRequest:
     app_dir: Path
     apphost_path: Path | None = None
     overrides: dict[str, str] = field(default_factory=dict)
+    stack: Stack | None = None  # what the command chose; None: the mode's default
     captured: DistributedApplication | None = None
 
 
@@ -62,10 +65,13 @@ class DistributedApplicationBuilder:
         name: str | None = None,
         apphost_path: Path | None = None,
         args: Sequence[str] = (),
+        stack: Stack | None = None,
     ) -> None:
         self.app_dir = app_dir.resolve()
         self.configuration = configuration
         self.execution_context = context or ExecutionContext()
+        # Which backend and frontend run, and where: the command's choice, never re-decided.
+        self.stack = chosen(stack, self.execution_context.is_publish_mode)
         self.name = name or _slug(self.app_dir.name)
         self.apphost_path = apphost_path
         self.args = list(args)
@@ -146,13 +152,14 @@ class DistributedApplicationBuilder:
 
 
 class DistributedApplication:
-    """A validated app model: pure data that the run engine and the publishers consume."""
+    """A validated app model: pure data that the run supervisor and the publishers consume."""
 
     def __init__(self, builder: DistributedApplicationBuilder) -> None:
         self.name = builder.name
         self.app_dir = builder.app_dir
         self.apphost_path = builder.apphost_path
         self.execution_context = builder.execution_context
+        self.stack = builder.stack
         self.configuration = builder.configuration
         self.resources: tuple[Resource, ...] = tuple(builder.resources)
         self.parameters = dict(builder.parameters)
@@ -171,6 +178,7 @@ class DistributedApplication:
                 context=ExecutionContext(request.operation),
                 name=name,
                 apphost_path=request.apphost_path,
+                stack=request.stack,
             )
         argv = list(sys.argv[1:] if args is None else args)
         operation = Operation.RUN

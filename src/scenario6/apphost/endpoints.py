@@ -43,7 +43,7 @@ class EndpointProperty(enum.Enum):
 class EndpointReference:
     """Points at ``resource``'s endpoint ``endpoint``; as an environment value it is the URL.
 
-    Who resolves it decides the host: the run engine uses 127.0.0.1 and the host port, a
+    Who resolves it decides the host: the run supervisor uses 127.0.0.1 and the host port, a
     Compose publisher the service name and the target port.
     """
 

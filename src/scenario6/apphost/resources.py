@@ -123,7 +123,7 @@ class Resource:
         return self
 
     def with_startup_timeout(self, seconds: float) -> Self:
-        """How long the run engine waits for this resource to become healthy."""
+        """How long the run supervisor waits for this resource to become healthy."""
         if seconds <= 0:
             raise AppModelError("must be positive", resource=self.name, field="startup_timeout")
         self.startup_timeout = seconds

@@ -1,4 +1,4 @@
-"""What N conversations cost on the batched engine: per 80 ms tick against how many are live,
+"""What N conversations cost on the batched stepper: per 80 ms tick against how many are live,
 while one more joins, and in memory.
 
 Run in an interpreter that has torch and PersonaPlex's ``moshi`` fork (the batched backend
@@ -8,7 +8,7 @@ image, or the test-support venv)::
     python -m scenario6.backend.batchprobe --full-size --levels 1,8,32
 
 The models are the ones ``modelprobe`` builds (:class:`.probekit.RandomModels`, random
-weights); the engine (:class:`.batched.engine.Engine`) gets as many slots as the largest level
+weights); the stepper (:class:`.batched.stepper.Stepper`) gets as many slots as the largest level
 and the batched server's own warm-up; on a GPU, levels above what the server would hold there
 (``--slots auto``) are skipped. Then, level by level in ascending order, conversations
 join until one fewer than the level are live (prompted to the end, untimed), and the last one
@@ -16,9 +16,9 @@ joins as the server schedules it while the others talk (:meth:`Batch.join`): its
 steps, the others' ticks and how late their frames run, and its time to the handshake are
 timed. After ``--warm-up`` more ticks, ``--frames`` ticks of every live conversation are
 timed back to back. A *tick* is the server's model work for one frame: each
-conversation's 80 ms of audio to the device, :meth:`Engine.frame`, the answers' audio back to
+conversation's 80 ms of audio to the device, :meth:`Stepper.frame`, the answers' audio back to
 the host; timed after synchronising a GPU. Memory: on CUDA what torch allocated for the
-engine's slots and at each level's peak, on a CPU the process's resident memory.
+stepper's slots and at each level's peak, on a CPU the process's resident memory.
 
 It prints one JSON object with the raw timings; ``scenario6 bench batch`` summarises them.
 Opus decoding and encoding (``sphn``, on the CPU) are not part of the figures.
@@ -35,9 +35,9 @@ from typing import Any
 
 from scenario6.backend import probekit
 from scenario6.backend.batched.__main__ import MAX_SLOTS, choose_slots, warm_up
-from scenario6.backend.batched.engine import Engine, Slot
 from scenario6.backend.batched.rows import slot_bytes
-from scenario6.backend.batched.server import prompt_deadline
+from scenario6.backend.batched.scheduler import prompt_deadline
+from scenario6.backend.batched.stepper import Slot, Stepper
 from scenario6.backend.conventions import system_tags
 from scenario6.backend.probekit import (
     BATCH_FRAMES,
@@ -90,12 +90,12 @@ class Memory:
 
 
 class Batch:
-    """An engine on ``models`` with ``slots`` slots, and its conversations."""
+    """A stepper on ``models`` with ``slots`` slots, and its conversations."""
 
     def __init__(self, models: RandomModels, prompts: Prompts, slots: int) -> None:
         self.models = models
         self.prompts = prompts
-        self.engine = Engine(models.lm_gen, models.mimi, slots)
+        self.stepper = Stepper(models.lm_gen, models.mimi, slots)
         self.live: list[Slot] = []
 
     def tick(self) -> float:
@@ -104,15 +104,15 @@ class Batch:
         chunks = {slot: models.noise() for slot in self.live}  # decoded Opus, host memory
         began = models.now()
         audio = {slot: chunk.to(device=models.device)[None, None] for slot, chunk in chunks.items()}
-        for output in self.engine.frame(audio).values():
+        for output in self.stepper.frame(audio).values():
             if output.pcm is not None:
                 output.pcm[0, 0].cpu().numpy()  # what the server hands its Opus encoder
         return round((models.now() - began) * 1000, 4)
 
     def fill(self) -> None:
         """One more live conversation, joined without a persona and without timing it."""
-        slot = self.engine.join(str(self.prompts.voice), [], seed=len(self.live))
-        while not self.engine.prompt(slot, FILL_STEPS):
+        slot = self.stepper.join(str(self.prompts.voice), [], seed=len(self.live))
+        while not self.stepper.prompt(slot, FILL_STEPS):
             pass
         self.live.append(slot)
 
@@ -127,10 +127,10 @@ class Batch:
         step (it counts as setting up), each later call runs one step, the last one also
         ends the phase.
         """
-        models, engine = self.models, self.engine
+        models, stepper = self.models, self.stepper
         began = models.now()
-        slot = engine.join(str(self.prompts.voice), text_tokens, seed=len(self.live))
-        done = engine.prompt(slot, 1)
+        slot = stepper.join(str(self.prompts.voice), text_tokens, seed=len(self.live))
+        done = stepper.prompt(slot, 1)
         setup_ms = (models.now() - began) * 1000
         steps: list[float] = []
         ticks: list[float] = []
@@ -143,7 +143,7 @@ class Batch:
             due = start + frames * FRAME_S
             if not self.live or now < due or owed or now < prompt_until:
                 owed = False
-                done = engine.prompt(slot, 1)
+                done = stepper.prompt(slot, 1)
                 steps.append(round((models.now() - now) * 1000, 4))
                 continue
             late.append(round((now - due) * 1000, 4))
@@ -175,7 +175,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         memory = Memory(models)
         batch = Batch(models, prompts, max(counts))
         engine_bytes = memory.held()
-        warm_up(batch.engine, prompts.voice.parent, models.frame_size)
+        warm_up(batch.stepper, prompts.voice.parent, models.frame_size)
         text_tokens = prompts.encode(system_tags(DEFAULT_PERSONA))
         levels = []
         for level in counts:
@@ -199,7 +199,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         **models.describe(),
         "frame_budget_ms": FRAME_S * 1000,
         "warm_up_frames": args.warm_up,
-        "slots": len(batch.engine.slots),
+        "slots": len(batch.stepper.slots),
         "auto_slots": auto,  # what --slots auto would hold here; None on a CPU
         "levels_skipped": [level for level in args.levels if level not in counts],
         **prompts.describe(),
@@ -223,7 +223,7 @@ def levels_argument(value: str) -> list[int]:
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m scenario6.backend.batchprobe",
-        description="Time the batched engine's 80 ms tick against the number of live "
+        description="Time the batched stepper's 80 ms tick against the number of live "
         "conversations, and a conversation joining, with random weights; prints one JSON object.",
     )
     parser.add_argument(

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scenario6.backend.model_folder import ModelFolder
-from scenario6.backend.slots import AUTO, Slots, SlotsError, parse_slots
-from scenario6.backend.slots import ENV as SLOTS_ENV
 from scenario6.facts.contract import CERTS_DIR
 from scenario6.facts.kinds import (
     BACKENDS,
@@ -31,6 +29,7 @@ from scenario6.facts.kinds import (
     Backend,
 )
 from scenario6.facts.names import BACKEND, BACKEND_PORT, TOKEN
+from scenario6.facts.slots import AUTO, SLOTS_ENV, SLOTS_OPTION, Slots, SlotsError, parse_slots
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -149,7 +148,7 @@ def server_argv(
     elif config.voice_prompt_dir is not None:
         argv += ["--voice-prompt-dir", config.voice_prompt_dir]
     if config.backend == BATCHED:
-        argv += ["--slots", str(config.slots)]
+        argv += [SLOTS_OPTION, str(config.slots)]
     return [*argv, *extra]
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import sphn
 from aiohttp import WSMsgType, web
 
+from scenario6.facts.slots import SLOTS_HEADER
 from scenario6.protocol import messages
 from scenario6.protocol.limits import BACKLOG_CLOSE, BACKLOG_REASON, MAX_BACKLOG_S
 from scenario6.protocol.messages import (
@@ -35,7 +36,6 @@ from scenario6.protocol.messages import (
     KIND_HEADER,
     LOOPBACK_KIND,
     SAMPLE_RATE,
-    SLOTS_HEADER,
     Kind,
 )
 from scenario6.protocol.ogg import OggError, parse_pages

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from scenario6.facts.names import BACKEND_PORT
+from scenario6.facts.slots import SLOTS_OPTION
 from scenario6.protocol.limits import (
     MAX_BACKLOG_S,
     MAX_HEADER_FIELD_BYTES,
@@ -39,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve several sessions at once (upstream serves one; for benchmarks)",
     )
     parser.add_argument(
-        "--slots",
+        SLOTS_OPTION,
         type=_positive,
         metavar="N",
         help="hold N sessions at once, each with its own prompts, and advertise N to the "

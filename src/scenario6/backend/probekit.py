@@ -2,7 +2,7 @@
 their common options and their one JSON object of output.
 
 The probes (``modelprobe``: one conversation as upstream's server runs it; ``batchprobe``: N
-conversations on the batched engine) run in an interpreter that has torch and PersonaPlex's
+conversations on the batched stepper) run in an interpreter that has torch and PersonaPlex's
 ``moshi`` fork. This module is also imported where neither is installed (the benchmarks read
 its constants), so it imports them only when a model is built.
 """

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from scenario6.backend.probekit import BATCH_FRAMES, BATCH_LEVELS, counts
+from scenario6.facts.slots import AUTO, SLOTS_OPTION
 
 from . import probe
 from .probe import describe, prompts, spread
@@ -91,7 +92,7 @@ def _join(join: Mapping[str, Any], budget: float) -> dict[str, Any]:
 
 
 def _memory(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Bytes one more conversation takes: its share of the engine's per-slot state plus the
+    """Bytes one more conversation takes: its share of the stepper's per-slot state plus the
     growth per conversation from the smallest to the largest level, against the estimate."""
     memory = raw["memory"]
     estimate, engine = memory["slot_bytes_estimate"], memory["engine_bytes"]
@@ -167,7 +168,7 @@ def lines(result: Mapping[str, Any]) -> list[str]:
             ]
         )
     out = [
-        f"{describe(result)}; an engine of {result['slots']} slots",
+        f"{describe(result)}; a stepper of {result['slots']} slots",
         f"{result['frames']} ticks per level after {result['warm_up_frames']} warm-up ticks; "
         f"budget {budget:g} ms a frame, kept when the p90 tick is within it",
         *_table(ticks),
@@ -179,7 +180,7 @@ def lines(result: Mapping[str, Any]) -> list[str]:
         )
     best = result["max_conversations_within_budget"]
     out.append(f"  most conversations within the budget: {best or 'none of the levels'}")
-    if note := capacity(result):
+    if note := slots_note(result):
         out.append(f"  {note}")
     persona = result["persona"]
     out.append(
@@ -199,12 +200,12 @@ def lines(result: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def capacity(result: Mapping[str, Any]) -> str:
+def slots_note(result: Mapping[str, Any]) -> str:
     """What the server's ``--slots auto`` would hold on this GPU, and the levels skipped for
     it; ``""`` on a CPU."""
     if result["auto_slots"] is None:
         return ""
-    note = f"--slots auto would hold {result['auto_slots']} conversations on this GPU"
+    note = f"{SLOTS_OPTION} {AUTO} would hold {result['auto_slots']} conversations on this GPU"
     if result["levels_skipped"]:
         note += f"; levels skipped for it: {', '.join(map(str, result['levels_skipped']))}"
     return note

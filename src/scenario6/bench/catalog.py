@@ -163,7 +163,7 @@ BENCHMARKS = (
         "batch",
         "Batch: N conversations on one model, per 80 ms tick",
         about=lambda plan: (
-            "the batched engine (tiny, random weights), "
+            "the batched stepper (tiny, random weights), "
             f"{_listed(plan.batch_levels)} conversations, {plan.batch_frames} ticks each"
         ),
         measure=lambda plan: batch.measure(

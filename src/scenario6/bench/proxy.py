@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from scenario6.facts.slots import SLOTS_SETTING
 from scenario6.protocol import messages
 from scenario6.protocol.messages import CHAT_PATH
 from scenario6.protocol.ogg import write_page
@@ -170,7 +171,7 @@ def measure(levels: list[int], seconds: float) -> dict[str, object]:
     frontend_env = {
         "MOSHI_WS_URL": f"ws://{HOST}:{backend_port}",
         "MAX_MESSAGES_PER_SECOND": "1000",
-        "SESSIONS_PER_BACKEND": str(max(levels)),
+        SLOTS_SETTING: str(max(levels)),
         "MAX_SESSIONS_PER_CLIENT": str(max(levels)),  # every load generator is 127.0.0.1
     }
     results: list[Level] = []

@@ -30,7 +30,7 @@ from scenario6.bench.harness import HOST, ChildServer, failure, free_port
 from scenario6.bench.images import REPO, build_on, choose_base, engine
 from scenario6.containers import ContainerRuntime, RuntimeUnavailable, labels
 from scenario6.facts.names import FRONTEND
-from scenario6.facts.stack import Stack, handed
+from scenario6.facts.stack import Stack
 from scenario6.run.venv import find_venv, install_stamp, stamp_path
 
 ROUTE_MODULE = Path("src/scenario6/frontend/routes/health.py")
@@ -72,8 +72,8 @@ def make_workspace(destination: Path, repo: Path = REPO) -> Path:
     site = venv / "lib" / version / "site-packages"
     deps = sysconfig.get_paths()["purelib"]
     (site / "scenario6-workspace.pth").write_text(f"{destination / 'src'}\n{deps}\n")
-    with handed(Stack("loopback", "native")):  # the frontend is all this needs
-        app = load_apphost(destination / "apphost.py", Operation.RUN)
+    # The frontend is all this needs.
+    app = load_apphost(destination / "apphost.py", Operation.RUN, stack=Stack("loopback", "native"))
     frontend = app.resource(FRONTEND)
     assert isinstance(frontend, PythonAppResource)
     stamp_path(find_venv(frontend), frontend).write_text(install_stamp(frontend) + "\n")
@@ -224,7 +224,7 @@ def production_edit(
 
 def warm_start(
     workspace: Path,
-    backend_runtime: str,
+    backend_placement: str,
     containers: tuple[ContainerRuntime, str] | None,
     repeats: int = WARM_STARTS,
 ) -> dict[str, Any]:
@@ -241,7 +241,7 @@ def warm_start(
             # The images benchmark's backend image is not the loopback this times.
             "SCENARIO6_BACKEND_IMAGE": "",
         }
-    args = ["--backend", "loopback", "--backend-runtime", backend_runtime]
+    args = ["--backend", "loopback", "--backend-runtime", backend_placement]
     seconds = []
     app_id = load_apphost(workspace / "apphost.py", Operation.RUN).app_id
     try:

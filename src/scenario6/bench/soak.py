@@ -22,6 +22,7 @@ from typing import TypeVar
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from scenario6.facts.slots import SLOTS_SETTING
 from scenario6.protocol import messages
 from scenario6.protocol.messages import CHAT_PATH
 from scenario6.protocol.ogg import write_page
@@ -142,7 +143,7 @@ def measure(seconds: float = DEFAULT_SECONDS, sessions: int = SESSIONS) -> SoakR
     loopback += ["--concurrent", "--no-transcode", "--prompt-ms", "0", "--delay-ms", "0"]
     env = {
         "MOSHI_WS_URL": f"ws://{HOST}:{backend_port}",
-        "SESSIONS_PER_BACKEND": str(sessions),
+        SLOTS_SETTING: str(sessions),
         "MAX_SESSIONS_PER_CLIENT": str(sessions),  # every session comes from 127.0.0.1
     }
     frontend_args = ["frontend", "--host", HOST, "--port", str(frontend_port)]

@@ -204,11 +204,11 @@ def batch_table(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
         figures.append(Figure.single(label, "MiB", value, "1 run", note))
     best = result["max_conversations_within_budget"]
     tried = ", ".join(str(level["conversations"]) for level in result["levels"])
-    capacity = batch.capacity(result)
+    note = batch.slots_note(result)
     notes = [
         f"Most conversations whose p90 tick keeps the {budget:g} ms budget: **{best or 'none'}** "
-        f"(levels tried: {tried}{'; ' + capacity if capacity else ''}).",
-        f"The batched backend's engine: {probe.describe(result)}, random weights, "
+        f"(levels tried: {tried}{'; ' + note if note else ''}).",
+        f"The batched backend's stepper: {probe.describe(result)}, random weights, "
         f"{result['slots']} slots; torch {result['torch']}; a tick is every live "
         "conversation's frame in one batched pass, with its audio to the device and back. The "
         f"joining conversation's persona is {result['persona']['characters']} characters; "

@@ -36,7 +36,7 @@ def doctor(args: argparse.Namespace) -> int:
 
     try:
         report = run_checks(
-            mode=args.mode, backend=args.backend, backend_runtime=args.backend_runtime
+            mode=args.mode, backend=args.backend, backend_placement=args.backend_runtime
         )
     except FileNotFoundError as exc:  # not run from (or installed from) a checkout
         print(f"scenario6 doctor: {exc}; run it inside the repository", file=sys.stderr)

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scenario6.backend import slots
 from scenario6.facts.kinds import BACKENDS, BATCHED, PERSONAPLEX
 from scenario6.facts.names import FRONTEND
+from scenario6.facts.slots import AUTO, SLOTS_ENV, SLOTS_OPTION, Slots, SlotsError, parse_slots
 
 if TYPE_CHECKING:
     from scenario6.publish.options import PublishOptions
@@ -67,15 +67,15 @@ def _publish_options(parser: argparse.ArgumentParser) -> None:
         choices=BACKENDS,
         default=PERSONAPLEX,
         help="PersonaPlex-7B on a GPU (default), the loopback demo backend (no GPU, no model), "
-        "or batched: PersonaPlex-7B holding several conversations per GPU (--slots)",
+        f"or batched: PersonaPlex-7B holding several conversations per GPU ({SLOTS_OPTION})",
     )
     parser.add_argument(
-        "--slots",
+        SLOTS_OPTION,
         type=_slots,
         metavar="N",
         help=f"conversations each batched backend replica holds at once: a whole number, or "
-        f"{slots.AUTO} to fit its GPU's free memory (default: {slots.ENV} from the environment "
-        f"or .env, else {slots.AUTO})",
+        f"{AUTO} to fit its GPU's free memory (default: {SLOTS_ENV} from the environment "
+        f"or .env, else {AUTO})",
     )
     parser.add_argument(
         "--no-gpu",
@@ -111,10 +111,10 @@ def _publish_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-size", default="40Gi", help="model cache volume size (Kubernetes)")
 
 
-def _slots(value: str) -> str:
+def _slots(value: str) -> Slots:
     try:
-        return str(slots.parse_slots(value))
-    except slots.SlotsError as exc:
+        return parse_slots(value)
+    except SlotsError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
@@ -125,7 +125,7 @@ def options_from(args: argparse.Namespace) -> PublishOptions:
     if (args.tls_cert is None) != (args.tls_key is None):
         raise SystemExit("scenario6: --tls-cert and --tls-key go together")
     if args.slots is not None and args.backend != BATCHED:
-        raise SystemExit(f"scenario6: --slots is for --backend {BATCHED}")
+        raise SystemExit(f"scenario6: {SLOTS_OPTION} is for --backend {BATCHED}")
     images: dict[str, str] = {}
     for item in args.image:
         name, sep, ref = item.partition("=")
@@ -134,11 +134,19 @@ def options_from(args: argparse.Namespace) -> PublishOptions:
         images[name] = ref
     # USE_GPU means the same here as in run mode: environment first, then the app's .env.
     config = Configuration.for_app_dir(args.apphost.resolve().parent)
+    # So is the slot count; the option wins over the setting.
+    slots = args.slots
+    if slots is None and args.backend == BATCHED:
+        try:
+            slots = parse_slots(config.get(SLOTS_ENV))
+        except SlotsError as exc:
+            print(f"scenario6: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
     return PublishOptions(
         apphost=args.apphost,
         output=args.output,
         backend=args.backend,
-        slots=args.slots,
+        slots=AUTO if slots is None else slots,
         gpu=not args.no_gpu and config.get_bool("USE_GPU", True),
         https=not args.no_https,
         tls_cert=args.tls_cert,

@@ -6,10 +6,12 @@ import argparse
 import asyncio
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from scenario6.facts.names import TOKEN
+from scenario6.facts.slots import SLOTS_ENV
 from scenario6.run.control.state import ALREADY_RUNNING
 
 ENV_FRONTEND = "SCENARIO6_FRONTEND"
@@ -26,7 +28,7 @@ def register(subparsers: Any) -> None:
         "--backend",
         default=os.environ.get("SCENARIO6_BACKEND", "auto"),
         help=f"auto (PersonaPlex when Docker, an NVIDIA runtime and {TOKEN} are there, else "
-        "loopback), personaplex, loopback, batched (PersonaPlex holding MOSHI_SLOTS "
+        f"loopback), personaplex, loopback, batched (PersonaPlex holding {SLOTS_ENV} "
         "conversations at once), or the URL of a running backend",
     )
     parser.add_argument(
@@ -109,7 +111,7 @@ def _preflight(choice: Any, root: Path) -> bool:
     from scenario6.doctor import run_checks
 
     report = run_checks(
-        mode="run", backend=choice.backend, backend_runtime=choice.backend_runtime, root=root
+        mode="run", backend=choice.backend, backend_placement=choice.backend_placement, root=root
     )
     # The supervisor makes and syncs the venv itself, so only the rest can block.
     blocking = [r for r in report.failures if r.name != "venv"]
@@ -149,7 +151,6 @@ def _already_running(app_dir: Path, printer: Any) -> bool:
 def run(args: argparse.Namespace) -> int:
     from scenario6.apphost import AppModelError, Configuration, Operation, load_apphost
     from scenario6.apphost.parameters import ParameterResolver
-    from scenario6.facts.stack import handed
     from scenario6.run.choice import ChoiceError, choose
     from scenario6.run.printer import Printer
     from scenario6.run.starter import RunOptions
@@ -187,28 +188,28 @@ def run(args: argparse.Namespace) -> int:
         debug_port=args.debug,
         control_port=args.control_port,
     )
+    stack = choice.stack  # handed to the app model as chosen; only a fallback makes another
     while True:
         try:
-            with handed(choice.stack):
-                app = load_apphost(apphost, Operation.RUN)
+            app = load_apphost(apphost, Operation.RUN, stack=stack)
             if args.dashboard:
                 add_dashboard(app, choice.runtime, printer)
             resolver = ParameterResolver(app.configuration)
             supervisor = Supervisor(
                 app, runtime=choice.runtime, parameters=resolver, printer=printer, options=options
             )
-            printer.info(f"backend: {choice.backend} ({choice.backend_runtime}), "
-                         f"frontend: {choice.frontend}")  # fmt: skip
+            printer.info(f"backend: {stack.backend} ({stack.backend_placement}), "
+                         f"frontend: {stack.frontend}")  # fmt: skip
             return asyncio.run(supervisor.run())
         except AppModelError as error:
             printer.error(f"{apphost.name}: {error}")
             return 2
         except VenvUnavailable as error:
-            if choice.frontend != "python" or choice.runtime is None:
+            if stack.frontend != "python" or choice.runtime is None:
                 printer.error(str(error))
                 return 1
             printer.warn(f"{error}\n  Falling back to the frontend in Docker (--frontend docker).")
-            choice.frontend = "docker"
+            stack = replace(stack, frontend="docker")
         except KeyboardInterrupt:
             print(file=sys.stderr)
             return 130

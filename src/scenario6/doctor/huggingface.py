@@ -9,7 +9,7 @@ from scenario6.facts.contract import CACHE_VOLUME
 from scenario6.facts.names import TOKEN
 from scenario6.setup.envfile import token_problem
 
-from .engine import reachable
+from .containers import reachable
 from .result import CheckResult, Context, Status
 
 MODEL_REPO = "nvidia/personaplex-7b-v1"

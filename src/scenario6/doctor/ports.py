@@ -9,7 +9,7 @@ import socket
 from scenario6.containers import labels
 from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND_PORT
 
-from .engine import container_runtime
+from .containers import container_runtime
 from .result import CheckResult, Context, Status
 
 

@@ -14,7 +14,7 @@ from scenario6.facts.kinds import BATCHED, MODEL_BACKENDS
 from scenario6.setup.console import mark
 from scenario6.setup.project import find_root
 
-from .engine import check_engine, check_nvidia_runtime
+from .containers import check_engine, check_nvidia_runtime
 from .gpu import check_gpu
 from .huggingface import check_model_cache, check_token
 from .opus import check_opus
@@ -83,13 +83,13 @@ def run_checks(
     mode: Mode = "run",
     backend: str = "auto",
     *,
-    backend_runtime: str | None = None,
+    backend_placement: str | None = None,
     env: Mapping[str, str] | None = None,
     root: Path | None = None,
 ) -> DoctorReport:
     """Check this machine for ``scenario6 <mode> --backend <backend>``.
 
-    ``backend_runtime`` is ``container``, ``native`` or None (container when an engine
+    ``backend_placement`` is ``container``, ``native`` or None (container when an engine
     answers, else native, as ``scenario6 run`` decides); None also reads
     SCENARIO6_BACKEND_RUNTIME from the environment or ``.env``.
 
@@ -102,7 +102,7 @@ def run_checks(
         mode=mode,
         backend=backend,
     )
-    plan = _plan(ctx, backend_runtime or ctx.setting("SCENARIO6_BACKEND_RUNTIME") or None)
+    plan = _plan(ctx, backend_placement or ctx.setting("SCENARIO6_BACKEND_RUNTIME") or None)
     with ThreadPoolExecutor(max_workers=len(plan)) as pool:
         futures = [(pool.submit(check, ctx), required, reason) for check, required, reason in plan]
         results = []
@@ -118,15 +118,15 @@ def run_checks(
     return DoctorReport(mode, backend, tuple(results))
 
 
-def _plan(ctx: Context, runtime: str | None) -> list[tuple[Check, bool, str | None]]:
+def _plan(ctx: Context, placement: str | None) -> list[tuple[Check, bool, str | None]]:
     """(check, required, reason to skip) for this mode and backend."""
     run, backend = ctx.mode == "run", ctx.backend
     external = "://" in backend
     chosen_model = backend in MODEL_BACKENDS  # what `auto` picks is still open
     model = backend == "auto" or chosen_model
-    native = runtime == "native"
+    native = placement == "native"
     # Without an engine, run mode falls back to a native loopback backend unless told otherwise.
-    needs_engine = not run or chosen_model or runtime == "container"
+    needs_engine = not run or chosen_model or placement == "container"
     try:
         use_gpu = ctx.configuration.get_bool("USE_GPU", True)
     except AppModelError:  # `scenario6 run` names the bad value; here it only picks checks

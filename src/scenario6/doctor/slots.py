@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scenario6.backend.slots import AUTO, ENV, SlotsError, parse_slots
+from scenario6.facts.slots import AUTO, SLOTS_ENV, SlotsError, parse_slots
 
 from .result import CheckResult, Context, Status
 
@@ -10,19 +10,20 @@ from .result import CheckResult, Context, Status
 def check_slots(ctx: Context) -> CheckResult:
     name = "conversations per backend"
     try:
-        held = parse_slots(ctx.setting(ENV))
+        slots = parse_slots(ctx.setting(SLOTS_ENV))
     except SlotsError as exc:
         return CheckResult(
             name,
             Status.FAIL,
             str(exc),
-            f"set {ENV} in .env (or the environment) to a whole number ≥ 1, or to {AUTO}",
+            f"set {SLOTS_ENV} in .env (or the environment) to a whole number ≥ 1, or to {AUTO}",
         )
-    if held == AUTO:
+    if slots == AUTO:
         return CheckResult(
             name,
             Status.OK,
-            f"{ENV}={AUTO}: each backend holds as many as its GPU's free memory allows, "
+            f"{SLOTS_ENV}={AUTO}: each backend holds as many as its GPU's free memory allows, "
             "decided when it starts",
         )
-    return CheckResult(name, Status.OK, f"{ENV}={held}: each backend holds up to {held} at once")
+    summary = f"{SLOTS_ENV}={slots}: each backend holds up to {slots} at once"
+    return CheckResult(name, Status.OK, summary)

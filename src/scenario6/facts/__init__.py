@@ -3,7 +3,7 @@
 - :mod:`.names`: the two services' names and ports, and the secret's name;
 - :mod:`.kinds`: the backend kinds and the image target each runs in;
 - :mod:`.urls`: how a backend URL is written (``MOSHI_WS_URL``, ``--backend URL``);
-- :mod:`.stack`: which backend and frontend runtime a command chose, handed to the app model;
+- :mod:`.stack`: which backend and frontend a command chose and where each runs, for the app model;
 - :mod:`.contract`: the backend image's readiness, paths and volumes.
 
 The app model (``apphost.py``), ``run``, ``publish``, ``doctor``, ``bench``, the frontend and

@@ -1,23 +1,22 @@
-"""Which backend and frontend runtime the app model describes, chosen once and handed to it.
+"""Which backend and frontend the app model describes, and where each runs: chosen once.
 
 ``scenario6 run`` chooses from what this machine has (:mod:`scenario6.run.choice`),
-``scenario6 publish`` from its options; each hands its :class:`Stack` to the app model while
-loading it (:func:`handed`), and ``apphost.py`` takes it with :func:`given` instead of reading
-settings back and deciding again.
+``scenario6 publish`` from its options; each passes its :class:`Stack` to the app model's
+loader (:func:`scenario6.apphost.load_apphost`), and ``apphost.py`` reads it from its builder
+instead of reading settings back and deciding again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal
 
 from .kinds import BACKENDS, MODEL_BACKENDS, PERSONAPLEX
 
-BackendRuntime = Literal["container", "native", "external"]
-FrontendRuntime = Literal["python", "docker"]
+# Where each runs. Users say --backend-runtime (SCENARIO6_BACKEND_RUNTIME); in code "runtime"
+# is the container runtime (Docker or Podman) only.
+BackendPlacement = Literal["container", "native", "external"]
+FrontendPlacement = Literal["python", "docker"]
 
 
 @dataclass(frozen=True)
@@ -30,42 +29,28 @@ class Stack:
     """
 
     backend: str = PERSONAPLEX  # a backend kind, or the URL of a backend that runs elsewhere
-    backend_runtime: BackendRuntime = "container"
-    frontend: FrontendRuntime = "python"
+    backend_placement: BackendPlacement = "container"
+    frontend: FrontendPlacement = "python"
 
     def __post_init__(self) -> None:
-        if (self.backend_runtime == "external") == (self.backend in BACKENDS):
+        if (self.backend_placement == "external") == (self.backend in BACKENDS):
             raise ValueError(
-                f"backend {self.backend!r} cannot run as {self.backend_runtime!r}: a backend "
+                f"backend {self.backend!r} cannot run as {self.backend_placement!r}: a backend "
                 "kind runs as a container or natively, a URL is external"
             )
-        if self.backend_runtime == "native" and self.backend in MODEL_BACKENDS:
+        if self.backend_placement == "native" and self.backend in MODEL_BACKENDS:
             raise ValueError(f"backend {self.backend!r} runs only in its container image")
 
     @property
     def kind(self) -> str | None:
         """The backend kind this stack starts; None for a backend that runs elsewhere."""
-        return None if self.backend_runtime == "external" else self.backend
+        return None if self.backend_placement == "external" else self.backend
 
 
-_GIVEN: ContextVar[Stack | None] = ContextVar("scenario6_stack", default=None)
-
-
-@contextmanager
-def handed(stack: Stack) -> Iterator[Stack]:
-    """Hand ``stack`` to the app models loaded inside the block."""
-    token = _GIVEN.set(stack)
-    try:
-        yield stack
-    finally:
-        _GIVEN.reset(token)
-
-
-def given(publishing: bool) -> Stack:
-    """The stack the command chose. Loaded without one (by a test, or an editor running the
-    file), the app model describes PersonaPlex in its container, with the frontend native in
-    run mode and in its image when publishing."""
-    stack = _GIVEN.get()
+def chosen(stack: Stack | None, publishing: bool) -> Stack:
+    """``stack``, checked against the mode. Loaded without one (by a test, or an editor running
+    the file), the app model describes PersonaPlex in its container, with the frontend native
+    in run mode and in its image when publishing."""
     if stack is None:
         return Stack(frontend="docker" if publishing else "python")
     if publishing and stack.frontend != "docker":

@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from scenario6.facts.names import BACKEND_PORT, FRONTEND_PORT
+from scenario6.facts.slots import SLOTS_HEADER, SLOTS_OPTION
 from scenario6.facts.urls import BackendUrl, parse_backend_urls
 from scenario6.protocol.voices import DEFAULT_PERSONA, DEFAULT_VOICE, PERSONA_MAX_CHARS, voice_name
 
@@ -110,12 +111,13 @@ class FrontendSettings(BaseSettings):
         description="Sessions one client (a signed-in person, else a client address) may hold "
         "or wait for at once; more are refused so that one client cannot fill the queue.",
     )
+    # The slot count's one frontend setting (SLOTS_SETTING): its name is the public one.
     sessions_per_backend: int = Field(
         1,
         ge=1,
         description="Sessions one backend serves at once, until it says otherwise. PersonaPlex "
         "serves one. A backend that holds several (the batched PersonaPlex server, the loopback "
-        "backend with --slots) sends its own count in the X-Scenario6-Slots header when a "
+        f"backend with {SLOTS_OPTION}) sends its own count in the {SLOTS_HEADER} header when a "
         "session opens, and the proxy uses that count for it from then on; raise this only for "
         "backends that serve several without saying so (the loopback backend with --concurrent).",
     )

@@ -28,9 +28,6 @@ KIND_HEADER = "X-Scenario6-Backend"
 LOOPBACK_KIND = "loopback"
 BATCHED_KIND = "personaplex-batched"
 PERSONAPLEX_KIND = "personaplex"
-# How many conversations a backend holds at once (a decimal integer, at least 1), for a
-# backend that serves several; without it the proxy assumes SESSIONS_PER_BACKEND.
-SLOTS_HEADER = "X-Scenario6-Slots"
 
 
 def audio(payload: bytes) -> bytes:

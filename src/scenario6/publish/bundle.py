@@ -13,7 +13,6 @@ from pathlib import Path
 
 from scenario6.apphost import DistributedApplication, Operation, load_apphost
 from scenario6.facts.names import BACKEND
-from scenario6.facts.stack import handed
 
 from . import compose, kubernetes, profile, readme, tls
 from .options import PublishOptions
@@ -42,8 +41,9 @@ class Published:
 
 
 def load(options: PublishOptions) -> DistributedApplication:
-    with handed(options.stack):
-        return load_apphost(options.apphost, Operation.PUBLISH, options.overrides())
+    return load_apphost(
+        options.apphost, Operation.PUBLISH, options.overrides(), stack=options.stack
+    )
 
 
 def services_for(app: DistributedApplication, options: PublishOptions) -> dict[str, Service]:

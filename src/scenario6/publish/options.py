@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scenario6.backend import slots
-from scenario6.facts.kinds import LOOPBACK, MODEL_BACKENDS, PERSONAPLEX, Backend
+from scenario6.facts.kinds import BATCHED, LOOPBACK, MODEL_BACKENDS, PERSONAPLEX, Backend
+from scenario6.facts.slots import AUTO, SLOTS_ENV, Slots
 from scenario6.facts.stack import Stack
 
 
@@ -21,7 +21,7 @@ class PublishOptions:
     apphost: Path = Path("apphost.py")
     output: Path = Path("deploy")
     backend: Backend = PERSONAPLEX
-    slots: str | None = None  # the batched backend's MOSHI_SLOTS; None: the app model's own
+    slots: Slots = AUTO  # what each batched backend holds at once (other backends hold one)
     gpu: bool = True
     https: bool = True
     tls_cert: Path | None = None
@@ -43,13 +43,18 @@ class PublishOptions:
             "USE_GPU": "1" if self.gpu and self.backend in MODEL_BACKENDS else "0",
             "MOSHI_USE_SSL": "1" if self.backend_tls else "0",
         }
-        if self.slots is not None:
-            values[slots.ENV] = self.slots
+        if self.batched:
+            values[SLOTS_ENV] = str(self.slots)
         if self.base_image:
             values["SCENARIO6_BASE_IMAGE"] = self.base_image
         if self.tls_names:
             values["SCENARIO6_TLS_NAMES"] = ",".join(self.tls_names)
         return values
+
+    @property
+    def batched(self) -> bool:
+        """A backend that holds :attr:`slots` conversations at once."""
+        return self.backend == BATCHED
 
     @property
     def demo(self) -> bool:

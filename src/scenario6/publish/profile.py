@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from scenario6.backend import slots
 from scenario6.facts import contract
 from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND
+from scenario6.facts.slots import SLOTS_LABEL
 from scenario6.facts.urls import parse_backend_urls
 
 from .options import PublishOptions
@@ -26,8 +26,6 @@ TLS_SOURCE = "certs"
 BACKEND_CERTS_VOLUME = f"{BACKEND}-certs"
 BACKEND_CA_DIR = "/run/scenario6/moshi-ca"
 DEMO_NOTE = "loopback demo backend: no GPU, no model; it echoes your voice back"
-# How many conversations each backend replica holds at once (batched backends only).
-SLOTS_LABEL = "org.scenario6.slots"
 
 
 def apply(services: dict[str, Service], options: PublishOptions) -> dict[str, Service]:
@@ -63,18 +61,10 @@ def _backend(service: Service, options: PublishOptions) -> None:
     }
     if options.demo:
         service.labels["org.scenario6.note"] = DEMO_NOTE
-    held = conversations(service)
-    if held is not None:
-        service.labels[SLOTS_LABEL] = held
+    if options.batched:
+        service.labels[SLOTS_LABEL] = str(options.slots)
     if scheme == "https":
         service.mounts.append(Mount(BACKEND_CERTS_VOLUME, contract.CERTS_DIR))
-
-
-def conversations(backend: Service | None) -> str | None:
-    """The batched backend's slot count as the app model gave it (a number or ``auto``);
-    None for a backend that serves one conversation at a time."""
-    value = backend.env.get(slots.ENV) if backend is not None else None
-    return value if isinstance(value, str) else None
 
 
 def _frontend(service: Service, options: PublishOptions, backend: Service | None) -> None:

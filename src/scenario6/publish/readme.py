@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from scenario6.backend.slots import AUTO
-from scenario6.backend.slots import ENV as SLOTS_ENV
 from scenario6.facts.contract import CACHE_VOLUME
 from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND, FRONTEND_PORT
+from scenario6.facts.slots import AUTO, SLOTS_ENV, SLOTS_LABEL, SLOTS_OPTION, SLOTS_SETTING, Slots
 from scenario6.frontend.invitations import ENV as ACCESS_ENV
 from scenario6.frontend.invitations import MIN_CODE_CHARS
 from scenario6.frontend.settings import FrontendSettings
 
 from .options import PublishOptions
-from .profile import DEMO_NOTE, SLOTS_LABEL, TLS_VOLUME, conversations
+from .profile import DEMO_NOTE, TLS_VOLUME
 from .spec import Service
 
 # How long a sign-in lasts by default, as the published README tells the people invited.
@@ -69,13 +68,12 @@ def compose_readme(
             "The backend reserves every NVIDIA GPU (`deploy.resources.reservations.devices`);",
             "the host needs the NVIDIA driver and the NVIDIA Container Toolkit.",
         ]
-    held = conversations(services.get(BACKEND))
-    if held is not None:
+    if options.batched:
         lines += [
             "",
-            *_holds(held, f"label `{SLOTS_LABEL}`"),
+            *_holds(options.slots, f"label `{SLOTS_LABEL}`"),
             "Their frames go through the model together, one batch per 80 ms step. To change the",
-            "number, publish again with `--slots N` or `--slots auto`.",
+            f"number, publish again with `{SLOTS_OPTION} N` or `{SLOTS_OPTION} {AUTO}`.",
         ]
     lines += ["", "## HTTPS", ""]
     if options.https:
@@ -187,7 +185,7 @@ def kubernetes_readme(
         "",
         "## Scaling the backend",
         "",
-        *_replica_capacity(services),
+        *_replica_slots(options),
         "",
         "```sh",
         f"kubectl scale statefulset {BACKEND} --replicas=3",
@@ -211,30 +209,29 @@ def kubernetes_readme(
     return "\n".join(lines) + "\n"
 
 
-def _holds(held: str, where: str) -> list[str]:
+def _holds(slots: Slots, where: str) -> list[str]:
     """How many conversations each replica of a batched backend holds, and where it says so."""
-    if held == AUTO:
+    if slots == AUTO:
         return [
             "Each backend replica holds as many conversations at once as its GPU's free memory",
             f"allows (`{SLOTS_ENV}={AUTO}`): it settles the number when it starts and tells the",
             f"frontend. The {where} says `{AUTO}`.",
         ]
-    noun = "conversation" if held == "1" else "conversations"
+    noun = "conversation" if slots == 1 else "conversations"
     return [
-        f"Each backend replica holds up to {held} {noun} at once (`{SLOTS_ENV}={held}`); the",
-        f"{where} and the frontend's `SESSIONS_PER_BACKEND` say the same.",
+        f"Each backend replica holds up to {slots} {noun} at once (`{SLOTS_ENV}={slots}`); the",
+        f"{where} and the frontend's `{SLOTS_SETTING}` say the same.",
     ]
 
 
-def _replica_capacity(services: Mapping[str, Service]) -> list[str]:
-    held = conversations(services.get(BACKEND))
-    if held is None:
+def _replica_slots(options: PublishOptions) -> list[str]:
+    if not options.batched:
         return [
             "Each backend replica serves one conversation at a time on its own GPU",
             "(`nvidia.com/gpu: 1`). Add replicas for more simultaneous conversations:",
         ]
     return [
-        *_holds(held, f"annotation `{SLOTS_LABEL}`"),
+        *_holds(options.slots, f"annotation `{SLOTS_LABEL}`"),
         "Each has its own GPU (`nvidia.com/gpu: 1`). Add replicas for more simultaneous",
         "conversations:",
     ]

@@ -1,4 +1,4 @@
-"""Which backend and frontend runtime ``scenario6 run`` uses, decided once, with reasons."""
+"""Which backend and frontend ``scenario6 run`` uses and where each runs, decided once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from scenario6.containers import ContainerRuntime, RuntimeUnavailable
 from scenario6.facts import kinds
 from scenario6.facts.kinds import LOOPBACK, MODEL_BACKENDS, PERSONAPLEX
 from scenario6.facts.names import TOKEN
-from scenario6.facts.stack import BackendRuntime, FrontendRuntime, Stack
+from scenario6.facts.stack import BackendPlacement, FrontendPlacement, Stack
 from scenario6.facts.urls import parse_backend_urls
 
 from .process import public_environment
@@ -22,18 +22,18 @@ class ChoiceError(Exception):
     """The requested combination cannot run here; the message says why and what to do."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunChoice:
     backend: str  # a backend kind (personaplex, loopback, batched) or an external URL
-    backend_runtime: BackendRuntime
-    frontend: FrontendRuntime
+    backend_placement: BackendPlacement
+    frontend: FrontendPlacement
     runtime: ContainerRuntime | None
     warnings: list[str] = field(default_factory=list)
 
     @property
     def stack(self) -> Stack:
-        """The choice as the app model takes it (:func:`scenario6.facts.stack.handed`)."""
-        return Stack(self.backend, self.backend_runtime, self.frontend)
+        """The choice as the app model's loader takes it (``load_apphost(..., stack=)``)."""
+        return Stack(self.backend, self.backend_placement, self.frontend)
 
 
 def _engine() -> tuple[ContainerRuntime | None, str]:
@@ -48,8 +48,8 @@ def _engine() -> tuple[ContainerRuntime | None, str]:
 
 def choose(
     backend: str,
-    backend_runtime: BackendRuntime | None,
-    frontend: FrontendRuntime,
+    backend_placement: BackendPlacement | None,
+    frontend: FrontendPlacement,
     configuration: Configuration,
 ) -> RunChoice:
     """Resolve ``auto`` and defaults against what this machine has."""
@@ -64,12 +64,12 @@ def choose(
         if frontend == "docker" and runtime is None:
             raise ChoiceError(f"--frontend docker needs a container engine: {engine_problem}")
         return RunChoice(backend, "external", frontend, runtime)
-    if backend in MODEL_BACKENDS and backend_runtime == "native":
+    if backend in MODEL_BACKENDS and backend_placement == "native":
         raise ChoiceError(
             f"--backend {backend} runs in its container image; --backend-runtime native is "
             "for the loopback backend"
         )
-    needs_engine = backend != LOOPBACK or backend_runtime != "native" or frontend == "docker"
+    needs_engine = backend != LOOPBACK or backend_placement != "native" or frontend == "docker"
     runtime, engine_problem = _engine() if needs_engine else (None, "")
     token = bool((configuration.get(TOKEN) or "").strip())
     use_gpu = configuration.get_bool("USE_GPU", True)
@@ -92,8 +92,8 @@ def choose(
                 )
                 backend = LOOPBACK
                 # A stand-in needs no image: natively it starts at once, on any machine.
-                if backend_runtime is None:
-                    backend_runtime = "native"
+                if backend_placement is None:
+                    backend_placement = "native"
                     warnings.append(
                         "running the loopback backend natively; --backend-runtime container "
                         "runs its image instead"
@@ -102,12 +102,12 @@ def choose(
                 backend = PERSONAPLEX
     if backend in MODEL_BACKENDS:
         return RunChoice(backend, "container", frontend, runtime, warnings)
-    if backend_runtime is None:
-        backend_runtime = "container" if runtime is not None else "native"
+    if backend_placement is None:
+        backend_placement = "container" if runtime is not None else "native"
         if runtime is None:
             warnings.append(f"running the loopback backend natively: {engine_problem}")
-    if backend_runtime == "container" and runtime is None:
+    if backend_placement == "container" and runtime is None:
         raise ChoiceError(f"--backend-runtime container needs a container engine: {engine_problem}")
     if frontend == "docker" and runtime is None:
         raise ChoiceError(f"--frontend docker needs a container engine: {engine_problem}")
-    return RunChoice(backend, backend_runtime, frontend, runtime, warnings)
+    return RunChoice(backend, backend_placement, frontend, runtime, warnings)

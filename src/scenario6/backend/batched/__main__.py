@@ -24,13 +24,14 @@ from moshi.utils.connection import create_ssl_context
 
 from scenario6.backend.conventions import session_generator
 from scenario6.backend.moshi_main import prepare
-from scenario6.backend.slots import ENV, Slots, SlotsError, parse_slots
 from scenario6.facts.names import BACKEND_PORT
+from scenario6.facts.slots import AUTO, SLOTS_OPTION, Slots, SlotsError, parse_slots
 from scenario6.protocol.limits import MAX_BACKLOG_S
 
-from .engine import Engine
 from .rows import slot_bytes
-from .server import ChatServer, Scheduler
+from .scheduler import Scheduler
+from .server import ChatServer
+from .stepper import Stepper
 
 log = logging.getLogger("scenario6.batched")
 
@@ -42,9 +43,9 @@ WARM_UP_FRAMES = 4  # as upstream's server does after loading
 
 def slots_argument(value: str) -> Slots:
     try:
-        return parse_slots(value)
+        return parse_slots(value, SLOTS_OPTION)
     except SlotsError as exc:
-        raise argparse.ArgumentTypeError(str(exc).replace(ENV, "--slots")) from None
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -65,9 +66,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--voice-prompt-dir")
     parser.add_argument("--ssl", help="a folder with cert.pem and key.pem: serve wss")
     parser.add_argument(
-        "--slots",
+        SLOTS_OPTION,
         type=slots_argument,
-        default="auto",
+        default=AUTO,
         help="conversations held at once (default auto: from free GPU memory; 4 on a CPU)",
     )
     parser.add_argument(
@@ -117,17 +118,17 @@ def load(args: argparse.Namespace) -> tuple[ChatServer, int]:
     frame_size = int(mimi.sample_rate / mimi.frame_rate)
     lm_gen = session_generator(lm, mimi, device)
     slots = choose_slots(args.slots, lm, device)
-    engine = Engine(lm_gen, mimi, slots)
+    stepper = Stepper(lm_gen, mimi, slots)
     voices = voices_folder(args.voice_prompt_dir, args.hf_repo)
-    warm_up(engine, voices, frame_size)
-    scheduler = Scheduler(engine, tokenizer.id_to_piece, frame_size)
+    warm_up(stepper, voices, frame_size)
+    scheduler = Scheduler(stepper, tokenizer.id_to_piece, frame_size)
     server = ChatServer(
         scheduler, tokenizer.encode, voices, mimi.sample_rate, max_backlog_s=args.max_backlog_s
     )
     return server, slots
 
 
-def warm_up(engine: Engine, voices: Path, frame_size: int) -> None:
+def warm_up(stepper: Stepper, voices: Path, frame_size: int) -> None:
     """One conversation through every code path, so the first user's frames are not the
     ones that pay for kernel selection and allocation."""
     voice = next((p for p in sorted(voices.glob("*.pt"))), None)
@@ -136,15 +137,15 @@ def warm_up(engine: Engine, voices: Path, frame_size: int) -> None:
     with torch.no_grad():
         # Two conversations when there is room: the batched step at a batch size above one
         # (and anything compiled for it) is ready before the second user arrives.
-        slots = [engine.join(str(voice), [], seed=n) for n in range(min(2, len(engine.slots)))]
+        slots = [stepper.join(str(voice), [], seed=n) for n in range(min(2, len(stepper.slots)))]
         for slot in slots:
-            while not engine.prompt(slot, 64):
+            while not stepper.prompt(slot, 64):
                 pass
-        silence = torch.zeros(1, 1, frame_size, device=engine.device)
+        silence = torch.zeros(1, 1, frame_size, device=stepper.device)
         for _ in range(WARM_UP_FRAMES):
-            engine.frame(dict.fromkeys(slots, silence))
+            stepper.frame(dict.fromkeys(slots, silence))
         for slot in slots:
-            engine.leave(slot)
+            stepper.leave(slot)
 
 
 def main(argv: list[str] | None = None) -> int:

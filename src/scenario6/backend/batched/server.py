@@ -1,19 +1,11 @@
-"""The moshi protocol at ``/api/chat`` for N conversations on one batched engine.
+"""The moshi protocol at ``/api/chat`` for N conversations on one batched model.
 
 Clients see upstream's server: the same query parameters, the handshake once the prompts are
 done, binary kind-prefixed messages, Ogg Opus both ways, output clocked by input. Differences,
 all in the client's favour: a bad request (an unknown voice) gets HTTP 400 before the upgrade,
 and an Ogg stream begun before the handshake keeps its header pages (upstream loses them, and
-with them the session); the audio itself reaches the model from the handshake on.
-
-One scheduler task owns the engine, and every engine call runs on one worker thread, so the
-event loop keeps serving sockets while the model computes. The scheduler runs a *frame* when
-every live conversation has 80 ms of audio waiting, or when the oldest waiting audio is half a
-frame old (a client that paused must not hold the others back); between frames it spends the
-idle time on joining conversations' prompt steps, one at a time. When frames run late, a frame
-is always due: then a joining conversation gets one step after every frame, and the time
-until the next frame's audio is expected (:func:`prompt_deadline`), so it reaches its
-handshake while the live conversations lose as little time as there is to lose.
+with them the session); the audio itself reaches the model from the handshake on. When each
+conversation's audio reaches the model is the scheduler's (:mod:`.scheduler`).
 """
 
 from __future__ import annotations
@@ -21,246 +13,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import time
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import numpy as np
-import sphn
-import torch
 from aiohttp import WSMsgType, web
 
+from scenario6.facts.slots import SLOTS_HEADER
 from scenario6.protocol.limits import BACKLOG_CLOSE, BACKLOG_REASON, MAX_BACKLOG_S
-from scenario6.protocol.messages import (
-    BATCHED_KIND,
-    CHAT_PATH,
-    FRAME_S,
-    HANDSHAKE,
-    KIND_HEADER,
-    SLOTS_HEADER,
-    Kind,
-)
+from scenario6.protocol.messages import BATCHED_KIND, CHAT_PATH, KIND_HEADER, Kind
 from scenario6.protocol.ogg import OggError
-from scenario6.protocol.opus import Counter
 
 from ..conventions import system_tags
-from .engine import Engine, Slot
+from .conversation import Conversation, close_all
 from .sampling import UPSTREAM, Sampling
+from .scheduler import Scheduler
 
 log = logging.getLogger("scenario6.batched")
 
-PATIENCE_S = FRAME_S / 2  # how long waiting audio may wait for the others' before a frame runs
-PROMPT_MARGIN_S = 0.005  # of a frame's slack, kept back for the scheduling itself
-CLOSE_S = 2.0  # how long a close waits for the client's answer
-MAX_FAILURES = 3  # consecutive model errors before the server exits
 SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed accepts
 PUMP_S = 0.002  # how often each conversation's codecs are read
-SILENT_TOKENS = (0, 3)  # the text stream's end-of-padding and padding: nothing to say
-T = TypeVar("T")
-
-
-@dataclass(eq=False)
-class Conversation:
-    """One client's session: its socket, Opus codecs, waiting audio and its slot."""
-
-    ws: web.WebSocketResponse
-    voice: str
-    text_tokens: list[int]
-    seed: int | None
-    sampling: Sampling
-    sample_rate: int
-    frame_size: int
-    slot: Slot | None = None
-    live: bool = False
-    outgoing: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
-    chunks: deque[tuple[float, np.ndarray]] = field(default_factory=deque)
-    received_s: float = 0.0  # audio received since the handshake
-    counter: Counter = field(default_factory=Counter)  # what counts it
-    taken: int = 0  # frames of it the model has taken
-
-    def __post_init__(self) -> None:
-        self.reader = sphn.OpusStreamReader(self.sample_rate)
-        self.writer = sphn.OpusStreamWriter(self.sample_rate)
-        self.pcm = np.zeros(0, dtype=np.float32)
-
-    def pump(self) -> bool:
-        """Move decoded audio to the model and encoded audio to the client; True when a
-        whole frame of audio is newly waiting for the model.
-
-        The codecs work on threads of their own (as upstream's server relies on): what
-        went in is ready a little later, so this runs every few milliseconds.
-        """
-        if self.live:  # the handshake comes first; the stream's header pages after it
-            ogg = self.writer.read_bytes()
-            if ogg:
-                self.outgoing.put_nowait(bytes([Kind.AUDIO]) + ogg)
-        pcm = self.reader.read_pcm()
-        if not self.live or not pcm.shape[-1]:
-            return False  # before the handshake, decoded only to keep the stream in step
-        self.pcm = np.concatenate((self.pcm, pcm))
-        added = False
-        while self.pcm.shape[-1] >= self.frame_size:
-            self.chunks.append((time.monotonic(), self.pcm[: self.frame_size]))
-            self.pcm = self.pcm[self.frame_size :]
-            added = True
-        return added
-
-    @property
-    def backlog_s(self) -> float:
-        """Seconds of this client's audio waiting for the model: as received (by the Opus
-        packets' own length) or, for messages that could not be counted so, as decoded."""
-        frame_s = self.frame_size / self.sample_rate
-        decoded = len(self.chunks) * frame_s + self.pcm.shape[-1] / self.sample_rate
-        return max(self.received_s - self.taken * frame_s, decoded)
-
-
-class Scheduler:
-    """Owns the engine: joins, prompt steps, frames and leaves, in one task."""
-
-    def __init__(self, engine: Engine, piece: Callable[[int], str], frame_size: int) -> None:
-        self.engine = engine
-        self.piece = piece
-        self.frame_size = frame_size
-        self.executor = ThreadPoolExecutor(1, thread_name_prefix="model")
-        self.waiting: deque[Conversation] = deque()
-        self.prompting: list[Conversation] = []
-        self.live: list[Conversation] = []
-        self.leaving: list[Conversation] = []
-        self.wake = asyncio.Event()
-        self.prompt_until = 0.0  # joining conversations' share after the last frame
-        self.step_owed = False  # a joining conversation's one step after each frame
-
-    async def _model(self, call: Callable[..., T], *args: Any) -> T:
-        def run() -> T:
-            with torch.no_grad():
-                return call(*args)
-
-        return await asyncio.get_running_loop().run_in_executor(self.executor, run)
-
-    def add(self, conversation: Conversation) -> None:
-        self.waiting.append(conversation)
-        self.wake.set()
-
-    def remove(self, conversation: Conversation) -> None:
-        self.leaving.append(conversation)
-        self.wake.set()
-
-    async def run(self) -> None:
-        failures = 0
-        while True:
-            try:
-                await self._turn()
-                failures = 0
-            except Exception as exc:
-                # The model is shared: an error in a frame may have left any slot's state
-                # half-written, so every conversation in progress ends.
-                failures += 1
-                log.exception("model error; ending every conversation in progress")
-                ended = [*self.prompting, *self.live]
-                for conversation in ended:
-                    self.remove(conversation)
-                await _close_all(ended, 1011, b"model error")
-                if failures >= MAX_FAILURES or "CUDA" in str(exc):
-                    # A device error does not go away: exit so that the container restarts.
-                    log.critical("giving up after %d model errors", failures)
-                    os._exit(3)
-
-    async def _turn(self) -> None:
-        await self._leave()
-        await self._join()
-        wait = self._frame_due()
-        # When frames run late (a loaded machine, clients with a backlog) a frame is always
-        # due; a joining conversation still gets its share after each frame.
-        if self.prompting and (wait > 0 or self.step_owed or time.monotonic() < self.prompt_until):
-            self.step_owed = False
-            await self._prompt(self.prompting[0])
-        elif wait <= 0:
-            self.prompt_until = prompt_deadline(await self._frame())
-            self.step_owed = True
-        else:
-            self.wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):  # TimeoutError from Python 3.11 on
-                await asyncio.wait_for(self.wake.wait(), None if wait == float("inf") else wait)
-
-    async def _leave(self) -> None:
-        while self.leaving:
-            conversation = self.leaving.pop()
-            if conversation in self.waiting:
-                self.waiting.remove(conversation)
-            for group in (self.prompting, self.live):
-                if conversation in group:
-                    group.remove(conversation)
-            if conversation.slot is not None:
-                await self._model(self.engine.leave, conversation.slot)
-                conversation.slot = None
-
-    async def _join(self) -> None:
-        while self.waiting and self.engine.free:
-            conversation = self.waiting.popleft()
-            try:
-                conversation.slot = await self._model(self._start, conversation)
-            except Exception:  # its voice file, say: this conversation alone ends
-                log.exception("could not start a conversation")
-                await _close_all([conversation], 1011, b"could not start the conversation")
-                continue
-            self.prompting.append(conversation)
-
-    def _start(self, conversation: Conversation) -> Slot:
-        return self.engine.join(
-            conversation.voice,
-            conversation.text_tokens,
-            seed=conversation.seed,
-            sampling=conversation.sampling,
-        )
-
-    async def _prompt(self, conversation: Conversation) -> None:
-        assert conversation.slot is not None
-        if not await self._model(self.engine.prompt, conversation.slot, 1):
-            return
-        self.prompting.remove(conversation)
-        conversation.live = True
-        self.live.append(conversation)
-        conversation.outgoing.put_nowait(HANDSHAKE)
-
-    def _frame_due(self) -> float:
-        """Seconds until the next frame should run: 0 now, inf when no audio waits."""
-        waiting = [c for c in self.live if c.chunks]
-        if not waiting:
-            return float("inf")
-        if len(waiting) == len(self.live) or any(len(c.chunks) > 1 for c in waiting):
-            return 0.0
-        oldest = min(c.chunks[0][0] for c in waiting)
-        return oldest + PATIENCE_S - time.monotonic()
-
-    async def _frame(self) -> float:
-        """One frame for the live conversations with audio waiting; when the oldest of that
-        audio arrived."""
-        audio: dict[Slot, torch.Tensor] = {}
-        owners: dict[Slot, Conversation] = {}
-        arrived = time.monotonic()
-        for conversation in self.live:
-            if conversation.chunks and conversation.slot is not None:
-                at, chunk = conversation.chunks.popleft()
-                conversation.taken += 1
-                arrived = min(arrived, at)
-                tensor = torch.from_numpy(chunk).to(device=self.engine.device)[None, None]
-                audio[conversation.slot] = tensor
-                owners[conversation.slot] = conversation
-        outputs = await self._model(self.engine.frame, audio)
-        for slot, output in outputs.items():
-            conversation = owners[slot]
-            if output.pcm is None or output.text_token is None:
-                continue
-            conversation.writer.append_pcm(output.pcm[0, 0].cpu().numpy())
-            if output.text_token not in SILENT_TOKENS:
-                piece = self.piece(output.text_token).replace("\u2581", " ")
-                conversation.outgoing.put_nowait(bytes([Kind.TEXT]) + piece.encode())
-        return arrived
 
 
 class ChatServer:
@@ -310,7 +82,7 @@ class ChatServer:
         persona = query.get("text_prompt", "")
         ws = web.WebSocketResponse()
         ws.headers[KIND_HEADER] = BATCHED_KIND
-        ws.headers[SLOTS_HEADER] = str(len(self.scheduler.engine.slots))
+        ws.headers[SLOTS_HEADER] = str(len(self.scheduler.stepper.slots))
         await ws.prepare(request)
         conversation = Conversation(
             ws,
@@ -351,7 +123,7 @@ class ChatServer:
         log.warning("a conversation had over %g s of audio waiting", self.max_backlog_s)
         conversation.chunks.clear()
         reason = BACKLOG_REASON.format(limit=self.max_backlog_s)
-        await _close_all([conversation], BACKLOG_CLOSE, reason.encode())
+        await close_all([conversation], BACKLOG_CLOSE, reason.encode())
         return True
 
     async def _receive(self, conversation: Conversation) -> None:
@@ -378,24 +150,6 @@ class ChatServer:
                 continue
             with contextlib.suppress(ConnectionError):
                 await conversation.ws.send_bytes(message)
-
-
-def prompt_deadline(arrived: float) -> float:
-    """Until when a joining conversation's prompt steps may run after a frame whose audio
-    arrived at ``arrived`` (monotonic seconds), even if another frame is due: until the next
-    frame's audio is expected. Frames that run late leave none of it; one step runs after each
-    frame in any case, or a full batch would never let anyone in."""
-    return arrived + FRAME_S - PROMPT_MARGIN_S
-
-
-async def _close_all(conversations: list[Conversation], code: int, reason: bytes) -> None:
-    """Close the sockets together, none waiting long for a client that does not answer."""
-
-    async def close(conversation: Conversation) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(conversation.ws.close(code=code, message=reason), CLOSE_S)
-
-    await asyncio.gather(*(close(c) for c in conversations))
 
 
 def parse_sampling(query: Any) -> Sampling:

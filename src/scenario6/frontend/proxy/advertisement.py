@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from websockets.http11 import Response
 
+from scenario6.facts.slots import SLOTS_HEADER
 from scenario6.protocol.messages import (
     BATCHED_KIND,
     KIND_HEADER,
     LOOPBACK_KIND,
     PERSONAPLEX_KIND,
-    SLOTS_HEADER,
 )
 
 # Kinds the proxy tells apart; any other backend (upstream sends no kind) is PersonaPlex.

@@ -18,8 +18,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from scenario6.facts.slots import SLOTS_HEADER
 from scenario6.facts.urls import BackendUrl
-from scenario6.protocol.messages import SLOTS_HEADER
 
 from ..settings import FrontendSettings
 from .clients import ClientSessions
@@ -38,7 +38,7 @@ class Backend:
     address: str | None = None
     # Learned when a session opens: "loopback", "personaplex-batched" or "personaplex".
     kind: str | None = None
-    capacity: int = 1  # sessions at once: SESSIONS_PER_BACKEND until the backend says
+    slots: int = 1  # sessions at once: the configured count until the backend says
     active: int = 0
     retired: bool = False  # no longer in DNS; dropped once its session ends
     last_failure: float = 0.0
@@ -46,7 +46,7 @@ class Backend:
 
     @property
     def busy(self) -> bool:
-        return self.active >= self.capacity
+        return self.active >= self.slots
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -79,9 +79,9 @@ class BackendPool:
     def __init__(self, settings: FrontendSettings) -> None:
         self._urls = settings.backends
         self._refresh_every = settings.dns_refresh_s
-        self._capacity = settings.sessions_per_backend
+        self._default_slots = settings.sessions_per_backend
         self._backends: list[Backend] = [
-            Backend(url, capacity=self._capacity) for url in self._urls
+            Backend(url, slots=self._default_slots) for url in self._urls
         ]
         self._waiters: deque[Waiter] = deque()
         self.clients = ClientSessions(settings.max_sessions_per_client)
@@ -110,7 +110,7 @@ class BackendPool:
                 url.describe()
                 | {
                     "kind": known.pop() if len(known) == 1 else None,
-                    "slots": sum(b.capacity for b in serving),
+                    "slots": sum(b.slots for b in serving),
                     "active": sum(b.active for b in mine),
                 }
             )
@@ -120,8 +120,8 @@ class BackendPool:
         """Take in what ``backend`` said about itself as its session opened.
 
         Its slot count holds from then on; a response without a valid one means the
-        configured capacity (a replaced server must not keep its predecessor's slots).
-        A larger capacity serves waiting clients at once; a smaller one ends no session,
+        configured count (a replaced server must not keep its predecessor's slots).
+        A larger count serves waiting clients at once; a smaller one ends no session,
         it only turns new ones away until enough have ended.
         """
         backend.kind = said.kind
@@ -131,13 +131,13 @@ class BackendPool:
                 backend.label,
                 SLOTS_HEADER,
                 said.malformed[:40],  # a header line may be kilobytes long
-                self._capacity,
+                self._default_slots,
             )
         backend.malformed_slots = said.malformed
-        capacity = said.slots or self._capacity
-        if capacity != backend.capacity:
-            log.info("backend %s serves %d sessions at once", backend.label, capacity)
-            backend.capacity = capacity
+        slots = said.slots or self._default_slots
+        if slots != backend.slots:
+            log.info("backend %s serves %d sessions at once", backend.label, slots)
+            backend.slots = slots
             self._dispatch()
 
     def enqueue(self, avoid: frozenset[Backend] = frozenset()) -> Waiter:
@@ -191,7 +191,7 @@ class BackendPool:
         current = {b.key: b for b in self._backends}
         keys = {(u.url, a) for u, a in wanted}
         fresh = [
-            current.get((u.url, a)) or Backend(u, a, capacity=self._capacity) for u, a in wanted
+            current.get((u.url, a)) or Backend(u, a, slots=self._default_slots) for u, a in wanted
         ]
         for backend in self._backends:
             if backend.key not in keys:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from scenario6.doctor import Context, Status
-from scenario6.doctor.engine import check_engine, check_nvidia_runtime
+from scenario6.doctor.containers import check_engine, check_nvidia_runtime
 from scenario6.doctor.gpu import check_gpu
 from scenario6.doctor.huggingface import MODEL_DIR, check_model_cache
 from scenario6.doctor.ports import check_ports, port_in_use

@@ -4,7 +4,7 @@ for every live slot in one batched pass.
 A slot's *prompt phase* (voice prompt, silence, persona, silence: tens to hundreds of steps)
 runs upstream's own LMGen code at batch size 1 with the slot's state swapped in, a few steps
 at a time between frames, so the live conversations keep real time while someone joins. A
-*frame* (:meth:`Engine.frame`) then steps every live slot that received 80 ms of audio: Mimi
+*frame* (:meth:`Stepper.frame`) then steps every live slot that received 80 ms of audio: Mimi
 encodes each slot's audio with the slot's codec state, the temporal transformer steps all
 rows at once (:class:`.rows.Rows`), the depth transformer samples all slots' audio tokens
 together, each from its own generator, and Mimi decodes each slot's answer.
@@ -70,12 +70,12 @@ class Output:
     tokens: torch.Tensor | None  # [1, 1 + dep_q, 1], upstream's step() result
 
 
-class Engine:
+class Stepper:
     """``slots`` conversations on ``lm_gen`` (upstream's LMGen) and ``mimi``."""
 
     def __init__(self, lm_gen: Any, mimi: Any, slots: int) -> None:
         if slots < 1:
-            raise ValueError("a batched engine needs at least one slot")
+            raise ValueError("a batched stepper needs at least one slot")
         self.lm_gen = lm_gen
         self.lm = lm_gen.lm_model
         self.mimi = mimi

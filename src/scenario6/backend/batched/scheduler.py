@@ -1,0 +1,190 @@
+"""The batched server's one task that owns the stepper: joins, prompt steps, frames, leaves.
+
+Every stepper call runs on one worker thread, so the event loop keeps serving sockets while
+the model computes. A *frame* runs when every live conversation has 80 ms of audio waiting, or
+when the oldest waiting audio is half a frame old (a client that paused must not hold the
+others back); between frames the idle time goes to joining conversations' prompt steps, one
+at a time. When frames run late, a frame is always due: then a joining conversation gets one
+step after every frame, and the time until the next frame's audio is expected
+(:func:`prompt_deadline`), so it reaches its handshake while the live conversations lose as
+little time as there is to lose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import torch
+
+from scenario6.protocol.messages import FRAME_S, HANDSHAKE, Kind
+
+from .conversation import Conversation, close_all
+from .stepper import Slot, Stepper
+
+log = logging.getLogger("scenario6.batched")
+
+PATIENCE_S = FRAME_S / 2  # how long waiting audio may wait for the others' before a frame runs
+PROMPT_MARGIN_S = 0.005  # of a frame's slack, kept back for the scheduling itself
+MAX_FAILURES = 3  # consecutive model errors before the server exits
+SILENT_TOKENS = (0, 3)  # the text stream's end-of-padding and padding: nothing to say
+T = TypeVar("T")
+
+
+class Scheduler:
+    """Owns the stepper: joins, prompt steps, frames and leaves, in one task."""
+
+    def __init__(self, stepper: Stepper, piece: Callable[[int], str], frame_size: int) -> None:
+        self.stepper = stepper
+        self.piece = piece
+        self.frame_size = frame_size
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="model")
+        self.waiting: deque[Conversation] = deque()
+        self.prompting: list[Conversation] = []
+        self.live: list[Conversation] = []
+        self.leaving: list[Conversation] = []
+        self.wake = asyncio.Event()
+        self.prompt_until = 0.0  # joining conversations' share after the last frame
+        self.step_owed = False  # a joining conversation's one step after each frame
+
+    async def _model(self, call: Callable[..., T], *args: Any) -> T:
+        def run() -> T:
+            with torch.no_grad():
+                return call(*args)
+
+        return await asyncio.get_running_loop().run_in_executor(self.executor, run)
+
+    def add(self, conversation: Conversation) -> None:
+        self.waiting.append(conversation)
+        self.wake.set()
+
+    def remove(self, conversation: Conversation) -> None:
+        self.leaving.append(conversation)
+        self.wake.set()
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                await self._turn()
+                failures = 0
+            except Exception as exc:
+                # The model is shared: an error in a frame may have left any slot's state
+                # half-written, so every conversation in progress ends.
+                failures += 1
+                log.exception("model error; ending every conversation in progress")
+                ended = [*self.prompting, *self.live]
+                for conversation in ended:
+                    self.remove(conversation)
+                await close_all(ended, 1011, b"model error")
+                if failures >= MAX_FAILURES or "CUDA" in str(exc):
+                    # A device error does not go away: exit so that the container restarts.
+                    log.critical("giving up after %d model errors", failures)
+                    os._exit(3)
+
+    async def _turn(self) -> None:
+        await self._leave()
+        await self._join()
+        wait = self._frame_due()
+        # When frames run late (a loaded machine, clients with a backlog) a frame is always
+        # due; a joining conversation still gets its share after each frame.
+        if self.prompting and (wait > 0 or self.step_owed or time.monotonic() < self.prompt_until):
+            self.step_owed = False
+            await self._prompt(self.prompting[0])
+        elif wait <= 0:
+            self.prompt_until = prompt_deadline(await self._frame())
+            self.step_owed = True
+        else:
+            self.wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):  # TimeoutError from Python 3.11 on
+                await asyncio.wait_for(self.wake.wait(), None if wait == float("inf") else wait)
+
+    async def _leave(self) -> None:
+        while self.leaving:
+            conversation = self.leaving.pop()
+            if conversation in self.waiting:
+                self.waiting.remove(conversation)
+            for group in (self.prompting, self.live):
+                if conversation in group:
+                    group.remove(conversation)
+            if conversation.slot is not None:
+                await self._model(self.stepper.leave, conversation.slot)
+                conversation.slot = None
+
+    async def _join(self) -> None:
+        while self.waiting and self.stepper.free:
+            conversation = self.waiting.popleft()
+            try:
+                conversation.slot = await self._model(self._start, conversation)
+            except Exception:  # its voice file, say: this conversation alone ends
+                log.exception("could not start a conversation")
+                await close_all([conversation], 1011, b"could not start the conversation")
+                continue
+            self.prompting.append(conversation)
+
+    def _start(self, conversation: Conversation) -> Slot:
+        return self.stepper.join(
+            conversation.voice,
+            conversation.text_tokens,
+            seed=conversation.seed,
+            sampling=conversation.sampling,
+        )
+
+    async def _prompt(self, conversation: Conversation) -> None:
+        assert conversation.slot is not None
+        if not await self._model(self.stepper.prompt, conversation.slot, 1):
+            return
+        self.prompting.remove(conversation)
+        conversation.live = True
+        self.live.append(conversation)
+        conversation.outgoing.put_nowait(HANDSHAKE)
+
+    def _frame_due(self) -> float:
+        """Seconds until the next frame should run: 0 now, inf when no audio waits."""
+        waiting = [c for c in self.live if c.chunks]
+        if not waiting:
+            return float("inf")
+        if len(waiting) == len(self.live) or any(len(c.chunks) > 1 for c in waiting):
+            return 0.0
+        oldest = min(c.chunks[0][0] for c in waiting)
+        return oldest + PATIENCE_S - time.monotonic()
+
+    async def _frame(self) -> float:
+        """One frame for the live conversations with audio waiting; when the oldest of that
+        audio arrived."""
+        audio: dict[Slot, torch.Tensor] = {}
+        owners: dict[Slot, Conversation] = {}
+        arrived = time.monotonic()
+        for conversation in self.live:
+            if conversation.chunks and conversation.slot is not None:
+                at, chunk = conversation.chunks.popleft()
+                conversation.taken += 1
+                arrived = min(arrived, at)
+                tensor = torch.from_numpy(chunk).to(device=self.stepper.device)[None, None]
+                audio[conversation.slot] = tensor
+                owners[conversation.slot] = conversation
+        outputs = await self._model(self.stepper.frame, audio)
+        for slot, output in outputs.items():
+            conversation = owners[slot]
+            if output.pcm is None or output.text_token is None:
+                continue
+            conversation.writer.append_pcm(output.pcm[0, 0].cpu().numpy())
+            if output.text_token not in SILENT_TOKENS:
+                piece = self.piece(output.text_token).replace("\u2581", " ")
+                conversation.outgoing.put_nowait(bytes([Kind.TEXT]) + piece.encode())
+        return arrived
+
+
+def prompt_deadline(arrived: float) -> float:
+    """Until when a joining conversation's prompt steps may run after a frame whose audio
+    arrived at ``arrived`` (monotonic seconds), even if another frame is due: until the next
+    frame's audio is expected. Frames that run late leave none of it; one step runs after each
+    frame in any case, or a full batch would never let anyone in."""
+    return arrived + FRAME_S - PROMPT_MARGIN_S
