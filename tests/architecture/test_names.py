@@ -1,5 +1,6 @@
-"""One word, one concept: "runtime" in a type's name is the container runtime (Docker or
-Podman), which lives in scenario6.containers. Where a backend or frontend runs is a placement.
+"""One word, one concept: "runtime" in a type's name and "engine" in a module's name are the
+container runtime and its engine (Docker or Podman), which live in scenario6.containers.
+Where a backend or frontend runs is a placement; what runs a run is the supervisor.
 """
 
 from __future__ import annotations
@@ -32,3 +33,12 @@ def test_only_the_container_module_names_a_type_runtime() -> None:
         if name.endswith("Runtime")
     ]
     assert found == [], "a runtime is the container runtime:\n" + "\n".join(found)
+
+
+def test_only_the_container_module_is_named_engine() -> None:
+    found = [
+        str(path.relative_to(SRC))
+        for path in sorted(SRC.rglob("*.py"))
+        if HOME not in path.parents and "engine" in path.stem
+    ]
+    assert found == [], "an engine is the container engine: " + ", ".join(found)
