@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -110,14 +111,18 @@ def test_the_aspire_dashboard_sees_resources_changes_logs_and_restarts(
     # Killed, it shows as not running, then running again.
     pid = native_backend_pid(run)
     os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
     gone = watch.until(BACKEND, lambda r: _state(r) != "Running", timeout=10)
+    print(f"the watch showed the killed backend after {(time.monotonic() - killed) * 1000:.0f} ms")
     assert _state(gone[-1]) in {"Exited", "Starting", "RuntimeUnhealthy"}, gone[-1]
     back = watch.until(BACKEND, lambda r: _state(r) == "Running" and _healthy(r), timeout=60)
     assert _prop(back[-1], "executable.pid") not in (None, pid)
 
     # The restart command works, and its effect arrives as upserts.
     restarts = _prop(watch.latest[BACKEND], "resource.restartCount")
+    asked = time.monotonic()
     reply = stub.ExecuteResourceCommand(restart, metadata=key, timeout=120)
+    print(f"resource-restart answered after {(time.monotonic() - asked) * 1000:.0f} ms")
     assert reply.kind == request.RESOURCE_COMMAND_RESPONSE_KIND_SUCCEEDED, reply.error_message
     watch.until(BACKEND, lambda r: _prop(r, "resource.restartCount") == restarts + 1)
     watch.until(BACKEND, lambda r: _state(r) == "Running" and _healthy(r))
