@@ -195,10 +195,7 @@ class Supervisor:
         key = self.options.resource_service_key
         keys = (reveal(self.parameters.resolve(key)) if key else "",
                 self.control.token if self.control else "")  # fmt: skip
-        built = frozenset(
-            r.name for r in self.order if isinstance(r, ContainerResource) and r.build is not None
-        )
-        self.resource_server = ResourceServer(self, port=port, keys=keys, rebuildable=built)
+        self.resource_server = ResourceServer(self, port=port, keys=keys)
         url = await self.resource_server.start()
         self.printer.info(f"Aspire resource service: {url}")
         if self.control is not None:

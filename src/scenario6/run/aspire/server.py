@@ -66,9 +66,8 @@ class ResourceServer:
         *,
         port: int,
         keys: tuple[str, ...],
-        rebuildable: frozenset[str] = frozenset(),
     ) -> None:
-        self.service = ResourceService(run, rebuildable)
+        self.service = ResourceService(run)
         self.requested_port = port
         self.port = 0
         self.keys = keys

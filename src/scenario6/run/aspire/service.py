@@ -8,6 +8,7 @@ from typing import Any
 
 import grpc
 
+from scenario6.apphost import ContainerResource
 from scenario6.run.container import ContainerError
 from scenario6.run.control.api import Run
 from scenario6.run.logbook import LogLine
@@ -42,9 +43,15 @@ def _lines(lines: list[LogLine]) -> Any:
 class ResourceService:
     """``aspire.v1.DashboardService`` for ``run`` (see ``handler`` for gRPC's table)."""
 
-    def __init__(self, run: Run, rebuildable: frozenset[str] = frozenset()) -> None:
+    def __init__(self, run: Run) -> None:
         self.run = run
-        self.messages = ResourceMessages(rebuildable)
+        # Rebuild applies to containers built from a Dockerfile here.
+        built = frozenset(
+            name
+            for name, item in run.model.tracked.items()
+            if isinstance(item.resource, ContainerResource) and item.resource.build is not None
+        )
+        self.messages = ResourceMessages(built)
 
     async def application(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         return message("ApplicationInformationResponse")(application_name=self.run.app_name)
