@@ -43,6 +43,16 @@ def test_publish_without_https_needs_no_extra(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "compose.yaml").is_file()
 
 
+def test_run_with_the_aspire_dashboard_names_the_dashboard_extra() -> None:
+    argv = ["run", "--dashboard", "aspire", "--backend", "loopback", "--backend-runtime",
+            "native", "--skip-checks"]  # fmt: skip
+    done = _without("grpc", argv, REPO)
+    assert done.returncode == 2, done.stdout + done.stderr
+    expected = "scenario6 run --dashboard aspire needs the 'dashboard' extra (grpc is missing)"
+    said = done.stdout + done.stderr  # the run's printer writes to stdout
+    assert expected in said and "Traceback" not in said
+
+
 @pytest.mark.parametrize(
     ("module", "argv"),
     [

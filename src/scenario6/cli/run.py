@@ -49,9 +49,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-reload", action="store_true", help="do not reload on source edits")
     parser.add_argument(
         "--dashboard",
-        action="store_true",
-        help="also run the Aspire dashboard (local image only) and send every resource's "
-        "telemetry to it",
+        nargs="?",
+        const="aspire",
+        choices=["aspire"],
+        help="aspire (the default when given alone): also run the Aspire dashboard (local image "
+        "only), serve it our resources (its gRPC resource service) and send it every "
+        "resource's telemetry",
     )
     parser.add_argument(
         "--timeout", type=float, help="seconds each resource may take to become healthy"
@@ -95,15 +98,38 @@ def find_apphost(start: Path) -> Path | None:
     return None
 
 
-def add_dashboard(app: Any, runtime: Any, printer: Any) -> None:
+def add_dashboard(app: Any, runtime: Any, printer: Any, options: Any) -> None:
+    """The Aspire dashboard's container, fed by the resource service ``options`` ask for."""
     from scenario6.run import dashboard
 
     image = dashboard.dashboard_image(runtime) if runtime is not None else None
     if image is None or runtime is None:
         printer.warn(dashboard.missing_image_help(runtime.name if runtime else "docker"))
+        printer.info("the resource service still serves, for a dashboard started by hand")
         return
-    dashboard.add_dashboard(app, image)
+    board = dashboard.add_dashboard(app, image)
+    host = "127.0.0.1" if runtime.host_network else "host.docker.internal"
+    dashboard.feed_resources(
+        board, options.resource_service_port, options.resource_service_key, host
+    )
     printer.info(f"dashboard: {dashboard.dashboard_url()}")
+
+
+def _resource_service(options: Any) -> str | None:
+    """Ask ``options`` for Aspire's resource service; the error when grpcio is missing."""
+    import secrets
+
+    from scenario6.extras import missing
+    from scenario6.run.dashboard import resource_service_key
+    from scenario6.run.resolve import free_port
+
+    try:
+        import grpc  # noqa: F401
+    except ImportError as error:
+        return missing("scenario6 run --dashboard aspire", "dashboard", error.name)
+    options.resource_service_port = free_port()
+    options.resource_service_key = resource_service_key(secrets.token_urlsafe(32))
+    return None
 
 
 def _preflight(choice: Any, root: Path) -> bool:
@@ -130,8 +156,9 @@ def _child_argv(args: argparse.Namespace, apphost: Path) -> list[str]:
     if args.debug is not None:
         argv += ["--debug", str(args.debug)]
     argv += ["--control-port", str(args.control_port)]
-    flags = {"--no-reload": args.no_reload, "--dashboard": args.dashboard,
-             "--skip-checks": args.skip_checks}  # fmt: skip
+    if args.dashboard:
+        argv += ["--dashboard", args.dashboard]
+    flags = {"--no-reload": args.no_reload, "--skip-checks": args.skip_checks}
     return argv + [flag for flag, given in flags.items() if given]
 
 
@@ -188,12 +215,15 @@ def run(args: argparse.Namespace) -> int:
         debug_port=args.debug,
         control_port=args.control_port,
     )
+    if args.dashboard == "aspire" and (problem := _resource_service(options)):
+        printer.error(problem)
+        return 2
     stack = choice.stack  # handed to the app model as chosen; only a fallback makes another
     while True:
         try:
             app = load_apphost(apphost, Operation.RUN, stack=stack)
-            if args.dashboard:
-                add_dashboard(app, choice.runtime, printer)
+            if args.dashboard == "aspire":
+                add_dashboard(app, choice.runtime, printer, options)
             resolver = ParameterResolver(app.configuration)
             supervisor = Supervisor(
                 app, runtime=choice.runtime, parameters=resolver, printer=printer, options=options

@@ -13,7 +13,13 @@ import subprocess
 import uuid
 from collections.abc import Mapping
 
-from scenario6.apphost import ContainerResource, DistributedApplication, EnvValue, Resource
+from scenario6.apphost import (
+    ContainerResource,
+    DistributedApplication,
+    EnvValue,
+    Parameter,
+    Resource,
+)
 from scenario6.containers import ContainerRuntime
 
 NAME = "scenario6-dashboard"
@@ -23,6 +29,8 @@ UI_PORT = 18888
 OTLP_GRPC_PORT = 18889
 OTLP_HTTP_PORT = 18890
 OTLP_HTTP_ENDPOINT = "otlp-http"
+# The API key the dashboard sends to our resource service (a new one per run by default).
+KEY_VARIABLE = "SCENARIO6_RESOURCE_SERVICE_KEY"
 
 
 def dashboard_url(host: str = "localhost") -> str:
@@ -117,6 +125,19 @@ def wire_dashboard(resources: list[Resource], image: str) -> ContainerResource:
             resource.env.setdefault(key, value)
     resources.append(dashboard)
     return dashboard
+
+
+def resource_service_key(default: str) -> Parameter:
+    """The key as a secret parameter: the dashboard gets it in its environment, never argv."""
+    return Parameter("resource-service-key", secret=True, default=default, env=KEY_VARIABLE)
+
+
+def feed_resources(dashboard: ContainerResource, port: int, key: Parameter, host: str) -> None:
+    """Point ``dashboard`` at our resource service on ``host:port`` (h2c), in ApiKey mode;
+    ``host`` is how the container reaches this machine."""
+    dashboard.with_environment("Dashboard__ResourceServiceClient__Url", f"http://{host}:{port}")
+    dashboard.with_environment("Dashboard__ResourceServiceClient__AuthMode", "ApiKey")
+    dashboard.with_environment("Dashboard__ResourceServiceClient__ApiKey", key)
 
 
 def add_dashboard(app: DistributedApplication, image: str) -> ContainerResource:

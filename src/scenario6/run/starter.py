@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scenario6.apphost import ContainerResource, Lifetime, Resource
+from scenario6.apphost.parameters import Parameter
 from scenario6.containers import ContainerRuntime
 
 from . import states
@@ -39,6 +40,9 @@ class RunOptions:
     stop_grace: float = 5.0
     control: bool = True  # serve the control API and write the checkout's state file
     control_port: int = 0  # 0: a free port
+    # Aspire's dashboard reads the resources here (``--dashboard aspire``); None: not served.
+    resource_service_port: int | None = None
+    resource_service_key: Parameter | None = None  # the API key it sends
 
 
 class Starter:

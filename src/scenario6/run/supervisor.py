@@ -8,7 +8,7 @@ import os
 import signal
 import time
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scenario6.apphost import (
     ContainerResource,
@@ -17,7 +17,7 @@ from scenario6.apphost import (
     PythonAppResource,
     references_in,
 )
-from scenario6.apphost.parameters import Parameter
+from scenario6.apphost.parameters import Parameter, reveal
 from scenario6.containers import ContainerRuntime, RuntimeUnavailable
 
 from . import states, venv
@@ -33,6 +33,9 @@ from .printer import Printer
 from .resolve import RunResolver, secret_names
 from .starter import RunOptions, Starter, StartupFailed
 from .tracked import Tracked
+
+if TYPE_CHECKING:  # grpcio comes with the 'dashboard' extra: imported only when served
+    from .aspire.server import ResourceServer
 
 # A resource that ran this long before failing restarts after 1 s again.
 STABLE_S = 30.0
@@ -69,6 +72,7 @@ class Supervisor:
         self.started_at = time.time()
         self.model = ResourceModel(self.tracked, self.resolver, run_dir(app.app_dir) / LOG_DIR)
         self.control: ControlServer | None = None
+        self.resource_server: ResourceServer | None = None
         self._stop = asyncio.Event()
         self._forced = False
         self._signal = int(signal.SIGINT)
@@ -119,6 +123,8 @@ class Supervisor:
                 self.control = ControlServer(self, self.app.app_dir, self.options.control_port)
                 await self.control.start()
             await self._preflight()
+            if self.options.resource_service_port is not None:
+                await self._serve_resources(self.options.resource_service_port)
             starters = [asyncio.create_task(self.starter.when_ready(t)) for t in self._items()]
             everything = asyncio.gather(*starters)
             # An interrupt cancels the starters, which leaves the gather holding an exception
@@ -152,6 +158,8 @@ class Supervisor:
             self.operator.accepting = False
             await self._shutdown()
             self.model.close()
+            if self.resource_server is not None:
+                await self.resource_server.stop()
             if self.control is not None:
                 await self.control.stop()
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -179,6 +187,20 @@ class Supervisor:
                     self.starter.sink(item.resource.name),
                     self.resolver.inherited_environment(),
                 )
+
+    async def _serve_resources(self, port: int) -> None:
+        """Aspire's resource service, for its dashboard; its key, or the run's token, opens it."""
+        from .aspire.server import ResourceServer  # grpcio: the 'dashboard' extra
+
+        key = self.options.resource_service_key
+        keys = (reveal(self.parameters.resolve(key)) if key else "",
+                self.control.token if self.control else "")  # fmt: skip
+        self.resource_server = ResourceServer(self, port=port, keys=keys)
+        url = await self.resource_server.start()
+        self.printer.info(f"Aspire resource service: {url}")
+        if self.control is not None:
+            self.control.state.resource_service = url
+            self.control.publish()
 
     # -- while running -------------------------------------------------------------------
     def _print_table(self) -> None:

@@ -36,6 +36,7 @@ class RunState:
     app: str
     app_dir: str
     resources: dict[str, list[str]] = field(default_factory=dict)  # name → endpoint URLs
+    resource_service: str = ""  # Aspire's resource service (gRPC), when served
 
     @property
     def url(self) -> str:

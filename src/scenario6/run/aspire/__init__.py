@@ -1,0 +1,1 @@
+"""Aspire's dashboard, fed by this run: its gRPC resource service (``aspire.v1``)."""
