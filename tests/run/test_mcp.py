@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
@@ -32,12 +33,13 @@ TOOLS = {
 
 
 @asynccontextmanager
-async def agent(cwd: Path) -> AsyncIterator[Client]:
-    """An MCP client that launched ``scenario6 mcp`` in ``cwd``, as an agent's config does."""
+async def agent(cwd: Path, mode: str = "auto") -> AsyncIterator[Client]:
+    """An MCP client that launched ``scenario6 mcp`` in ``cwd``, as an agent's config does;
+    ``legacy``: with the initialize handshake of the protocol's earlier versions."""
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "scenario6", "mcp"], cwd=cwd, env=dict(os.environ)
     )
-    async with Client(params, read_timeout_seconds=240) as client:
+    async with Client(params, read_timeout_seconds=240, mode=mode) as client:
         yield client
 
 
@@ -58,9 +60,10 @@ async def failure(client: Client, tool: str, **arguments: Any) -> str:
     return "".join(getattr(part, "text", "") for part in result.content)
 
 
-async def test_without_a_run_every_tool_says_how_to_start_one(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_without_a_run_every_tool_says_how_to_start_one(tmp_path: Path, mode: str) -> None:
     (tmp_path / "apphost.py").write_text("")  # a checkout, without a run
-    async with agent(tmp_path) as client:
+    async with agent(tmp_path, mode) as client:
         listed = await client.list_tools()
         assert {tool.name for tool in listed.tools} == TOOLS
         assert NO_RUN in await failure(client, "list_resources")
