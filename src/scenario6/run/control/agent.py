@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -26,6 +27,8 @@ INSTRUCTIONS = (
     "health, endpoints), their console logs, and start, stop, restart or rebuild of one. "
     "Without a run, each tool says how to start one."
 )
+# The control API answers a command once it is done, and a rebuild runs a whole image build.
+COMMAND_TIMEOUT = 900.0
 # A resource's fields that a listing shows; describe_resource gives every field.
 SUMMARY = (
     "name", "kind", "state", "aspire_state", "health", "waiting_for", "probe", "endpoints",
@@ -37,8 +40,14 @@ Command = Annotated[str, Field(description="what to do", json_schema_extra={"enu
 Tail = Annotated[int, Field(description="how many of the last lines; -1: all kept", ge=-1)]
 
 
+def _resource(name: str) -> str:
+    # An agent's text goes into a URL path: one segment, whatever it holds.
+    return f"/api/v1/resources/{quote(name, safe='')}"
+
+
 class Tools:
-    """The tools' work, on the run of the checkout at ``app_dir``; ``server()`` serves them."""
+    """The tools' work, on the run of the checkout at ``app_dir``:
+    ``Tools(Path.cwd()).server().run("stdio")``."""
 
     def __init__(self, app_dir: Path) -> None:
         self.app_dir = app_dir
@@ -65,12 +74,12 @@ class Tools:
     def describe_resource(self, resource_name: ResourceName) -> dict[str, Any]:
         """One resource in full: also its command, container id and environment (secrets
         masked)."""
-        result: dict[str, Any] = self._get(f"/api/v1/resources/{resource_name}")
+        result: dict[str, Any] = self._get(_resource(resource_name))
         return result
 
     def list_console_logs(self, resource_name: ResourceName, tail: Tail = 100) -> str:
         """A resource's latest console output, oldest line first."""
-        lines = self._get(f"/api/v1/resources/{resource_name}/logs?tail={tail}")["lines"]
+        lines = self._get(f"{_resource(resource_name)}/logs?tail={tail}")["lines"]
         return "\n".join(line["text"] for line in lines) or f"({resource_name} printed nothing)"
 
     def execute_resource_command(
@@ -81,7 +90,8 @@ class Tools:
         if command not in COMMANDS:
             raise ToolError(f"no command {command!r}: one of {', '.join(COMMANDS)}")
         client = self._client()
-        path = f"/api/v1/resources/{resource_name}"
+        client.timeout = COMMAND_TIMEOUT
+        path = _resource(resource_name)
         try:
             before = client.get(path)
             view = client.post(f"{path}/{command}")
@@ -125,7 +135,7 @@ class Tools:
             served.add_tool(tool, annotations=ToolAnnotations(read_only_hint=True))
         served.add_tool(
             self.execute_resource_command,
-            annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False),
+            annotations=ToolAnnotations(read_only_hint=False),
         )
         return served
 
