@@ -24,3 +24,9 @@ def missing(what: str, extra: str, module: str | None) -> str:
     return f"{what} needs the '{extra}' extra ({module or 'a module'} is missing): " + (
         install_hint(extra)
     )
+
+
+def from_extra(error: ImportError) -> bool:
+    """Whether ``error`` is a third-party module missing; our own code broken or absent is
+    not something an extra would mend."""
+    return error.name is not None and error.name.split(".")[0] not in ("scenario6", "tests")

@@ -70,3 +70,11 @@ def test_bench_names_the_bench_extra(module: str, argv: list[str], tmp_path: Pat
     assert expected in done.stderr
     assert "pip install -c requirements.lock '.[bench]'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_mcp_names_the_mcp_extra(tmp_path: Path) -> None:
+    done = _without("mcp", ["mcp"], tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "scenario6 mcp needs the 'mcp' extra (mcp" in done.stderr
+    assert "pip install -c requirements.lock '.[mcp]'" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from scenario6 import __version__
 
 # Each module defines ``register(subparsers)``; the parser it adds sets ``handler``.
-_COMMANDS = ("frontend", "backend", "bench", "doctor", "setup", "publish", "run", "control")
+_COMMANDS = (
+    "frontend", "backend", "bench", "doctor", "setup", "publish", "run", "control", "mcp",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

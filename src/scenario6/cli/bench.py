@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 import scenario6.bench
-from scenario6.extras import missing
+from scenario6.extras import from_extra, missing
 
 # Modules of scenario6.bench that support the benchmarks rather than being one.
 _SUPPORT = {
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         module = importlib.import_module(f"scenario6.bench.{args.name}")
         return int(module.run(args) or 0)
     except ImportError as exc:
-        if exc.name is None or exc.name.split(".")[0] in ("scenario6", "tests"):
-            raise  # our own code is broken or absent: no extra would mend that
+        if not from_extra(exc):
+            raise
         print(missing("scenario6 bench", "bench", exc.name), file=sys.stderr)
         return 2

@@ -15,8 +15,6 @@ from typing import Any
 
 from scenario6.run.states import COMMANDS
 
-READY_TIMEOUT = 180.0
-
 
 def register(subparsers: Any) -> None:
     ps = subparsers.add_parser(
@@ -205,6 +203,8 @@ def show_logs(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from scenario6.run.control.client import READY_TIMEOUT, ready
+
     def work() -> int:
         client = _client()
         name, command = args.resource, args.command
@@ -213,14 +213,11 @@ def run_command(args: argparse.Namespace) -> int:
         if command == "stop":
             print(f"{name}: {_state(view)}")
             return 0
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not (view["state"] == "running" and view["health"] in ("healthy", "-")):
-            if time.monotonic() > deadline:
-                print(f"scenario6: error: {name} is {_state(view)} after {READY_TIMEOUT:.0f} s; "
-                      f"see scenario6 logs {name}", file=sys.stderr)  # fmt: skip
-                return 1
-            time.sleep(0.2)
-            view = client.get(f"/api/v1/resources/{name}")
+        view = client.wait_ready(name, view, READY_TIMEOUT)
+        if not ready(view):
+            print(f"scenario6: error: {name} is {_state(view)} after {READY_TIMEOUT:.0f} s; "
+                  f"see scenario6 logs {name}", file=sys.stderr)  # fmt: skip
+            return 1
         done = {"start": "started", "restart": "restarted", "rebuild": "rebuilt and restarted"}
         health = "healthy" if view["health"] == "healthy" else "without health checks"
         print(f"{name}: {done[command]}, {_state(view)}, {health} "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,13 @@ from typing import Any
 from . import state
 
 NO_RUN = "no run in this checkout; start one with scenario6 run --detach"
+# How long start, restart and rebuild may take to bring a resource back to health.
+READY_TIMEOUT = 180.0
+
+
+def ready(view: dict[str, Any]) -> bool:
+    """Running, and healthy when the resource has health checks."""
+    return view["state"] == "running" and view["health"] in ("healthy", "-")
 
 
 class ControlError(Exception):
@@ -54,6 +62,14 @@ class ControlClient:
 
     def post(self, path: str) -> Any:
         return self.request("POST", path)
+
+    def wait_ready(self, name: str, view: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Resource ``name``'s view once it is ready, or the last one seen after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not ready(view) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            view = self.get(f"/api/v1/resources/{name}")
+        return view
 
     def events(self, path: str) -> Iterator[tuple[str, Any]]:
         """(event, data) from a Server-Sent Events stream, until the run ends it."""
