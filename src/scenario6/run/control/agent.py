@@ -28,7 +28,6 @@ INSTRUCTIONS = (
     "Without a run, each tool says how to start one."
 )
 # The control API answers a command once it is done, and a rebuild runs a whole image build.
-COMMAND_TIMEOUT = 900.0
 # A resource's fields that a listing shows; describe_resource gives every field.
 SUMMARY = (
     "name", "kind", "state", "aspire_state", "health", "waiting_for", "probe", "endpoints",
@@ -90,7 +89,6 @@ class Tools:
         if command not in COMMANDS:
             raise ToolError(f"no command {command!r}: one of {', '.join(COMMANDS)}")
         client = self._client()
-        client.timeout = COMMAND_TIMEOUT
         path = _resource(resource_name)
         try:
             before = client.get(path)

@@ -25,6 +25,9 @@ class ControlError(Exception):
     """No run to talk to, or a request it refused; the message is for the user as is."""
 
 
+COMMAND_TIMEOUT_S = 900.0
+
+
 class ControlClient:
     """Requests to one run, with its token: ``ControlClient.for_checkout(folder).get(path)``."""
 
@@ -50,8 +53,8 @@ class ControlClient:
                 f"the run (pid {self.run.pid}) does not answer on {self.run.url}: {error}"
             ) from None
 
-    def request(self, method: str, path: str) -> Any:
-        reply = self._send(method, path, self.timeout)
+    def request(self, method: str, path: str, timeout: float | None = None) -> Any:
+        reply = self._send(method, path, timeout or self.timeout)
         body = json.loads(reply.read() or b"null")
         if reply.status >= 400:
             raise ControlError(body.get("error", f"HTTP {reply.status}") if body else reply.reason)
@@ -61,7 +64,8 @@ class ControlClient:
         return self.request("GET", path)
 
     def post(self, path: str) -> Any:
-        return self.request("POST", path)
+        # A command is answered once it is done, and a rebuild waits for an image build.
+        return self.request("POST", path, COMMAND_TIMEOUT_S)
 
     def wait_ready(self, name: str, view: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Resource ``name``'s view once it is ready, or the last one seen after ``timeout``."""
