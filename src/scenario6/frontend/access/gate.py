@@ -116,7 +116,9 @@ class Gate:
         """Revoke the connection's cookie, so that a copy of it no longer signs anyone in."""
         signed_in = self._pass(connection)
         if signed_in is not None:
-            self._revocations.revoke(signed_in.id, signed_in.expires, self._clock())
+            self._revocations.revoke(
+                signed_in.id, signed_in.issued, signed_in.expires, self._clock()
+            )
 
     def _pass(self, connection: HTTPConnection) -> Pass | None:
         value = connection.cookies.get(cookie.NAME)
@@ -124,7 +126,7 @@ class Gate:
             return None
         now = self._clock()
         checked = self._signer.check(value, now, self._settings.access_cookie_max_age_s)
-        if checked is None or self._revocations.revoked(checked.id, now):
+        if checked is None or self._revocations.revoked(checked.id, checked.issued, now):
             return None
         return checked
 
