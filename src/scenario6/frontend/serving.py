@@ -55,6 +55,7 @@ from uvicorn.server import ServerState
 from scenario6.protocol.limits import MAX_HEADER_FIELD_BYTES, MAX_REQUEST_LINE_BYTES
 
 from .deadline import Deadline
+from .reset import reset
 from .settings import LIFESPAN_KEY, FrontendSettings
 from .unparsed import Unparsed
 
@@ -133,7 +134,7 @@ class HttpProtocol(HttpToolsProtocol):
         self.timeout_keep_alive = limits.keep_alive_s  # type: ignore[assignment]
         self._head_deadline = Deadline(self.loop, limits.header_s, self._head_timed_out)
         self._body_deadline = Deadline(self.loop, limits.header_s, self._body_timed_out)
-        # Answers left unread: the client is cut off (abort: close would wait for them).
+        # Answers left unread: the client is cut off (a reset: close would wait for them).
         self._send_deadline = Deadline(self.loop, limits.send_s, self._cut_off)
         self._unparsed = Unparsed()
         self._in_message = False  # from a request's first byte to its body's last
@@ -298,7 +299,7 @@ class HttpProtocol(HttpToolsProtocol):
             self._send_deadline.arm()
 
     def _cut_off(self) -> None:
-        self.transport.abort()
+        reset(self.transport)
 
     def _body_timed_out(self) -> None:
         if self.transport.is_closing():

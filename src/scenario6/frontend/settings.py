@@ -182,7 +182,16 @@ class FrontendSettings(BaseSettings):
         7 * 24 * 3600, ge=60, description="How long a sign-in lasts."
     )
     access_attempts_per_minute: int = Field(
-        5, ge=1, description="Wrong codes one client address may try per minute."
+        5, ge=1, description="Wrong codes one client address (IPv6: its /64) may try per minute."
+    )
+    access_network_attempts_per_minute: int = Field(
+        20, ge=1, description="Wrong codes all addresses in one IPv6 /48 may try per minute."
+    )
+    access_total_attempts_per_minute: int = Field(
+        100,
+        ge=1,
+        description="Wrong codes all clients together may try per minute; past it, sign-in "
+        "with a code pauses for everyone (those signed in stay in).",
     )
 
     @field_validator("moshi_ws_url", mode="before")

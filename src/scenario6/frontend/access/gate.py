@@ -41,11 +41,13 @@ OPEN = Visitor(None, "open")
 
 @dataclass(frozen=True)
 class SignIn:
-    """The outcome of a code: a cookie to set, or why not (``retry_after``: rate-limited)."""
+    """The outcome of a code: a cookie to set, or why not (``retry_after``: rate-limited;
+    ``everyone``: by the wrong codes of all clients together, not this one's own)."""
 
     visitor: Visitor | None
     cookie: str | None = None
     retry_after: int = 0
+    everyone: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,11 @@ class Gate:
         previous = tuple(s.get_secret_value().encode() for s in settings.access_previous_secrets)
         self._signer = CookieSigner((key, *previous), self._invitations)
         self._revocations = revocations or MemoryRevocations()
-        self._attempts = FailedAttempts(settings.access_attempts_per_minute)
+        self._attempts = FailedAttempts(
+            settings.access_attempts_per_minute,
+            per_network=settings.access_network_attempts_per_minute,
+            total=settings.access_total_attempts_per_minute,
+        )
         self._header = settings.access_identity_header.strip()
         self.enabled = bool(self._invitations or self._header)
 
@@ -116,7 +122,9 @@ class Gate:
         """Revoke the connection's cookie, so that a copy of it no longer signs anyone in."""
         signed_in = self._pass(connection)
         if signed_in is not None:
-            self._revocations.revoke(signed_in.id, signed_in.expires, self._clock())
+            self._revocations.revoke(
+                signed_in.id, signed_in.issued, signed_in.expires, self._clock()
+            )
 
     def _pass(self, connection: HTTPConnection) -> Pass | None:
         value = connection.cookies.get(cookie.NAME)
@@ -124,12 +132,17 @@ class Gate:
             return None
         now = self._clock()
         checked = self._signer.check(value, now, self._settings.access_cookie_max_age_s)
-        if checked is None or self._revocations.revoked(checked.id, now):
+        if checked is None or self._revocations.revoked(checked.id, checked.issued, now):
             return None
         return checked
 
     def sign_in(self, code: str, address: str) -> SignIn:
-        """Exchange ``code`` for a cookie; wrong codes count against ``address``."""
+        """Exchange ``code`` for a cookie; wrong codes count against ``address``, its network
+        and everyone. Once a limit is reached the right code is refused too, or it could
+        still be guessed."""
+        paused = self._attempts.everyone_waits()
+        if paused:
+            return SignIn(None, retry_after=paused, everyone=True)
         wait = self._attempts.retry_after(address)
         if wait:
             return SignIn(None, retry_after=wait)

@@ -6,7 +6,7 @@ from collections import OrderedDict
 from typing import Protocol
 
 # Revocations held at most. Each needs a sign-out with a valid cookie, that is, a valid code:
-# only someone invited could fill this, and the oldest (first to expire) are dropped first.
+# only someone invited could fill this.
 _MAX_REVOKED = 100_000
 
 
@@ -14,35 +14,49 @@ class Revocations(Protocol):
     """Where revoked cookie ids are kept. Frontend replicas that share their sign-ins need one
     shared store; a single frontend keeps them in memory."""
 
-    def revoke(self, cookie_id: str, until: float, now: float) -> None:
-        """Refuse ``cookie_id`` from now until ``until`` (when it expires anyway)."""
+    def revoke(self, cookie_id: str, issued: int, until: float, now: float) -> None:
+        """Refuse the cookie ``cookie_id``, issued at ``issued``, from now until ``until``
+        (when it expires anyway)."""
 
-    def revoked(self, cookie_id: str, now: float) -> bool:
-        """Whether ``cookie_id`` was revoked."""
+    def revoked(self, cookie_id: str, issued: int, now: float) -> bool:
+        """Whether the cookie ``cookie_id`` issued at ``issued`` was revoked."""
 
 
 class MemoryRevocations:
     """Revocations in this process's memory: a restart forgets them.
 
-    >>> store = MemoryRevocations()
-    >>> store.revoke("abc", until=100.0, now=0.0); store.revoked("abc", 50.0)
+    A full store never forgets a revocation: each id it drops, to make room or once expired,
+    raises a watermark to that cookie's issue time, and every cookie issued at or before the
+    watermark is refused (its holder signs in again).
+
+    >>> store = MemoryRevocations(limit=1)
+    >>> store.revoke("abc", issued=10, until=100.0, now=20.0); store.revoked("abc", 10, 50.0)
     True
-    >>> store.revoke("def", until=300.0, now=200.0); store.revoked("abc", 250.0)
-    False
+    >>> store.revoke("def", issued=30, until=130.0, now=40.0); store.revoked("abc", 10, 50.0)
+    True
+    >>> store.revoked("ghi", 10, 50.0), store.revoked("jkl", 11, 50.0)
+    (True, False)
     """
 
     def __init__(self, limit: int = _MAX_REVOKED) -> None:
         self._limit = limit
-        self._until: OrderedDict[str, float] = OrderedDict()
+        # id -> (issue time, end of the revocation), in the order revoked.
+        self._held: OrderedDict[str, tuple[int, float]] = OrderedDict()
+        self._refused_up_to: int | None = None
 
-    def revoke(self, cookie_id: str, until: float, now: float) -> None:
-        self._until[cookie_id] = max(until, self._until.get(cookie_id, until))
-        # In the order revoked, which is about the order they expire in.
-        while self._until and (next(iter(self._until.values())) <= now):
-            self._until.popitem(last=False)
-        while len(self._until) > self._limit:
-            self._until.popitem(last=False)
+    def revoke(self, cookie_id: str, issued: int, until: float, now: float) -> None:
+        earlier = self._held.pop(cookie_id, (issued, until))[1]
+        self._held[cookie_id] = (issued, max(until, earlier))
+        # The front is about the first to expire, so this is cheap. An expired id leaves the
+        # watermark no higher than cookies that have expired too (the max age is the same).
+        while self._held and (
+            len(self._held) > self._limit or next(iter(self._held.values()))[1] <= now
+        ):
+            forgotten = self._held.popitem(last=False)[1][0]
+            self._refused_up_to = max(forgotten, self._refused_up_to or forgotten)
 
-    def revoked(self, cookie_id: str, now: float) -> bool:
-        until = self._until.get(cookie_id)
-        return until is not None and now < until
+    def revoked(self, cookie_id: str, issued: int, now: float) -> bool:
+        if self._refused_up_to is not None and issued <= self._refused_up_to:
+            return True
+        held = self._held.get(cookie_id)
+        return held is not None and now < held[1]

@@ -39,7 +39,8 @@ _ERROR = {"content": {"application/json": {"example": {"detail": "what went wron
 )
 async def signin(request: Request, gate: AccessGate, settings: Settings) -> Response:
     """Exchange an invitation code (JSON ``{"code": ...}`` or a form field ``code``) for a
-    signed, HTTP-only session cookie. Wrong codes are rate-limited per client address."""
+    signed, HTTP-only session cookie. Wrong codes are rate-limited per client address, per
+    IPv6 /48 and over all clients together."""
     if not gate.codes:
         return _error(404, "sign-in with a code is not enabled on this server")
     if foreign := _from_another_site(request, settings):
@@ -49,9 +50,18 @@ async def signin(request: Request, gate: AccessGate, settings: Settings) -> Resp
         return _error(400, 'send the code as JSON {"code": "..."} or a form field "code"')
     address = client_address(request)
     outcome = gate.sign_in(code, address)
+    wait = str(outcome.retry_after)
+    if outcome.everyone:
+        log.warning(
+            "sign-in paused for everyone for %s s: too many wrong codes from all clients "
+            "together (ACCESS_TOTAL_ATTEMPTS_PER_MINUTE); refused %s",
+            wait,
+            address,
+        )
+        message = f"too many wrong codes on this server: sign-in is paused, try again in {wait} s"
+        return _error(429, message, {"Retry-After": wait})
     if outcome.retry_after:
         log.warning("sign-in refused for %s: too many wrong codes", address)
-        wait = str(outcome.retry_after)
         message = f"too many wrong codes: try again in {wait} s"
         return _error(429, message, {"Retry-After": wait})
     if outcome.visitor is None or outcome.cookie is None:
