@@ -188,7 +188,7 @@ class FrontendSettings(BaseSettings):
         20, ge=1, description="Wrong codes all addresses in one IPv6 /48 may try per minute."
     )
     access_total_attempts_per_minute: int = Field(
-        100,
+        1000,
         ge=1,
         description="Wrong codes all clients together may try per minute; past it, sign-in "
         "with a code pauses for everyone (those signed in stay in).",
