@@ -91,18 +91,18 @@ export class ResourceTable {
 
     const health = cell(badge(view.health, TONES[view.health]));
     health.className = "health";
-    if (view.probe && view.probe.detail) {
+    if (view.probe && !view.probe.ok && view.probe.detail) {
       health.append(Object.assign(document.createElement("span"),
         { className: "detail", textContent: view.probe.detail }));
     }
 
     const endpoints = cell(...view.endpoints.map((endpoint) => {
-      const link = document.createElement("a");
-      link.href = endpoint.url;
+      // A browser cannot open a WebSocket address as a page: it is shown for clients to use.
+      const web = /^https?:/.test(endpoint.url);
+      const link = document.createElement(web ? "a" : "code");
       link.textContent = endpoint.url;
-      link.title = endpoint.name;
-      link.target = "_blank";
-      link.rel = "noopener";
+      link.title = web ? endpoint.name : `${endpoint.name}: for a WebSocket client`;
+      if (web) Object.assign(link, { href: endpoint.url, target: "_blank", rel: "noopener" });
       return link;
     }));
     endpoints.className = "endpoints";
@@ -111,6 +111,9 @@ export class ResourceTable {
       ? `${view.image} · ${view.container_id.slice(0, 12)}`
       : view.pid ? `pid ${view.pid}` : "–");
     source.className = "source";
+
+    const started = cell(since(view.started_at));
+    started.className = "started";
 
     const actions = cell();
     actions.className = "actions";
@@ -125,6 +128,6 @@ export class ResourceTable {
     }
 
     return [cell(name), cell(view.kind), state, health, endpoints,
-      cell(String(view.restarts)), cell(since(view.started_at)), source, actions];
+      cell(String(view.restarts)), started, source, actions];
   }
 }

@@ -11,6 +11,7 @@ export class SessionsPanel {
 
   start() {
     const tick = async () => {
+      if (document.hidden) return setTimeout(tick, EVERY_MS);
       try {
         this.render(await getJson("/api/v1/sessions"));
       } catch (error) {
