@@ -12,6 +12,7 @@ export class LogView {
     this.count = count;
     this.source = null;
     this.name = null;
+    this.pending = null; // lines not yet on the page
     filter.addEventListener("input", () => this.applyFilter());
     follow.addEventListener("change", () => this.follow.checked && this.scroll());
   }
@@ -20,22 +21,43 @@ export class LogView {
     if (name === this.name) return;
     this.name = name;
     if (this.source) this.source.close();
+    this.pending = null;
     this.pre.replaceChildren();
     this.pre.dataset.resource = name;
     const path = `/api/v1/resources/${encodeURIComponent(name)}/logs?tail=1000&follow=1`;
     this.source = stream(path, { line: (line) => this.add(line) });
   }
 
+  // Lines arrive one event each; they are put on the page once per frame, so that a burst
+  // (a reload, a chatty request log) costs one layout rather than one per line.
   add(line) {
-    const row = document.createElement("span");
-    row.className = "line";
-    row.dataset.seq = line.seq;
-    const at = document.createElement("time");
-    at.textContent = new Date(line.at * 1000).toLocaleTimeString();
-    row.append(at, line.text);
-    row.hidden = !this.matches(line.text);
-    this.pre.append(row);
-    while (this.pre.childElementCount > KEEP) this.pre.firstElementChild.remove();
+    if (!this.pending) {
+      this.pending = [];
+      requestAnimationFrame(() => this.flush());
+    }
+    this.pending.push(line);
+    // A hidden tab gets no frames: keep only what the page would keep anyway.
+    if (this.pending.length > KEEP) this.pending.shift();
+  }
+
+  flush() {
+    const lines = this.pending;
+    this.pending = null;
+    if (!lines) return; // another resource was picked meanwhile
+    const batch = document.createDocumentFragment();
+    for (const line of lines) {
+      const row = document.createElement("span");
+      row.className = "line";
+      row.dataset.seq = line.seq;
+      const at = document.createElement("time");
+      at.textContent = new Date(line.at * 1000).toLocaleTimeString();
+      row.append(at, line.text);
+      row.hidden = !this.matches(line.text);
+      batch.append(row);
+    }
+    this.pre.append(batch);
+    const extra = this.pre.childElementCount - KEEP;
+    for (let index = 0; index < extra; index++) this.pre.firstElementChild.remove();
     this.updateCount();
     if (this.follow.checked) this.scroll();
   }
