@@ -102,11 +102,19 @@ class LoopbackBackend:
 
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_get("/", self.home)
         app.router.add_get(CHAT_PATH, self.chat)
         app.router.add_get("/health", self.health)
         app.router.add_get("/api/sessions", self.list_sessions)
         app.router.add_get("/api/sessions/{id}/input.wav", self.session_audio)
         return app
+
+    async def home(self, _: web.Request) -> web.Response:
+        # What someone who opens the backend's address (the run dashboard links it) learns.
+        return web.Response(
+            text=f"The loopback backend: a stand-in for PersonaPlex that echoes what it hears.\n"
+            f"Conversations: WebSocket {CHAT_PATH}; health: /health; sessions: /api/sessions\n"
+        )
 
     async def health(self, _: web.Request) -> web.Response:
         busy = self._lock.locked()

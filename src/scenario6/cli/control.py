@@ -125,6 +125,7 @@ def show_runs(args: argparse.Namespace) -> int:
             return 0
         print(f"{run.app}: pid {run.pid}, up {_duration(run.uptime)}, {listing['phase']}, "
               f"control API {run.url} (in {run.app_dir})")  # fmt: skip
+        print(f"dashboard: {run.login_url}")
         rows = [
             [v["name"], v["kind"], _state(v), v["health"], str(v["restarts"]),
              " ".join(e["url"] for e in v["endpoints"])]

@@ -20,3 +20,6 @@ BACKEND_PORT: Final = 8998
 TOKEN: Final = "HF_TOKEN"
 # The older name huggingface_hub also reads: kept out of logs and children just the same.
 TOKEN_ALIASES: Final = ("HUGGING_FACE_HUB_TOKEN",)
+
+# The frontend's counts of live and queued sessions per backend, which the run dashboard reads.
+SESSIONS_PATH: Final = "/api/sessions"

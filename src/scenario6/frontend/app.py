@@ -18,7 +18,7 @@ from .access import Gate
 from .hosts import HostCheck
 from .proxy.pool import BackendPool
 from .proxy.upstream import client_ssl_context
-from .routes import chat, config, health, signin, ui
+from .routes import chat, config, health, sessions, signin, ui
 from .settings import LIFESPAN_KEY, FrontendSettings
 from .trust import RealClient
 
@@ -57,7 +57,7 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
     secure = any(backend.secure for backend in settings.backends)
     app.state.tls = client_ssl_context(settings) if secure else None
     app.state.observer = observer or observe(app, lambda: pool.queue_length)
-    for module in (health, config, chat, signin, ui):
+    for module in (health, config, sessions, chat, signin, ui):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=ui.STATIC_DIR), name="static")
     # The last added runs first: unknown Host names are refused before anything else.

@@ -57,6 +57,12 @@ def is_trusted_proxy(peer_ip: str, settings: FrontendSettings) -> bool:
     return any(address in network for network in _networks(settings.trusted_proxies))
 
 
+def is_loopback(ip: str) -> bool:
+    """Whether ``ip`` is this machine's (127.0.0.0/8, ::1; never a name or garbage)."""
+    address = _address(ip)
+    return address is not None and address.is_loopback
+
+
 def peer_address(connection: HTTPConnection) -> str:
     """The address the connection really comes from (a proxy's, behind one)."""
     peer = connection.scope.get(_PEER)

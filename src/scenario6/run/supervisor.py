@@ -210,7 +210,7 @@ class Supervisor:
             self.control.publish(
                 {v.name: [e.url for e in v.endpoints] for v in self.model.snapshot()}
             )
-            self.printer.info(f"control API: {self.control.state.login_url}")
+            self.printer.info(f"dashboard: {self.control.state.login_url}")
         self.printer.info("all resources are up; press Ctrl-C to stop")
 
     async def _supervise(self) -> None:

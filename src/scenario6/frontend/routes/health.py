@@ -7,10 +7,12 @@ import logging
 from fastapi import APIRouter
 
 from scenario6 import __version__
-from scenario6.facts.names import FRONTEND
+from scenario6.facts.names import FRONTEND, SESSIONS_PATH
 
 router = APIRouter()
 PATH = "/health"
+# Polled too: the run dashboard reads the session counts every second.
+QUIET_PATHS = frozenset({PATH, SESSIONS_PATH})
 
 
 @router.get(PATH, tags=["health"])
@@ -20,7 +22,7 @@ async def health() -> dict[str, str]:
 
 
 class QuietProbes(logging.Filter):
-    """Drops uvicorn's access-log lines for answered health probes.
+    """Drops uvicorn's access-log lines for answered health probes and session-count polls.
 
     ``scenario6 run``, Docker's HEALTHCHECK and Kubernetes probe every few seconds; logged,
     they bury the lines that matter. A probe that fails is still logged.
@@ -29,7 +31,7 @@ class QuietProbes(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         # uvicorn.access records carry (client, method, path, http version, status) as args.
         args = record.args
-        if isinstance(args, tuple) and len(args) == 5 and args[2] == PATH:
+        if isinstance(args, tuple) and len(args) == 5 and args[2] in QUIET_PATHS:
             return not (isinstance(args[4], int) and args[4] < 400)
         return True
 

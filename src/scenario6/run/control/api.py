@@ -2,7 +2,7 @@
 
 Every response is JSON, except the two streams (Server-Sent Events: ``/api/v1/watch`` and
 ``/api/v1/resources/NAME/logs?follow=1``). The dashboard's static files, when installed,
-are served under ``/dashboard/``.
+are served under ``/dashboard/``; ``/api/v1/sessions`` relays the frontend's session counts.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ from scenario6.run.model import ResourceModel
 from scenario6.run.operations import OperationRefused, Operator
 
 from .guard import COOKIE, Guard, same
+from .sessions import frontend_sessions
 
 # Where the dashboard's files go (index.html and its modules); without it, / answers JSON.
 DASHBOARD_DIR = Path(__file__).with_name("dashboard")
+LOGIN_PAGE = "login.html"  # what a browser without the token is shown
 
 
 class Run(Protocol):
@@ -146,6 +148,9 @@ def create_api(run: Run, *, port: int, token: str, dashboard: Path = DASHBOARD_D
         assert view is not None
         return JSONResponse(view.to_json())
 
+    async def sessions(request: Request) -> Response:
+        return JSONResponse(await frontend_sessions(model))
+
     async def stop(request: Request) -> Response:
         run.request_stop()
         return JSONResponse({"stopping": True, "pid": os.getpid()}, 202)
@@ -159,8 +164,15 @@ def create_api(run: Run, *, port: int, token: str, dashboard: Path = DASHBOARD_D
         Route("/api/v1/resources/{name}/logs", logs),
         Route("/api/v1/resources/{name}/{command}", command, methods=["POST"]),
         Route("/api/v1/watch", watch),
+        Route("/api/v1/sessions", sessions),
         Route("/api/v1/stop", stop, methods=["POST"]),
     ]
     if dashboard.is_dir():
         routes.append(Mount("/dashboard", StaticFiles(directory=dashboard, html=True)))
-    return Guard(Starlette(routes=routes), port=port, token=token)
+    login_page = dashboard / LOGIN_PAGE
+    return Guard(
+        Starlette(routes=routes),
+        port=port,
+        token=token,
+        login_page=login_page if login_page.is_file() else None,
+    )

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hmac
 from http.cookies import SimpleCookie
+from pathlib import Path
 
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 COOKIE = "scenario6_run"
@@ -21,11 +22,18 @@ def same(given: str, token: str) -> bool:
 
 
 class Guard:
-    """ASGI middleware: checks Host and Origin, then a bearer token or the session cookie."""
+    """ASGI middleware: checks Host and Origin, then a bearer token or the session cookie.
 
-    def __init__(self, app: ASGIApp, *, port: int, token: str) -> None:
+    A browser asking for a page without either gets ``login_page`` (still a 401), which
+    asks for the token rather than showing an error.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, port: int, token: str, login_page: Path | None = None
+    ) -> None:
         self.app = app
         self.token = token
+        self.login_page = login_page
         self.hosts = {f"127.0.0.1:{port}", f"localhost:{port}"}
         self.origins = {f"http://{host}" for host in self.hosts}
 
@@ -39,6 +47,10 @@ class Guard:
             await self.app(scope, receive, send)
             return
         status, message = refusal
+        if status == 401 and self.login_page is not None and _wants_page(scope, headers):
+            page = self.login_page.read_text(encoding="utf-8")
+            await HTMLResponse(page, status_code=401)(scope, receive, send)
+            return
         await JSONResponse({"error": message}, status_code=status)(scope, receive, send)
 
     def refusal(self, path: str, headers: dict[str, str]) -> tuple[int, str] | None:
@@ -56,3 +68,9 @@ class Guard:
         if cookie is not None and same(cookie.value, self.token):
             return None
         return 401, "this API needs the run's token (see scenario6 ps)"
+
+
+def _wants_page(scope: Scope, headers: dict[str, str]) -> bool:
+    path = str(scope["path"])
+    reading = scope["method"] == "GET" and not path.startswith("/api/")
+    return reading and "text/html" in headers.get("accept", "")
