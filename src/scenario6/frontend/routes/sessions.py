@@ -1,6 +1,6 @@
 """``GET /api/sessions``: how many conversations run and wait, per backend (counts only).
 
-For the run engine's dashboard on the same machine: it answers only a client on this
+For the run supervisor's dashboard on the same machine: it answers only a client on this
 machine (after the trusted proxies are walked, so a request relayed from elsewhere does not
 count as local), and only past the access gate, like the configuration.
 """

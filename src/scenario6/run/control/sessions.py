@@ -1,7 +1,7 @@
 """The frontend's sessions for the dashboard: asked of the frontend itself, over loopback.
 
 The frontend keeps the counts (``/api/sessions``: live, queued, per backend slots and
-active); the run engine has no hook into it and needs none. The frontend answers only this
+active); the run supervisor has no hook into it and needs none. The frontend answers only this
 machine and only past its access gate, so with the gate on the dashboard says so instead.
 """
 
