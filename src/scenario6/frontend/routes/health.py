@@ -1,22 +1,37 @@
-"""``GET /health``, and keeping its probes out of the access log."""
+"""``GET /health`` (liveness) and ``GET /ready`` (readiness), and keeping their probes out
+of the access log."""
 
 from __future__ import annotations
 
 import logging
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from scenario6 import __version__
 from scenario6.facts.names import FRONTEND
 
+from ..deps import Draining
+
 router = APIRouter()
 PATH = "/health"
+READY_PATH = "/ready"
+PROBE_PATHS = (PATH, READY_PATH)
 
 
 @router.get(PATH, tags=["health"])
-async def health() -> dict[str, str]:
-    """Liveness: answers without touching any backend."""
-    return {"status": "ok", "service": FRONTEND, "version": __version__}
+async def health(drain: Draining) -> dict[str, str]:
+    """Liveness: answers without touching any backend, draining or not."""
+    status = "draining" if drain.draining else "ok"
+    return {"status": status, "service": FRONTEND, "version": __version__}
+
+
+@router.get(READY_PATH, tags=["health"])
+async def ready(drain: Draining) -> JSONResponse:
+    """Readiness: 503 once the frontend drains, so a load balancer sends no new client here."""
+    if drain.draining:
+        return JSONResponse({"status": "draining", "live_sessions": drain.live}, status_code=503)
+    return JSONResponse({"status": "ready"})
 
 
 class QuietProbes(logging.Filter):
@@ -29,7 +44,7 @@ class QuietProbes(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         # uvicorn.access records carry (client, method, path, http version, status) as args.
         args = record.args
-        if isinstance(args, tuple) and len(args) == 5 and args[2] == PATH:
+        if isinstance(args, tuple) and len(args) == 5 and args[2] in PROBE_PATHS:
             return not (isinstance(args[4], int) and args[4] < 400)
         return True
 
