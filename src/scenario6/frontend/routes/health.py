@@ -9,14 +9,13 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from scenario6 import __version__
-from scenario6.facts.names import FRONTEND
+from scenario6.facts.names import FRONTEND, FRONTEND_READY_PATH
 
 from ..deps import Draining
 
 router = APIRouter()
 PATH = "/health"
-READY_PATH = "/ready"
-PROBE_PATHS = (PATH, READY_PATH)
+PROBE_PATHS = (PATH, FRONTEND_READY_PATH)
 
 
 @router.get(PATH, tags=["health"])
@@ -26,7 +25,7 @@ async def health(drain: Draining) -> dict[str, str]:
     return {"status": status, "service": FRONTEND, "version": __version__}
 
 
-@router.get(READY_PATH, tags=["health"])
+@router.get(FRONTEND_READY_PATH, tags=["health"])
 async def ready(drain: Draining) -> JSONResponse:
     """Readiness: 503 once the frontend drains, so a load balancer sends no new client here."""
     if drain.draining:
