@@ -36,7 +36,7 @@ FRONTEND = (
     Line.of("access", "proxy", apart=True),  # the gate and the session proxy, independent
     Line.of("deps"),  # what routes are handed: settings, pool, gate
     Line.of("routes"),
-    Line.of("app"),  # builds the objects and wires the routes and middleware
+    Line.of("app", "server"),  # builds the objects and wires them; serves them, drained
 )
 
 

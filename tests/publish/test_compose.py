@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 
@@ -188,3 +189,16 @@ def test_every_yaml_file_parses(publish: Publish) -> None:
     folder = publish()
     for path in folder.rglob("*.yaml"):
         assert yaml.safe_load(path.read_text()) is not None, path
+
+
+def test_the_frontend_is_given_its_drain_time_to_stop(publish: Publish, compose: list[str]) -> None:
+    """`docker compose stop`/`up` waits past the frontend's drain before it kills it."""
+    services = resolved(compose, publish())["services"]
+    frontend = services[FRONTEND]
+    drain = float(frontend["environment"]["DRAIN_TIMEOUT_S"])
+    grace = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", frontend["stop_grace_period"])
+    assert grace is not None, frontend["stop_grace_period"]
+    hours, minutes, seconds = (int(part or 0) for part in grace.groups())
+    assert drain + 5 <= hours * 3600 + minutes * 60 + seconds <= drain + 60
+    # Its healthcheck stays liveness: a draining frontend is healthy, not to be restarted.
+    assert "/health" in frontend["healthcheck"]["test"][3]

@@ -61,7 +61,7 @@ def test_backend_is_a_gpu_statefulset_behind_a_headless_service(publish: Publish
     assert service["spec"]["selector"] == backend["spec"]["template"]["metadata"]["labels"]
 
 
-def test_frontend_serves_https_with_probes_on_health(publish: Publish) -> None:
+def test_frontend_serves_https_with_probes_on_health_and_ready(publish: Publish) -> None:
     objects = manifests(publish())
     frontend = objects[("Deployment", FRONTEND)]
     c = container(frontend)
@@ -69,9 +69,10 @@ def test_frontend_serves_https_with_probes_on_health(publish: Publish) -> None:
     assert env["MOSHI_WS_URL"] == "ws://scenario6-moshi:8998/api/chat"
     assert "HF_TOKEN" not in env
     assert env["APP_SSL_CERTFILE"].startswith(c["volumeMounts"][0]["mountPath"])
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+    paths = {"startupProbe": "/health", "readinessProbe": "/ready", "livenessProbe": "/health"}
+    for probe, path in paths.items():
         get = c[probe]["httpGet"]
-        assert (get["path"], get["scheme"]) == ("/health", "HTTPS")
+        assert (get["path"], get["scheme"]) == (path, "HTTPS")
     [volume] = frontend["spec"]["template"]["spec"]["volumes"]
     assert volume["secret"]["secretName"] == "scenario6-frontend-tls"
     assert objects[("Service", FRONTEND)]["spec"]["ports"][0]["port"] == 8010
@@ -135,3 +136,12 @@ def test_the_validator_rejects_a_broken_manifest(publish: Publish) -> None:
     broken["spec"]["template"]["spec"]["containers"][0]["readinessProbes"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, kubernetes_validate.latest_version(), strict=True)
+
+
+def test_the_frontend_drains_out_of_the_service_before_it_is_killed(publish: Publish) -> None:
+    """The pod's grace period outlasts the drain (while readiness, on /ready, fails)."""
+    workload = manifests(publish())[("Deployment", FRONTEND)]
+    c = container(workload)
+    drain = float(env_of(c)["DRAIN_TIMEOUT_S"])
+    grace = workload["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert drain + 5 <= grace <= drain + 60

@@ -122,6 +122,8 @@ def frontend_process(
     env: dict[str, str], port: int | None = None
 ) -> Iterator[tuple[ChildServer, int]]:
     port = port or free_port()
+    # Stopped with SIGTERM: a session a test left open must not hold its drain for long.
+    env = {"DRAIN_TIMEOUT_S": "1", **env}
     process = ChildServer(["frontend", "--host", HOST, "--port", str(port)], env=env)
     try:
         process.wait_healthy(f"http://{HOST}:{port}/health")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import logging
 import sys
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from scenario6.facts.names import FRONTEND_PORT
+
+STARTUP_FAILURE = 3  # as uvicorn exits when the server could not start
 
 if TYPE_CHECKING:
     from scenario6.frontend.settings import FrontendSettings
@@ -70,8 +73,14 @@ def serve(args: argparse.Namespace) -> int:
         # The forked children build the app from the environment, as uvicorn would.
         source = Path(__file__).resolve().parent.parent
         return serve_with_fast_reload("scenario6.frontend.app:app", watch_dirs=[source], **options)
-    uvicorn.run(create_app(settings), **options)
-    return 0
+    from scenario6.frontend.server import FrontendServer
+
+    app = create_app(settings)
+    server = FrontendServer(uvicorn.Config(app, **options), app.state.drain)
+    # uvicorn raises a caught Ctrl-C again once it has stopped.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    return 0 if server.started else STARTUP_FAILURE
 
 
 def open_to_all(settings: FrontendSettings) -> str | None:

@@ -15,6 +15,8 @@ BACKEND: Final = "scenario6-moshi"  # the model server (or its stand-in)
 
 FRONTEND_PORT: Final = 8010
 BACKEND_PORT: Final = 8998
+# The frontend's readiness: it fails while a stopping frontend drains (orchestrators ask it).
+FRONTEND_READY_PATH: Final = "/ready"
 
 # The Hugging Face token the backend downloads the weights with: only ever the backend's.
 TOKEN: Final = "HF_TOKEN"

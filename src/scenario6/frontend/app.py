@@ -16,6 +16,7 @@ from scenario6.frontend.telemetry import Observer, observe
 
 from .access import Gate
 from .hosts import HostCheck
+from .proxy.drain import Drain
 from .proxy.pool import BackendPool
 from .proxy.upstream import client_ssl_context
 from .routes import chat, config, health, sessions, signin, ui
@@ -53,6 +54,7 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
     app.state.settings = settings
     app.state.pool = pool
     app.state.gate = Gate(settings)
+    app.state.drain = Drain(settings.drain_timeout_s)
     # Loading the CA bundle costs ~70 ms at every start and reload: only for wss backends.
     secure = any(backend.secure for backend in settings.backends)
     app.state.tls = client_ssl_context(settings) if secure else None
@@ -62,7 +64,7 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
     app.mount("/static", StaticFiles(directory=ui.STATIC_DIR), name="static")
     # The last added runs first: unknown Host names are refused before anything else.
     app.add_middleware(RealClient, settings=settings)
-    app.add_middleware(HostCheck, settings=settings, open_paths=[health.PATH])
+    app.add_middleware(HostCheck, settings=settings, open_paths=health.PROBE_PATHS)
     return app
 
 

@@ -15,6 +15,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from .access import Gate
+from .proxy.drain import Drain
 from .proxy.pool import BackendPool
 from .settings import FrontendSettings
 
@@ -35,7 +36,12 @@ def _gate(connection: HTTPConnection) -> Gate:
     return cast(Gate, connection.app.state.gate)
 
 
+def _drain(connection: HTTPConnection) -> Drain:
+    return cast(Drain, connection.app.state.drain)
+
+
 Settings = Annotated[FrontendSettings, Depends(_settings)]
 Pool = Annotated[BackendPool, Depends(_pool)]
 Tls = Annotated[ssl.SSLContext | None, Depends(_tls)]
 AccessGate = Annotated[Gate, Depends(_gate)]
+Draining = Annotated[Drain, Depends(_drain)]

@@ -121,6 +121,13 @@ class FrontendSettings(BaseSettings):
         "session opens, and the proxy uses that count for it from then on; raise this only for "
         "backends that serve several without saying so (the loopback backend with --concurrent).",
     )
+    drain_timeout_s: float = Field(
+        120.0,
+        ge=0,
+        description="On SIGTERM, how long live conversations may go on before they are closed "
+        "(1001) and the frontend exits; meanwhile /ready fails, new and queued clients are "
+        "told to reconnect (1012). Give the orchestrator's grace period a few seconds more.",
+    )
     dns_refresh_s: float = Field(
         5.0, ge=0, description="How often backend host names are resolved again."
     )
@@ -141,9 +148,9 @@ class FrontendSettings(BaseSettings):
     server_names: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),
         description="Host names this frontend answers to, comma-separated (`name` for any "
-        "port, `name:port` for one); other Host headers are refused (except on /health) and "
-        "browser origins must name one of them. Empty: localhost, 127.0.0.1 and [::1]. `*` "
-        "answers to any name, which gives up the protection against DNS rebinding.",
+        "port, `name:port` for one); other Host headers are refused (except on /health and "
+        "/ready) and browser origins must name one of them. Empty: localhost, 127.0.0.1 and "
+        "[::1]. `*` answers to any name, which gives up the protection against DNS rebinding.",
     )
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),

@@ -85,6 +85,8 @@ def _service(service: Service, options: PublishOptions, folder: Path) -> dict[st
     if service.gpus:
         devices = [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
         data["deploy"] = {"resources": {"reservations": {"devices": devices}}}
+    if service.stop_grace_s is not None:
+        data["stop_grace_period"] = f"{service.stop_grace_s}s"
     data["restart"] = "unless-stopped"
     if service.labels:
         data["labels"] = dict(service.labels)

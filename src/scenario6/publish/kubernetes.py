@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from .options import PublishOptions
@@ -90,6 +91,8 @@ def _workload(app: str, service: Service, kind: str, options: PublishOptions) ->
         },
         "containers": [container],
     }
+    if service.stop_grace_s is not None:
+        pod["terminationGracePeriodSeconds"] = service.stop_grace_s
     if volumes:
         pod["volumes"] = volumes
     spec: dict[str, Any] = {
@@ -145,12 +148,10 @@ def _env(app: str, key: str, value: Value) -> dict[str, Any]:
 
 
 def _probes(health: Health, port_name: str | None) -> dict[str, Any]:
-    if health.argv is not None or not 200 <= health.status < 400:
-        # An HTTP probe passes on 2xx and 3xx only: any other expected answer needs a command.
-        action: dict[str, Any] = {"exec": {"command": list(health.argv or http_probe(health))}}
-    else:
-        get = {"path": health.path, "port": port_name or health.port}
-        action = {"httpGet": {**get, "scheme": health.scheme.upper()}}
+    action = _action(health, port_name)
+    ready = action
+    if health.ready_path is not None:
+        ready = _action(replace(health, path=health.ready_path), port_name)
     timing = {"timeoutSeconds": health.timeout_s}
     startup_period = 10
     return {
@@ -162,7 +163,7 @@ def _probes(health: Health, port_name: str | None) -> dict[str, Any]:
             "failureThreshold": max(3, math.ceil(health.start_period_s / startup_period)),
         },
         "readinessProbe": {
-            **action,
+            **ready,
             **timing,
             "periodSeconds": min(health.interval_s, 10),
             "failureThreshold": 2,
@@ -174,6 +175,14 @@ def _probes(health: Health, port_name: str | None) -> dict[str, Any]:
             "failureThreshold": health.retries,
         },
     }
+
+
+def _action(health: Health, port_name: str | None) -> dict[str, Any]:
+    if health.argv is not None or not 200 <= health.status < 400:
+        # An HTTP probe passes on 2xx and 3xx only: any other expected answer needs a command.
+        return {"exec": {"command": list(health.argv or http_probe(health))}}
+    get = {"path": health.path, "port": port_name or health.port}
+    return {"httpGet": {**get, "scheme": health.scheme.upper()}}
 
 
 def secrets_needed(app: str, services: Mapping[str, Service]) -> list[tuple[str, str, str]]:

@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from scenario6.facts import contract
-from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND
+from scenario6.facts.names import BACKEND, BACKEND_PORT, FRONTEND, FRONTEND_READY_PATH
 from scenario6.facts.slots import SLOTS_LABEL
 from scenario6.facts.urls import parse_backend_urls
+from scenario6.frontend.settings import FrontendSettings
 
 from .options import PublishOptions
 from .spec import Health, Mount, Service
@@ -26,6 +27,9 @@ TLS_SOURCE = "certs"
 BACKEND_CERTS_VOLUME = f"{BACKEND}-certs"
 BACKEND_CA_DIR = "/run/scenario6/moshi-ca"
 DEMO_NOTE = "loopback demo backend: no GPU, no model; it echoes your voice back"
+DRAIN_ENV = "DRAIN_TIMEOUT_S"
+# What a drained frontend still needs after its drain: closing, uvicorn's own shutdown.
+STOP_MARGIN_S = 15
 
 
 def apply(services: dict[str, Service], options: PublishOptions) -> dict[str, Service]:
@@ -75,6 +79,12 @@ def _frontend(service: Service, options: PublishOptions, backend: Service | None
     if backend is not None and any(p.scheme == "https" for p in backend.ports):
         service.mounts.append(Mount(BACKEND_CERTS_VOLUME, BACKEND_CA_DIR, read_only=True))
         service.env["MOSHI_TLS_CA"] = f"{BACKEND_CA_DIR}/ca.pem"
+    # A stopping frontend drains: the orchestrator waits for it, and readiness says so.
+    drain = int(FrontendSettings.model_fields["drain_timeout_s"].default)
+    service.env[DRAIN_ENV] = str(drain)
+    service.stop_grace_s = drain + STOP_MARGIN_S
+    if service.health is not None:
+        service.health.ready_path = FRONTEND_READY_PATH
     if options.https:
         service.env["APP_SSL_CERTFILE"] = f"{TLS_DIR}/cert.pem"
         service.env["APP_SSL_KEYFILE"] = f"{TLS_DIR}/key.pem"

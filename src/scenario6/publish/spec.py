@@ -67,6 +67,7 @@ class Health:
     scheme: str = "http"
     path: str = "/health"
     status: int = 200
+    ready_path: str | None = None  # readiness, where it differs from liveness (``path``)
     argv: tuple[str, ...] | None = None
     port_env: str | None = None
     start_period_s: int = 30
@@ -88,6 +89,7 @@ class Service:
     depends_on: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     startup_timeout_s: float | None = None
+    stop_grace_s: int | None = None  # from SIGTERM to SIGKILL; None: the orchestrator's default
     entrypoint: str | None = None
     args: list[str] = field(default_factory=list)  # after the image's (or entrypoint's) command
 

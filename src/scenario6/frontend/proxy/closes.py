@@ -40,9 +40,11 @@ class Close:
 
 # Every upper-case integer below is a close code, one code per reason: codes() lists them
 # for /api/config (the web client reads them there) and docs/protocol.md documents each.
-# Clients also see these two, though the proxy never sends them itself: 1000 echoes a
-# client's own close, and uvicorn sends 1012 to every session when the server stops.
+# 1000 echoes a client's own close. A draining frontend sends 1012 to new and queued
+# clients (uvicorn sends it too, to every session, when the server stops without a drain)
+# and 1001 to the conversations still live when its drain time is over.
 NORMAL = 1000
+GOING_AWAY = 1001
 RESTARTING = 1012
 POLICY = 1008
 TOO_BIG = 1009

@@ -22,6 +22,7 @@ from . import closes
 from .advertisement import advertisement
 from .closes import Close
 from .downstream import ClientSocket, SessionEnd
+from .drain import TURNED_AWAY, Drain
 from .liveness import Liveness
 from .pacing import Pacer
 from .pool import Backend, BackendPool, Waiter
@@ -47,6 +48,7 @@ class ProxySession:
         settings: FrontendSettings,
         tls: ssl.SSLContext | None,
         limit_key: str,
+        drain: Drain,
     ) -> None:
         self.id = next(_ids)
         self._limit_key = limit_key  # whose sessions these count as: a person or an address
@@ -55,6 +57,7 @@ class ProxySession:
         self._pool = pool
         self._settings = settings
         self._tls = tls
+        self._drain = drain
         self._handshake = asyncio.Event()
         self._prelude = Prelude(settings.max_message_bytes)
         self._liveness = Liveness(
@@ -147,18 +150,21 @@ class ProxySession:
         self._trace.queued(self._pool.position(waiter))
         watcher = asyncio.create_task(self._receive_while_waiting())
         reporter = asyncio.create_task(self._report_positions(waiter))
+        draining = asyncio.create_task(self._drain.begun.wait())
         try:
             await asyncio.wait(
-                {waiter.future, watcher},  # type: ignore[type-var]
+                {waiter.future, watcher, draining},  # type: ignore[type-var]
                 timeout=self._settings.queue_timeout_s,
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
-            for task in (watcher, reporter):
+            for task in (watcher, reporter, draining):
                 task.cancel()
-            await asyncio.gather(watcher, reporter, return_exceptions=True)
+            await asyncio.gather(watcher, reporter, draining, return_exceptions=True)
         if watcher.done() and not watcher.cancelled() and watcher.exception():
             raise watcher.exception()  # type: ignore[misc]
+        if not waiter.future.done() and self._drain.draining:
+            raise SessionEnd(TURNED_AWAY)  # another replica takes it, after a reconnect
         if not waiter.future.done():
             waited = int(self._settings.queue_timeout_s)
             raise SessionEnd(
@@ -226,6 +232,7 @@ class ProxySession:
             asyncio.create_task(self._client_to_backend(upstream)),
             asyncio.create_task(self._backend_to_client(upstream)),
             asyncio.create_task(self._watchdog()),
+            asyncio.create_task(self._cut_when_drained()),
         ]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -318,6 +325,10 @@ class ProxySession:
         code = upstream.close_code
         detail = f"{code} {upstream.close_reason}".strip() if code else "connection lost"
         raise SessionEnd(Close(closes.BACKEND_CLOSED, f"backend closed the session ({detail})"))
+
+    async def _cut_when_drained(self) -> None:
+        await self._drain.expired.wait()
+        raise SessionEnd(self._drain.cut())
 
     async def _watchdog(self) -> None:
         # Not wait_for: before Python 3.12 it loses a cancellation that comes as the handshake

@@ -7,9 +7,10 @@ from fastapi import APIRouter, WebSocket
 
 from scenario6.protocol.messages import CHAT_PATH
 
-from ..deps import AccessGate, Pool, Settings, Tls
+from ..deps import AccessGate, Draining, Pool, Settings, Tls
 from ..proxy import closes
 from ..proxy.downstream import refuse
+from ..proxy.drain import TURNED_AWAY
 from ..proxy.request import BadRequest, origin_allowed, parse_request, wants_events
 from ..proxy.session import ProxySession
 
@@ -28,6 +29,7 @@ async def chat(
     pool: Pool,
     tls: Tls,
     gate: AccessGate,
+    drain: Draining,
 ) -> None:
     """The session endpoint: upstream's path and parameters, behind validation and a queue."""
     origin = websocket.headers.get("origin")
@@ -55,5 +57,11 @@ async def chat(
         with contextlib.suppress(Exception):
             await refuse(websocket, close, events)
         return
+    if drain.draining:
+        log.info("refused a session: draining")
+        with contextlib.suppress(Exception):
+            await refuse(websocket, TURNED_AWAY, events)
+        return
     limit_key = visitor.limit_key(websocket)
-    await ProxySession(websocket, request, pool, settings, tls, limit_key).run()
+    with drain.session():
+        await ProxySession(websocket, request, pool, settings, tls, limit_key, drain).run()

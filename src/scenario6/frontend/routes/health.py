@@ -1,24 +1,38 @@
-"""``GET /health``, and keeping its probes out of the access log."""
+"""``GET /health`` (liveness) and ``GET /ready`` (readiness), and keeping their probes out
+of the access log."""
 
 from __future__ import annotations
 
 import logging
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from scenario6 import __version__
-from scenario6.facts.names import FRONTEND, SESSIONS_PATH
+from scenario6.facts.names import FRONTEND, FRONTEND_READY_PATH, SESSIONS_PATH
+
+from ..deps import Draining
 
 router = APIRouter()
 PATH = "/health"
+PROBE_PATHS = (PATH, FRONTEND_READY_PATH)
 # Polled too: the run dashboard reads the session counts every second.
-QUIET_PATHS = frozenset({PATH, SESSIONS_PATH})
+QUIET_PATHS = frozenset({*PROBE_PATHS, SESSIONS_PATH})
 
 
 @router.get(PATH, tags=["health"])
-async def health() -> dict[str, str]:
-    """Liveness: answers without touching any backend."""
-    return {"status": "ok", "service": FRONTEND, "version": __version__}
+async def health(drain: Draining) -> dict[str, str]:
+    """Liveness: answers without touching any backend, draining or not."""
+    status = "draining" if drain.draining else "ok"
+    return {"status": status, "service": FRONTEND, "version": __version__}
+
+
+@router.get(FRONTEND_READY_PATH, tags=["health"])
+async def ready(drain: Draining) -> JSONResponse:
+    """Readiness: 503 once the frontend drains, so a load balancer sends no new client here."""
+    if drain.draining:
+        return JSONResponse({"status": "draining", "live_sessions": drain.live}, status_code=503)
+    return JSONResponse({"status": "ready"})
 
 
 class QuietProbes(logging.Filter):

@@ -17,6 +17,7 @@ export const CLOSES = {
   POLICY: { text: "The server closed the session (policy)", final: true },
   TOO_BIG: { text: "A message was too big for the server", final: true },
   RESTARTING: { text: "The server is restarting" },
+  GOING_AWAY: { text: "The server shut down" },
   IDLE: { text: "Closed for inactivity: no microphone audio reached the server" },
   // A microphone cannot run ahead of real time: only a long stall's backlog, flushed at once.
   AUDIO_TOO_FAST: { text: "Audio arrived faster than real time (after a network stall?)", final: true },
