@@ -143,3 +143,19 @@ def test_readme_keeps_its_two_commands() -> None:
 def test_docs_say_nothing_about_secrets_values() -> None:
     for path in [*documents(), REPO / ".env.example"]:
         assert "hf_" not in Path(path).read_text(encoding="utf-8").replace("hf_...", "")
+
+
+def test_no_tracked_file_holds_a_merge_conflict_marker() -> None:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
+    ).stdout.split(b"\0")
+    markers = (b"<<<<<<< ", b">>>>>>> ")
+    found = []
+    for name in filter(None, listed):
+        path = REPO / name.decode()
+        if not path.is_file() or path.suffix in {".png", ".json"}:
+            continue
+        for number, line in enumerate(path.read_bytes().splitlines(), 1):
+            if line.startswith(markers):
+                found.append(f"{name.decode()}:{number}")
+    assert found == [], "merge conflict markers left in: " + ", ".join(found)
