@@ -20,3 +20,9 @@ BACKEND_PORT: Final = 8998
 TOKEN: Final = "HF_TOKEN"
 # The older name huggingface_hub also reads: kept out of logs and children just the same.
 TOKEN_ALIASES: Final = ("HUGGING_FACE_HUB_TOKEN",)
+
+# Every service we own serves Prometheus metrics on a port of its own when this variable names
+# one (off when unset or 0); the published files set it to METRICS_PORT and keep that port
+# inside the deployment's network.
+METRICS_ENV: Final = "METRICS_PORT"
+METRICS_PORT: Final = 9464
