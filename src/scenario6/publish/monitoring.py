@@ -83,7 +83,7 @@ def _datasource() -> str:
         "uid": DATASOURCE_UID,
         "type": "prometheus",
         "access": "proxy",
-        "url": "${PROMETHEUS_URL:-http://prometheus:9090}",
+        "url": "http://prometheus:9090",  # a Prometheus named so on the same network
         "isDefault": True,
     }
     return dump({"apiVersion": 1, "datasources": [source]})
