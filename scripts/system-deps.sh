@@ -2,11 +2,12 @@
 # Debian packages the tests use: git (test workspaces list the tracked files), Chromium
 # (browser tests), espeak-ng and sox (speech for the fake microphone), libopus, a Docker
 # engine, Podman's CLI (what a `docker` that is really Podman says it is), and nginx and Caddy
-# (the reverse-proxy examples of docs/security.md, run by tests).
+# (the reverse-proxy examples of docs/security.md, run by tests), and Prometheus (it scrapes
+# every service in the monitoring test).
 # Installs them when running as root; otherwise prints what is missing (tests that need
 # them then skip, naming the tool).
 set -euo pipefail
-packages=(git python3-venv chromium espeak-ng sox libopus0 docker.io podman debootstrap nginx-light caddy)
+packages=(git python3-venv chromium espeak-ng sox libopus0 docker.io podman debootstrap nginx-light caddy prometheus)
 missing=()
 # Node runs the web client's unit tests; any recent Node will do, Debian's included.
 command -v node >/dev/null || packages+=(nodejs)

@@ -20,6 +20,8 @@ FACTS: dict[str, object] = {
     "FRONTEND_PORT": names.FRONTEND_PORT,
     "BACKEND_PORT": names.BACKEND_PORT,
     "TOKEN": names.TOKEN,
+    "METRICS_ENV": names.METRICS_ENV,
+    "METRICS_PORT": names.METRICS_PORT,
 }
 
 

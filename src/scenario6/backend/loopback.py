@@ -41,6 +41,7 @@ from scenario6.protocol.messages import (
 from scenario6.protocol.ogg import OggError, parse_pages
 from scenario6.protocol.voices import voice_name
 
+from .metrics import BackendMetrics
 from .recording import SessionLog, SessionRecord
 
 log = logging.getLogger("scenario6.loopback")
@@ -99,6 +100,8 @@ class LoopbackBackend:
         # One session at a time, like upstream's lock; ``slots`` at a time when set.
         self._lock = asyncio.Semaphore(settings.slots or 1)
         self._shared = _SharedPrompts()
+        self._serving = 0  # conversations past the lock
+        self.metrics = BackendMetrics(lambda: (self._serving, settings.slots or 1))
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -159,10 +162,17 @@ class LoopbackBackend:
         )
         try:
             async with lock:
-                if ws.closed or not await self._prompt_phase(ws, record):
-                    return ws
-                await ws.send_bytes(messages.HANDSHAKE)
-                await _Conversation(ws, record, self.settings, self._prompts(voice, persona)).run()
+                self._serving += 1
+                try:
+                    started = time.monotonic()
+                    if ws.closed or not await self._prompt_phase(ws, record):
+                        return ws
+                    self.metrics.prompt.observe(time.monotonic() - started)
+                    await ws.send_bytes(messages.HANDSHAKE)
+                    prompts = self._prompts(voice, persona)
+                    await _Conversation(ws, record, self.settings, prompts, self.metrics).run()
+                finally:
+                    self._serving -= 1
         finally:
             record.active = False
             log.info("loopback session %d closed: %s", record.id, record.summary()["messages"])
@@ -204,8 +214,10 @@ class _Conversation:
         record: SessionRecord,
         settings: LoopbackSettings,
         prompts: _SharedPrompts,
+        metrics: BackendMetrics,
     ) -> None:
         self._ws = ws
+        self._metrics = metrics
         self._record = record
         self._settings = settings
         self._prompts = prompts
@@ -295,10 +307,14 @@ class _Conversation:
                 due, frame = self._due[0]
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
                 self._due.popleft()
+                started = time.monotonic()
+                if started - due > FRAME_S:
+                    self._metrics.frames_late.inc()
                 pages = self._writer.append_pcm(frame)
                 if pages:
                     await self._ws.send_bytes(messages.audio(pages))
                     self._record.count_output()
+                self._metrics.tick.observe(time.monotonic() - started)
 
     def _narration(self) -> Iterator[str]:
         """One word at a time, like the model's text stream, naming what this backend is."""

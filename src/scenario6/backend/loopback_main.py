@@ -12,7 +12,7 @@ import ssl
 import sys
 from collections.abc import Sequence
 
-from scenario6.facts.names import BACKEND_PORT
+from scenario6.facts.names import BACKEND_PORT, METRICS_ENV
 from scenario6.facts.slots import SLOTS_OPTION
 from scenario6.protocol.limits import (
     MAX_BACKLOG_S,
@@ -59,6 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="close a conversation with more audio than this waiting to be echoed "
         f"(default {MAX_BACKLOG_S:g})",
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help=f"serve Prometheus metrics on this port (default: {METRICS_ENV}, else off)",
+    )
     parser.add_argument("--ssl-certfile", help="serve wss with this PEM certificate")
     parser.add_argument("--ssl-keyfile", help="the certificate's PEM private key")
 
@@ -68,6 +74,7 @@ def serve(args: argparse.Namespace) -> int:
         from aiohttp import web
 
         from .loopback import LoopbackBackend, LoopbackSettings
+        from .metrics import metrics_port
     except ImportError as exc:
         print(
             f"the loopback backend needs the 'loopback' extra ({exc.name} is missing): "
@@ -92,6 +99,10 @@ def serve(args: argparse.Namespace) -> int:
         transcode=args.transcode,
         max_backlog_s=args.max_backlog_s,
     )
+    backend = LoopbackBackend(settings)
+    port = args.metrics_port if args.metrics_port is not None else metrics_port()
+    if port:
+        backend.metrics.serve(args.host, port)
     scheme = "https" if context else "http"
     logging.getLogger("scenario6.loopback").warning(
         "LOOPBACK BACKEND (not the model): echoing audio on %s://%s:%d%s",
@@ -101,7 +112,7 @@ def serve(args: argparse.Namespace) -> int:
         CHAT_PATH,
     )
     web.run_app(
-        LoopbackBackend(settings).app(),
+        backend.app(),
         host=args.host,
         port=args.port,
         ssl_context=context,

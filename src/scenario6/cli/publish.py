@@ -109,6 +109,11 @@ def _publish_options(parser: argparse.ArgumentParser) -> None:
         help=f"image reference for a service, e.g. {FRONTEND}=registry/x:1.0",
     )
     parser.add_argument("--cache-size", default="40Gi", help="model cache volume size (Kubernetes)")
+    parser.add_argument(
+        "--service-monitor",
+        action="store_true",
+        help="add a Prometheus Operator ServiceMonitor per metered service (Kubernetes)",
+    )
 
 
 def _slots(value: str) -> Slots:
@@ -156,6 +161,7 @@ def options_from(args: argparse.Namespace) -> PublishOptions:
         base_image=args.base_image,
         images=images,
         cache_size=args.cache_size,
+        service_monitor=args.service_monitor,
     )
 
 

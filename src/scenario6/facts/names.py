@@ -25,3 +25,8 @@ TOKEN_ALIASES: Final = ("HUGGING_FACE_HUB_TOKEN",)
 
 # The frontend's counts of live and queued sessions per backend, which the run dashboard reads.
 SESSIONS_PATH: Final = "/api/sessions"
+# Every service we own serves Prometheus metrics on a port of its own when this variable names
+# one (off when unset or 0); the published files set it to METRICS_PORT and keep that port
+# inside the deployment's network.
+METRICS_ENV: Final = "METRICS_PORT"
+METRICS_PORT: Final = 9464

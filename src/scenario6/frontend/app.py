@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from scenario6 import __version__
 from scenario6.frontend.telemetry import Observer, observe
+from scenario6.frontend.telemetry.prometheus import PrometheusObserver
 
 from .access import Gate
 from .hosts import HostCheck
@@ -39,6 +40,8 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
             )
         log.info("backends: %s", ", ".join(b.url for b in settings.backends))
         health.quiet_probes()
+        if metrics is not None:
+            metrics.serve(settings.app_host, settings.metrics_port)
         # The server's protocols read their timeouts from these: one settings object.
         yield {LIFESPAN_KEY: settings}
         await app.state.observer.shutdown()
@@ -58,7 +61,10 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
     # Loading the CA bundle costs ~70 ms at every start and reload: only for wss backends.
     secure = any(backend.secure for backend in settings.backends)
     app.state.tls = client_ssl_context(settings) if secure else None
-    app.state.observer = observer or observe(app, lambda: pool.queue_length)
+    metrics = None
+    if settings.metrics_port and observer is None:
+        metrics = PrometheusObserver(lambda: pool.backends, lambda: pool.queue_length)
+    app.state.observer = observer or observe(app, lambda: pool.queue_length, metrics=metrics)
     for module in (health, config, sessions, chat, signin, ui):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=ui.STATIC_DIR), name="static")

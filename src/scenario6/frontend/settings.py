@@ -44,6 +44,13 @@ class FrontendSettings(BaseSettings):
     app_port: int = Field(
         FRONTEND_PORT, ge=1, le=65535, description="Port the frontend listens on."
     )
+    metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="Port of the Prometheus metrics (`/metrics`, on APP_HOST's interface, "
+        "outside the access gate); 0 turns them off. Keep it inside the deployment's network.",
+    )
     app_ssl_certfile: Path | None = Field(
         None, description="PEM certificate; with APP_SSL_KEYFILE the frontend serves HTTPS."
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 from scenario6.apphost import DistributedApplication, Operation, load_apphost
 from scenario6.facts.names import BACKEND
 
-from . import compose, kubernetes, profile, readme, tls
+from . import compose, kubernetes, monitoring, profile, readme, tls
 from .options import PublishOptions
 from .spec import Service, describe
 
@@ -47,7 +47,7 @@ def load(options: PublishOptions) -> DistributedApplication:
 
 
 def services_for(app: DistributedApplication, options: PublishOptions) -> dict[str, Service]:
-    services = profile.apply(describe(app), options)
+    services = monitoring.instrument(profile.apply(describe(app), options), options)
     for name, image in options.images.items():
         if name not in services:
             raise ValueError(f"--image names unknown service {name!r}: {', '.join(services)}")
@@ -68,6 +68,8 @@ def render(
         ".env.example": compose.env_example(services),
         "README.md": readme.compose_readme(services, options, trust),
     }
+    for name, text in monitoring.files(services, options).items():
+        files[f"{monitoring.MONITORING_DIR}/{name}"] = text
     if not options.backend_tls:
         k8s = kubernetes.manifests(app.name, services, options)
         secrets = kubernetes.secrets_needed(app.name, services)

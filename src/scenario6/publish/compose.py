@@ -69,8 +69,9 @@ def _service(service: Service, options: PublishOptions, folder: Path) -> dict[st
     if published:
         host = "" if options.https else "127.0.0.1:"  # plain HTTP is only safe on localhost
         data["ports"] = [f"{host}{p.published}:{p.target}" for p in published]
-    else:
-        data["expose"] = [str(p.target) for p in service.ports]
+    internal = [p for p in service.ports if p.published is None]
+    if internal:  # reached by name on the Compose network only (metrics, backends)
+        data["expose"] = [str(p.target) for p in internal]
     if service.mounts:
         data["volumes"] = [
             f"{m.name}:{m.target}" + (":ro" if m.read_only else "") for m in service.mounts

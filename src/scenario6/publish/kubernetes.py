@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from .monitoring import METRICS
 from .options import PublishOptions
 from .profile import TLS_SOURCE
-from .spec import Health, Placeholder, Service, Value, http_probe
+from .spec import Health, Placeholder, Port, Service, Value, http_probe
 from .yamltext import dump
 
 APP_UID = 10001  # the images' unprivileged user
@@ -34,6 +35,9 @@ def manifests(app: str, services: Mapping[str, Service], options: PublishOptions
         workload = _workload(app, service, kind, options)
         files[f"{service.name}-{kind.lower()}.yaml"] = dump(workload)
         files[f"{service.name}-service.yaml"] = dump(_service(service, headless=stateful))
+        metrics = _metrics_port(service)
+        if options.service_monitor and metrics is not None:
+            files[f"{service.name}-servicemonitor.yaml"] = dump(_service_monitor(service))
     kustomization: dict[str, Any] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -95,10 +99,19 @@ def _workload(app: str, service: Service, kind: str, options: PublishOptions) ->
         pod["terminationGracePeriodSeconds"] = service.stop_grace_s
     if volumes:
         pod["volumes"] = volumes
+    template: dict[str, Any] = {"labels": _labels(service)}
+    metrics = _metrics_port(service)
+    if metrics is not None:
+        # Read by Prometheus's usual kubernetes_sd pod relabelling.
+        template["annotations"] = {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(metrics.target),
+            "prometheus.io/path": "/metrics",
+        }
     spec: dict[str, Any] = {
         "replicas": 1,
         "selector": {"matchLabels": _labels(service)},
-        "template": {"metadata": {"labels": _labels(service)}, "spec": pod},
+        "template": {"metadata": template, "spec": pod},
     }
     if kind == "StatefulSet":
         spec["serviceName"] = service.name
@@ -109,6 +122,23 @@ def _workload(app: str, service: Service, kind: str, options: PublishOptions) ->
     if service.labels:
         metadata["annotations"] = dict(service.labels)
     return {"apiVersion": "apps/v1", "kind": kind, "metadata": metadata, "spec": spec}
+
+
+def _metrics_port(service: Service) -> Port | None:
+    return next((p for p in service.ports if p.name == METRICS), None)
+
+
+def _service_monitor(service: Service) -> dict[str, Any]:
+    """The Prometheus Operator's scrape object for ``service``'s metrics port."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": service.name, "labels": _labels(service)},
+        "spec": {
+            "selector": {"matchLabels": _labels(service)},
+            "endpoints": [{"port": METRICS, "path": "/metrics", "interval": "15s"}],
+        },
+    }
 
 
 def _claim(name: str, size: str) -> dict[str, Any]:

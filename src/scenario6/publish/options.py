@@ -31,6 +31,8 @@ class PublishOptions:
     base_image: str | None = None
     images: dict[str, str] = field(default_factory=dict)
     cache_size: str = "40Gi"
+    # A Prometheus Operator ServiceMonitor beside the scrape annotations (Kubernetes).
+    service_monitor: bool = False
 
     @property
     def stack(self) -> Stack:

@@ -61,6 +61,10 @@ CLIENT_TOO_SLOW = 4508
 QUEUE_TIMEOUT = 4509  # no backend free in time
 
 
+# The codes that say a backend failed a session it had opened.
+BACKEND_FAULTS = frozenset({BACKEND_CLOSED, HANDSHAKE_TIMEOUT})
+
+
 def codes() -> dict[str, int]:
     """Every close code by its name, as /api/config serves them.
 

@@ -115,6 +115,7 @@ class ProxySession:
             try:
                 upstream = await self._connect(backend)
             except SessionEnd:
+                self._trace.backend_error(backend.url.url)
                 self._pool.release(backend, failed=True)
                 if not any(b not in tried and not b.retired for b in self._pool.backends):
                     raise
@@ -126,6 +127,8 @@ class ProxySession:
                 )
                 return await self._relay(upstream)
             except SessionEnd as end:
+                if end.close is not None and end.close.code in closes.BACKEND_FAULTS:
+                    self._trace.backend_error(backend.url.url)
                 # Tell the client first: closing upstream can take a while. Not a client that
                 # does not read, though: it may never take the close, so free the backend first.
                 if end.close is None or end.close.code != closes.CLIENT_TOO_SLOW:
@@ -311,6 +314,8 @@ class ProxySession:
                     self._handshake.set()
                     self._trace.handshake()
                     self._liveness.restart(time.monotonic())
+                elif message[0] == Kind.AUDIO:
+                    self._trace.audio()
                 self.bytes_out += len(message)
                 await self._client.send_bytes(message)
         except ConnectionClosed:

@@ -2,7 +2,8 @@
 
 ``observe(app, queue_length)`` returns an observer: the OpenTelemetry one when
 ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (and the ``telemetry`` extra is installed), else one
-that does nothing. The session proxy reports to it through ``session_trace``.
+that does nothing; joined by the Prometheus metrics when they are on (``METRICS_PORT``).
+The session proxy reports to it through ``session_trace``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from .observer import NO_OBSERVER, Observer, SessionTrace
+from .observer import NO_OBSERVER, Observer, Observers, SessionTrace
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -24,11 +25,21 @@ log = logging.getLogger("scenario6.frontend.telemetry")
 
 
 def observe(
-    app: FastAPI, queue_length: Callable[[], int], env: Mapping[str, str] | None = None
+    app: FastAPI,
+    queue_length: Callable[[], int],
+    env: Mapping[str, str] | None = None,
+    metrics: Observer | None = None,
 ) -> Observer:
     """Instrument ``app`` and return the observer for its sessions (no-op without an endpoint);
-    ``queue_length`` tells how many clients wait for a backend."""
-    env = os.environ if env is None else env
+    ``queue_length`` tells how many clients wait for a backend; ``metrics``, when given, is
+    told everything too."""
+    otlp = _otlp(app, queue_length, os.environ if env is None else env)
+    if metrics is None:
+        return otlp
+    return metrics if otlp is NO_OBSERVER else Observers([otlp, metrics])
+
+
+def _otlp(app: FastAPI, queue_length: Callable[[], int], env: Mapping[str, str]) -> Observer:
     if not env.get(ENDPOINT, "").strip() or env.get("OTEL_SDK_DISABLED", "").lower() == "true":
         return NO_OBSERVER
     try:

@@ -6,6 +6,7 @@ Observers must never raise into a session nor block the event loop.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 
@@ -27,7 +28,11 @@ class SessionTrace(Protocol):
 
     def backend(self, url: str, kind: str | None) -> None: ...
 
+    def backend_error(self, url: str) -> None: ...
+
     def handshake(self) -> None: ...
+
+    def audio(self) -> None: ...
 
     def ended(self, close: Close | None, bytes_in: int, bytes_out: int) -> None: ...
 
@@ -47,7 +52,13 @@ class NoTrace:
     def backend(self, url: str, kind: str | None) -> None:
         pass
 
+    def backend_error(self, url: str) -> None:
+        pass
+
     def handshake(self) -> None:
+        pass
+
+    def audio(self) -> None:
         pass
 
     def ended(self, close: Close | None, bytes_in: int, bytes_out: int) -> None:
@@ -62,6 +73,49 @@ class NoObserver:
 
     async def shutdown(self) -> None:
         pass
+
+
+class Observers:
+    """Several observers as one: OTLP export and Prometheus metrics may both be on."""
+
+    def __init__(self, observers: Sequence[Observer]) -> None:
+        self._observers = tuple(observers)
+
+    def session(self, session_id: int) -> SessionTrace:
+        return _Traces([o.session(session_id) for o in self._observers])
+
+    async def shutdown(self) -> None:
+        for observer in self._observers:
+            await observer.shutdown()
+
+
+class _Traces:
+    def __init__(self, traces: Sequence[SessionTrace]) -> None:
+        self._traces = traces
+
+    def queued(self, position: int) -> None:
+        for trace in self._traces:
+            trace.queued(position)
+
+    def backend(self, url: str, kind: str | None) -> None:
+        for trace in self._traces:
+            trace.backend(url, kind)
+
+    def backend_error(self, url: str) -> None:
+        for trace in self._traces:
+            trace.backend_error(url)
+
+    def handshake(self) -> None:
+        for trace in self._traces:
+            trace.handshake()
+
+    def audio(self) -> None:
+        for trace in self._traces:
+            trace.audio()
+
+    def ended(self, close: Close | None, bytes_in: int, bytes_out: int) -> None:
+        for trace in self._traces:
+            trace.ended(close, bytes_in, bytes_out)
 
 
 _NO_TRACE = NoTrace()

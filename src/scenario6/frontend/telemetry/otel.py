@@ -212,11 +212,18 @@ class _OtelTrace:
         self._span.add_event("backend session opened")
 
     @_guarded
+    def backend_error(self, url: str) -> None:
+        self._span.add_event("backend failed", {"scenario6.backend.url": url})
+
+    @_guarded
     def handshake(self) -> None:
         if self._opened is not None:
             elapsed = time.monotonic() - self._opened
             self._o.handshake_time.record(elapsed, {"scenario6.backend.kind": self._kind})
         self._span.add_event("handshake")
+
+    def audio(self) -> None:
+        pass  # the metrics time the first audio; a span event per message would be noise
 
     @_guarded
     def ended(self, close: Close | None, bytes_in: int, bytes_out: int) -> None:
