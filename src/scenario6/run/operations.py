@@ -42,6 +42,16 @@ class Operator:
         self.printer.info(f"restarting {item.resource.name} in {item.backoff:.0f} s")
         item.backoff = min(item.backoff * 2, 30.0)
 
+    async def restart_after_crash(self, item: Tracked) -> None:
+        """The supervisor's own restart, under the lock a command takes, so that a command
+        asked meanwhile is refused as busy instead of racing it."""
+        lock = self._lock(item)
+        if lock.locked():
+            return
+        async with lock:
+            item.restarts += 1
+            await self.revive(item)
+
     async def revive(self, item: Tracked) -> None:
         """Start ``item`` again, then wait for its health in the background."""
         item.restart_at = None
@@ -69,6 +79,9 @@ class Operator:
             # Still watched: the monitor reports a late recovery, the supervisor another exit.
             item.state, item.health = states.RUNNING, "unhealthy"
 
+    def _lock(self, item: Tracked) -> asyncio.Lock:
+        return self._locks.setdefault(item.resource.name, asyncio.Lock())
+
     def busy(self, item: Tracked) -> bool:
         """Whether a command is under way on ``item`` (the supervisor leaves it alone then)."""
         lock = self._locks.get(item.resource.name)
@@ -83,7 +96,7 @@ class Operator:
             raise OperationRefused(
                 f"unknown command {command!r}; use one of {', '.join(states.COMMANDS)}"
             )
-        lock = self._locks.setdefault(item.resource.name, asyncio.Lock())
+        lock = self._lock(item)
         if lock.locked():
             raise OperationRefused(f"{item.resource.name} is busy with another command")
         async with lock:

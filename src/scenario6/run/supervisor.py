@@ -238,8 +238,7 @@ class Supervisor:
             return
         if item.state == states.RESTARTING:
             if item.restart_at is not None and time.monotonic() >= item.restart_at:
-                item.restarts += 1
-                await self.operator.revive(item)
+                await self.operator.restart_after_crash(item)
             return
         ended = await self._ending(item)
         if ended is None:
