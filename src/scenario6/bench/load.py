@@ -26,7 +26,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from . import speech
 from .caller import Call, place
 from .harness import HOST, ChildServer, free_port, loopback_backend, percentile
 from .target import Target, TargetError
@@ -139,6 +138,8 @@ def local_stack(backends: int, sessions: int) -> Iterator[Target]:
 
 def measure(sessions: int = SESSIONS, duration_s: float = DURATION_S) -> dict[str, Any]:
     """The suite's run: this machine, one frontend, ``BACKENDS`` loopback backends."""
+    from . import speech  # numpy and sphn come with the bench extra
+
     with local_stack(BACKENDS, sessions) as target:
         result = drive(target, speech.messages(None), sessions, RAMP_S, duration_s)
     return {**result, "backends": BACKENDS, "frontends": 1}
@@ -164,6 +165,8 @@ def run(args: argparse.Namespace) -> int:
         target = Target.parse(args.url)
         if not args.allow_remote:
             target.refuse_remote()
+        from . import speech
+
         # From the environment, so that the code stays out of the process list.
         code = args.code or os.environ.get("ACCESS_CODE")
         messages = speech.messages(Path(args.audio) if args.audio else None)
