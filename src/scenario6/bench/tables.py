@@ -231,7 +231,8 @@ def load_table(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
     for key, label in labels.items():
         row = result[key]
         if not row["samples"]:
-            figures.append(Figure.absent(label, "no session had one"))
+            why = "no caller queued" if key == "queue_wait" else "no caller got that far"
+            figures.append(Figure.absent(label, why))
             continue
         values = (row["min_ms"], row["p50_ms"], row["max_ms"])
         note = f"p99 {number(row['p99_ms'])} ms"
