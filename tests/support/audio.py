@@ -7,6 +7,7 @@ import struct
 import numpy as np
 import sphn
 
+from scenario6.bench.speech import encode
 from scenario6.protocol.messages import FRAME_SAMPLES, SAMPLE_RATE, audio
 from scenario6.protocol.ogg import crc32, write_page
 
@@ -23,13 +24,7 @@ def sweep(seconds: float, start_hz: float = 200.0, end_hz: float = 1200.0) -> np
 
 def encode_messages(pcm: np.ndarray) -> list[bytes]:
     """``0x01`` messages, one per 80 ms frame, the way upstream's own writer makes them."""
-    writer = sphn.OpusStreamWriter(RATE)
-    messages = []
-    for start in range(0, len(pcm) - FRAME + 1, FRAME):
-        pages = writer.append_pcm(pcm[start : start + FRAME])
-        if pages:
-            messages.append(audio(pages))
-    return messages
+    return encode(pcm)
 
 
 def flood(seconds: float, max_bytes: int) -> list[bytes]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from scenario6.extras import missing
 
-from . import batch, browser, images, model, probe, proxy, reload, soak
+from . import batch, browser, images, load, model, probe, proxy, reload, soak
 from .figures import NOT_MEASURED, Figure, Section, Table
 from .panels import Panel, batch_panel, browser_panel, images_panel, proxy_panel, reload_panel
 from .plan import Plan
@@ -24,6 +24,7 @@ from .tables import (
     batch_table,
     browser_table,
     images_table,
+    load_table,
     model_table,
     proxy_table,
     reload_table,
@@ -147,6 +148,16 @@ BENCHMARKS = (
         ),
         measure=lambda plan: asdict(soak.measure(plan.soak_seconds)),
         table=soak_table,
+    ),
+    Benchmark(
+        "load",
+        "Load test: callers at real time through one frontend",
+        about=lambda plan: (
+            f"{plan.load_sessions} callers, {load.BACKENDS} loopback backends, "
+            f"{plan.load_seconds:g} s each"
+        ),
+        measure=lambda plan: load.measure(plan.load_sessions, plan.load_seconds),
+        table=load_table,
     ),
     Benchmark(
         "model",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import batch, model, proxy, reload
+from . import batch, load, model, proxy, reload
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class Plan:
     model_frames: int = model.FRAMES
     batch_levels: list[int] = field(default_factory=lambda: list(batch.LEVELS))
     batch_frames: int = batch.FRAMES
+    load_sessions: int = load.SESSIONS
+    load_seconds: float = load.DURATION_S
 
 
 # A few minutes in all: enough to see every figure, too little to compare them.
@@ -37,4 +39,6 @@ QUICK = Plan(
     model_frames=20,
     batch_levels=[1, 2, 4],
     batch_frames=10,
+    load_sessions=4,
+    load_seconds=5.0,
 )

@@ -218,3 +218,31 @@ def batch_table(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
 
 
 _MEMORY = {"cuda_allocated": "GPU memory torch allocated", "rss": "resident memory"}
+
+
+def load_table(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
+    labels = {
+        "handshake": "time to the handshake (queue included)",
+        "queue_wait": "wait in the queue",
+        "answer_latency": "answer latency (a sent frame → its answer)",
+        "longest_audio_gap": "longest gap between audio messages, per session",
+    }
+    figures = []
+    for key, label in labels.items():
+        row = result[key]
+        if not row["samples"]:
+            why = "no caller queued" if key == "queue_wait" else "no caller got that far"
+            figures.append(Figure.absent(label, why))
+            continue
+        values = (row["min_ms"], row["p50_ms"], row["max_ms"])
+        note = f"p99 {number(row['p99_ms'])} ms"
+        figures.append(Figure.spread(label, "ms", values, plural(row["samples"], "sample"), note))
+    failed = result["sessions_started"] - result["sessions_completed"]
+    codes = ", ".join(f"{count} × {code}" for code, count in result["failures"].items())
+    figures.append(Figure.single("failed sessions", "", failed, "1 run", codes))
+    notes = [
+        f"{result['sessions']} callers through {result['frontends']} frontend to "
+        f"{result['backends']} loopback backends, started over {result['ramp_s']:g} s, "
+        f"{result['duration_s']:g} s of made-up speech each at real time."
+    ]
+    return figures, notes

@@ -17,7 +17,7 @@ from scenario6.extras import from_extra, missing
 # Modules of scenario6.bench that support the benchmarks rather than being one.
 _SUPPORT = {
     "harness", "machine", "figures", "tables", "panels", "catalog", "plan", "report", "chart",
-    "suite", "probe",
+    "suite", "probe", "target", "caller", "speech",
 }  # fmt: skip
 
 
@@ -44,6 +44,7 @@ def register(subparsers: Any) -> None:
         "and a report (PERFORMANCE.md with a chart, performance.png).",
     )
     parser.add_argument("name", nargs="?", choices=available(), help="one benchmark")
+    parser.add_argument("url", nargs="?", metavar="URL", help="load: the server to load")
     parser.add_argument(
         "--json",
         action="store_true",
@@ -86,6 +87,27 @@ def register(subparsers: Any) -> None:
         "or `.batchprobe`) printed elsewhere (for example in the backend image on a GPU host) "
         "instead of measuring here",
     )
+    load = parser.add_argument_group("the load benchmark (`scenario6 bench load URL`)")
+    load.add_argument("--sessions", type=_positive, default=8, help="callers (default 8)")
+    load.add_argument(
+        "--ramp-s", type=float, default=2.0, help="seconds over which they start (default 2)"
+    )
+    load.add_argument(
+        "--duration-s",
+        type=float,
+        default=20.0,
+        help="seconds each talks after its handshake (default 20)",
+    )
+    load.add_argument("--audio", metavar="WAV", help="what they say (default: made-up speech)")
+    load.add_argument(
+        "--code",
+        help="sign-in code when the server's gate is on (default: $ACCESS_CODE)",
+    )
+    load.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="load a server that is not on this machine's loopback addresses",
+    )
     parser.add_argument(
         "--output",
         metavar="DIR",
@@ -100,6 +122,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.url is not None and args.name != "load":
+        print("scenario6 bench: only the load benchmark takes a URL")
+        return 2
     if args.name is not None and (args.output or args.quick):
         print("scenario6 bench: --output and --quick apply to the report (no NAME)")
         return 2
