@@ -31,7 +31,7 @@ FRONTEND = (
     Line.of("__init__"),
     Line.of("invitations", "settings"),  # the settings, and the grammar of ACCESS_CODES
     Line.of("hosts", "trust"),  # which name a request asks for, and who sent it
-    Line.of("deadline", "unparsed", "serving", "websocket_serving"),  # the HTTP server
+    Line.of("deadline", "reset", "unparsed", "serving", "websocket_serving"),  # the HTTP server
     Line.of("telemetry"),
     Line.of("access", "proxy", apart=True),  # the gate and the session proxy, independent
     Line.of("deps"),  # what routes are handed: settings, pool, gate
