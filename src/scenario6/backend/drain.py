@@ -18,9 +18,10 @@ from collections.abc import Iterator
 
 from aiohttp import web
 
+from scenario6.facts.contract import DRAIN_TIMEOUT_S
+
 log = logging.getLogger("scenario6.backend.drain")
 
-DRAIN_TIMEOUT_S = 120.0  # as the frontend's DRAIN_TIMEOUT_S: a conversation is not cut sooner
 DRAIN_CLOSE = 1001  # going away: the client may reconnect elsewhere
 DRAIN_REASON = b"server shutting down"
 CLOSE_S = 2.0  # how long a close waits for the client's answer

@@ -22,9 +22,10 @@ from moshi.models import loaders
 from moshi.utils.connection import create_ssl_context
 
 from scenario6.backend.conventions import session_generator
-from scenario6.backend.drain import DRAIN_TIMEOUT_S, Drain, run
+from scenario6.backend.drain import Drain, run
 from scenario6.backend.metrics import metrics_port
 from scenario6.backend.moshi_main import prepare
+from scenario6.facts.contract import DRAIN_TIMEOUT_S
 from scenario6.facts.names import BACKEND_PORT, METRICS_ENV
 from scenario6.facts.slots import AUTO, SLOTS_OPTION, Slots, SlotsError, parse_slots
 from scenario6.protocol.limits import MAX_BACKLOG_S
