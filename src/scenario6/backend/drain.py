@@ -2,7 +2,7 @@
 
 aiohttp's ``run_app`` would stop listening at once (new upgrades get a refused connection,
 not an answer) and cancel the conversations still open after ``shutdown_timeout`` (60 s),
-shorter than the frontend's own drain. :func:`run` keeps the port open instead: new
+shorter than the frontend's own drain. :func:`serve` keeps the port open instead: new
 upgrades get 503 (the frontend's pool then tries another backend for that session), live
 conversations go on until they end or the drain timeout passes, then close with 1001.
 """
@@ -117,15 +117,3 @@ async def serve(
         await drain.finish(forced)
     finally:
         await runner.cleanup()
-
-
-def run(
-    app: web.Application,
-    drain: Drain,
-    *,
-    host: str | None,
-    port: int,
-    ssl_context: ssl.SSLContext | None = None,
-) -> None:
-    """:func:`serve` in a fresh event loop; returns once drained."""
-    asyncio.run(serve(app, drain, host=host, port=port, ssl_context=ssl_context))

@@ -9,6 +9,7 @@ offloading layers to the CPU would defeat the point of batching.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 import tarfile
@@ -22,7 +23,7 @@ from moshi.models import loaders
 from moshi.utils.connection import create_ssl_context
 
 from scenario6.backend.conventions import session_generator
-from scenario6.backend.drain import Drain, run
+from scenario6.backend.drain import Drain, serve
 from scenario6.backend.metrics import metrics_port
 from scenario6.backend.moshi_main import prepare
 from scenario6.facts.contract import DRAIN_TIMEOUT_S
@@ -180,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         server.scheduler.metrics.serve("0.0.0.0", metrics)
     log.info("serving %d conversations at once on port %d", slots, args.port)
     # Like upstream's server it binds every interface (host None); SIGTERM drains.
-    run(server.app(), server.drain, host=None, port=args.port, ssl_context=ssl_context)
+    asyncio.run(
+        serve(server.app(), server.drain, host=None, port=args.port, ssl_context=ssl_context)
+    )
     log.info("drained; exiting")
     return 0
 
