@@ -133,6 +133,13 @@ def test_personaplex_stage_pins_upstream_and_adds_what_it_forgets() -> None:
     assert "TORCH_REQUIREMENT=torch==2.4.1" in builder  # CUDA 12's wheel on GPU hosts
     for pinned in ("accelerate==", "pyloudnorm==", "cryptography==", "torch=="):
         assert pinned in builder
+    # The batched server's metrics, at the version the rest of the project runs.
+    locked = next(
+        line
+        for line in (REPO / "requirements.lock").read_text().splitlines()
+        if line.startswith("prometheus-client==")
+    )
+    assert f'"{locked}"' in builder
     assert "--no-deps /build" in builder  # the entrypoint without the frontend's dependencies
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
 import pytest
@@ -23,32 +22,17 @@ from tests.personaplex.talk import (
     FRAMES,
     HANDSHAKE_TIMEOUT_S,
     QUERY,
+    VOICES,
     answered,
+    chat_url,
+    conversations,
     frames_out,
+    live,
     talk_until_answered,
 )
 from tests.support.audio import encode_messages, flood, sweep
-from tests.support.client import Conversation, conversation
+from tests.support.client import conversation
 from tests.support.personaplex import PersonaPlexProcess
-
-# A different voice for each conversation: every slot holds prompts of its own.
-VOICES = ("NATF2.pt", "VARM3.pt", "NATM0.pt")
-
-
-def chat_url(server: PersonaPlexProcess, voice: str = "NATF2.pt") -> str:
-    return server.url + "?" + urlencode({"voice_prompt": voice, "text_prompt": "Be brief."})
-
-
-@contextlib.asynccontextmanager
-async def conversations(urls: list[str]) -> AsyncIterator[list[Conversation]]:
-    """One session per URL, all opened at once."""
-    async with contextlib.AsyncExitStack() as stack:
-        opened = [stack.enter_async_context(conversation(url)) for url in urls]
-        yield list(await asyncio.gather(*opened))
-
-
-async def live(talks: list[Conversation]) -> None:
-    await asyncio.gather(*(t.wait_for(t.handshake.is_set, HANDSHAKE_TIMEOUT_S) for t in talks))
 
 
 async def test_three_conversations_at_once_are_live_together_and_answered_frame_for_frame(

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from scenario6.bench.harness import HOST, ChildServer, free_port
+from scenario6.facts import contract
 from scenario6.facts.names import BACKEND, FRONTEND, METRICS_PORT
 from scenario6.publish import monitoring
 from tests.conftest import require_tool
@@ -179,3 +180,17 @@ def _options() -> Any:
     from scenario6.publish.options import PublishOptions
 
     return PublishOptions(backend="loopback")
+
+
+def test_the_batched_backend_is_scraped_and_given_its_drain_time_to_stop(
+    publish: Publish, compose: list[str]
+) -> None:
+    folder = publish("--backend", "batched")
+    backend = resolved(compose, folder)["services"][BACKEND]
+    assert backend["environment"]["METRICS_PORT"] == str(METRICS_PORT)
+    scraped = yaml.safe_load((folder / MONITORING / "prometheus.yml").read_text())
+    assert BACKEND in [job["job_name"] for job in scraped["scrape_configs"]]
+    # It drains on SIGTERM as the frontend does: the pod outlives the drain.
+    workload = manifests(folder)[("StatefulSet", BACKEND)]
+    grace = workload["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert contract.DRAIN_TIMEOUT_S + 5 <= grace <= contract.DRAIN_TIMEOUT_S + 60

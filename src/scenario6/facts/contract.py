@@ -26,6 +26,10 @@ MODEL_VOLUME: Final = "scenario6-personaplex-model"
 
 # With MOSHI_USE_SSL the entrypoint keeps (or makes) cert.pem, key.pem and ca.pem here
 # (MOSHI_SSL_DIR); clients are told to trust the ca.pem.
+# On SIGTERM a server that holds conversations (the frontend, the batched backend) lets them
+# go on this long before it closes them; publish gives each a grace period a little longer.
+DRAIN_TIMEOUT_S: Final = 120.0
+
 CERTS_DIR: Final = "/data/certs"
 CA_FILE: Final = f"{CERTS_DIR}/ca.pem"
 

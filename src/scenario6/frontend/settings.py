@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from scenario6.facts.contract import DRAIN_TIMEOUT_S
 from scenario6.facts.names import BACKEND_PORT, FRONTEND_PORT
 from scenario6.facts.slots import SLOTS_HEADER, SLOTS_OPTION
 from scenario6.facts.urls import BackendUrl, parse_backend_urls
@@ -129,7 +130,7 @@ class FrontendSettings(BaseSettings):
         "backends that serve several without saying so (the loopback backend with --concurrent).",
     )
     drain_timeout_s: float = Field(
-        120.0,
+        DRAIN_TIMEOUT_S,
         ge=0,
         description="On SIGTERM, how long live conversations may go on before they are closed "
         "(1001) and the frontend exits; meanwhile /ready fails, new and queued clients are "

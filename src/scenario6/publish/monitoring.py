@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from scenario6.facts.kinds import LOOPBACK
+from scenario6.facts.kinds import BATCHED, LOOPBACK
 from scenario6.facts.names import BACKEND, FRONTEND, METRICS_ENV, METRICS_PORT
 
 from .options import PublishOptions
@@ -25,7 +25,7 @@ DATASOURCE_UID = "scenario6-prometheus"
 DASHBOARD_UID = "scenario6"
 SCRAPE_INTERVAL_S = 15
 # Backends that serve metrics; PersonaPlex's own server (upstream's code) has none.
-METERED_BACKENDS = (LOOPBACK,)
+METERED_BACKENDS = (LOOPBACK, BATCHED)
 
 
 def metered(options: PublishOptions) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ BACKEND_CERTS_VOLUME = f"{BACKEND}-certs"
 BACKEND_CA_DIR = "/run/scenario6/moshi-ca"
 DEMO_NOTE = "loopback demo backend: no GPU, no model; it echoes your voice back"
 DRAIN_ENV = "DRAIN_TIMEOUT_S"
-# What a drained frontend still needs after its drain: closing, uvicorn's own shutdown.
+# What a drained server still needs after its drain: closing, its own shutdown.
 STOP_MARGIN_S = 15
 
 
@@ -67,6 +67,8 @@ def _backend(service: Service, options: PublishOptions) -> None:
         service.labels["org.scenario6.note"] = DEMO_NOTE
     if options.batched:
         service.labels[SLOTS_LABEL] = str(options.slots)
+        # It drains as the frontend does: its conversations finish before it is killed.
+        service.stop_grace_s = int(contract.DRAIN_TIMEOUT_S) + STOP_MARGIN_S
     if scheme == "https":
         service.mounts.append(Mount(BACKEND_CERTS_VOLUME, contract.CERTS_DIR))
 

@@ -3,40 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import urllib.request
 
 import httpx
 from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 
 from scenario6.backend.loopback import LoopbackSettings
 from scenario6.bench.harness import HOST, free_port
 from tests.support.audio import encode_messages, sweep
 from tests.support.client import conversation
+from tests.support.scrape import samples, scrape, value
 from tests.support.servers import frontend_server, loopback_server
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def samples(text: str) -> Samples:
-    """Every sample of an exposition, by name and sorted labels."""
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def value(found: Samples, name: str, **labels: str) -> float:
-    return found[(name, tuple(sorted(labels.items())))]
-
-
-async def scrape(port: int) -> Samples:
-    def get() -> str:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/metrics", timeout=5) as response:
-            return str(response.read().decode())
-
-    return samples(await asyncio.to_thread(get))
 
 
 async def test_a_conversation_is_counted_by_the_frontend_and_the_backend() -> None:

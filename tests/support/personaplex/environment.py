@@ -44,6 +44,8 @@ REQUIREMENTS = (
     # Imported without being declared: .wav voice prompts, --cpu-offload.
     "pyloudnorm==0.1.1",
     "accelerate==1.0.1",
+    # The batched server's metrics (scenario6.backend.metrics), as in the backend image.
+    "prometheus-client==0.26.0",
 )
 # The venv is made with the interpreter running the tests; torch's CPU wheel for it comes
 # from PIP_FIND_LINKS when a folder there has one (this machine kind: CPython 3.11), else

@@ -9,6 +9,7 @@ offloading layers to the CPU would defeat the point of batching.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 import tarfile
@@ -17,14 +18,16 @@ from typing import Any
 
 import sentencepiece
 import torch
-from aiohttp import web
 from huggingface_hub import hf_hub_download
 from moshi.models import loaders
 from moshi.utils.connection import create_ssl_context
 
 from scenario6.backend.conventions import session_generator
+from scenario6.backend.drain import Drain, serve
+from scenario6.backend.metrics import metrics_port
 from scenario6.backend.moshi_main import prepare
-from scenario6.facts.names import BACKEND_PORT
+from scenario6.facts.contract import DRAIN_TIMEOUT_S
+from scenario6.facts.names import BACKEND_PORT, METRICS_ENV
 from scenario6.facts.slots import AUTO, SLOTS_OPTION, Slots, SlotsError, parse_slots
 from scenario6.protocol.limits import MAX_BACKLOG_S
 
@@ -78,6 +81,19 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="end a conversation with more audio than this waiting for the model "
         f"(default {MAX_BACKLOG_S:g})",
     )
+    parser.add_argument(
+        "--drain-timeout-s",
+        type=float,
+        default=DRAIN_TIMEOUT_S,
+        help="on SIGTERM, how long live conversations may go on (new ones get 503) before "
+        f"they are closed and the server exits (default {DRAIN_TIMEOUT_S:g})",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help=f"serve Prometheus metrics on this port (default: {METRICS_ENV}, else off)",
+    )
     return parser.parse_args(argv)
 
 
@@ -123,7 +139,12 @@ def load(args: argparse.Namespace) -> tuple[ChatServer, int]:
     warm_up(stepper, voices, frame_size)
     scheduler = Scheduler(stepper, tokenizer.id_to_piece, frame_size)
     server = ChatServer(
-        scheduler, tokenizer.encode, voices, mimi.sample_rate, max_backlog_s=args.max_backlog_s
+        scheduler,
+        tokenizer.encode,
+        voices,
+        mimi.sample_rate,
+        max_backlog_s=args.max_backlog_s,
+        drain=Drain(args.drain_timeout_s),
     )
     return server, slots
 
@@ -152,10 +173,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = parse(argv)
     prepare()
+    metrics = args.metrics_port if args.metrics_port is not None else metrics_port()
     server, slots = load(args)
     ssl_context = create_ssl_context(args.ssl)[0] if args.ssl else None
+    if metrics:
+        # Every interface, as the chat port: Prometheus scrapes from the deployment's network.
+        server.scheduler.metrics.serve("0.0.0.0", metrics)
     log.info("serving %d conversations at once on port %d", slots, args.port)
-    web.run_app(server.app(), port=args.port, ssl_context=ssl_context, print=None)
+    # Like upstream's server it binds every interface (host None); SIGTERM drains.
+    asyncio.run(
+        serve(server.app(), server.drain, host=None, port=args.port, ssl_context=ssl_context)
+    )
+    log.info("drained; exiting")
     return 0
 
 

@@ -39,6 +39,7 @@ class Conversation:
     received_s: float = 0.0  # audio received since the handshake
     counter: Counter = field(default_factory=Counter)  # what counts it
     taken: int = 0  # frames of it the model has taken
+    opened: float = field(default_factory=time.monotonic)  # when its socket opened
 
     def __post_init__(self) -> None:
         self.reader = sphn.OpusStreamReader(self.sample_rate)

@@ -26,6 +26,7 @@ import torch
 
 from scenario6.protocol.messages import FRAME_S, HANDSHAKE, Kind
 
+from ..metrics import BackendMetrics
 from .conversation import Conversation, close_all
 from .stepper import Slot, Stepper
 
@@ -53,6 +54,12 @@ class Scheduler:
         self.wake = asyncio.Event()
         self.prompt_until = 0.0  # joining conversations' share after the last frame
         self.step_owed = False  # a joining conversation's one step after each frame
+        self.metrics = BackendMetrics(self.slots_used)
+
+    def slots_used(self) -> tuple[int, int]:
+        """(slots holding a conversation, slots), for the metrics."""
+        total = len(self.stepper.slots)
+        return total - self.stepper.free, total
 
     async def _model(self, call: Callable[..., T], *args: Any) -> T:
         def run() -> T:
@@ -145,6 +152,7 @@ class Scheduler:
         conversation.live = True
         self.live.append(conversation)
         conversation.outgoing.put_nowait(HANDSHAKE)
+        self.metrics.prompt.observe(time.monotonic() - conversation.opened)
 
     def _frame_due(self) -> float:
         """Seconds until the next frame should run: 0 now, inf when no audio waits."""
@@ -161,16 +169,21 @@ class Scheduler:
         audio arrived."""
         audio: dict[Slot, torch.Tensor] = {}
         owners: dict[Slot, Conversation] = {}
-        arrived = time.monotonic()
+        started = time.monotonic()
+        arrivals: list[float] = []
         for conversation in self.live:
             if conversation.chunks and conversation.slot is not None:
                 at, chunk = conversation.chunks.popleft()
                 conversation.taken += 1
-                arrived = min(arrived, at)
+                arrivals.append(at)
                 tensor = torch.from_numpy(chunk).to(device=self.stepper.device)[None, None]
                 audio[conversation.slot] = tensor
                 owners[conversation.slot] = conversation
         outputs = await self._model(self.stepper.frame, audio)
+        ended = time.monotonic()
+        self.metrics.tick.observe(ended - started)
+        # An answer is late when it leaves more than a frame's time after its audio came in.
+        self.metrics.frames_late.inc(sum(ended - at > FRAME_S for at in arrivals))
         for slot, output in outputs.items():
             conversation = owners[slot]
             if output.pcm is None or output.text_token is None:
@@ -179,7 +192,7 @@ class Scheduler:
             if output.text_token not in SILENT_TOKENS:
                 piece = self.piece(output.text_token).replace("\u2581", " ")
                 conversation.outgoing.put_nowait(bytes([Kind.TEXT]) + piece.encode())
-        return arrived
+        return min(arrivals, default=started)
 
 
 def prompt_deadline(arrived: float) -> float:

@@ -25,6 +25,7 @@ from scenario6.protocol.messages import BATCHED_KIND, CHAT_PATH, KIND_HEADER, Ki
 from scenario6.protocol.ogg import OggError
 
 from ..conventions import system_tags
+from ..drain import Drain
 from .conversation import Conversation, close_all
 from .sampling import UPSTREAM, Sampling
 from .scheduler import Scheduler
@@ -45,8 +46,10 @@ class ChatServer:
         voices: Path,
         sample_rate: int,
         max_backlog_s: float = MAX_BACKLOG_S,
+        drain: Drain | None = None,
     ) -> None:
         self.scheduler = scheduler
+        self.drain = drain or Drain()
         self.encode = encode
         self.voices = voices
         self.sample_rate = sample_rate
@@ -68,6 +71,7 @@ class ChatServer:
         return path
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
+        self.drain.admit()
         query = request.query
         voice = self._voice(query.get("voice_prompt", ""))
         if voice is None:
@@ -93,6 +97,11 @@ class ChatServer:
             sample_rate=self.sample_rate,
             frame_size=self.scheduler.frame_size,
         )
+        with self.drain.hold(ws):
+            await self._converse(conversation)
+        return ws
+
+    async def _converse(self, conversation: Conversation) -> None:
         sender = asyncio.create_task(self._send(conversation))
         pump = asyncio.create_task(self._pump(conversation))
         self.scheduler.add(conversation)
@@ -103,8 +112,7 @@ class ChatServer:
             pump.cancel()
             conversation.outgoing.put_nowait(None)
             await sender
-            await ws.close()
-        return ws
+            await conversation.ws.close()
 
     async def _pump(self, conversation: Conversation) -> None:
         while True:
