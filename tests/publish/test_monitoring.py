@@ -136,7 +136,7 @@ async def test_prometheus_scrapes_every_service_and_the_dashboard_has_data(
     backend_metrics, frontend_metrics, prometheus_port = free_port(), free_port(), free_port()
     document = yaml.safe_load(
         monitoring.scrape_config(
-            {FRONTEND: f"{HOST}:{frontend_metrics}", BACKEND: f"{HOST}:{backend_metrics}"}
+            {FRONTEND: [f"{HOST}:{frontend_metrics}"], BACKEND: [f"{HOST}:{backend_metrics}"]}
         )
     )
     document["global"]["scrape_interval"] = "1s"  # the published 15 s would make a slow test

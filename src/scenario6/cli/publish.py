@@ -114,6 +114,20 @@ def _publish_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="add a Prometheus Operator ServiceMonitor per metered service (Kubernetes)",
     )
+    parser.add_argument(
+        "--frontends",
+        type=_replicas,
+        default=1,
+        metavar="N",
+        help="frontend replicas (default: 1); more than one share their state on Redis, "
+        "behind a load balancer (Compose) or a Service (Kubernetes)",
+    )
+    parser.add_argument(
+        "--redis-url-secret",
+        action="store_true",
+        help="with --frontends N: take REDIS_URL from .env or a Secret (your own Redis) "
+        "instead of adding a Redis service",
+    )
 
 
 def _slots(value: str) -> Slots:
@@ -121,6 +135,12 @@ def _slots(value: str) -> Slots:
         return parse_slots(value)
     except SlotsError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _replicas(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of replicas, 1 or more, not {value!r}")
+    return int(value)
 
 
 def options_from(args: argparse.Namespace) -> PublishOptions:
@@ -131,6 +151,8 @@ def options_from(args: argparse.Namespace) -> PublishOptions:
         raise SystemExit("scenario6: --tls-cert and --tls-key go together")
     if args.slots is not None and args.backend != BATCHED:
         raise SystemExit(f"scenario6: {SLOTS_OPTION} is for --backend {BATCHED}")
+    if args.redis_url_secret and args.frontends < 2:
+        raise SystemExit("scenario6: --redis-url-secret is for --frontends 2 or more")
     images: dict[str, str] = {}
     for item in args.image:
         name, sep, ref = item.partition("=")
@@ -162,6 +184,8 @@ def options_from(args: argparse.Namespace) -> PublishOptions:
         images=images,
         cache_size=args.cache_size,
         service_monitor=args.service_monitor,
+        frontends=args.frontends,
+        redis_url_secret=args.redis_url_secret,
     )
 
 

@@ -13,7 +13,14 @@ from typing import Final
 FRONTEND: Final = "scenario6-frontend"  # the web UI and session proxy
 BACKEND: Final = "scenario6-moshi"  # the model server (or its stand-in)
 
+# With several frontends (``publish --frontends N``): their shared state and the load balancer.
+REDIS: Final = "scenario6-redis"
+BALANCER: Final = "scenario6-lb"
+
 FRONTEND_PORT: Final = 8010
+REDIS_PORT: Final = 6379
+# Where every frontend replica finds the shared state (queue, slot leases, limits).
+REDIS_URL_ENV: Final = "REDIS_URL"
 BACKEND_PORT: Final = 8998
 # The frontend's readiness: it fails while a stopping frontend drains (orchestrators ask it).
 FRONTEND_READY_PATH: Final = "/ready"

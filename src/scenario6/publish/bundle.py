@@ -14,7 +14,7 @@ from pathlib import Path
 from scenario6.apphost import DistributedApplication, Operation, load_apphost
 from scenario6.facts.names import BACKEND
 
-from . import compose, kubernetes, monitoring, profile, readme, tls
+from . import balancer, compose, kubernetes, monitoring, profile, readme, replicas, tls
 from .options import PublishOptions
 from .spec import Service, describe
 
@@ -47,7 +47,8 @@ def load(options: PublishOptions) -> DistributedApplication:
 
 
 def services_for(app: DistributedApplication, options: PublishOptions) -> dict[str, Service]:
-    services = monitoring.instrument(profile.apply(describe(app), options), options)
+    described = replicas.apply(profile.apply(describe(app), options), options)
+    services = monitoring.instrument(described, options)
     for name, image in options.images.items():
         if name not in services:
             raise ValueError(f"--image names unknown service {name!r}: {', '.join(services)}")
@@ -68,6 +69,9 @@ def render(
         ".env.example": compose.env_example(services),
         "README.md": readme.compose_readme(services, options, trust),
     }
+    for service in services.values():
+        if service.replicas > 1:
+            files[balancer.CONF_FILE] = balancer.conf_for(service)
     for name, text in monitoring.files(services, options).items():
         files[f"{monitoring.MONITORING_DIR}/{name}"] = text
     if not options.backend_tls:

@@ -14,6 +14,7 @@ from scenario6.facts.names import BACKEND, FRONTEND, TOKEN
 from scenario6.frontend.invitations import ENV as ACCESS_ENV
 from scenario6.frontend.invitations import MIN_CODE_CHARS
 
+from . import balancer
 from .options import PublishOptions
 from .profile import DEMO_NOTE
 from .spec import Health, Service, Value, http_probe, relative
@@ -31,7 +32,12 @@ def compose_file(
     for service in services.values():
         if any(m.source for m in service.mounts):
             document["services"][TLS_INIT] = _tls_init(service)
-        document["services"][service.name] = _service(service, options, folder)
+        rendered = _service(service, options, folder)
+        if service.replicas > 1:
+            lb_health = healthcheck(balancer.probe(service))
+            document["services"].update(balancer.compose_services(service, rendered, lb_health))
+        else:
+            document["services"][service.name] = rendered
     for service in services.values():
         for mount in service.mounts:
             document["volumes"][mount.name] = {}
@@ -56,7 +62,10 @@ def _header(options: PublishOptions) -> list[str]:
 
 
 def _service(service: Service, options: PublishOptions, folder: Path) -> dict[str, Any]:
-    data: dict[str, Any] = {"image": service.image}
+    image = service.image
+    if service.image_env:
+        image = "${" + f"{service.image_env}:-{image}" + "}"
+    data: dict[str, Any] = {"image": image}
     if service.entrypoint:
         data["entrypoint"] = [service.entrypoint]
     if service.args:

@@ -137,8 +137,11 @@ def deploy(
             f"{_redact(logs, secrets)[-4000:]}"
         )
     seconds["total"] = time.monotonic() - started
+    # The images this project makes; others (Redis, nginx) come from where Compose found them.
     deployment.image_sizes = {
-        s.image: image_size(runtime, s.image) for s in published.services.values()
+        s.image: image_size(runtime, s.image)
+        for s in published.services.values()
+        if s.image_env is None
     }
     return deployment
 

@@ -35,6 +35,8 @@ def manifests(app: str, services: Mapping[str, Service], options: PublishOptions
         workload = _workload(app, service, kind, options)
         files[f"{service.name}-{kind.lower()}.yaml"] = dump(workload)
         files[f"{service.name}-service.yaml"] = dump(_service(service, headless=stateful))
+        if service.replicas > 1:
+            files[f"{service.name}-poddisruptionbudget.yaml"] = dump(_budget(service))
         metrics = _metrics_port(service)
         if options.service_monitor and metrics is not None:
             files[f"{service.name}-servicemonitor.yaml"] = dump(_service_monitor(service))
@@ -109,7 +111,7 @@ def _workload(app: str, service: Service, kind: str, options: PublishOptions) ->
             "prometheus.io/path": "/metrics",
         }
     spec: dict[str, Any] = {
-        "replicas": 1,
+        "replicas": service.replicas,
         "selector": {"matchLabels": _labels(service)},
         "template": {"metadata": template, "spec": pod},
     }
@@ -138,6 +140,16 @@ def _service_monitor(service: Service) -> dict[str, Any]:
             "selector": {"matchLabels": _labels(service)},
             "endpoints": [{"port": METRICS, "path": "/metrics", "interval": "15s"}],
         },
+    }
+
+
+def _budget(service: Service) -> dict[str, Any]:
+    """Voluntary disruptions (node drains, upgrades) take one replica at a time."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": service.name, "labels": _labels(service)},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": _labels(service)}},
     }
 
 

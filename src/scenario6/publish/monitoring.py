@@ -8,7 +8,7 @@ Pure, like the publishers. ``instrument`` gives each service we own a ``metrics`
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -48,13 +48,14 @@ def instrument(services: dict[str, Service], options: PublishOptions) -> dict[st
     return result
 
 
-def scrape_config(targets: Mapping[str, str]) -> str:
-    """Prometheus's configuration: one job per service, its ``host:port`` in ``targets``."""
+def scrape_config(targets: Mapping[str, Sequence[str]]) -> str:
+    """Prometheus's configuration: one job per service, its replicas' ``host:port`` in
+    ``targets``."""
     document: dict[str, Any] = {
         "global": {"scrape_interval": f"{SCRAPE_INTERVAL_S}s"},
         "scrape_configs": [
-            {"job_name": name, "static_configs": [{"targets": [target]}]}
-            for name, target in targets.items()
+            {"job_name": name, "static_configs": [{"targets": list(hosts)}]}
+            for name, hosts in targets.items()
         ],
     }
     return dump(
@@ -68,7 +69,11 @@ def scrape_config(targets: Mapping[str, str]) -> str:
 
 def files(services: Mapping[str, Service], options: PublishOptions) -> dict[str, str]:
     """The monitoring folder's files, keyed by path relative to it."""
-    targets = {n: f"{n}:{METRICS_PORT}" for n in metered(options) if n in services}
+    targets = {
+        n: [f"{host}:{METRICS_PORT}" for host in services[n].compose_names]
+        for n in metered(options)
+        if n in services
+    }
     return {
         "prometheus.yml": scrape_config(targets),
         "grafana/provisioning/datasources/prometheus.yaml": _datasource(),

@@ -33,6 +33,10 @@ class PublishOptions:
     cache_size: str = "40Gi"
     # A Prometheus Operator ServiceMonitor beside the scrape annotations (Kubernetes).
     service_monitor: bool = False
+    # Frontend replicas; more than one share their state on Redis behind a load balancer.
+    frontends: int = 1
+    # REDIS_URL from .env or a Secret (a Redis of the user's own) instead of a Redis service.
+    redis_url_secret: bool = False
 
     @property
     def stack(self) -> Stack:
@@ -57,6 +61,11 @@ class PublishOptions:
     def batched(self) -> bool:
         """A backend that holds :attr:`slots` conversations at once."""
         return self.backend == BATCHED
+
+    @property
+    def replicated(self) -> bool:
+        """Several frontends: they share their state on Redis."""
+        return self.frontends > 1
 
     @property
     def demo(self) -> bool:

@@ -19,6 +19,21 @@ from .spec import Service
 SIGN_IN_DAYS = FrontendSettings.model_fields["access_cookie_max_age_s"].default // 86400
 
 
+def _frontend_replicas(services: Mapping[str, Service]) -> list[str]:
+    frontend = services.get(FRONTEND)
+    if frontend is None or frontend.replicas == 1:
+        return [
+            "Keep one frontend replica: its queue lives in its process. Publish with "
+            "`--frontends N` for several, which share their state on Redis (`REDIS_URL`).",
+        ]
+    return [
+        f"The frontend runs {frontend.replicas} replicas that share their queue, slot leases "
+        "and limits on Redis (`REDIS_URL`). A PodDisruptionBudget lets node drains take one "
+        "replica at a time; a stopping replica fails its readiness probe and drains its "
+        "conversations before it exits.",
+    ]
+
+
 def frontend_port(services: Mapping[str, Service]) -> int:
     """The frontend's port as users reach it (the published one, also the Service's port)."""
     frontend = services.get(FRONTEND)
@@ -198,7 +213,7 @@ def kubernetes_readme(
         f"the startup probe allows {_startup_minutes(services)} minutes for the first download "
         "and warm-up.",
         "",
-        "Keep one frontend replica: the queue lives in the frontend process.",
+        *_frontend_replicas(services),
         "",
         *_behind_a_proxy(
             f"the `env` of the `{FRONTEND}` Deployment (or `kubectl set env "

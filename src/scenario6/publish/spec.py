@@ -92,6 +92,16 @@ class Service:
     stop_grace_s: int | None = None  # from SIGTERM to SIGKILL; None: the orchestrator's default
     entrypoint: str | None = None
     args: list[str] = field(default_factory=list)  # after the image's (or entrypoint's) command
+    replicas: int = 1
+    # The variable a Compose user sets to pick another image (one we do not build).
+    image_env: str | None = None
+
+    @property
+    def compose_names(self) -> list[str]:
+        """The Compose services it runs as: itself, or one per replica (``NAME-1`` …)."""
+        if self.replicas == 1:
+            return [self.name]
+        return [f"{self.name}-{n}" for n in range(1, self.replicas + 1)]
 
     @property
     def parameters(self) -> list[Parameter]:
