@@ -19,6 +19,7 @@ from .access import Gate
 from .hosts import HostCheck
 from .proxy.drain import Drain
 from .proxy.pool import BackendPool
+from .proxy.shared import SharedPool
 from .proxy.upstream import client_ssl_context
 from .routes import chat, config, health, sessions, signin, ui
 from .settings import LIFESPAN_KEY, FrontendSettings
@@ -29,7 +30,7 @@ log = logging.getLogger("scenario6.frontend")
 
 def create_app(settings: FrontendSettings, observer: Observer | None = None) -> FastAPI:
     """Build the app around one settings object; tests pass their own."""
-    pool = BackendPool(settings)
+    pool = SharedPool(settings) if settings.redis_url else BackendPool(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -43,7 +44,9 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
         if metrics is not None:
             metrics.serve(settings.app_host, settings.metrics_port)
         # The server's protocols read their timeouts from these: one settings object.
+        await pool.start()
         yield {LIFESPAN_KEY: settings}
+        await pool.close()
         await app.state.observer.shutdown()
 
     app = FastAPI(

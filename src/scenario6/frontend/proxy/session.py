@@ -139,7 +139,7 @@ class ProxySession:
                 self._pool.release(backend)
 
     async def _wait_for_backend(self, tried: frozenset[Backend]) -> Backend:
-        waiter = self._pool.enqueue(avoid=tried)
+        waiter = await self._pool.enqueue(avoid=tried)
         try:
             if not waiter.future.done():
                 await self._queue(waiter)
