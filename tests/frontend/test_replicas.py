@@ -39,11 +39,14 @@ def _chat_url(port: int) -> str:
 
 
 @contextlib.contextmanager
-def _replicas(store: RedisServer, *backends: str) -> Iterator[list[tuple[ChildServer, int]]]:
+def _replicas(
+    store: RedisServer, *backends: str, **settings: str
+) -> Iterator[list[tuple[ChildServer, int]]]:
     env = {
         "MOSHI_WS_URL": ",".join(backends),
         "REDIS_URL": store.url,
         "REDIS_LEASE_TTL_S": str(LEASE_TTL_S),
+        **settings,
     }
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(frontend_process(env)) for _ in range(3)]
@@ -134,6 +137,21 @@ async def test_a_killed_replica_loses_only_its_sessions_and_its_slots_serve_the_
                         )
                         assert await _talk(queued)
                     assert await _talk(kept)
+
+
+async def test_the_sessions_per_client_limit_holds_across_replicas() -> None:
+    with redis_server() as store:
+        async with loopback_server() as one, loopback_server() as two:
+            with _replicas(store, one.url, two.url, MAX_SESSIONS_PER_CLIENT="1") as replicas:
+                ports = [port for _, port in replicas]
+                async with conversation(_chat_url(ports[0])) as live:
+                    await live.wait_for(live.handshake.is_set)
+                    async with conversation(_chat_url(ports[1])) as second:
+                        await second.wait_for(second.closed.is_set)
+                        assert second.close_code == closes.TOO_MANY_SESSIONS
+                # Its session over, the client may start one on any replica.
+                async with conversation(_chat_url(ports[2])) as later:
+                    await later.wait_for(later.handshake.is_set)
 
 
 async def test_redis_stopped_and_restarted_books_no_slot_twice() -> None:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from ..settings import FrontendSettings
-from . import closes
-from .closes import Close
+from .clients import UNREACHABLE, SharedClientSessions
 from .downstream import SessionEnd
 from .pool import Backend, BackendPool, Waiter
 
@@ -77,13 +77,14 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return {best - 4, 0}
 """
 
-# KEYS: one lease set per held lease; ARGV: lease TTL (ms), then the lease ids. Writes the
-# lease back if Redis lost it.
+# KEYS: the sorted set of each held lease (a backend's slots, a client's sessions); ARGV:
+# lease TTL (ms), then the lease ids. Writes a lease back if Redis lost it.
 _RENEW = """
 local t = redis.call('TIME')
 local until_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
 for i = 1, #KEYS do
   redis.call('ZADD', KEYS[i], until_ms, ARGV[i + 1])
+  redis.call('PEXPIRE', KEYS[i], ARGV[1])
 end
 return #KEYS
 """
@@ -121,6 +122,10 @@ class SharedPool(BackendPool):
         self._freed = asyncio.Event()
         self._renewer: asyncio.Task[None] | None = None
         self._problem: str | None = None
+        self._clients = SharedClientSessions(
+            settings.max_sessions_per_client, self._redis, self._ttl_ms, _PREFIX, self._chore
+        )
+        self.clients = self._clients
 
     @property
     def unavailable(self) -> str | None:
@@ -217,10 +222,11 @@ class SharedPool(BackendPool):
 
     async def _renew_leases(self) -> None:
         while True:
-            held = [(backend, lease) for backend, ids in self._held.items() for lease in ids]
+            held = [(_lease_key(b), lease) for b, ids in self._held.items() for lease in ids]
+            held += self._clients.held()
             try:
                 if held:
-                    keys = [_lease_key(backend) for backend, _ in held]
+                    keys = [key for key, _ in held]
                     await self._renew(keys=keys, args=[self._ttl_ms, *(lease for _, lease in held)])
                 else:
                     await self._redis.ping()
@@ -229,12 +235,12 @@ class SharedPool(BackendPool):
                 self._down(exc)
             await asyncio.sleep(self._ttl_ms / 3000)
 
-    def _chore(self, work: object) -> None:
+    def _chore(self, work: Awaitable[object]) -> None:
         """Run a write that nobody waits for; a lost one expires with its TTL anyway."""
 
         async def run() -> None:
             with contextlib.suppress(RedisError):
-                await work  # type: ignore[misc]
+                await work
 
         task: asyncio.Task[object] = asyncio.create_task(run())
         self._chores.add(task)
@@ -244,7 +250,7 @@ class SharedPool(BackendPool):
         if self._problem is None:
             log.warning("Redis unreachable: %s; no new session is served until it answers", exc)
         self._problem = f"shared state unreachable: Redis does not answer ({type(exc).__name__})"
-        return SessionEnd(Close(closes.SHARED_STATE_UNREACHABLE, "shared state unreachable"))
+        return SessionEnd(UNREACHABLE)
 
     def _up(self) -> None:
         if self._problem is not None:
