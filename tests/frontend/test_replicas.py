@@ -17,7 +17,11 @@ import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
+
+from scenario6.bench.harness import free_port
 from scenario6.frontend.proxy import closes
+from tests.access.test_cookie_lifetime import CODES, config, sign_in
 from tests.support.audio import encode_messages, sweep
 from tests.support.client import Conversation, conversation
 from tests.support.redis import RedisServer, redis_server
@@ -152,6 +156,24 @@ async def test_the_sessions_per_client_limit_holds_across_replicas() -> None:
                 # Its session over, the client may start one on any replica.
                 async with conversation(_chat_url(ports[2])) as later:
                     await later.wait_for(later.handshake.is_set)
+
+
+async def test_a_sign_out_on_one_replica_holds_on_every_replica() -> None:
+    with redis_server() as store:
+        unused = f"ws://{HOST}:{free_port()}"
+        with _replicas(store, unused, ACCESS_CODES=CODES) as replicas:
+            laptop, other, third = (f"http://{HOST}:{port}" for _, port in replicas)
+            cookie = sign_in(laptop)
+            copy = cookie  # taken from the laptop before its owner signs out
+            assert config(other, copy).status_code == 200
+            out = await asyncio.to_thread(
+                httpx.post, f"{laptop}/api/signout", headers={"Cookie": cookie}
+            )
+            assert out.status_code == 204
+            await until(
+                lambda: config(other, copy).status_code == config(third, copy).status_code == 401,
+                "the sign-out honoured by every replica",
+            )
 
 
 async def test_redis_stopped_and_restarted_books_no_slot_twice() -> None:

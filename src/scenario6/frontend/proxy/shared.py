@@ -28,7 +28,7 @@ from .downstream import SessionEnd
 from .pool import Backend, BackendPool, Waiter
 
 log = logging.getLogger("scenario6.frontend.shared")
-_PREFIX = "scenario6:"
+PREFIX = "scenario6:"  # of every key the frontends keep in Redis
 # How often a waiting client's replica asks for a slot (a slot freed on this replica wakes
 # its waiters at once).
 _POLL_S = 0.2
@@ -91,7 +91,7 @@ return #KEYS
 
 
 def _key(name: str) -> str:
-    return _PREFIX + name
+    return PREFIX + name
 
 
 def _lease_key(backend: Backend) -> str:
@@ -123,13 +123,17 @@ class SharedPool(BackendPool):
         self._renewer: asyncio.Task[None] | None = None
         self._problem: str | None = None
         self._clients = SharedClientSessions(
-            settings.max_sessions_per_client, self._redis, self._ttl_ms, _PREFIX, self._chore
+            settings.max_sessions_per_client, self._redis, self._ttl_ms, PREFIX, self._chore
         )
         self.clients = self._clients
 
     @property
     def unavailable(self) -> str | None:
         return self._problem
+
+    @property
+    def redis(self) -> Redis:
+        return self._redis
 
     async def start(self) -> None:
         self._renewer = asyncio.create_task(self._renew_leases())
