@@ -3,11 +3,12 @@
 # (browser tests), espeak-ng and sox (speech for the fake microphone), libopus, a Docker
 # engine, Podman's CLI (what a `docker` that is really Podman says it is), and nginx and Caddy
 # (the reverse-proxy examples of docs/security.md, run by tests), and Prometheus (it scrapes
-# every service in the monitoring test).
+# every service in the monitoring test), and redis-server (the shared state of several
+# frontends, started by tests on a free port).
 # Installs them when running as root; otherwise prints what is missing (tests that need
 # them then skip, naming the tool).
 set -euo pipefail
-packages=(git python3-venv chromium espeak-ng sox libopus0 docker.io podman debootstrap nginx-light caddy prometheus)
+packages=(git python3-venv chromium espeak-ng sox libopus0 docker.io podman debootstrap nginx-light caddy prometheus redis-server)
 missing=()
 # Node runs the web client's unit tests; any recent Node will do, Debian's included.
 command -v node >/dev/null || packages+=(nodejs)

@@ -12,9 +12,9 @@ def _pool(urls: str) -> BackendPool:
 
 async def test_first_come_first_served() -> None:
     pool = _pool("ws://127.0.0.1:1")
-    first = pool.enqueue()
-    second = pool.enqueue()
-    third = pool.enqueue()
+    first = await pool.enqueue()
+    second = await pool.enqueue()
+    third = await pool.enqueue()
     assert first.future.done() and not second.future.done()
     assert (second.positions.get_nowait(), third.positions.get_nowait()) == (1, 2)
     pool.release(first.future.result())
@@ -24,7 +24,7 @@ async def test_first_come_first_served() -> None:
 
 async def test_leaving_the_queue_keeps_the_order_and_frees_a_handed_backend() -> None:
     pool = _pool("ws://127.0.0.1:1")
-    first, second, third = pool.enqueue(), pool.enqueue(), pool.enqueue()
+    first, second, third = await pool.enqueue(), await pool.enqueue(), await pool.enqueue()
     pool.leave(second)
     backend = first.future.result()
     pool.release(backend)
@@ -35,7 +35,7 @@ async def test_leaving_the_queue_keeps_the_order_and_frees_a_handed_backend() ->
 
 async def test_a_backend_is_never_handed_out_twice() -> None:
     pool = _pool("ws://127.0.0.1:1,ws://127.0.0.1:2")
-    waiters = [pool.enqueue() for _ in range(4)]
+    waiters = [await pool.enqueue() for _ in range(4)]
     served = [w.future.result() for w in waiters if w.future.done()]
     assert len(served) == 2 and served[0] is not served[1]
 
@@ -56,7 +56,7 @@ async def test_describe_names_every_configured_url() -> None:
 
 async def test_a_returning_client_is_first_in_line_whatever_the_queue_length() -> None:
     pool = _pool("ws://127.0.0.1:1")
-    first, second, third = pool.enqueue(), pool.enqueue(), pool.enqueue()
+    first, second, third = await pool.enqueue(), await pool.enqueue(), await pool.enqueue()
     backend = first.future.result()
-    retrying = pool.enqueue(avoid=frozenset({backend}))
+    retrying = await pool.enqueue(avoid=frozenset({backend}))
     assert [pool.position(w) for w in (retrying, second, third)] == [1, 2, 3]

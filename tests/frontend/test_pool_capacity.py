@@ -77,7 +77,7 @@ def test_no_slot_count_is_neither_a_count_nor_malformed() -> None:
 
 async def test_a_larger_capacity_serves_the_waiting_clients_at_once() -> None:
     pool = _pool("ws://127.0.0.1:1")
-    waiters = [pool.enqueue() for _ in range(5)]
+    waiters = [await pool.enqueue() for _ in range(5)]
     backend = waiters[0].future.result()
     assert [w.future.done() for w in waiters] == [True, False, False, False, False]
     pool.learn(backend, _batched(4))
@@ -91,14 +91,14 @@ async def test_a_larger_capacity_serves_the_waiting_clients_at_once() -> None:
 
 async def test_a_smaller_capacity_ends_no_session_and_only_turns_new_ones_away() -> None:
     pool = _pool("ws://127.0.0.1:1")
-    first = pool.enqueue()
+    first = await pool.enqueue()
     backend = first.future.result()
     pool.learn(backend, _batched(3))
-    second, third = pool.enqueue(), pool.enqueue()
+    second, third = await pool.enqueue(), await pool.enqueue()
     assert second.future.done() and third.future.done() and backend.active == 3
     pool.learn(backend, Advertisement("personaplex"))  # replaced by a one-at-a-time server
     assert backend.slots == 1 and backend.active == 3
-    fourth = pool.enqueue()
+    fourth = await pool.enqueue()
     pool.release(backend)
     pool.release(backend)
     assert not fourth.future.done(), "one session is still open: the backend is full"
@@ -108,7 +108,7 @@ async def test_a_smaller_capacity_ends_no_session_and_only_turns_new_ones_away()
 
 async def test_every_free_slot_serves_the_head_of_the_line() -> None:
     pool = _pool("ws://127.0.0.1:1,ws://127.0.0.1:2")
-    waiters = [pool.enqueue() for _ in range(5)]
+    waiters = [await pool.enqueue() for _ in range(5)]
     a, b = waiters[0].future.result(), waiters[1].future.result()
     assert [pool.position(w) for w in waiters[2:]] == [1, 2, 3]
     pool.learn(a, _batched(3))
@@ -128,9 +128,9 @@ async def test_learned_capacity_survives_dns_refresh() -> None:
 
 async def test_described_slots_and_active_sessions() -> None:
     pool = _pool("ws://127.0.0.1:1,ws://127.0.0.1:2", sessions_per_backend=2)
-    first = pool.enqueue()
+    first = await pool.enqueue()
     pool.learn(first.future.result(), _batched(4))
-    pool.enqueue()
+    await pool.enqueue()
     assert [(d["slots"], d["active"]) for d in pool.describe()] == [(4, 1), (2, 1)]
 
 

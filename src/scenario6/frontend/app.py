@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,9 +19,11 @@ from scenario6.frontend.telemetry import Observer, observe
 from scenario6.frontend.telemetry.prometheus import PrometheusObserver
 
 from .access import Gate
+from .access.revocations import SharedRevocations
 from .hosts import HostCheck
 from .proxy.drain import Drain
 from .proxy.pool import BackendPool
+from .proxy.shared import PREFIX, SharedPool
 from .proxy.upstream import client_ssl_context
 from .routes import chat, config, health, sessions, signin, ui
 from .settings import LIFESPAN_KEY, FrontendSettings
@@ -29,7 +34,9 @@ log = logging.getLogger("scenario6.frontend")
 
 def create_app(settings: FrontendSettings, observer: Observer | None = None) -> FastAPI:
     """Build the app around one settings object; tests pass their own."""
-    pool = BackendPool(settings)
+    pool = SharedPool(settings) if settings.redis_url else BackendPool(settings)
+    # Replicas that share Redis share their sign-outs too.
+    revocations = SharedRevocations(pool.redis, PREFIX) if isinstance(pool, SharedPool) else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -43,7 +50,14 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
         if metrics is not None:
             metrics.serve(settings.app_host, settings.metrics_port)
         # The server's protocols read their timeouts from these: one settings object.
+        await pool.start()
+        following = asyncio.create_task(revocations.follow(time.time)) if revocations else None
         yield {LIFESPAN_KEY: settings}
+        if following is not None:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+        await pool.close()
         await app.state.observer.shutdown()
 
     app = FastAPI(
@@ -56,7 +70,7 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
     )
     app.state.settings = settings
     app.state.pool = pool
-    app.state.gate = Gate(settings)
+    app.state.gate = Gate(settings, revocations=revocations)
     app.state.drain = Drain(settings.drain_timeout_s)
     # Loading the CA bundle costs ~70 ms at every start and reload: only for wss backends.
     secure = any(backend.secure for backend in settings.backends)

@@ -139,6 +139,18 @@ class FrontendSettings(BaseSettings):
     dns_refresh_s: float = Field(
         5.0, ge=0, description="How often backend host names are resolved again."
     )
+    redis_url: SecretStr | None = Field(
+        None,
+        description="Redis shared by several frontend replicas (redis://host:6379/0): the "
+        "queue, the backend slot leases. Unset: one replica, state in memory. See "
+        "docs/scaling.md.",
+    )
+    redis_lease_ttl_s: float = Field(
+        5.0,
+        ge=0.5,
+        description="With REDIS_URL: how long a backend slot stays booked by a replica that "
+        "stopped renewing it (killed, cut off); a live session renews it three times as often.",
+    )
     # Server limits (slow clients; the byte limits are constants in serving.py): see
     # docs/security.md.
     header_timeout_s: float = Field(

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import OrderedDict
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 # Revocations held at most. Each needs a sign-out with a valid cookie, that is, a valid code:
 # only someone invited could fill this.
@@ -60,3 +66,52 @@ class MemoryRevocations:
             return True
         held = self._held.get(cookie_id)
         return held is not None and now < held[1]
+
+
+class SharedRevocations:
+    """Revocations that every frontend replica honours, kept in Redis (``REDIS_URL``).
+
+    Checks read a copy in memory, which follows the shared log about once a second: a cookie
+    signed out on one replica is refused on the others within that second. Without Redis the
+    copy still holds this replica's own sign-outs.
+    """
+
+    def __init__(self, redis: Redis, prefix: str, follow_every_s: float = 1.0) -> None:
+        self._redis = redis
+        self._log = f"{prefix}revoked"  # "id issued until" by sequence number
+        self._sequence = f"{prefix}revoked-sequence"
+        self._every = follow_every_s
+        self._memory = MemoryRevocations()
+        self._seen = 0
+        self._writes: set[asyncio.Task[None]] = set()
+
+    def revoke(self, cookie_id: str, issued: int, until: float, now: float) -> None:
+        self._memory.revoke(cookie_id, issued, until, now)
+        task = asyncio.create_task(self._share(f"{cookie_id} {issued} {until}"))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
+    def revoked(self, cookie_id: str, issued: int, now: float) -> bool:
+        return self._memory.revoked(cookie_id, issued, now)
+
+    async def follow(self, clock: Callable[[], float]) -> None:
+        """Take in every replica's sign-outs, for ever; the app's lifespan runs it."""
+        while True:
+            with contextlib.suppress(RedisError):
+                if int(await self._redis.get(self._sequence) or 0) < self._seen:
+                    self._seen = 0  # Redis restarted empty: its log begins again
+                entries = await self._redis.zrangebyscore(
+                    self._log, f"({self._seen}", "+inf", withscores=True
+                )
+                for entry, sequence in cast("list[tuple[bytes, float]]", entries):
+                    cookie_id, issued, until = entry.decode().split()
+                    self._memory.revoke(cookie_id, int(issued), float(until), clock())
+                    self._seen = max(self._seen, int(sequence))
+            await asyncio.sleep(self._every)
+
+    async def _share(self, entry: str) -> None:
+        with contextlib.suppress(RedisError):
+            sequence = await self._redis.incr(self._sequence)
+            await self._redis.zadd(self._log, {entry: sequence})
+            # The oldest beyond what memory holds would be forgotten on arrival anyway.
+            await self._redis.zremrangebyrank(self._log, 0, -_MAX_REVOKED - 1)

@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from . import closes
+from .closes import Close
+from .downstream import SessionEnd
+
+# KEYS: the client's sessions (a sorted set by expiry); ARGV: session id, limit, TTL (ms).
+_ADMIT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+UNREACHABLE = Close(closes.SHARED_STATE_UNREACHABLE, "shared state unreachable")
 
 
 class ClientSessions:
     """Counts the sessions each client address holds or waits for, up to ``limit``.
 
+    >>> import asyncio
     >>> clients = ClientSessions(limit=2)
-    >>> clients.admit("10.0.0.7"), clients.admit("10.0.0.7"), clients.admit("10.0.0.7")
-    (True, True, False)
-    >>> clients.leave("10.0.0.7"); clients.admit("10.0.0.7")
+    >>> asyncio.run(clients.admit("10.0.0.7")), asyncio.run(clients.admit("10.0.0.7"))
+    (True, True)
+    >>> asyncio.run(clients.admit("10.0.0.7"))
+    False
+    >>> clients.leave("10.0.0.7"); asyncio.run(clients.admit("10.0.0.7"))
     True
     """
 
@@ -19,7 +46,7 @@ class ClientSessions:
         self.limit = limit
         self._count: Counter[str] = Counter()
 
-    def admit(self, client: str) -> bool:
+    async def admit(self, client: str) -> bool:
         if self._count[client] >= self.limit:
             return False
         self._count[client] += 1
@@ -29,3 +56,55 @@ class ClientSessions:
         self._count[client] -= 1
         if self._count[client] <= 0:
             del self._count[client]
+
+
+class SharedClientSessions(ClientSessions):
+    """The same count kept in Redis, over every frontend replica.
+
+    Each session is a member of its client's sorted set, scored by when it expires: the
+    replica renews it (``held``) while the session lives, so a killed replica's sessions stop
+    counting within the lease TTL.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        redis: Redis,
+        ttl_ms: int,
+        prefix: str,
+        chore: Callable[[Awaitable[object]], None],
+    ) -> None:
+        """``chore`` runs a write that nobody waits for."""
+        super().__init__(limit)
+        self._redis = redis
+        self._chore = chore
+        self._ttl_ms = ttl_ms
+        self._prefix = prefix
+        self._admit = redis.register_script(_ADMIT)
+        self._ids: dict[str, list[str]] = {}
+
+    def key(self, client: str) -> str:
+        return f"{self._prefix}client:{client}"
+
+    def held(self) -> list[tuple[str, str]]:
+        """(key, session id) of every session this replica counts, to renew."""
+        return [(self.key(client), id) for client, ids in self._ids.items() for id in ids]
+
+    async def admit(self, client: str) -> bool:
+        session = uuid.uuid4().hex
+        try:
+            admitted = await self._admit(
+                keys=[self.key(client)], args=[session, self.limit, self._ttl_ms]
+            )
+        except RedisError as exc:
+            raise SessionEnd(UNREACHABLE) from exc
+        if admitted:
+            self._ids.setdefault(client, []).append(session)
+        return bool(admitted)
+
+    def leave(self, client: str) -> None:
+        ids = self._ids.get(client, [])
+        if ids:
+            self._chore(self._redis.zrem(self.key(client), ids.pop()))
+        if not ids:
+            self._ids.pop(client, None)

@@ -57,6 +57,7 @@ TOO_MANY_SESSIONS = 4429  # from one client (address or signed-in person)
 BACKEND_UNREACHABLE = 4502
 BACKEND_CLOSED = 4503
 HANDSHAKE_TIMEOUT = 4504
+SHARED_STATE_UNREACHABLE = 4505  # REDIS_URL is set and Redis does not answer
 CLIENT_TOO_SLOW = 4508
 QUEUE_TIMEOUT = 4509  # no backend free in time
 

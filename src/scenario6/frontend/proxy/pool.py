@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import socket
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -66,10 +67,14 @@ class Waiter:
     )
     positions: asyncio.Queue[int] = field(default_factory=asyncio.Queue)
     avoid: frozenset[Backend] = frozenset()  # backends this client already failed to reach
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    position: int = 0  # the last place in line it was told
+    ticket: int = 0  # its order in a line shared by several replicas
 
 
 class BackendPool:
-    """Hands out free backends; queues clients when all are busy.
+    """Hands out free backends; queues clients when all are busy. State in this process's
+    memory: one replica. ``SharedPool`` (proxy/shared.py) keeps it in Redis for several.
 
     >>> pool = BackendPool(FrontendSettings(moshi_ws_url="ws://gpu-a:8998,ws://gpu-b:8998"))
     >>> len(pool.describe())
@@ -94,6 +99,17 @@ class BackendPool:
     @property
     def queue_length(self) -> int:
         return len(self._waiters)
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why no new session can be served now (None: they can); memory never fails."""
+        return None
+
+    async def start(self) -> None:
+        """Begin background work; the app's lifespan calls it."""
+
+    async def close(self) -> None:
+        """End background work and connections."""
 
     def describe(self) -> list[dict[str, object]]:
         """Public view per configured URL, for /api/config: kind, sessions held and open.
@@ -140,7 +156,7 @@ class BackendPool:
             backend.slots = slots
             self._dispatch()
 
-    def enqueue(self, avoid: frozenset[Backend] = frozenset()) -> Waiter:
+    async def enqueue(self, avoid: frozenset[Backend] = frozenset()) -> Waiter:
         """Join the line. The waiter's future resolves with a backend reserved for it.
 
         A client coming back after a backend failed it (``avoid``) had already reached the
@@ -156,7 +172,7 @@ class BackendPool:
 
     def position(self, waiter: Waiter) -> int:
         """``waiter``'s 1-based place in line (a returning client is first, not last)."""
-        return self._waiters.index(waiter) + 1
+        return waiter.position
 
     def leave(self, waiter: Waiter) -> None:
         """Leave the line (client gone or timed out); a backend already handed over goes back."""
@@ -224,6 +240,7 @@ class BackendPool:
             backend.active += 1
             waiter.future.set_result(backend)
         for position, waiter in enumerate(self._waiters, start=1):
+            waiter.position = position
             waiter.positions.put_nowait(position)
 
 

@@ -72,17 +72,10 @@ class ProxySession:
     async def run(self) -> None:
         started = time.monotonic()
         close: Close | None
-        client = self._limit_key
-        if not self._pool.clients.admit(client):
-            limit = self._pool.clients.limit
-            close = Close(closes.TOO_MANY_SESSIONS, f"too many sessions from this client ({limit})")
-        else:
-            try:
-                close = await self._serve()
-            except SessionEnd as end:
-                close = end.close
-            finally:
-                self._pool.clients.leave(client)
+        try:
+            close = await self._serve_within_limit(self._limit_key)
+        except SessionEnd as end:
+            close = end.close
         await self._client.close(close)
         self._trace.ended(close, self.bytes_in, self.bytes_out)
         log.info(
@@ -95,6 +88,15 @@ class ProxySession:
             self.dropped,
             f"close={close.code} {close.reason!r}" if close else "client left",
         )
+
+    async def _serve_within_limit(self, client: str) -> Close:
+        if not await self._pool.clients.admit(client):
+            limit = self._pool.clients.limit
+            return Close(closes.TOO_MANY_SESSIONS, f"too many sessions from this client ({limit})")
+        try:
+            return await self._serve()
+        finally:
+            self._pool.clients.leave(client)
 
     async def _serve(self) -> Close:
         if self._request.ignored:
@@ -139,7 +141,7 @@ class ProxySession:
                 self._pool.release(backend)
 
     async def _wait_for_backend(self, tried: frozenset[Backend]) -> Backend:
-        waiter = self._pool.enqueue(avoid=tried)
+        waiter = await self._pool.enqueue(avoid=tried)
         try:
             if not waiter.future.done():
                 await self._queue(waiter)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from scenario6 import __version__
 from scenario6.facts.names import FRONTEND, FRONTEND_READY_PATH, SESSIONS_PATH
 
-from ..deps import Draining
+from ..deps import Draining, Pool
 
 router = APIRouter()
 PATH = "/health"
@@ -28,10 +28,13 @@ async def health(drain: Draining) -> dict[str, str]:
 
 
 @router.get(FRONTEND_READY_PATH, tags=["health"])
-async def ready(drain: Draining) -> JSONResponse:
-    """Readiness: 503 once the frontend drains, so a load balancer sends no new client here."""
+async def ready(drain: Draining, pool: Pool) -> JSONResponse:
+    """Readiness: 503 once the frontend drains, or while the replicas' shared state (Redis)
+    does not answer, so a load balancer sends no new client here."""
     if drain.draining:
         return JSONResponse({"status": "draining", "live_sessions": drain.live}, status_code=503)
+    if pool.unavailable:
+        return JSONResponse({"status": "unavailable", "reason": pool.unavailable}, status_code=503)
     return JSONResponse({"status": "ready"})
 
 

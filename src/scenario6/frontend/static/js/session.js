@@ -26,6 +26,7 @@ export const CLOSES = {
   BACKEND_UNREACHABLE: { text: "The model server is unreachable" },
   BACKEND_CLOSED: { text: "The model server ended the session" },
   HANDSHAKE_TIMEOUT: { text: "The model server did not finish warming up in time" },
+  SHARED_STATE_UNREACHABLE: { text: "The server cannot reach its shared queue" },
   CLIENT_TOO_SLOW: { text: "The connection was too slow to keep up", final: true },
 };
 

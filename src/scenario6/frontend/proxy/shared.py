@@ -1,0 +1,262 @@
+"""The pool's state in Redis, so that several frontend replicas share one queue and one
+count of every backend's slots.
+
+A slot is a lease: a member of the backend's sorted set, scored by when it expires. The
+replica that holds it renews it while the session lives; a replica killed outright stops
+renewing, and its slots free themselves within ``REDIS_LEASE_TTL_S``. The queue is one
+sorted set by ticket (enqueue order); a waiter's place is its rank, and its replica keeps
+it in line by polling. One Lua script books a slot, so two replicas never take the same one.
+
+A Redis that comes back empty (restarted without persistence) has lost the leases of the
+conversations still running: for one lease TTL after such a start nobody books anything,
+which gives every replica time to write its leases back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from ..settings import FrontendSettings
+from .clients import UNREACHABLE, SharedClientSessions
+from .downstream import SessionEnd
+from .pool import Backend, BackendPool, Waiter
+
+log = logging.getLogger("scenario6.frontend.shared")
+PREFIX = "scenario6:"  # of every key the frontends keep in Redis
+# How often a waiting client's replica asks for a slot (a slot freed on this replica wakes
+# its waiters at once).
+_POLL_S = 0.2
+# Redis answers in a millisecond; one that does not answer in this long is as good as gone.
+_TIMEOUT_S = 2.0
+
+# KEYS: queue, queue expiries, "booted" marker, fence, then one lease set per backend.
+# ARGV: waiter id, ticket, lease TTL (ms), then per backend its slots and 1 if usable.
+# Returns {backend's 1-based index, 0} when booked, else {0, place in line}.
+_BOOK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[3])
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  redis.call('SET', KEYS[3], '1')
+  redis.call('SET', KEYS[4], '1', 'PX', ttl)
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
+  redis.call('ZREM', KEYS[1], id)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
+local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  return {0, rank + 1}
+end
+local free, best, fewest = 0, nil, nil
+for i = 5, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  local active = redis.call('ZCARD', KEYS[i])
+  local slots = tonumber(ARGV[2 + (i - 4) * 2])
+  if active < slots then
+    free = free + slots - active
+    if ARGV[3 + (i - 4) * 2] == '1' and (best == nil or active < fewest) then
+      best, fewest = i, active
+    end
+  end
+end
+if best == nil or rank >= free then
+  return {0, rank + 1}
+end
+redis.call('ZADD', KEYS[best], now + ttl, ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return {best - 4, 0}
+"""
+
+# KEYS: the sorted set of each held lease (a backend's slots, a client's sessions); ARGV:
+# lease TTL (ms), then the lease ids. Writes a lease back if Redis lost it.
+_RENEW = """
+local t = redis.call('TIME')
+local until_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], until_ms, ARGV[i + 1])
+  redis.call('PEXPIRE', KEYS[i], ARGV[1])
+end
+return #KEYS
+"""
+
+
+def _key(name: str) -> str:
+    return PREFIX + name
+
+
+def _lease_key(backend: Backend) -> str:
+    return _key(f"slots:{backend.url.url}|{backend.address or ''}")
+
+
+class SharedPool(BackendPool):
+    """A ``BackendPool`` whose queue and slot counts live in Redis (``REDIS_URL``).
+
+    Backends' kinds, learned slot counts and recent failures stay per replica: each
+    learns them from its own sessions.
+    """
+
+    def __init__(self, settings: FrontendSettings) -> None:
+        super().__init__(settings)
+        assert settings.redis_url is not None
+        self._redis = Redis.from_url(
+            settings.redis_url.get_secret_value(),
+            socket_timeout=_TIMEOUT_S,
+            socket_connect_timeout=_TIMEOUT_S,
+        )
+        self._ttl_ms = int(settings.redis_lease_ttl_s * 1000)
+        self._book = self._redis.register_script(_BOOK)
+        self._renew = self._redis.register_script(_RENEW)
+        self._held: dict[Backend, list[str]] = {}  # lease ids this replica holds
+        self._polls: dict[Waiter, asyncio.Task[None]] = {}
+        self._chores: set[asyncio.Task[object]] = set()
+        self._freed = asyncio.Event()
+        self._renewer: asyncio.Task[None] | None = None
+        self._problem: str | None = None
+        self._clients = SharedClientSessions(
+            settings.max_sessions_per_client, self._redis, self._ttl_ms, PREFIX, self._chore
+        )
+        self.clients = self._clients
+
+    @property
+    def unavailable(self) -> str | None:
+        return self._problem
+
+    @property
+    def redis(self) -> Redis:
+        return self._redis
+
+    async def start(self) -> None:
+        self._renewer = asyncio.create_task(self._renew_leases())
+
+    async def close(self) -> None:
+        if self._renewer is not None:
+            self._renewer.cancel()
+            await asyncio.gather(self._renewer, return_exceptions=True)
+        for task in [*self._polls.values(), *self._chores]:
+            task.cancel()
+        await asyncio.gather(*self._polls.values(), *self._chores, return_exceptions=True)
+        await self._redis.aclose()
+
+    async def enqueue(self, avoid: frozenset[Backend] = frozenset()) -> Waiter:
+        waiter = Waiter(avoid=avoid)
+        try:
+            ticket = int(await self._redis.incr(_key("tickets")))
+        except RedisError as exc:
+            raise self._down(exc) from exc
+        # A client a backend failed had reached the head of the line: it goes back there.
+        waiter.ticket = -ticket if avoid else ticket
+        await self._try(waiter)
+        if not waiter.future.done():
+            self._waiters.append(waiter)
+            self._polls[waiter] = asyncio.create_task(self._poll(waiter))
+        return waiter
+
+    def leave(self, waiter: Waiter) -> None:
+        poll = self._polls.pop(waiter, None)
+        if poll is not None:
+            poll.cancel()
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
+        if waiter.future.done() and not waiter.future.cancelled():
+            if waiter.future.exception() is None:
+                self.release(waiter.future.result())
+        else:
+            waiter.future.cancel()
+            self._chore(self._redis.zrem(_key("queue"), waiter.id))
+
+    def release(self, backend: Backend, failed: bool = False) -> None:
+        leases = self._held.get(backend)
+        if leases:
+            self._chore(self._redis.zrem(_lease_key(backend), leases.pop()))
+        super().release(backend, failed)
+
+    def _dispatch(self) -> None:
+        # Slots are booked by each waiter's poll; a slot freed here wakes them now.
+        self._freed.set()
+        self._freed = asyncio.Event()
+
+    async def _poll(self, waiter: Waiter) -> None:
+        try:
+            while not waiter.future.done():
+                with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                    await asyncio.wait_for(self._freed.wait(), _POLL_S)
+                await self._try(waiter)
+        except SessionEnd as end:
+            if not waiter.future.done():
+                waiter.future.set_exception(end)
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    async def _try(self, waiter: Waiter) -> None:
+        """Book a slot for ``waiter`` if it is at the head of the line, else learn its place."""
+        backends = sorted(
+            (b for b in self._backends if not b.retired), key=lambda b: b.last_failure
+        )
+        keys = [_key("queue"), _key("queue-expiries"), _key("booted"), _key("fence")]
+        keys += [_lease_key(b) for b in backends]
+        args: list[str | int] = [waiter.id, waiter.ticket, self._ttl_ms]
+        for backend in backends:
+            args += [backend.slots, 0 if backend in waiter.avoid else 1]
+        try:
+            booked, position = await self._book(keys=keys, args=args)
+        except RedisError as exc:
+            raise self._down(exc) from exc
+        self._up()
+        if waiter.future.done():
+            return
+        if booked:
+            backend = backends[int(booked) - 1]
+            backend.active += 1
+            self._held.setdefault(backend, []).append(waiter.id)
+            waiter.future.set_result(backend)
+        elif int(position) != waiter.position:
+            waiter.position = int(position)
+            waiter.positions.put_nowait(waiter.position)
+
+    async def _renew_leases(self) -> None:
+        while True:
+            held = [(_lease_key(b), lease) for b, ids in self._held.items() for lease in ids]
+            held += self._clients.held()
+            try:
+                if held:
+                    keys = [key for key, _ in held]
+                    await self._renew(keys=keys, args=[self._ttl_ms, *(lease for _, lease in held)])
+                else:
+                    await self._redis.ping()
+                self._up()
+            except RedisError as exc:
+                self._down(exc)
+            await asyncio.sleep(self._ttl_ms / 3000)
+
+    def _chore(self, work: Awaitable[object]) -> None:
+        """Run a write that nobody waits for; a lost one expires with its TTL anyway."""
+
+        async def run() -> None:
+            with contextlib.suppress(RedisError):
+                await work
+
+        task: asyncio.Task[object] = asyncio.create_task(run())
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
+
+    def _down(self, exc: Exception) -> SessionEnd:
+        if self._problem is None:
+            log.warning("Redis unreachable: %s; no new session is served until it answers", exc)
+        self._problem = f"shared state unreachable: Redis does not answer ({type(exc).__name__})"
+        return SessionEnd(UNREACHABLE)
+
+    def _up(self) -> None:
+        if self._problem is not None:
+            log.info("Redis answers again")
+            self._problem = None

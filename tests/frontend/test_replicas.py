@@ -1,0 +1,210 @@
+"""Three frontend replicas share one queue and one count of backend slots in a real Redis.
+
+Each replica is ``scenario6 frontend`` in a process of its own with ``REDIS_URL`` set, in
+front of real loopback backends that serve one conversation at a time; a second one sent to
+a busy loopback would wait there silently, which is what the pool must never let happen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+
+from scenario6.bench.harness import free_port
+from scenario6.frontend.proxy import closes
+from tests.access.test_cookie_lifetime import CODES, config, sign_in
+from tests.support.audio import encode_messages, sweep
+from tests.support.client import Conversation, conversation
+from tests.support.redis import RedisServer, redis_server
+from tests.support.servers import (
+    HOST,
+    ChildServer,
+    RunningLoopback,
+    frontend_process,
+    loopback_server,
+)
+from tests.support.waiting import until
+
+AUDIO = encode_messages(sweep(0.8))
+LEASE_TTL_S = 1.5
+
+
+def _chat_url(port: int) -> str:
+    return f"ws://{HOST}:{port}/api/chat?voice_prompt=NATF2.pt&text_prompt=Hi&events=1"
+
+
+@contextlib.contextmanager
+def _replicas(
+    store: RedisServer, *backends: str, **settings: str
+) -> Iterator[list[tuple[ChildServer, int]]]:
+    env = {
+        "MOSHI_WS_URL": ",".join(backends),
+        "REDIS_URL": store.url,
+        "REDIS_LEASE_TTL_S": str(LEASE_TTL_S),
+        **settings,
+    }
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(frontend_process(env)) for _ in range(3)]
+
+
+@contextlib.asynccontextmanager
+async def _peak_sessions(backend: RunningLoopback) -> AsyncIterator[list[int]]:
+    """The most sessions the loopback had open at once, sampled while the block runs."""
+    peak = [0]
+
+    async def sample() -> None:
+        while True:
+            peak[0] = max(peak[0], sum(1 for r in backend.backend.sessions if r.active))
+            await asyncio.sleep(0.01)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        yield peak
+    finally:
+        sampler.cancel()
+        await asyncio.gather(sampler, return_exceptions=True)
+
+
+async def _talk(talk: Conversation) -> bool:
+    """Whether the conversation still answers: the loopback echoes the audio sent."""
+    before = talk.kinds.count(1)
+    await talk.send_audio(AUDIO)
+    await talk.wait_for(lambda: talk.kinds.count(1) > before)
+    return True
+
+
+def _position(talk: Conversation) -> object:
+    queued = talk.events_of("queued")
+    return queued[-1]["position"] if queued else None
+
+
+def _ready(port: int) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/ready", timeout=5) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+
+
+async def test_queue_positions_agree_across_replicas() -> None:
+    with redis_server() as store:
+        async with loopback_server() as backend:
+            with _replicas(store, backend.url) as replicas:
+                ports = [port for _, port in replicas]
+                async with contextlib.AsyncExitStack() as stack:
+                    live = await stack.enter_async_context(conversation(_chat_url(ports[0])))
+                    await live.wait_for(live.handshake.is_set)
+                    waiting = []
+                    for port in (ports[1], ports[2], ports[0]):
+                        talk = await stack.enter_async_context(conversation(_chat_url(port)))
+                        await talk.wait_for(lambda t=talk: _position(t))  # type: ignore[misc]
+                        waiting.append(talk)
+                    assert [_position(t) for t in waiting] == [1, 2, 3]
+                    await live.ws.close()
+                    # The head of the line, on another replica, gets the slot; the rest move up.
+                    first, second, third = waiting
+                    await first.wait_for(first.handshake.is_set)
+                    await second.wait_for(lambda: _position(second) == 1)
+                    await third.wait_for(lambda: _position(third) == 2)
+                    assert not second.handshake.is_set() and not third.handshake.is_set()
+
+
+async def test_a_killed_replica_loses_only_its_sessions_and_its_slots_serve_the_queue() -> None:
+    with redis_server() as store:
+        async with loopback_server() as one, loopback_server() as two:
+            with _replicas(store, one.url, two.url) as replicas:
+                (doomed, doomed_port), (_, port), (_, other_port) = replicas
+                async with (
+                    conversation(_chat_url(doomed_port)) as lost,
+                    conversation(_chat_url(other_port)) as kept,
+                ):
+                    await lost.wait_for(lost.handshake.is_set)
+                    await kept.wait_for(kept.handshake.is_set)
+                    async with conversation(_chat_url(port)) as queued:
+                        await queued.wait_for(lambda: _position(queued) == 1)
+                        os.killpg(doomed.pid, signal.SIGKILL)
+                        killed = time.monotonic()
+                        await lost.wait_for(lost.closed.is_set)
+                        # Nobody released the slot: its lease expired, and the queue got it.
+                        await queued.wait_for(queued.handshake.is_set)
+                        print(
+                            f"slot served the queue {time.monotonic() - killed:.2f}s after SIGKILL"
+                        )
+                        assert await _talk(queued)
+                    assert await _talk(kept)
+
+
+async def test_the_sessions_per_client_limit_holds_across_replicas() -> None:
+    with redis_server() as store:
+        async with loopback_server() as one, loopback_server() as two:
+            with _replicas(store, one.url, two.url, MAX_SESSIONS_PER_CLIENT="1") as replicas:
+                ports = [port for _, port in replicas]
+                async with conversation(_chat_url(ports[0])) as live:
+                    await live.wait_for(live.handshake.is_set)
+                    async with conversation(_chat_url(ports[1])) as second:
+                        await second.wait_for(second.closed.is_set)
+                        assert second.close_code == closes.TOO_MANY_SESSIONS
+                # Its session over, the client may start one on any replica.
+                async with conversation(_chat_url(ports[2])) as later:
+                    await later.wait_for(later.handshake.is_set)
+
+
+async def test_a_sign_out_on_one_replica_holds_on_every_replica() -> None:
+    with redis_server() as store:
+        unused = f"ws://{HOST}:{free_port()}"
+        with _replicas(store, unused, ACCESS_CODES=CODES) as replicas:
+            laptop, other, third = (f"http://{HOST}:{port}" for _, port in replicas)
+            cookie = sign_in(laptop)
+            copy = cookie  # taken from the laptop before its owner signs out
+            assert config(other, copy).status_code == 200
+            out = await asyncio.to_thread(
+                httpx.post, f"{laptop}/api/signout", headers={"Cookie": cookie}
+            )
+            assert out.status_code == 204
+            await until(
+                lambda: config(other, copy).status_code == config(third, copy).status_code == 401,
+                "the sign-out honoured by every replica",
+            )
+
+
+async def test_redis_stopped_and_restarted_books_no_slot_twice() -> None:
+    with redis_server() as store:
+        async with loopback_server() as backend, _peak_sessions(backend) as peak:
+            with _replicas(store, backend.url) as replicas:
+                ports = [port for _, port in replicas]
+                async with conversation(_chat_url(ports[0])) as live:
+                    await live.wait_for(live.handshake.is_set)
+                    async with conversation(_chat_url(ports[1])) as queued:
+                        await queued.wait_for(lambda: _position(queued) == 1)
+                        store.stop()
+                        await queued.wait_for(queued.closed.is_set)
+                        assert queued.close_code == closes.SHARED_STATE_UNREACHABLE
+                    async with conversation(_chat_url(ports[2])) as refused:
+                        await refused.wait_for(refused.closed.is_set)
+                        assert refused.close_code == closes.SHARED_STATE_UNREACHABLE
+                    await until(
+                        lambda: _ready(ports[0])[0] == 503, "/ready fails while Redis is down"
+                    )
+                    _, ready = _ready(ports[0])
+                    assert "Redis" in str(ready["reason"]), ready
+                    assert await _talk(live)  # the conversation in progress goes on
+
+                    store.start()  # empty: the live conversation's lease is gone from it
+                    await until(lambda: _ready(ports[0])[0] == 200, "/ready once Redis is back")
+                    async with conversation(_chat_url(ports[2])) as later:
+                        await later.wait_for(lambda: _position(later) == 1)
+                        await asyncio.sleep(3 * LEASE_TTL_S)
+                        assert not later.handshake.is_set()
+                        await live.ws.close()
+                        await later.wait_for(later.handshake.is_set)
+                        assert await _talk(later)
+            assert peak[0] == 1
