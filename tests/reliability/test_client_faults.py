@@ -55,16 +55,17 @@ async def test_client_that_stops_reading_is_closed_with_4508_and_memory_stays_bo
             assert rogue.connections == 2
 
 
-async def test_frontend_restart_closes_sessions_with_1012_and_clients_can_reconnect() -> None:
+async def test_frontend_restart_ends_sessions_after_the_drain_and_clients_can_reconnect() -> None:
     with loopback_process(None, "--prompt-ms", "100", "--delay-ms", "0") as (_, backend_port):
-        env = {"MOSHI_WS_URL": f"ws://127.0.0.1:{backend_port}"}
+        # The drain lets the live conversation run for one second, then ends it with 1001.
+        env = {"MOSHI_WS_URL": f"ws://127.0.0.1:{backend_port}", "DRAIN_TIMEOUT_S": "1"}
         with frontend_process(env) as (frontend, port):
             url = f"ws://127.0.0.1:{port}/api/chat?voice_prompt=NATF2.pt&text_prompt=x"
             async with conversation(url) as talk:
                 await talk.wait_for(talk.handshake.is_set)
                 frontend.stop(signal.SIGTERM)
                 await talk.wait_for(talk.closed.is_set)
-            assert talk.close_code == 1012
+            assert talk.close_code == 1001
         with frontend_process(env, port):
             async with conversation(url) as again:
                 # The backend's slot was released when the old frontend closed its session.
