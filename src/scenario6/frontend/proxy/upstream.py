@@ -6,8 +6,9 @@ from __future__ import annotations
 import ssl
 from urllib.parse import urlencode
 
+import websockets.exceptions
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import PayloadTooBig, ProtocolError, TooManyFragments
+from websockets.exceptions import PayloadTooBig, ProtocolError
 
 from scenario6 import __version__
 from scenario6.facts.names import FRONTEND
@@ -45,6 +46,12 @@ def client_ssl_context(settings: FrontendSettings) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cafile)
 
 
+# websockets 17 limits a message's fragments; 16, the pin on Python 3.10, has no such limit.
+_FRAGMENTS: tuple[type[Exception], ...] = tuple(
+    filter(None, [getattr(websockets.exceptions, "TooManyFragments", None)])
+)
+
+
 def breach(connection: ClientConnection) -> str | None:
     """What rule the backend on ``connection`` broke, in words for its user; None: none."""
     error = connection.protocol.parser_exc or connection.connection_exc
@@ -52,7 +59,7 @@ def breach(connection: ClientConnection) -> str | None:
         size = (error.size or 0) + (error.current_size or 0)
         limit = error.max_size / _MIB
         return f"sent a {size / _MIB:.1f} MiB message (limit {limit:g} MiB)"
-    if isinstance(error, TooManyFragments):
+    if isinstance(error, _FRAGMENTS):
         return "sent a message in too many fragments"
     if isinstance(error, UnicodeDecodeError):
         return "sent text that is not UTF-8"
