@@ -59,6 +59,7 @@ class Rows:
         self.ends: list[torch.Tensor] = []  # RingKVCache.end_offset per row
         self.positions: list[torch.Tensor] = []  # _MHAState.offset per row
         self.transformer_offset = torch.zeros(count, device=device, dtype=torch.long)
+        self.every = torch.arange(count, device=device)
         self.states: list[dict[str, Any]] = []
         self._prefix = _prefix(lm, self.transformer)
         for row in range(count):
@@ -115,6 +116,13 @@ class Rows:
             if hasattr(state, "offset_cpu"):
                 state.offset_cpu, other.offset_cpu = other.offset_cpu, state.offset_cpu
 
+    def index(self, rows: list[int]) -> torch.Tensor:
+        """``rows`` as an index tensor on the device; the usual frame, where every live row
+        steps, is a view of one made at start rather than a copy from the host."""
+        if rows == list(range(len(rows))):
+            return self.every[: len(rows)]
+        return torch.tensor(rows, device=self.device, dtype=torch.long)
+
     def step(self, embeddings: torch.Tensor, stepping: list[int]) -> torch.Tensor:
         """One step of rows ``0..n-1`` (``embeddings`` is ``[n, 1, dim]``); the output.
 
@@ -123,7 +131,7 @@ class Rows:
         meaningless and computed only because the rows are a prefix.
         """
         n = embeddings.shape[0]
-        moving = torch.tensor(stepping, device=self.device, dtype=torch.long)
+        moving = self.index(stepping)
         x = embeddings
         with eager(self.device), torch.no_grad():
             for index, layer in enumerate(self.layers):

@@ -217,7 +217,7 @@ class Stepper:
             return {}
         lm, gen = self.lm, self.lm_gen
         n = self.live
-        moving = torch.tensor([slot.row for slot in stepping], device=self.device)
+        moving = self.rows.index([slot.row for slot in stepping])
         silence = torch.zeros_like(next(iter(audio.values())))
         pcm = torch.cat([audio.get(slot, silence) if slot else silence for slot in live])
         codes = self.codec.encode(pcm, moving)
@@ -317,7 +317,7 @@ class Stepper:
         if not ready:
             return outputs
         rows = [slot.row for slot in ready]
-        moving = torch.tensor(rows, device=self.device)
+        moving = self.rows.index(rows)
         audio = torch.cat([tokens[:, 1:9] for tokens in ready.values()])
         codes = audio.new_zeros(n, *audio.shape[1:]).index_copy_(0, moving, audio)
         pcm = self.codec.decode(codes, moving)
