@@ -18,6 +18,25 @@ from moshi.utils.compile import no_compile
 from torch.nn import functional as F
 
 
+def layers(
+    layers: list[Any],
+    x: torch.Tensor,
+    caches: list[torch.Tensor],
+    ends: list[torch.Tensor],
+    positions: list[torch.Tensor],
+    moving: torch.Tensor,
+) -> torch.Tensor:
+    """Upstream's transformer ``layers`` on rows ``0..n-1`` of ``x``, each layer's
+    attention per row (:func:`attend`) with that layer's cache and counters."""
+    n = x.shape[0]
+    with eager(x.device), torch.no_grad():
+        for layer, cache, end, position in zip(layers, caches, ends, positions, strict=True):
+            update = attend(layer.self_attn, layer.norm1(x), cache, end[:n], position[:n], moving)
+            x = x + layer.layer_scale_1(update)
+            x = layer._ff_block(x)
+    return x
+
+
 def attend(
     attention: Any,
     x: torch.Tensor,

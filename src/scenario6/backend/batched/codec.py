@@ -28,7 +28,7 @@ from moshi.modules.streaming import (
 )
 from moshi.modules.transformer import StreamingMultiheadAttention
 
-from .attention import attend, eager
+from .attention import layers
 
 # Each streaming module's tensor that carries context from one frame to the next.
 CARRIED = {
@@ -188,23 +188,7 @@ class _Transformer:
             x = x.transpose(1, 2)
         if projected.input_proj is not None:
             x = projected.input_proj(x)
-        n = x.shape[0]
-        with eager(x.device):
-            x = self._layers(x, n, moving)
+        x = layers(self.layers, x, self.caches, self.ends, self.positions, moving)
         (output,) = projected.output_projs
         y = output(x)
         return y.transpose(1, 2) if projected.conv_layout else y
-
-    def _layers(self, x: torch.Tensor, n: int, moving: torch.Tensor) -> torch.Tensor:
-        for index, layer in enumerate(self.layers):  # upstream's layer, its attention per row
-            update = attend(
-                layer.self_attn,
-                layer.norm1(x),
-                self.caches[index],
-                self.ends[index][:n],
-                self.positions[index][:n],
-                moving,
-            )
-            x = x + layer.layer_scale_1(update)
-            x = layer._ff_block(x)
-        return x

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from moshi.modules.transformer import RingKVCache, StreamingMultiheadAttention
 
-from .attention import attend, eager
+from .attention import layers
 
 SLOT_MARGIN_BYTES = 64 * 2**20
 LMGEN_STATE = ""  # the LMGen's own entry in get_streaming_state(): kept per slot, not per row
@@ -132,20 +132,7 @@ class Rows:
         """
         n = embeddings.shape[0]
         moving = self.index(stepping)
-        x = embeddings
-        with eager(self.device), torch.no_grad():
-            for index, layer in enumerate(self.layers):
-                n = x.shape[0]
-                update = attend(
-                    layer.self_attn,
-                    layer.norm1(x),
-                    self.caches[index],
-                    self.ends[index][:n],
-                    self.positions[index][:n],
-                    moving,
-                )
-                x = x + layer.layer_scale_1(update)
-                x = layer._ff_block(x)
+        x = layers(self.layers, embeddings, self.caches, self.ends, self.positions, moving)
         self.transformer_offset[moving] += 1
         for row in stepping:
             assert row < n, (row, n)
