@@ -129,6 +129,7 @@ def test_the_text_shows_a_row_per_level_and_the_ratio_of_8_to_1(tmp_path: Path) 
         "0.25",
         "0/10",
         "kept",
+        "1.50",
     ] in rows
     assert [
         "8",
@@ -141,9 +142,13 @@ def test_the_text_shows_a_row_per_level_and_the_ratio_of_8_to_1(tmp_path: Path) 
         "1.05",
         "10/10",
         "MISSED",
+        "1.50",
     ] in rows
     assert "tick(8) / tick(1) = 4.20 (medians): 8 conversations cost 4.20× one" in done.stdout
     assert "most conversations within the budget: 4" in done.stdout
+    # A first-frame outlier after a join, and what the server's warm-up cost at start.
+    assert "first÷p50: the slowest of the first 10 ticks after a conversation joined" in done.stdout
+    assert "the server's warm-up took 3.2 s at start" in done.stdout
     capacity = "--slots auto would hold 40 conversations on this GPU; levels skipped for it: 64"
     assert capacity in done.stdout
     assert ["3", "112", "14.56", "15.00", "2.40", "30", "38.00", "51.00", "14.50"] in rows

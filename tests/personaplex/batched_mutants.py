@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from scenario6.backend.batched import stepper as stepper_module
+from scenario6.backend.batched.codec import Codec
 from scenario6.backend.batched.rows import Rows
 from scenario6.backend.batched.sampling import sample_rows
 from scenario6.backend.batched.stepper import Stepper
@@ -47,17 +48,19 @@ def _after_init(change: Callable[[Stepper], None]) -> contextlib.AbstractContext
     return _replaced(Stepper, "__init__", init)
 
 
-def _shared_codec(parts: Sequence[str]) -> contextlib.AbstractContextManager[None]:
-    """Every slot holds slot 0's state objects for ``parts`` of Mimi."""
+def _shared_codec(parts: Sequence[str], method: str) -> contextlib.AbstractContextManager[None]:
+    """Before every batched ``method`` (encode or decode), every row holds row 0's state for
+    ``parts`` of Mimi, as one state for all slots would."""
+    original = getattr(Codec, method)
 
-    def share(stepper: Stepper) -> None:
-        first = stepper.slots[0].mimi_state
-        for slot in stepper.slots[1:]:
-            for name in slot.mimi_state:
-                if name.split(".")[0] in parts:
-                    slot.mimi_state[name] = first[name]
+    def call(self: Codec, x: torch.Tensor, moving: torch.Tensor) -> torch.Tensor:
+        tensors = [rows for name, *_, rows, _ in self.carried if name.split(".")[0] in parts]
+        transformer = self.encoder if method == "encode" else self.decoder
+        for tensor in [*tensors, *transformer.tensors()]:
+            tensor[: x.shape[0]] = tensor[0].clone()
+        return original(self, x, moving)
 
-    return _after_init(share)
+    return _replaced(Codec, method, call)
 
 
 def _shared_generator() -> contextlib.AbstractContextManager[None]:
@@ -125,8 +128,8 @@ def _paused_rows_advanced() -> contextlib.AbstractContextManager[None]:
 
 MUTANTS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "sampling-settings": _first_rows_settings,
-    "encoder-state": lambda: _shared_codec(ENCODER),
-    "decoder-state": lambda: _shared_codec(DECODER),
+    "encoder-state": lambda: _shared_codec(ENCODER, "encode"),
+    "decoder-state": lambda: _shared_codec(DECODER, "decode"),
     "random-generator": _shared_generator,
     "cache-offsets": lambda: _before_step(_shared(lambda rows: rows.ends)),
     "positions": lambda: _before_step(_shared(lambda rows: rows.positions)),

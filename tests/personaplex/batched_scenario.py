@@ -2,7 +2,7 @@
 
 Run in the tiny model's interpreter (``python -m tests.personaplex.batched_scenario MODEL_DIR``
 with ``src`` and the checkout on ``PYTHONPATH``); prints one JSON object: per conversation,
-what each frame returned (the tokens, and a digest of the decoded audio), alone and batched;
+what each frame returned (the tokens and the decoded audio), alone and batched;
 then, for each leak in ``batched_mutants.py``, where the batched run patched with it first
 differs from the conversations alone.
 
@@ -34,8 +34,9 @@ from scenario6.backend.batched.stepper import Output, Slot, Stepper
 from scenario6.backend.conventions import session_generator, system_tags
 from scenario6.backend.model_folder import LM_WEIGHTS, MIMI_WEIGHTS, TOKENIZER, VOICES
 
-from .batched_codec import digest, memory, noise, remembering
+from .batched_codec import memory, noise, remembering
 from .batched_mutants import MUTANTS
+from .frames import same_frame
 
 SLOTS = 3
 CODEC_SEED = 7
@@ -99,7 +100,7 @@ def audio(plan: Plan) -> list[torch.Tensor]:
 def record(tokens: torch.Tensor | None, pcm: torch.Tensor | None) -> Any:
     if tokens is None or pcm is None:
         return None
-    return {"tokens": tokens.flatten().tolist(), "pcm": digest(pcm)}
+    return {"tokens": tokens.flatten().tolist(), "pcm": pcm.flatten().tolist()}
 
 
 def alone(models: Models, plan: Plan) -> list[Any]:
@@ -202,7 +203,7 @@ def _check(reference: dict[str, list[Any]] | None, name: str, frames: list[Any])
     if reference is None:
         return
     index = len(frames) - 1
-    if index >= len(reference[name]) or frames[index] != reference[name][index]:
+    if index >= len(reference[name]) or not same_frame(frames[index], reference[name][index]):
         raise Departed(f"conversation {name}, frame {index}")
 
 

@@ -7,6 +7,7 @@ import json
 import subprocess
 from typing import Any
 
+from tests.personaplex.frames import same_frame
 from tests.support.personaplex import TinyPersonaPlex
 from tests.support.personaplex.environment import REPO
 
@@ -34,7 +35,7 @@ def assert_batched_equals_alone(scenario: dict[str, Any]) -> None:
         together = scenario["batched"][name]
         assert len(together) == len(alone), name
         for index, (mine, reference) in enumerate(zip(together, alone, strict=True)):
-            assert mine == reference, f"conversation {name}, frame {index}"
+            assert same_frame(mine, reference), f"conversation {name}, frame {index}"
 
 
 def slots_held(occupancy: list[list[str]]) -> dict[str, set[str]]:

@@ -14,8 +14,9 @@ and the batched server's own warm-up; on a GPU, levels above what the server wou
 join until one fewer than the level are live (prompted to the end, untimed), and the last one
 joins as the server schedules it while the others talk (:meth:`Batch.join`): its prompt
 steps, the others' ticks and how late their frames run, and its time to the handshake are
-timed. After ``--warm-up`` more ticks, ``--frames`` ticks of every live conversation are
-timed back to back. A *tick* is the server's model work for one frame: each
+timed, and so are the first ten ticks after it (a first-frame outlier would show there).
+After ``--warm-up`` more ticks (the first ten counted in), ``--frames`` ticks of every live
+conversation are timed back to back. A *tick* is the server's model work for one frame: each
 conversation's 80 ms of audio to the device, :meth:`Stepper.frame`, the answers' audio back to
 the host; timed after synchronising a GPU. Memory: on CUDA what torch allocated for the
 stepper's slots and at each level's peak, on a CPU the process's resident memory.
@@ -49,6 +50,7 @@ from scenario6.protocol.messages import FRAME_S
 from scenario6.protocol.voices import DEFAULT_PERSONA
 
 FILL_STEPS = 64  # prompt steps per call for the conversations whose joining is not timed
+FIRST_TICKS = 10  # ticks timed right after the join, to show a first-frame outlier
 
 
 class Memory:
@@ -175,7 +177,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         memory = Memory(models)
         batch = Batch(models, prompts, max(counts))
         engine_bytes = memory.held()
-        warm_up(batch.stepper, prompts.voice.parent, models.frame_size)
+        warm_up_s = warm_up(batch.stepper, prompts.voice.parent, models.frame_size)
         text_tokens = prompts.encode(system_tags(DEFAULT_PERSONA))
         levels = []
         for level in counts:
@@ -183,13 +185,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 batch.fill()
             memory.start_peak()
             join = batch.join(text_tokens)
-            for _ in range(args.warm_up):
-                batch.tick()
+            first = [batch.tick() for _ in range(max(args.warm_up, FIRST_TICKS))]
             ticks = [batch.tick() for _ in range(args.frames)]
             levels.append(
                 {
                     "conversations": level,
                     "tick_ms": ticks,
+                    "first_tick_ms": first[:FIRST_TICKS],
                     "memory_bytes": memory.peak(),
                     "join": join,
                 }
@@ -199,6 +201,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         **models.describe(),
         "frame_budget_ms": FRAME_S * 1000,
         "warm_up_frames": args.warm_up,
+        "server_warm_up_s": round(warm_up_s, 3),
         "slots": len(batch.stepper.slots),
         "auto_slots": auto,  # what --slots auto would hold here; None on a CPU
         "levels_skipped": [level for level in args.levels if level not in counts],

@@ -46,6 +46,7 @@ def summarise(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "benchmark": "batch",
         **{key: raw[key] for key in _CONTEXT},
+        "server_warm_up_s": raw.get("server_warm_up_s"),  # absent from older probes
         "frames": len(raw["levels"][0]["tick_ms"]),
         "levels": levels,
         "tick_ratio_8_to_1": round(medians[8] / medians[1], 3) if {1, 8} <= set(medians) else None,
@@ -65,9 +66,17 @@ def _level(level: Mapping[str, Any], budget: float) -> dict[str, Any]:
         "real_time_factor": round(tick["p50_ms"] / budget, 3),
         "keeps_budget": tick["p90_ms"] <= budget,
         "frames_over_budget": sum(value > budget for value in level["tick_ms"]),
+        "first_ticks_max_to_median": _first(level, tick["p50_ms"]),
         "memory_bytes": level["memory_bytes"],
         "join": _join(level["join"], budget),
     }
+
+
+def _first(level: Mapping[str, Any], median: float) -> float | None:
+    """The slowest of the first ticks after the level's last conversation joined, against
+    the level's median: far above 1 when a live frame paid for a compile or an allocation."""
+    first = level.get("first_tick_ms")
+    return round(max(first) / median, 3) if first and median else None
 
 
 def _join(join: Mapping[str, Any], budget: float) -> dict[str, Any]:
@@ -143,7 +152,7 @@ def lines(result: Mapping[str, Any]) -> list[str]:
     budget = result["frame_budget_ms"]
     smallest = result["levels"][0]["conversations"]
     ticks = [["live", "min ms", "median", "p90", "max", "per conv", f"÷ {smallest}", "RTF",
-              "over", "budget"]]  # fmt: skip
+              "over", "budget", "first÷p50"]]  # fmt: skip
     joins = [["others", "LM steps", "step", "step p90", "handshake s", "their frames",
               "their tick", "answer p90", "late max"]]  # fmt: skip
     for level in result["levels"]:
@@ -152,7 +161,9 @@ def lines(result: Mapping[str, Any]) -> list[str]:
         values += [level["per_conversation_ms"], level["vs_smallest"], level["real_time_factor"]]
         over = f"{level['frames_over_budget']}/{result['frames']}"
         kept = "kept" if level["keeps_budget"] else "MISSED"
-        ticks.append([str(level["conversations"]), *(f"{v:.2f}" for v in values), over, kept])
+        first = level["first_ticks_max_to_median"]
+        row = [str(level["conversations"]), *(f"{v:.2f}" for v in values), over, kept]
+        ticks.append([*row, "—" if first is None else f"{first:.2f}"])
         theirs, answer = join["others_tick"], join["others_answer"]
         joins.append(
             [
@@ -173,6 +184,10 @@ def lines(result: Mapping[str, Any]) -> list[str]:
         f"budget {budget:g} ms a frame, kept when the p90 tick is within it",
         *_table(ticks),
     ]
+    out.append(
+        "  first÷p50: the slowest of the first 10 ticks after a conversation joined, against "
+        f"the median; the server's warm-up took {result['server_warm_up_s'] or '—'} s at start"
+    )
     ratio = result["tick_ratio_8_to_1"]
     if ratio is not None:
         out.append(

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import sys
 import tarfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -149,24 +150,34 @@ def load(args: argparse.Namespace) -> tuple[ChatServer, int]:
     return server, slots
 
 
-def warm_up(stepper: Stepper, voices: Path, frame_size: int) -> None:
-    """One conversation through every code path, so the first user's frames are not the
-    ones that pay for kernel selection and allocation."""
+def warm_up(stepper: Stepper, voices: Path, frame_size: int) -> float:
+    """Every slot through a prompt phase and every batch size through frames, so that no
+    live frame is the first to select kernels, allocate or compile for its batch size or its
+    rows; the seconds it took (0 without a ``.pt`` voice to warm up with)."""
     voice = next((p for p in sorted(voices.glob("*.pt"))), None)
     if voice is None:
-        return
+        return 0.0
+    began = time.perf_counter()
     with torch.no_grad():
-        # Two conversations when there is room: the batched step at a batch size above one
-        # (and anything compiled for it) is ready before the second user arrives.
-        slots = [stepper.join(str(voice), [], seed=n) for n in range(min(2, len(stepper.slots)))]
+        slots = [stepper.join(str(voice), [], seed=n) for n in range(len(stepper.slots))]
         for slot in slots:
             while not stepper.prompt(slot, 64):
                 pass
         silence = torch.zeros(1, 1, frame_size, device=stepper.device)
-        for _ in range(WARM_UP_FRAMES):
-            stepper.frame(dict.fromkeys(slots, silence))
-        for slot in slots:
-            stepper.leave(slot)
+        # From all slots live down to one: each size runs its frames, the first of which
+        # (a slot's delays still filling) decode nothing and the later ones decode.
+        while slots:
+            for _ in range(WARM_UP_FRAMES):
+                stepper.frame(dict.fromkeys(slots, silence))
+            stepper.leave(slots.pop())
+    seconds = time.perf_counter() - began
+    log.info(
+        "warm-up: %d slots and batch sizes 1 to %d in %.1f s",
+        len(stepper.slots),
+        len(stepper.slots),
+        seconds,
+    )
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:

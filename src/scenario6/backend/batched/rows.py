@@ -15,15 +15,12 @@ copies a cache.
 
 from __future__ import annotations
 
-import contextlib
-import math
 from typing import Any
 
 import torch
-from einops import rearrange
 from moshi.modules.transformer import RingKVCache, StreamingMultiheadAttention
-from moshi.utils.compile import no_compile
-from torch.nn import functional as F
+
+from .attention import layers
 
 SLOT_MARGIN_BYTES = 64 * 2**20
 LMGEN_STATE = ""  # the LMGen's own entry in get_streaming_state(): kept per slot, not per row
@@ -62,6 +59,7 @@ class Rows:
         self.ends: list[torch.Tensor] = []  # RingKVCache.end_offset per row
         self.positions: list[torch.Tensor] = []  # _MHAState.offset per row
         self.transformer_offset = torch.zeros(count, device=device, dtype=torch.long)
+        self.every = torch.arange(count, device=device)
         self.states: list[dict[str, Any]] = []
         self._prefix = _prefix(lm, self.transformer)
         for row in range(count):
@@ -118,6 +116,13 @@ class Rows:
             if hasattr(state, "offset_cpu"):
                 state.offset_cpu, other.offset_cpu = other.offset_cpu, state.offset_cpu
 
+    def index(self, rows: list[int]) -> torch.Tensor:
+        """``rows`` as an index tensor on the device; the usual frame, where every live row
+        steps, is a view of one made at start rather than a copy from the host."""
+        if rows == list(range(len(rows))):
+            return self.every[: len(rows)]
+        return torch.tensor(rows, device=self.device, dtype=torch.long)
+
     def step(self, embeddings: torch.Tensor, stepping: list[int]) -> torch.Tensor:
         """One step of rows ``0..n-1`` (``embeddings`` is ``[n, 1, dim]``); the output.
 
@@ -126,13 +131,8 @@ class Rows:
         meaningless and computed only because the rows are a prefix.
         """
         n = embeddings.shape[0]
-        moving = torch.tensor(stepping, device=self.device, dtype=torch.long)
-        x = embeddings
-        with _eager(self.device), torch.no_grad():
-            for index, layer in enumerate(self.layers):
-                update = self._attend(index, layer.self_attn, layer.norm1(x), moving)
-                x = x + layer.layer_scale_1(update)
-                x = layer._ff_block(x)
+        moving = self.index(stepping)
+        x = layers(self.layers, embeddings, self.caches, self.ends, self.positions, moving)
         self.transformer_offset[moving] += 1
         for row in stepping:
             assert row < n, (row, n)
@@ -140,66 +140,6 @@ class Rows:
                 if hasattr(state, "offset_cpu"):
                     state.offset_cpu += 1
         return x
-
-    def _attend(
-        self, index: int, attention: Any, x: torch.Tensor, moving: torch.Tensor
-    ) -> torch.Tensor:
-        n = x.shape[0]
-        projected = F.linear(x, attention.in_proj_weight)
-        q, k, v = rearrange(projected, "b t (p h d) -> p b h t d", p=3, h=attention.num_heads)
-        position = self.positions[index][:n]
-        if attention.rope is not None:
-            q, k = _rope(q, k, position, attention.rope.max_period)
-        cache = self.caches[index]
-        capacity = cache.shape[3]
-        end = self.ends[index][:n]
-        slot = end[moving] % capacity
-        cache[0, moving, :, slot] = k[moving, :, 0]
-        cache[1, moving, :, slot] = v[moving, :, 0]
-        end[moving] += 1
-        # Each row's key positions, as RingKVCache.complete computes them for one row.
-        indexes = torch.arange(capacity, device=cache.device, dtype=torch.long)
-        ends = end.view(-1, 1)
-        delta = indexes - ends % capacity
-        keys_at = torch.where(delta <= 0, ends + delta, ends + delta - capacity)
-        keys_at = torch.where(indexes >= ends, torch.full_like(keys_at, -1), keys_at)
-        distance = position.view(-1, 1) - keys_at
-        allowed = (keys_at >= 0) & (distance >= 0)
-        if attention.context is not None:
-            allowed = allowed & (distance < attention.context)
-        out = F.scaled_dot_product_attention(
-            q, cache[0, :n], cache[1, :n], allowed[:, None, None, :], dropout_p=0.0
-        )
-        position[moving] += 1
-        return attention.out_proj(rearrange(out, "b h t d -> b t (h d)"))
-
-
-def _rope(
-    q: torch.Tensor, k: torch.Tensor, position: torch.Tensor, max_period: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rotary embedding of ``[B, H, 1, D]`` queries and keys, row ``b`` at ``position[b]``:
-    upstream's formula, with the time axis per row instead of shared."""
-    batch, _, steps, dim = q.shape
-    ds = torch.arange(dim // 2, device=q.device, dtype=torch.float32)
-    freqs = torch.exp(ds * (-math.log(max_period) * 2 / dim))
-    ts = position.float().view(-1, 1) + torch.arange(steps, device=q.device, dtype=torch.float32)
-    ts = ts.view(batch, 1, steps, 1)
-    rotr = torch.cos(freqs * ts)
-    roti = torch.sin(freqs * ts)
-    dims = q.shape[:-1]
-    q = q.view(*dims, dim // 2, 2)
-    k = k.view(*dims, dim // 2, 2)
-    qr, qi = q[..., 0].float(), q[..., 1].float()
-    kr, ki = k[..., 0].float(), k[..., 1].float()
-    dtype = q.dtype
-    qo = torch.stack([(qr * rotr - qi * roti).to(dtype), (qr * roti + qi * rotr).to(dtype)], -1)
-    ko = torch.stack([(kr * rotr - ki * roti).to(dtype), (kr * roti + ki * rotr).to(dtype)], -1)
-    return qo.view(*dims, dim), ko.view(*dims, dim)
-
-
-def _eager(device: torch.device) -> Any:
-    """Upstream turns torch.compile off for its layers off CUDA; the batched step does too."""
-    return no_compile() if device.type != "cuda" else contextlib.nullcontext()
 
 
 def _prefix(lm: Any, transformer: Any) -> str:

@@ -5,9 +5,10 @@ A slot's *prompt phase* (voice prompt, silence, persona, silence: tens to hundre
 runs upstream's own LMGen code at batch size 1 with the slot's state swapped in, a few steps
 at a time between frames, so the live conversations keep real time while someone joins. A
 *frame* (:meth:`Stepper.frame`) then steps every live slot that received 80 ms of audio: Mimi
-encodes each slot's audio with the slot's codec state, the temporal transformer steps all
-rows at once (:class:`.rows.Rows`), the depth transformer samples all slots' audio tokens
-together, each from its own generator, and Mimi decodes each slot's answer.
+encodes all slots' audio in one call, each row with its own codec state (:class:`.codec.Codec`),
+the temporal transformer steps all rows at once (:class:`.rows.Rows`), the depth transformer
+samples all slots' audio tokens together, each from its own generator, and Mimi decodes all
+answers in one call.
 
 Nothing of one slot reaches another: every stateful piece (KV cache row, positions, token
 cache, Mimi state, random generator) belongs to one slot, and a slot is reset to a fresh
@@ -24,6 +25,7 @@ from typing import Any
 
 import torch
 
+from .codec import Codec
 from .rows import LMGEN_STATE, Rows
 from .sampling import UPSTREAM, Sampling, sample_rows
 
@@ -47,7 +49,7 @@ class Slot:
 
     number: int
     gen_state: Any  # upstream's _LMGenState for this slot (token cache, offset)
-    mimi_state: dict[str, Any]
+    mimi_state: dict[str, Any]  # Mimi's state for upstream's prompt phase (a .wav voice)
     generator: torch.Generator
     row: int = -1  # its row of the transformer's state; -1 while free
     live: bool = False
@@ -81,6 +83,7 @@ class Stepper:
         self.mimi = mimi
         self.device = self.lm.device
         self.rows = Rows(lm_gen, slots)
+        self.codec = Codec(mimi, slots, int(mimi.sample_rate / mimi.frame_rate))
         self.slots: list[Slot] = []
         self.owners: list[Slot | None] = [None] * slots  # row → slot
         self.live = 0  # rows 0..live-1 hold the live slots
@@ -169,6 +172,7 @@ class Stepper:
                 return False
             self.mimi.reset_streaming()  # it encoded the voice prompt, as upstream's does
         slot.prompt = None
+        self.codec.reset(slot.row)
         self._move(slot, self.live)
         self.live += 1
         slot.live = True
@@ -193,6 +197,7 @@ class Stepper:
         """Put ``slot``'s state in ``row``, and whatever was there in the slot's old row."""
         other = self.owners[row]
         self.rows.swap(slot.row, row)
+        self.codec.swap(slot.row, row)
         self.owners[slot.row], self.owners[row] = other, slot
         if other is not None:
             other.row = slot.row
@@ -211,13 +216,16 @@ class Stepper:
         if not stepping:
             return {}
         lm, gen = self.lm, self.lm_gen
+        n = self.live
+        moving = self.rows.index([slot.row for slot in stepping])
+        silence = torch.zeros_like(next(iter(audio.values())))
+        pcm = torch.cat([audio.get(slot, silence) if slot else silence for slot in live])
+        codes = self.codec.encode(pcm, moving)
+        assert codes.shape[-1] == 1, "one frame of audio is one step"
         prepared: dict[Slot, tuple[Any, ...]] = {}
         for slot in stepping:
-            self.mimi.set_streaming_state(slot.mimi_state)
-            codes = self.mimi.encode(audio[slot])
-            assert codes.shape[-1] == 1, "one frame of audio is one step"
             gen._streaming_state = slot.gen_state
-            step = gen.prepare_step_input(input_tokens=codes)
+            step = gen.prepare_step_input(input_tokens=codes[slot.row : slot.row + 1])
             assert step is not None, "a live slot is past its first step"
             prepared[slot] = step
         idle = lm._get_initial_token()
@@ -225,8 +233,7 @@ class Stepper:
         hidden = self.rows.step(lm.embed_codes(inputs), [slot.row for slot in stepping])
         if lm.out_norm:
             hidden = lm.out_norm(hidden)
-        rows = torch.tensor([slot.row for slot in stepping], device=self.device)
-        hidden = hidden.index_select(0, rows)
+        hidden = hidden.index_select(0, moving)
         text_logits = lm.text_linear(hidden)
         generators = [slot.generator for slot in stepping]
         sampled = [slot.sampling.use_sampling for slot in stepping]
@@ -240,12 +247,12 @@ class Stepper:
         target = torch.cat([prepared[s][2] for s in stepping])
         text = torch.where(provided[:, 0, 0], target[:, 0, 0], text)
         audio_tokens = self._depth(text, hidden, target, provided, stepping, generators, sampled)
-        outputs: dict[Slot, Output] = {}
-        for index, slot in enumerate(stepping):
-            tokens = self._commit(slot, prepared[slot], text, audio_tokens, index)
-            outputs[slot] = self._decode(slot, tokens)
+        done = {
+            slot: self._commit(slot, prepared[slot], text, audio_tokens, index)
+            for index, slot in enumerate(stepping)
+        }
         gen._streaming_state = None
-        return outputs
+        return self._decode(n, done)
 
     def _depth(
         self,
@@ -300,12 +307,24 @@ class Stepper:
         state.offset += 1
         return state.cache.gather(dim=2, index=position)
 
-    def _decode(self, slot: Slot, tokens: torch.Tensor | None) -> Output:
-        if tokens is None:
-            return Output(None, None, None)
-        self.mimi.set_streaming_state(slot.mimi_state)
-        pcm = self.mimi.decode(tokens[:, 1:9])
-        return Output(pcm, int(tokens[0, 0, 0].item()), tokens)
+    def _decode(self, n: int, done: dict[Slot, torch.Tensor | None]) -> dict[Slot, Output]:
+        """Every slot's answer: the slots whose delayed step is complete decode in one call,
+        and their text tokens reach the host in one copy."""
+        outputs = {
+            slot: Output(None, None, None) for slot, tokens in done.items() if tokens is None
+        }
+        ready = {slot: tokens for slot, tokens in done.items() if tokens is not None}
+        if not ready:
+            return outputs
+        rows = [slot.row for slot in ready]
+        moving = self.rows.index(rows)
+        audio = torch.cat([tokens[:, 1:9] for tokens in ready.values()])
+        codes = audio.new_zeros(n, *audio.shape[1:]).index_copy_(0, moving, audio)
+        pcm = self.codec.decode(codes, moving)
+        texts = torch.cat([tokens[:, 0, 0] for tokens in ready.values()]).tolist()
+        for (slot, tokens), text in zip(ready.items(), texts, strict=True):
+            outputs[slot] = Output(pcm[slot.row : slot.row + 1], int(text), tokens)
+        return outputs
 
     # -- state swapping ------------------------------------------------------------------
 
