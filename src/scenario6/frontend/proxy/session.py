@@ -28,7 +28,7 @@ from .pacing import Pacer
 from .pool import Backend, BackendPool, Waiter
 from .prelude import Prelude, PreludeTooLarge
 from .request import SessionRequest
-from .upstream import breach, open_session
+from .upstream import breach, open_session, protocol_error
 
 log = logging.getLogger("scenario6.frontend.session")
 _KINDS = frozenset(Kind)
@@ -327,7 +327,8 @@ class ProxySession:
     async def _backend_gone(self, upstream: ClientConnection) -> None:
         broken = breach(upstream)
         if broken is not None:
-            log.warning("session %d: backend broke the protocol: %s", self.id, upstream.close_exc)
+            error = protocol_error(upstream)
+            log.warning("session %d: backend broke the protocol: %s", self.id, error)
             raise SessionEnd(Close(closes.BACKEND_CLOSED, f"backend broke the protocol: {broken}"))
         code = upstream.close_code
         detail = f"{code} {upstream.close_reason}".strip() if code else "connection lost"

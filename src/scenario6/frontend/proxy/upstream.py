@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 import websockets.exceptions
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import PayloadTooBig, ProtocolError
+from websockets.frames import CloseCode
 
 from scenario6 import __version__
 from scenario6.facts.names import FRONTEND
@@ -52,9 +53,24 @@ _FRAGMENTS: tuple[type[Exception], ...] = tuple(
 )
 
 
+# Close codes the library sends when it fails a connection for what the peer sent.
+_FAILED: dict[int, str] = {
+    CloseCode.PROTOCOL_ERROR: "sent a malformed frame",
+    CloseCode.INVALID_DATA: "sent text that is not UTF-8",
+    CloseCode.MESSAGE_TOO_BIG: "sent a message too big",
+}
+
+
+def protocol_error(connection: ClientConnection) -> BaseException | None:
+    """What the library found the backend breaking, in its own words (for the log)."""
+    # connection_exc (a text message that is not UTF-8) is new in websockets 17; 16, the pin on
+    # Python 3.10, only fails the connection with 1007 (see _FAILED).
+    return connection.protocol.parser_exc or getattr(connection, "connection_exc", None)
+
+
 def breach(connection: ClientConnection) -> str | None:
     """What rule the backend on ``connection`` broke, in words for its user; None: none."""
-    error = connection.protocol.parser_exc or connection.connection_exc
+    error = protocol_error(connection)
     if isinstance(error, PayloadTooBig) and error.message is None:
         size = (error.size or 0) + (error.current_size or 0)
         limit = error.max_size / _MIB
@@ -65,7 +81,9 @@ def breach(connection: ClientConnection) -> str | None:
         return "sent text that is not UTF-8"
     if isinstance(error, ProtocolError | PayloadTooBig):
         return "sent a malformed frame"
-    return None
+    # Otherwise, what this side closed with when the library failed the connection.
+    sent = connection.protocol.close_sent
+    return _FAILED.get(sent.code) if sent is not None else None
 
 
 async def open_session(
