@@ -242,9 +242,7 @@ class ProxySession:
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _cancel(tasks)
         error = next(iter(done)).exception()
         if isinstance(error, SessionEnd):
             raise error
@@ -357,3 +355,16 @@ class ProxySession:
             if verdict is not None:
                 raise SessionEnd(verdict)
             await asyncio.sleep(wait)
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` and wait for them, cancelling again any that go on: on Python 3.10 a
+    relay task reading a backend that is still sending (websockets 16) was seen to lose its
+    cancellation and wait for ever, holding the session open."""
+    while pending := [task for task in tasks if not task.done()]:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.1)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: a failure here is already reported by the relay
