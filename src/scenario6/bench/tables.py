@@ -230,9 +230,12 @@ def load_table(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
     figures = []
     for key, label in labels.items():
         row = result[key]
+        if not row["samples"] and key == "queue_wait":
+            # Nobody had to wait: a result, not a figure that could not be measured.
+            figures.append(Figure.single(label, "", 0, "0 queued", "every caller had a slot"))
+            continue
         if not row["samples"]:
-            why = "no caller queued" if key == "queue_wait" else "no caller got that far"
-            figures.append(Figure.absent(label, why))
+            figures.append(Figure.absent(label, "no caller got that far"))
             continue
         values = (row["min_ms"], row["p50_ms"], row["max_ms"])
         note = f"p99 {number(row['p99_ms'])} ms"
