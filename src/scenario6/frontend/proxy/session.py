@@ -59,6 +59,7 @@ class ProxySession:
         self._tls = tls
         self._drain = drain
         self._handshake = asyncio.Event()
+        self._answered = False  # the backend's first audio has reached the client
         self._prelude = Prelude(settings.max_message_bytes)
         self._liveness = Liveness(
             settings.idle_timeout_s, settings.backend_stall_timeout_s, time.monotonic()
@@ -314,8 +315,9 @@ class ProxySession:
                     self._handshake.set()
                     self._trace.handshake()
                     self._liveness.restart(time.monotonic())
-                elif message[0] == Kind.AUDIO:
-                    self._trace.audio()
+                elif message[0] == Kind.AUDIO and not self._answered:
+                    self._answered = True  # once, not on every frame of the relay
+                    self._trace.first_audio()
                 self.bytes_out += len(message)
                 await self._client.send_bytes(message)
         except ConnectionClosed:

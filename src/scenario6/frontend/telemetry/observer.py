@@ -32,7 +32,8 @@ class SessionTrace(Protocol):
 
     def handshake(self) -> None: ...
 
-    def audio(self) -> None: ...
+    def first_audio(self) -> None:
+        """The session's first audio reached its client (called once)."""
 
     def ended(self, close: Close | None, bytes_in: int, bytes_out: int) -> None: ...
 
@@ -58,7 +59,7 @@ class NoTrace:
     def handshake(self) -> None:
         pass
 
-    def audio(self) -> None:
+    def first_audio(self) -> None:
         pass
 
     def ended(self, close: Close | None, bytes_in: int, bytes_out: int) -> None:
@@ -109,9 +110,9 @@ class _Traces:
         for trace in self._traces:
             trace.handshake()
 
-    def audio(self) -> None:
+    def first_audio(self) -> None:
         for trace in self._traces:
-            trace.audio()
+            trace.first_audio()
 
     def ended(self, close: Close | None, bytes_in: int, bytes_out: int) -> None:
         for trace in self._traces:

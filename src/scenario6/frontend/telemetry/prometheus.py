@@ -160,7 +160,6 @@ class _Trace:
         self._queued: float | None = None
         self._opened: float | None = None
         self._kind = "unknown"
-        self._audio = False
         self._ended = False
 
     def queued(self, position: int) -> None:
@@ -182,10 +181,8 @@ class _Trace:
         if self._opened is not None:
             self._m.handshake.labels(self._kind).observe(time.monotonic() - self._opened)
 
-    def audio(self) -> None:
-        if not self._audio:
-            self._audio = True
-            self._m.first_audio.observe(time.monotonic() - self._started)
+    def first_audio(self) -> None:
+        self._m.first_audio.observe(time.monotonic() - self._started)
 
     def ended(self, close: Close | None, bytes_in: int, bytes_out: int) -> None:
         if self._ended:
