@@ -18,9 +18,11 @@ import urllib.request
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
+import redis
 
 from scenario6.bench.harness import free_port
 from scenario6.frontend.proxy import closes
+from scenario6.frontend.proxy.shared import PREFIX
 from tests.access.test_cookie_lifetime import CODES, config, sign_in
 from tests.support.audio import encode_messages, sweep
 from tests.support.client import Conversation, conversation
@@ -116,6 +118,23 @@ async def test_queue_positions_agree_across_replicas() -> None:
                     await second.wait_for(lambda: _position(second) == 1)
                     await third.wait_for(lambda: _position(third) == 2)
                     assert not second.handshake.is_set() and not third.handshake.is_set()
+
+
+async def test_a_client_that_leaves_the_line_leaves_nothing_in_redis() -> None:
+    with redis_server() as store:
+        async with loopback_server() as backend:
+            with _replicas(store, backend.url) as replicas:
+                ports = [port for _, port in replicas]
+                async with conversation(_chat_url(ports[0])) as live:
+                    await live.wait_for(live.handshake.is_set)
+                    async with conversation(_chat_url(ports[1])) as queued:
+                        await queued.wait_for(lambda: _position(queued) == 1)
+                    keys = redis.Redis.from_url(store.url)
+                    line = [PREFIX + "queue", PREFIX + "queue-expiries"]
+                    await until(
+                        lambda: not any(keys.zcard(key) for key in line),
+                        "the line and its expiries to be empty",
+                    )
 
 
 async def test_a_killed_replica_loses_only_its_sessions_and_its_slots_serve_the_queue() -> None:

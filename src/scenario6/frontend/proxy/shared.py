@@ -172,7 +172,9 @@ class SharedPool(BackendPool):
                 self.release(waiter.future.result())
         else:
             waiter.future.cancel()
+            # Its place and its place's expiry: an idle line would keep a stale expiry for ever.
             self._chore(self._redis.zrem(_key("queue"), waiter.id))
+            self._chore(self._redis.zrem(_key("queue-expiries"), waiter.id))
 
     def release(self, backend: Backend, failed: bool = False) -> None:
         leases = self._held.get(backend)
