@@ -15,7 +15,7 @@ import signal
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import redis
@@ -26,10 +26,10 @@ from scenario6.frontend.proxy.shared import PREFIX
 from tests.access.test_cookie_lifetime import CODES, config, sign_in
 from tests.support.audio import encode_messages, sweep
 from tests.support.client import Conversation, conversation
-from tests.support.redis import RedisServer, redis_server
+from tests.support.redis import redis_server
+from tests.support.replicas import LEASE_TTL_S, replicas
 from tests.support.servers import (
     HOST,
-    ChildServer,
     RunningLoopback,
     frontend_process,
     loopback_server,
@@ -37,25 +37,12 @@ from tests.support.servers import (
 from tests.support.waiting import until
 
 AUDIO = encode_messages(sweep(0.8))
-LEASE_TTL_S = 1.5
+# Waiters on one replica: more than it keeps connections to Redis.
+LINE = 150
 
 
 def _chat_url(port: int) -> str:
     return f"ws://{HOST}:{port}/api/chat?voice_prompt=NATF2.pt&text_prompt=Hi&events=1"
-
-
-@contextlib.contextmanager
-def _replicas(
-    store: RedisServer, *backends: str, **settings: str
-) -> Iterator[list[tuple[ChildServer, int]]]:
-    env = {
-        "MOSHI_WS_URL": ",".join(backends),
-        "REDIS_URL": store.url,
-        "REDIS_LEASE_TTL_S": str(LEASE_TTL_S),
-        **settings,
-    }
-    with contextlib.ExitStack() as stack:
-        yield [stack.enter_context(frontend_process(env)) for _ in range(3)]
 
 
 @contextlib.asynccontextmanager
@@ -76,14 +63,6 @@ async def _peak_sessions(backend: RunningLoopback) -> AsyncIterator[list[int]]:
         await asyncio.gather(sampler, return_exceptions=True)
 
 
-async def _talk(talk: Conversation) -> bool:
-    """Whether the conversation still answers: the loopback echoes the audio sent."""
-    before = talk.kinds.count(1)
-    await talk.send_audio(AUDIO)
-    await talk.wait_for(lambda: talk.kinds.count(1) > before)
-    return True
-
-
 def _position(talk: Conversation) -> object:
     queued = talk.events_of("queued")
     return queued[-1]["position"] if queued else None
@@ -97,11 +76,11 @@ def _ready(port: int) -> tuple[int, dict[str, object]]:
         return refused.code, json.loads(refused.read())
 
 
-async def test_queue_positions_agree_across_replicas() -> None:
+async def test_queue_positions_agree_acrossreplicas() -> None:
     with redis_server() as store:
         async with loopback_server() as backend:
-            with _replicas(store, backend.url) as replicas:
-                ports = [port for _, port in replicas]
+            with replicas(store, backend.url) as frontends:
+                ports = [port for _, port in frontends]
                 async with contextlib.AsyncExitStack() as stack:
                     live = await stack.enter_async_context(conversation(_chat_url(ports[0])))
                     await live.wait_for(live.handshake.is_set)
@@ -123,8 +102,8 @@ async def test_queue_positions_agree_across_replicas() -> None:
 async def test_a_client_that_leaves_the_line_leaves_nothing_in_redis() -> None:
     with redis_server() as store:
         async with loopback_server() as backend:
-            with _replicas(store, backend.url) as replicas:
-                ports = [port for _, port in replicas]
+            with replicas(store, backend.url) as frontends:
+                ports = [port for _, port in frontends]
                 async with conversation(_chat_url(ports[0])) as live:
                     await live.wait_for(live.handshake.is_set)
                     async with conversation(_chat_url(ports[1])) as queued:
@@ -140,8 +119,8 @@ async def test_a_client_that_leaves_the_line_leaves_nothing_in_redis() -> None:
 async def test_a_killed_replica_loses_only_its_sessions_and_its_slots_serve_the_queue() -> None:
     with redis_server() as store:
         async with loopback_server() as one, loopback_server() as two:
-            with _replicas(store, one.url, two.url) as replicas:
-                (doomed, doomed_port), (_, port), (_, other_port) = replicas
+            with replicas(store, one.url, two.url) as frontends:
+                (doomed, doomed_port), (_, port), (_, other_port) = frontends
                 async with (
                     conversation(_chat_url(doomed_port)) as lost,
                     conversation(_chat_url(other_port)) as kept,
@@ -158,15 +137,15 @@ async def test_a_killed_replica_loses_only_its_sessions_and_its_slots_serve_the_
                         print(
                             f"slot served the queue {time.monotonic() - killed:.2f}s after SIGKILL"
                         )
-                        assert await _talk(queued)
-                    assert await _talk(kept)
+                        assert await queued.echoed(AUDIO)
+                    assert await kept.echoed(AUDIO)
 
 
-async def test_the_sessions_per_client_limit_holds_across_replicas() -> None:
+async def test_the_sessions_per_client_limit_holds_acrossreplicas() -> None:
     with redis_server() as store:
         async with loopback_server() as one, loopback_server() as two:
-            with _replicas(store, one.url, two.url, MAX_SESSIONS_PER_CLIENT="1") as replicas:
-                ports = [port for _, port in replicas]
+            with replicas(store, one.url, two.url, MAX_SESSIONS_PER_CLIENT="1") as frontends:
+                ports = [port for _, port in frontends]
                 async with conversation(_chat_url(ports[0])) as live:
                     await live.wait_for(live.handshake.is_set)
                     async with conversation(_chat_url(ports[1])) as second:
@@ -180,8 +159,8 @@ async def test_the_sessions_per_client_limit_holds_across_replicas() -> None:
 async def test_a_sign_out_on_one_replica_holds_on_every_replica() -> None:
     with redis_server() as store:
         unused = f"ws://{HOST}:{free_port()}"
-        with _replicas(store, unused, ACCESS_CODES=CODES) as replicas:
-            laptop, other, third = (f"http://{HOST}:{port}" for _, port in replicas)
+        with replicas(store, unused, ACCESS_CODES=CODES) as frontends:
+            laptop, other, third = (f"http://{HOST}:{port}" for _, port in frontends)
             cookie = sign_in(laptop)
             copy = cookie  # taken from the laptop before its owner signs out
             assert config(other, copy).status_code == 200
@@ -195,11 +174,30 @@ async def test_a_sign_out_on_one_replica_holds_on_every_replica() -> None:
             )
 
 
+async def test_a_sign_out_while_redis_is_down_reaches_every_replica_once_it_is_back() -> None:
+    with redis_server() as store:
+        unused = f"ws://{HOST}:{free_port()}"
+        with replicas(store, unused, ACCESS_CODES=CODES) as frontends:
+            laptop, other, third = (f"http://{HOST}:{port}" for _, port in frontends)
+            copy = cookie = sign_in(laptop)
+            store.stop()
+            out = await asyncio.to_thread(
+                httpx.post, f"{laptop}/api/signout", headers={"Cookie": cookie}
+            )
+            assert out.status_code == 204
+            store.start()
+            await until(
+                lambda: config(other, copy).status_code == config(third, copy).status_code == 401,
+                "the sign-out honoured by every replica",
+                timeout=30,
+            )
+
+
 async def test_redis_stopped_and_restarted_books_no_slot_twice() -> None:
     with redis_server() as store:
         async with loopback_server() as backend, _peak_sessions(backend) as peak:
-            with _replicas(store, backend.url) as replicas:
-                ports = [port for _, port in replicas]
+            with replicas(store, backend.url) as frontends:
+                ports = [port for _, port in frontends]
                 async with conversation(_chat_url(ports[0])) as live:
                     await live.wait_for(live.handshake.is_set)
                     async with conversation(_chat_url(ports[1])) as queued:
@@ -215,7 +213,7 @@ async def test_redis_stopped_and_restarted_books_no_slot_twice() -> None:
                     )
                     _, ready = _ready(ports[0])
                     assert "Redis" in str(ready["reason"]), ready
-                    assert await _talk(live)  # the conversation in progress goes on
+                    assert await live.echoed(AUDIO)  # the conversation in progress goes on
 
                     store.start()  # empty: the live conversation's lease is gone from it
                     await until(lambda: _ready(ports[0])[0] == 200, "/ready once Redis is back")
@@ -225,5 +223,59 @@ async def test_redis_stopped_and_restarted_books_no_slot_twice() -> None:
                         assert not later.handshake.is_set()
                         await live.ws.close()
                         await later.wait_for(later.handshake.is_set)
-                        assert await _talk(later)
+                        assert await later.echoed(AUDIO)
             assert peak[0] == 1
+
+
+async def test_a_slot_freed_under_a_long_line_closes_none_of_it() -> None:
+    """A freed slot wakes every waiter on the replica at once, each asking Redis for it: a
+    line longer than the replica's connections to Redis takes turns for them, and no waiter
+    is closed as if Redis were down."""
+    async with loopback_server() as backend:
+        with (
+            redis_server() as store,
+            replicas(store, backend.url, MAX_SESSIONS_PER_CLIENT=str(LINE + 1)) as frontends,
+        ):
+            port = frontends[0][1]
+            async with contextlib.AsyncExitStack() as stack:
+                first = await stack.enter_async_context(conversation(_chat_url(port)))
+                await first.wait_for(first.handshake.is_set)
+                line = [
+                    await stack.enter_async_context(conversation(_chat_url(port)))
+                    for _ in range(LINE)
+                ]
+                await line[-1].wait_for(lambda: line[-1].events_of("queued"))
+                await first.ws.close()
+                head = line[0]
+                await head.wait_for(lambda: head.handshake.is_set() or head.closed.is_set(), 30)
+                closed = [(w.close_code, w.close_reason) for w in line if w.closed.is_set()]
+                assert not closed, (len(closed), closed[:3])
+                assert head.handshake.is_set()
+
+
+async def test_sign_outs_outlive_a_redis_restart_for_a_replica_started_after_it() -> None:
+    """Redis restarted empty loses the shared log; the replicas still running write back the
+    sign-outs they hold, so that a replica started afterwards refuses those cookies too."""
+    with redis_server() as store:
+        unused = f"ws://{HOST}:{free_port()}"
+        with replicas(store, unused, ACCESS_CODES=CODES) as frontends:
+            laptop = f"http://{HOST}:{frontends[0][1]}"
+            copy = cookie = sign_in(laptop)
+            out = await asyncio.to_thread(
+                httpx.post, f"{laptop}/api/signout", headers={"Cookie": cookie}
+            )
+            assert out.status_code == 204
+            store.stop()
+            store.start()
+            env = {
+                "MOSHI_WS_URL": unused,
+                "REDIS_URL": store.url,
+                "ACCESS_CODES": CODES,
+            }
+            with frontend_process(env) as (_, port):
+                late = f"http://{HOST}:{port}"
+                await until(
+                    lambda: config(late, copy).status_code == 401,
+                    "the sign-out honoured by a replica started after the restart",
+                    timeout=30,
+                )

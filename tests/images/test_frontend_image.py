@@ -8,8 +8,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from scenario6.backend.certs import ensure_certificate
+from tests.install.lock import locked
 from tests.support.docker import BuiltImage, docker_cli, image_config, run_container
 from tests.support.servers import free_port
 
@@ -78,3 +80,25 @@ def test_frontend_container_serves_https_with_a_mounted_pair(
         context = ssl.create_default_context(cafile=str(files.ca))
         status, _, _ = _get(f"https://localhost:{port}/health", context)
         assert status == 200
+
+
+def test_every_package_in_the_image_is_the_locked_version(frontend_image: BuiltImage) -> None:
+    """The image's Python is Debian's release, not ours: a dependency that only that release
+    needs must be pinned for it too, not installed at whatever the index has that day."""
+    script = "import platform; print(platform.python_version())"
+    release = docker_cli("run", "--rm", "--entrypoint", "python", frontend_image.tag, "-c", script)
+    # The image's venv has no pip: its own metadata lists what is installed.
+    listing = (
+        "import importlib.metadata as m; "
+        "print('\\n'.join(f\"{d.metadata['Name']}=={d.version}\" for d in m.distributions()))"
+    )
+    freeze = docker_cli("run", "--rm", "--entrypoint", "python", frontend_image.tag, "-c", listing)
+    pins = locked(full_version=release.strip())
+    unlocked = [
+        line
+        for name, _, version in (line.partition("==") for line in freeze.splitlines())
+        if name and canonicalize_name(name) != "scenario6"
+        if pins.get(canonicalize_name(name)) != version
+        for line in [f"{name}=={version} (lock: {pins.get(canonicalize_name(name))})"]
+    ]
+    assert not unlocked, unlocked

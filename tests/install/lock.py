@@ -23,10 +23,14 @@ def pyproject() -> dict[str, Any]:
     return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 
 
-def locked(python_version: str | None = None) -> dict[str, str]:
+def locked(python_version: str | None = None, full_version: str | None = None) -> dict[str, str]:
     """Canonical name → pinned version, for the lines whose marker (if any) holds on that
-    Python (this interpreter's by default); a name locked twice for one version is an error."""
+    Python (this interpreter's by default; ``full_version``, e.g. 3.11.2, names a release);
+    a name locked twice for one version is an error."""
     environment = None if python_version is None else {"python_version": python_version}
+    if full_version is not None:
+        major_minor = ".".join(full_version.split(".")[:2])
+        environment = {"python_version": major_minor, "python_full_version": full_version}
     pins: dict[str, str] = {}
     for line in (REPO / "requirements.lock").read_text(encoding="utf-8").splitlines():
         text = line.split("#", 1)[0].strip()

@@ -3,8 +3,9 @@ on each supported Python.
 
 The lock is ``pip freeze`` of a venv set up with every extra (``setup_scenario6.py``); lines
 marked ``python_version < "3.11"`` are the freeze of the same install on 3.10, where some current
-releases no longer install. The clean install in test_pip_install.py checks that it also covers
-what those pins bring in.
+releases no longer install; a line marked with a ``python_full_version`` pins what only some
+releases need (Debian 12's Python 3.11.2, in the images, needs async-timeout for redis). The
+clean install in test_pip_install.py checks that it also covers what those pins bring in.
 """
 
 from __future__ import annotations

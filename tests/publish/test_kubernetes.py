@@ -9,6 +9,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from scenario6.facts.contract import DRAIN_TIMEOUT_S
 from tests.publish.conftest import Publish, assert_says_to_trust_the_proxy
 
 BACKEND, FRONTEND = "scenario6-moshi", "scenario6-frontend"
@@ -145,3 +146,10 @@ def test_the_frontend_drains_out_of_the_service_before_it_is_killed(publish: Pub
     drain = float(env_of(c)["DRAIN_TIMEOUT_S"])
     grace = workload["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     assert drain + 5 <= grace <= drain + 60
+
+
+def test_the_loopback_backend_is_given_its_drain_time_to_stop(publish: Publish) -> None:
+    """It drains on SIGTERM as the batched server does: the pod waits for that."""
+    workload = manifests(publish("--backend", "loopback"))[("StatefulSet", BACKEND)]
+    grace = workload["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    assert DRAIN_TIMEOUT_S + 5 <= grace <= DRAIN_TIMEOUT_S + 60

@@ -132,11 +132,17 @@ class Prometheus:
 async def test_prometheus_scrapes_every_service_and_the_dashboard_has_data(
     tmp_path: Path,
 ) -> None:
+    """Two frontend replicas in front of one backend, as a deployment with several has them:
+    every query has data, and the dashboard counts the backend's slots once."""
     binary = require_tool("prometheus")
-    backend_metrics, frontend_metrics, prometheus_port = free_port(), free_port(), free_port()
+    backend_metrics, prometheus_port = free_port(), free_port()
+    frontend_metrics = [free_port(), free_port()]
     document = yaml.safe_load(
         monitoring.scrape_config(
-            {FRONTEND: [f"{HOST}:{frontend_metrics}"], BACKEND: [f"{HOST}:{backend_metrics}"]}
+            {
+                FRONTEND: [f"{HOST}:{port}" for port in frontend_metrics],
+                BACKEND: [f"{HOST}:{backend_metrics}"],
+            }
         )
     )
     document["global"]["scrape_interval"] = "1s"  # the published 15 s would make a slow test
@@ -148,8 +154,11 @@ async def test_prometheus_scrapes_every_service_and_the_dashboard_has_data(
             lb_port,
         ),
         frontend_process(
-            {"MOSHI_WS_URL": f"ws://{HOST}:{lb_port}", "METRICS_PORT": str(frontend_metrics)}
+            {"MOSHI_WS_URL": f"ws://{HOST}:{lb_port}", "METRICS_PORT": str(frontend_metrics[0])}
         ) as (_, fe_port),
+        frontend_process(
+            {"MOSHI_WS_URL": f"ws://{HOST}:{lb_port}", "METRICS_PORT": str(frontend_metrics[1])}
+        ) as (_, other_port),
         ChildServer(
             [
                 f"--config.file={config}",
@@ -161,11 +170,12 @@ async def test_prometheus_scrapes_every_service_and_the_dashboard_has_data(
     ):
         server.wait_healthy(f"http://{HOST}:{prometheus_port}/-/ready")
         prometheus = Prometheus(prometheus_port)
-        up = await prometheus.until_data("sum(up) == 2")
-        assert float(up[0]["value"][1]) == 2
-        chat = f"ws://{HOST}:{fe_port}/api/chat?voice_prompt=NATF2.pt&text_prompt=Hello"
-        # Two conversations a few scrapes apart: rates need a series seen before and after.
-        for _ in range(2):
+        up = await prometheus.until_data("sum(up) == 3")
+        assert float(up[0]["value"][1]) == 3
+        # Conversations a few scrapes apart: rates need a series seen before and after (two on
+        # one replica), and each replica learns the backend's slots from its own session.
+        for port in (fe_port, other_port, fe_port):
+            chat = f"ws://{HOST}:{port}/api/chat?voice_prompt=NATF2.pt&text_prompt=Hello"
             async with conversation(chat) as talk:
                 await talk.wait_for(talk.handshake.is_set)
                 await talk.send_audio(encode_messages(sweep(1.0)), cadence_s=0.04)
@@ -174,6 +184,16 @@ async def test_prometheus_scrapes_every_service_and_the_dashboard_has_data(
         board = json.loads(monitoring.files({}, _options())["grafana/dashboards/scenario6.json"])
         for expr in monitoring.queries(board):
             await prometheus.until_data(expr)
+        [slots_panel] = [p for p in board["panels"] if p["title"].startswith("Backends: slots")]
+        shown = await prometheus.until_data(slots_panel["targets"][0]["expr"])
+        assert [float(series["value"][1]) for series in shown] == [float(_slots(fe_port))]
+
+
+def _slots(port: int) -> int:
+    """The backend's slots, as the frontend's session list gives them."""
+    with urllib.request.urlopen(f"http://{HOST}:{port}/api/sessions", timeout=5) as reply:
+        [backend] = json.loads(reply.read())["backends"]
+    return int(backend["slots"])
 
 
 def _options() -> Any:

@@ -89,3 +89,50 @@ def test_the_api_refuses_without_the_token_and_from_other_origins(tmp_path: Path
     assert found["mode"] == 0o600
     assert list(found["resources"]) == ["web"]  # type: ignore[call-overload]
     assert state.read(tmp_path) is None  # the state file goes with the run
+
+
+def test_a_websocket_route_behind_the_guard_needs_the_token_too() -> None:
+    """Upgrades pass the same checks as requests: a route added later is not left open."""
+    import uvicorn
+    import websockets
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket
+
+    from scenario6.run.control.guard import Guard
+
+    async def echo(socket: WebSocket) -> None:
+        await socket.accept()
+        await socket.send_text(await socket.receive_text())
+        await socket.close()
+
+    port, token = free_port(), "t" * 32
+    app = Guard(Starlette(routes=[WebSocketRoute("/ws", echo)]), port=port, token=token)
+    refused: list[int] = []
+
+    async def scenario() -> str:
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+        serving = asyncio.create_task(server.serve())
+        await until(lambda: server.started, "the guarded app serving", 10)
+        url = f"ws://127.0.0.1:{port}/ws"
+        try:
+            bearer = {"Authorization": f"Bearer {token}"}
+            for headers in (
+                {},
+                {"Authorization": "Bearer wrong"},
+                {**bearer, "Origin": "http://evil.test"},
+            ):
+                try:
+                    async with websockets.connect(url, additional_headers=headers):
+                        pass
+                except websockets.InvalidStatus as refusal:
+                    refused.append(refusal.response.status_code)
+            async with websockets.connect(url, additional_headers=bearer) as socket:
+                await socket.send("hello")
+                return str(await socket.recv())
+        finally:
+            server.should_exit = True
+            await serving
+
+    assert asyncio.run(scenario()) == "hello"
+    assert refused == [403, 403, 403]

@@ -60,6 +60,14 @@ class Conversation:
 
         await asyncio.wait_for(poll(), timeout)
 
+    async def echoed(self, messages: list[bytes]) -> int:
+        """Audio frames that came back for ``messages`` sent (a loopback backend echoes); waits
+        for at least one."""
+        before = self.kinds.count(1)
+        await self.send_audio(messages)
+        await self.wait_for(lambda: self.kinds.count(1) > before)
+        return self.kinds.count(1) - before
+
     async def admitted(self) -> bool:
         """Whether the session got a backend or a place in the queue rather than a refusal."""
         await self.wait_for(

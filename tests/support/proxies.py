@@ -16,6 +16,7 @@ from pathlib import Path
 
 from scenario6.backend.certs import ensure_certificate
 from scenario6.bench.harness import HOST, free_port
+from scenario6.publish import balancer
 from tests.conftest import require_tool
 from tests.support.client import Conversation, conversation
 from tests.support.docker import REPO
@@ -54,18 +55,36 @@ def reverse_proxy(kind: str, folder: Path, frontend_port: int) -> Iterator[Runni
     port = free_port()
     upstream = f"{HOST}:{frontend_port}"
     if kind == "nginx":
-        argv = _nginx(folder, port, files.cert, files.key, upstream)
+        argv = _nginx(folder, _documented_nginx(port, files.cert, files.key, upstream))
     else:
         argv = _caddy(folder, port, files.cert, files.key, upstream)
-    log = folder / "error.log"
+    proxy = RunningProxy(kind, port, files.ca, folder / "error.log")
+    with _running(argv, proxy.kind, port, proxy.log, home=folder):
+        yield proxy
+
+
+@contextlib.contextmanager
+def load_balancer(folder: Path, frontend_ports: list[int]) -> Iterator[int]:
+    """nginx configured as ``scenario6 publish --frontends N`` configures it (plain HTTP),
+    spreading requests over the frontends on these ports; yields its port."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    upstreams = [f"{HOST}:{p}" for p in frontend_ports]
+    block = balancer.nginx_conf(upstreams, port, None)
+    block = block.replace(f"listen {port};", f"listen {HOST}:{port};")
+    with _running(_nginx(folder, block), "nginx", port, folder / "error.log", home=folder):
+        yield port
+
+
+@contextlib.contextmanager
+def _running(argv: list[str], kind: str, port: int, log: Path, home: Path) -> Iterator[None]:
     with log.open("wb") as sink:
         # A home of its own: Caddy keeps state under $HOME and must not touch the machine's.
-        env = {"HOME": str(folder), "PATH": "/usr/sbin:/usr/bin:/bin"}
+        env = {"HOME": str(home), "PATH": "/usr/sbin:/usr/bin:/bin"}
         process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, env=env)
-    proxy = RunningProxy(kind, port, files.ca, log)
     try:
-        _wait_listening(process, proxy)
-        yield proxy
+        _wait_listening(process, kind, port, log)
+        yield
     finally:
         process.terminate()
         try:
@@ -96,8 +115,7 @@ async def session_via(
         yield talk
 
 
-def _nginx(folder: Path, port: int, cert: Path, key: Path, upstream: str) -> list[str]:
-    binary = require_tool("nginx", "/usr/sbin/nginx")
+def _documented_nginx(port: int, cert: Path, key: Path, upstream: str) -> str:
     block = (
         documented_block("nginx")
         .replace("listen 443 ssl;", f"listen {HOST}:{port} ssl;")
@@ -106,6 +124,12 @@ def _nginx(folder: Path, port: int, cert: Path, key: Path, upstream: str) -> lis
         .replace(f"http://{DOCUMENTED_UPSTREAM}", f"http://{upstream}")
     )
     assert str(port) in block and upstream in block and str(key) in block, block
+    return block
+
+
+def _nginx(folder: Path, block: str) -> list[str]:
+    """nginx in the foreground with ``block`` (what goes in ``http``), its files in ``folder``."""
+    binary = require_tool("nginx", "/usr/sbin/nginx")
     temp = " ".join(
         f"{kind}_temp_path {folder}/{kind};" for kind in ("client_body", "proxy", "fastcgi")
     )
@@ -140,11 +164,11 @@ def _caddy(folder: Path, port: int, cert: Path, key: Path, upstream: str) -> lis
     return [binary, "run", "--adapter", "caddyfile", "--config", str(config)]
 
 
-def _wait_listening(process: subprocess.Popen[bytes], proxy: RunningProxy) -> None:
+def _wait_listening(process: subprocess.Popen[bytes], kind: str, port: int, log: Path) -> None:
     deadline = time.monotonic() + 20
     while True:
-        assert process.poll() is None, proxy.output()[-3000:]
-        with contextlib.suppress(OSError), socket.create_connection((HOST, proxy.port), 1):
+        assert process.poll() is None, log.read_text(errors="replace")[-3000:]
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), 1):
             return
-        assert time.monotonic() < deadline, f"{proxy.kind} did not listen within 20 s"
+        assert time.monotonic() < deadline, f"{kind} did not listen within 20 s"
         time.sleep(0.05)

@@ -27,6 +27,8 @@ class Loopback:
 
     def start(self) -> None:
         args = ["--host", HOST, "--port", str(self.port), "--prompt-ms", "300", "--delay-ms", "0"]
+        # Stopped, it goes away at once, as a crashed backend would: no drain.
+        args += ["--drain-timeout-s", "0"]
         self.process = ChildServer(["backend", "loopback", *args, *self.extra])
         self.process.wait_healthy(f"{self.http}/health")
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.support.redis import redis_server
 from tests.web.conftest import App, running_app
 from tests.web.pages import start, wait_live
 
@@ -117,3 +118,18 @@ def test_the_identity_header_from_a_peer_not_trusted_gets_the_sign_in_page(
             expect(page).to_have_url(app.url + "signin")
     finally:
         context.close()
+
+
+def test_the_sign_in_page_says_when_sign_in_is_briefly_unavailable(page: Page) -> None:
+    """Replicas that count wrong codes in Redis check no code while it does not answer."""
+    with redis_server() as store:
+        env = {"ACCESS_CODES": f"alice:{CODE}", "REDIS_URL": store.url}
+        with running_app(env=env) as app:
+            store.stop()
+            page.goto(app.url + "signin")
+            sign_in(page, CODE)
+            expect(page.locator("#signin-error")).to_have_text(
+                "Sign-in is briefly unavailable: try again in 5 s."
+            )
+            expect(page).to_have_url(app.url + "signin")
+            assert page.context.cookies() == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +18,7 @@ from scenario6.frontend.telemetry import Observer, observe
 from scenario6.frontend.telemetry.prometheus import PrometheusObserver
 
 from .access import Gate
+from .access.attempts import SharedAttempts
 from .access.revocations import SharedRevocations
 from .hosts import HostCheck
 from .proxy.drain import Drain
@@ -35,8 +35,17 @@ log = logging.getLogger("scenario6.frontend")
 def create_app(settings: FrontendSettings, observer: Observer | None = None) -> FastAPI:
     """Build the app around one settings object; tests pass their own."""
     pool = SharedPool(settings) if settings.redis_url else BackendPool(settings)
-    # Replicas that share Redis share their sign-outs too.
-    revocations = SharedRevocations(pool.redis, PREFIX) if isinstance(pool, SharedPool) else None
+    # Replicas that share Redis share their sign-outs and count wrong codes together too.
+    revocations, attempts = None, None
+    if isinstance(pool, SharedPool):
+        revocations = SharedRevocations(pool.redis, PREFIX)
+        attempts = SharedAttempts(
+            pool.redis,
+            PREFIX,
+            settings.access_attempts_per_minute,
+            per_network=settings.access_network_attempts_per_minute,
+            total=settings.access_total_attempts_per_minute,
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
@@ -51,7 +60,7 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
             metrics.serve(settings.app_host, settings.metrics_port)
         # The server's protocols read their timeouts from these: one settings object.
         await pool.start()
-        following = asyncio.create_task(revocations.follow(time.time)) if revocations else None
+        following = asyncio.create_task(revocations.follow()) if revocations else None
         yield {LIFESPAN_KEY: settings}
         if following is not None:
             following.cancel()
@@ -70,7 +79,7 @@ def create_app(settings: FrontendSettings, observer: Observer | None = None) -> 
     )
     app.state.settings = settings
     app.state.pool = pool
-    app.state.gate = Gate(settings, revocations=revocations)
+    app.state.gate = Gate(settings, revocations=revocations, attempts=attempts)
     app.state.drain = Drain(settings.drain_timeout_s)
     # Loading the CA bundle costs ~70 ms at every start and reload: only for wss backends.
     secure = any(backend.secure for backend in settings.backends)

@@ -1,10 +1,11 @@
 """How upgraded connections are served: uvicorn's websockets protocol, with websockets' own
-limits raised to the HTTP layer's (``serving``), its refusals sent, and an empty close
-answered with 1000."""
+limits raised to the HTTP layer's (``serving``), its refusals sent, an empty close answered
+with 1000, and an app's own refusal of an upgrade (an HTTP answer) taken as the end of it."""
 
 from __future__ import annotations
 
 import websockets.http11
+from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame
 
@@ -23,8 +24,16 @@ _NORMAL_CLOSE = b"\x88\x02\x03\xe8"  # close 1000
 
 
 class WebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's websockets protocol that sends websockets' own refusals and answers an empty
-    close with 1000."""
+    """uvicorn's websockets protocol that sends websockets' own refusals, answers an empty
+    close with 1000 and logs no error for an upgrade the app refused on purpose."""
+
+    async def send(self, message: ASGISendEvent) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.http.response.body" and not message.get("more_body"):
+            # The refusal is the handshake's answer: uvicorn would otherwise log every one (a
+            # draining replica refuses many) as an app that "returned without completing
+            # handshake", and try to send a 500 after it.
+            self.handshake_complete = True
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)

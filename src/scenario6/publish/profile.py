@@ -67,6 +67,7 @@ def _backend(service: Service, options: PublishOptions) -> None:
         service.labels["org.scenario6.note"] = DEMO_NOTE
     if options.batched:
         service.labels[SLOTS_LABEL] = str(options.slots)
+    if options.batched or options.demo:
         # It drains as the frontend does: its conversations finish before it is killed.
         service.stop_grace_s = int(contract.DRAIN_TIMEOUT_S) + STOP_MARGIN_S
     if scheme == "https":

@@ -13,7 +13,7 @@ from ..invitations import Invitation, find_invitation, parse_invitations
 from ..settings import FrontendSettings
 from ..trust import client_address, is_trusted_proxy, peer_address
 from . import cookie
-from .attempts import FailedAttempts
+from .attempts import Attempts, FailedAttempts, Unavailable
 from .cookie import CookieSigner, Pass
 from .revocations import MemoryRevocations, Revocations
 
@@ -42,12 +42,14 @@ OPEN = Visitor(None, "open")
 @dataclass(frozen=True)
 class SignIn:
     """The outcome of a code: a cookie to set, or why not (``retry_after``: rate-limited;
-    ``everyone``: by the wrong codes of all clients together, not this one's own)."""
+    ``everyone``: by the wrong codes of all clients together, not this one's own;
+    ``unavailable``: wrong codes cannot be counted now, so no code is checked)."""
 
     visitor: Visitor | None
     cookie: str | None = None
     retry_after: int = 0
     everyone: bool = False
+    unavailable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Gate:
         settings: FrontendSettings,
         clock: Callable[[], float] = time.time,
         revocations: Revocations | None = None,
+        attempts: Attempts | None = None,
     ) -> None:
         self._settings = settings
         self._clock = clock
@@ -81,7 +84,7 @@ class Gate:
         previous = tuple(s.get_secret_value().encode() for s in settings.access_previous_secrets)
         self._signer = CookieSigner((key, *previous), self._invitations)
         self._revocations = revocations or MemoryRevocations()
-        self._attempts = FailedAttempts(
+        self._attempts = attempts or FailedAttempts(
             settings.access_attempts_per_minute,
             per_network=settings.access_network_attempts_per_minute,
             total=settings.access_total_attempts_per_minute,
@@ -136,19 +139,19 @@ class Gate:
             return None
         return checked
 
-    def sign_in(self, code: str, address: str) -> SignIn:
+    async def sign_in(self, code: str, address: str) -> SignIn:
         """Exchange ``code`` for a cookie; wrong codes count against ``address``, its network
         and everyone. Once a limit is reached the right code is refused too, or it could
         still be guessed."""
-        paused = self._attempts.everyone_waits()
-        if paused:
-            return SignIn(None, retry_after=paused, everyone=True)
-        wait = self._attempts.retry_after(address)
-        if wait:
-            return SignIn(None, retry_after=wait)
+        try:
+            verdict = await self._attempts.reserve(address)
+        except Unavailable as exc:
+            return SignIn(None, unavailable=str(exc))
+        if verdict.ticket is None:
+            return SignIn(None, retry_after=verdict.retry_after, everyone=verdict.everyone)
         invitation = find_invitation(self._invitations, code.strip())
         if invitation is None:
-            self._attempts.failed(address)
             return SignIn(None)
+        await self._attempts.take_back(address, verdict.ticket)
         value = self._signer.issue(invitation, issued=int(self._clock()))
         return SignIn(Visitor(invitation.label, "code"), cookie=value)

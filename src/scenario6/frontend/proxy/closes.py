@@ -40,9 +40,9 @@ class Close:
 
 # Every upper-case integer below is a close code, one code per reason: codes() lists them
 # for /api/config (the web client reads them there) and docs/protocol.md documents each.
-# 1000 echoes a client's own close. A draining frontend sends 1012 to new and queued
-# clients (uvicorn sends it too, to every session, when the server stops without a drain)
-# and 1001 to the conversations still live when its drain time is over.
+# 1000 echoes a client's own close. A draining frontend refuses new upgrades (HTTP 503),
+# sends 1012 to queued clients (uvicorn sends it too, to every session, when the server
+# stops without a drain) and 1001 to the conversations still live when its drain time is over.
 NORMAL = 1000
 GOING_AWAY = 1001
 RESTARTING = 1012

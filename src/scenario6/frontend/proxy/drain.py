@@ -1,10 +1,12 @@
 """The frontend's drain: how it stops without cutting the conversations it holds.
 
 On SIGTERM (``server``) the frontend stops taking sessions and ``GET /ready`` fails, so a load
-balancer sends new clients elsewhere; clients still waiting in line are closed with
-``RESTARTING`` (1012), which clients take as "reconnect", and land on another replica; live
-conversations go on until they end, or until ``DRAIN_TIMEOUT_S`` has passed, when they are
-closed with ``GOING_AWAY`` (1001). Then the server stops.
+balancer sends new clients elsewhere; a new upgrade that still reaches it is refused with
+HTTP 503 before it is accepted (nginx's ``proxy_next_upstream http_503`` passes it on to
+another replica; a browser sees a failed connection and reconnects); clients still waiting
+in line are closed with ``RESTARTING`` (1012), which clients take as "reconnect", and land on
+another replica; live conversations go on until they end, or until ``DRAIN_TIMEOUT_S`` has
+passed, when they are closed with ``GOING_AWAY`` (1001). Then the server stops.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
+from starlette.responses import PlainTextResponse
+
 from . import closes
 from .closes import Close
 
@@ -21,6 +25,15 @@ log = logging.getLogger("scenario6.frontend.drain")
 # Sessions cut at the drain timeout close their backend's session first: this long at most.
 CUT_GRACE_S = 5.0
 TURNED_AWAY = Close(closes.RESTARTING, "server restarting: reconnect to reach another")
+# What a refused upgrade is told: another replica answers at once, the same one never again.
+RETRY_AFTER_S = 1
+
+
+def refusal() -> PlainTextResponse:
+    """The answer to an upgrade that reaches a draining frontend."""
+    return PlainTextResponse(
+        f"{TURNED_AWAY.reason}\n", status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)}
+    )
 
 
 class Drain:

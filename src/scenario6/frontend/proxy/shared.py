@@ -19,7 +19,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from ..settings import FrontendSettings
@@ -34,6 +37,15 @@ PREFIX = "scenario6:"  # of every key the frontends keep in Redis
 _POLL_S = 0.2
 # Redis answers in a millisecond; one that does not answer in this long is as good as gone.
 _TIMEOUT_S = 2.0
+# Connections to Redis per replica. A burst of requests waits its turn for one (up to
+# _TIMEOUT_S) rather than fail: redis' default pool refuses the 101st at once, so a flood
+# of sign-ins would refuse everyone's sign-ins and sessions as if Redis were down.
+_CONNECTIONS = 100
+# A pooled connection that Redis closed (a restart, its idle timeout) shows only when used:
+# one more try, on a new connection, so that no client pays for it. Never after a timeout,
+# which would double the wait. A script run twice errs on the safe side: a try or a lease
+# counted twice, until its TTL.
+_RETRY = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
 
 # KEYS: queue, queue expiries, "booted" marker, fence, then one lease set per backend.
 # ARGV: waiter id, ticket, lease TTL (ms), then per backend its slots and 1 if usable.
@@ -108,11 +120,15 @@ class SharedPool(BackendPool):
     def __init__(self, settings: FrontendSettings) -> None:
         super().__init__(settings)
         assert settings.redis_url is not None
-        self._redis = Redis.from_url(
+        connections = BlockingConnectionPool.from_url(
             settings.redis_url.get_secret_value(),
+            max_connections=_CONNECTIONS,
+            timeout=_TIMEOUT_S,
             socket_timeout=_TIMEOUT_S,
             socket_connect_timeout=_TIMEOUT_S,
+            retry=_RETRY,
         )
+        self._redis = Redis.from_pool(connections)
         self._ttl_ms = int(settings.redis_lease_ttl_s * 1000)
         self._book = self._redis.register_script(_BOOK)
         self._renew = self._redis.register_script(_RENEW)

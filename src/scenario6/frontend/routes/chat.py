@@ -10,7 +10,7 @@ from scenario6.protocol.messages import CHAT_PATH
 from ..deps import AccessGate, Draining, Pool, Settings, Tls
 from ..proxy import closes
 from ..proxy.downstream import refuse
-from ..proxy.drain import TURNED_AWAY
+from ..proxy.drain import TURNED_AWAY, refusal
 from ..proxy.request import BadRequest, origin_allowed, parse_request, wants_events
 from ..proxy.session import ProxySession
 
@@ -20,6 +20,8 @@ FOREIGN_ORIGIN = closes.Close(
 )
 NOT_SIGNED_IN = closes.Close(closes.NOT_SIGNED_IN, "not signed in: reload the page to sign in")
 log = logging.getLogger("scenario6.frontend.chat")
+# The ASGI extension that lets an app answer an upgrade with a plain HTTP response.
+DENIAL = "websocket.http.response"
 
 
 @router.websocket(CHAT_PATH)
@@ -32,6 +34,12 @@ async def chat(
     drain: Draining,
 ) -> None:
     """The session endpoint: upstream's path and parameters, behind validation and a queue."""
+    if drain.draining and DENIAL in websocket.scope.get("extensions", {}):
+        log.info("refused a session: draining")
+        # Refused before the upgrade: a load balancer may send this request to another
+        # replica, which it cannot do once the upgrade is accepted.
+        await websocket.send_denial_response(refusal())
+        return
     origin = websocket.headers.get("origin")
     events = wants_events(websocket.query_params)
     if not origin_allowed(origin, websocket.headers.get("host"), settings):

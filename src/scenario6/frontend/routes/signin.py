@@ -23,6 +23,8 @@ _PAGE = STATIC_DIR / "signin.html"
 # A code is a short string: anything longer is not one, and is not read into memory.
 _MAX_BODY_BYTES = 4096
 log = logging.getLogger("scenario6.frontend.access")
+# Redis that does not answer is reconnected to on the next request: a few seconds.
+_UNAVAILABLE_RETRY_S = 5
 _ERROR = {"content": {"application/json": {"example": {"detail": "what went wrong"}}}}
 
 
@@ -35,12 +37,14 @@ _ERROR = {"content": {"application/json": {"example": {"detail": "what went wron
         403: {"description": "posted from another site", **_ERROR},
         404: {"description": "sign-in with a code is not enabled", **_ERROR},
         429: {"description": "too many wrong codes: see Retry-After", **_ERROR},
+        503: {"description": "sign-in briefly unavailable: see Retry-After", **_ERROR},
     },
 )
 async def signin(request: Request, gate: AccessGate, settings: Settings) -> Response:
     """Exchange an invitation code (JSON ``{"code": ...}`` or a form field ``code``) for a
     signed, HTTP-only session cookie. Wrong codes are rate-limited per client address, per
-    IPv6 /48 and over all clients together."""
+    IPv6 /48 and over all clients together; where they cannot be counted (a shared Redis
+    that does not answer), no code is checked."""
     if not gate.codes:
         return _error(404, "sign-in with a code is not enabled on this server")
     if foreign := _from_another_site(request, settings):
@@ -49,7 +53,11 @@ async def signin(request: Request, gate: AccessGate, settings: Settings) -> Resp
     if code is None:
         return _error(400, 'send the code as JSON {"code": "..."} or a form field "code"')
     address = client_address(request)
-    outcome = gate.sign_in(code, address)
+    outcome = await gate.sign_in(code, address)
+    if outcome.unavailable:
+        log.warning("sign-in refused for %s: %s", address, outcome.unavailable)
+        message = f"sign-in is briefly unavailable: try again in {_UNAVAILABLE_RETRY_S} s"
+        return _error(503, message, {"Retry-After": str(_UNAVAILABLE_RETRY_S)})
     wait = str(outcome.retry_after)
     if outcome.everyone:
         log.warning(

@@ -38,13 +38,17 @@ class Guard:
         self.origins = {f"http://{host}" for host in self.hosts}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)  # lifespan
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         refusal = self.refusal(scope["path"], headers)
         if refusal is None:
             await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            # Closed before it is accepted: the server answers the upgrade with 403.
+            await send({"type": "websocket.close", "code": 1008, "reason": refusal[1]})
             return
         status, message = refusal
         if status == 401 and self.login_page is not None and _wants_page(scope, headers):
