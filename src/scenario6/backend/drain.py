@@ -15,6 +15,7 @@ import logging
 import signal
 import ssl
 from collections.abc import Iterator
+from typing import Any
 
 from aiohttp import web
 
@@ -39,6 +40,7 @@ class Drain:
         self.timeout_s = timeout_s
         self.draining = False
         self._live: set[web.WebSocketResponse] = set()
+        self._waiting: set[web.WebSocketResponse] = set()
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -66,15 +68,32 @@ class Drain:
             if not self._live:
                 self._idle.set()
 
+    @contextlib.contextmanager
+    def waiting(self, ws: web.WebSocketResponse) -> Iterator[None]:
+        """Count ``ws`` as connected but waiting for its turn while the block runs (or until
+        ``begun``): a drain closes it at once with 1001, so that it goes elsewhere rather
+        than begin here."""
+        self._waiting.add(ws)
+        try:
+            yield
+        finally:
+            self._waiting.discard(ws)
+
+    def begun(self, ws: web.WebSocketResponse) -> None:
+        """``ws`` got its turn before the drain: the drain lets it finish."""
+        self._waiting.discard(ws)
+
     async def finish(self, forced: asyncio.Event) -> None:
-        """Refuse new conversations, wait for the live ones (until the timeout or ``forced``),
-        then close what is left with 1001."""
+        """Refuse new conversations, send the waiting ones away, wait for the live ones (until
+        the timeout or ``forced``), then close what is left with 1001."""
         self.draining = True
         log.warning(
-            "draining: %d conversation(s) live, up to %g s for them to end",
+            "draining: %d conversation(s) live, up to %g s for them to end; %d waiting sent away",
             self.live,
             self.timeout_s,
+            len(self._waiting),
         )
+        await asyncio.gather(*(_close(ws) for ws in list(self._waiting)))
         waits = [asyncio.ensure_future(self._idle.wait()), asyncio.ensure_future(forced.wait())]
         try:
             await asyncio.wait(waits, timeout=self.timeout_s, return_when=asyncio.FIRST_COMPLETED)
@@ -98,10 +117,12 @@ async def serve(
     host: str | None,
     port: int,
     ssl_context: ssl.SSLContext | None = None,
+    **handler: Any,
 ) -> None:
-    """Serve ``app`` until SIGTERM or SIGINT, then drain; a second signal cuts the drain short."""
+    """Serve ``app`` until SIGTERM or SIGINT, then drain; a second signal cuts the drain short.
+    ``handler``: options of aiohttp's request handler, such as ``max_line_size``."""
     # Handlers, once the drain has closed their sockets, need only moments to return.
-    runner = web.AppRunner(app, shutdown_timeout=CLOSE_S * 2)
+    runner = web.AppRunner(app, shutdown_timeout=CLOSE_S * 2, **handler)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()

@@ -7,6 +7,7 @@ directly, so it needs only the ``protocol`` and ``backend`` packages and no CLI.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import ssl
 import sys
@@ -20,6 +21,8 @@ from scenario6.protocol.limits import (
     MAX_REQUEST_LINE_BYTES,
 )
 from scenario6.protocol.messages import CHAT_PATH
+
+from .options import add_drain_timeout
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,14 +68,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"serve Prometheus metrics on this port (default: {METRICS_ENV}, else off)",
     )
+    add_drain_timeout(parser)
     parser.add_argument("--ssl-certfile", help="serve wss with this PEM certificate")
     parser.add_argument("--ssl-keyfile", help="the certificate's PEM private key")
 
 
 def serve(args: argparse.Namespace) -> int:
     try:
-        from aiohttp import web
-
+        from . import drain
         from .loopback import LoopbackBackend, LoopbackSettings
         from .metrics import metrics_port
     except ImportError as exc:
@@ -99,7 +102,7 @@ def serve(args: argparse.Namespace) -> int:
         transcode=args.transcode,
         max_backlog_s=args.max_backlog_s,
     )
-    backend = LoopbackBackend(settings)
+    backend = LoopbackBackend(settings, drain.Drain(args.drain_timeout_s))
     port = args.metrics_port if args.metrics_port is not None else metrics_port()
     if port:
         backend.metrics.serve(args.host, port)
@@ -111,16 +114,19 @@ def serve(args: argparse.Namespace) -> int:
         args.port,
         CHAT_PATH,
     )
-    web.run_app(
-        backend.app(),
-        host=args.host,
-        port=args.port,
-        ssl_context=context,
-        print=None,
-        shutdown_timeout=2,
-        max_line_size=MAX_REQUEST_LINE_BYTES,
-        max_field_size=MAX_HEADER_FIELD_BYTES,
+    # SIGTERM drains: new conversations get 503, live ones go on until the drain timeout.
+    asyncio.run(
+        drain.serve(
+            backend.app(),
+            backend.drain,
+            host=args.host,
+            port=args.port,
+            ssl_context=context,
+            max_line_size=MAX_REQUEST_LINE_BYTES,
+            max_field_size=MAX_HEADER_FIELD_BYTES,
+        )
     )
+    logging.getLogger("scenario6.loopback").info("drained; exiting")
     return 0
 
 
