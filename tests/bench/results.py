@@ -105,7 +105,7 @@ def _batch_level(
         "join": {
             "others": others,
             "setup_ms": 2.0,
-            "step_ms": [14.0 + 0.01 * step for step in range(112)],
+            "prompt_calls": [[1, 14.0 + 0.01 * step, 0.0] for step in range(112)],
             "others_tick_ms": [others_tick] * frames,
             "others_late_ms": [round(0.5 * frame, 4) for frame in range(frames)],
             "handshake_s": 2.4 if others else 1.64,

@@ -8,11 +8,24 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from scenario6.bench import load
+from scenario6.bench.catalog import BY_NAME
+from scenario6.bench.figures import number
+from scenario6.bench.redis_server import PROGRAM
+from scenario6.bench.report import render_markdown
+from tests.bench.results import MACHINE
+from tests.conftest import require_tool
 from tests.support.servers import HOST, frontend_process, loopback_process
 
 CODE = "load-test-code-7341"
+# Two replicas with keys of their own: a cookie from one is refused by the other.
+SECRETS = ("first-replica-key-0123456789abcdef", "second-replica-key-0123456789abcde")
 
 
 @contextlib.contextmanager
@@ -87,3 +100,75 @@ def test_with_the_gate_on_it_signs_in_with_the_code() -> None:
     assert report["signed_in"] is True
     assert report["sessions_completed"] == 1 and report["failures"] == {}
     assert CODE not in json.dumps(report)
+
+
+def test_several_urls_take_the_callers_in_turn_each_signed_in_on_its_own() -> None:
+    env = {**os.environ, "ACCESS_CODE": CODE}
+    with contextlib.ExitStack() as stack:
+        urls = [
+            stack.enter_context(frontend(1, ACCESS_CODES=f"bench:{CODE}", ACCESS_SECRET=secret))
+            for secret in SECRETS
+        ]
+        args = ["--sessions", "4", "--duration-s", "2", "--ramp-s", "0.3"]
+        report = result(bench_load(*urls, *args, "--json", env=env))
+        table = bench_load(*urls, "--sessions", "2", "--duration-s", "1", env=env)
+    assert report["failures"] == {}
+    assert report["targets"] == urls
+    # Callers 1 and 3 to the first, 2 and 4 to the second; one slot each: one of two waits.
+    assert [
+        (row["target"], row["sessions"], row["sessions_completed"], row["sessions_queued"])
+        for row in report["replicas"]
+    ] == [(urls[0], 2, 2, 1), (urls[1], 2, 2, 1)]
+    assert table.returncode == 0, table.stdout + table.stderr
+    assert f"on {urls[0]}, {urls[1]} in turn" in table.stdout
+    for url in urls:
+        assert f"  {url}: 1 of 1 completed (0 queued)" in table.stdout
+
+
+def test_one_url_outside_loopback_among_several_is_refused() -> None:
+    done = bench_load(f"http://{HOST}:9", "http://192.0.2.10:8010", "--sessions", "2")
+    assert done.returncode == 2
+    assert "refusing to load 192.0.2.10" in done.stderr
+
+
+def _load_section(measured: dict[str, Any]) -> str:
+    markdown = render_markdown({"load": measured}, MACHINE, datetime.now(timezone.utc))
+    return markdown.split(f"## {BY_NAME['load'].title}", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_suite_loads_one_frontend_then_three_sharing_redis_with_the_same_callers() -> None:
+    require_tool(PROGRAM)
+    measured = load.measure(sessions=4, duration_s=2, backends=2)
+    single, shared = measured["single"], measured["shared"]
+    for run in (single, shared):
+        assert run["sessions_completed"] == 4 and run["failures"] == {}
+        # Four callers on two one-slot backends: two wait, whichever frontend they reached.
+        assert run["sessions_queued"] == 2 and run["queue_wait"]["samples"] == 2
+    assert (single["frontends"], shared["frontends"]) == (1, 3)
+    assert [row["sessions"] for row in shared["replicas"]] == [2, 1, 1]
+    # An empty Redis books nothing for one lease TTL (5 s): the first sessions wait it out.
+    assert shared["warm_up_handshake"]["min_ms"] >= 5000 > single["warm_up_handshake"]["max_ms"]
+    section = _load_section(measured)
+    for where in ("1 frontend, state in memory", "3 frontends sharing Redis"):
+        assert f"| wait in the queue, {where} | " in section
+        assert f"| time to the handshake of a first session, {where} | " in section
+        assert f"| failed sessions, {where} | — | 0 | — | 1 run |" in section
+    for key, label in (("handshake", "handshake"), ("queue_wait", "queue wait")):
+        cost = shared[key]["p50_ms"] - single[key]["p50_ms"]
+        assert measured["redis_cost"][f"{key}_p50_ms"] == round(cost, 1)
+        cell = number(round(cost, 1))
+        assert f"| what Redis adds per session: {label} | — | {cell} ms | — |" in section
+
+
+def test_without_redis_server_the_shared_run_says_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH with no redis-server on it
+    measured = load.measure(sessions=1, duration_s=1, backends=1)
+    assert measured["single"]["sessions_completed"] == 1, measured["single"]["failure_reasons"]
+    section = _load_section(measured)
+    assert (
+        "| every figure, 3 frontends sharing Redis |  | not measured: redis-server not found"
+        in (section)
+    )
+    assert "| what Redis adds per session: handshake |  | not measured: " in section

@@ -14,6 +14,7 @@ more conversation takes against the server's estimate (``rows.slot_bytes``).
 from __future__ import annotations
 
 import argparse
+import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ def _level(level: Mapping[str, Any], budget: float) -> dict[str, Any]:
         "keeps_budget": tick["p90_ms"] <= budget,
         "frames_over_budget": sum(value > budget for value in level["tick_ms"]),
         "first_ticks_max_to_median": _first(level, tick["p50_ms"]),
+        "steady_ticks_max_to_median": _steady(level, tick["p50_ms"]),
         "memory_bytes": level["memory_bytes"],
         "join": _join(level["join"], budget),
     }
@@ -79,18 +81,33 @@ def _first(level: Mapping[str, Any], median: float) -> float | None:
     return round(max(first) / median, 3) if first and median else None
 
 
+def _steady(level: Mapping[str, Any], median: float) -> float | None:
+    """The same figure for runs of as many ticks later on, when nothing joins (the median of
+    their slowest): what the machine's own jitter gives, against which ``_first`` is read."""
+    window, ticks = len(level.get("first_tick_ms") or []), list[float](level["tick_ms"])
+    if not window or not median or len(ticks) < window:
+        return None
+    slowest = [max(ticks[i : i + window]) for i in range(0, len(ticks) - window + 1, window)]
+    return round(statistics.median(slowest) / median, 3)
+
+
 def _join(join: Mapping[str, Any], budget: float) -> dict[str, Any]:
     """A joining conversation's prompt phase as the server schedules it, and the others'
     frames meanwhile: each answered its audio ``late + tick`` ms after it arrived, and a
     conversation whose answers come within the budget keeps real time."""
-    steps, ticks, late = join["step_ms"], join["others_tick_ms"], join["others_late_ms"]
+    calls, ticks, late = join["prompt_calls"], join["others_tick_ms"], join["others_late_ms"]
     answers = [wait + tick for wait, tick in zip(late, ticks, strict=True)]
     answer = spread(answers, budget) if answers else None
     return {
         "others": join["others"],
-        "steps": len(steps),
-        "step": spread(steps, budget),
-        "prompt_s": round((join["setup_ms"] + sum(steps)) / 1000, 3),
+        "steps": sum(steps for steps, _, _ in calls),
+        "calls": len(calls),
+        "step": spread([ms / steps for steps, ms, _ in calls if steps], budget),
+        "call": spread([ms for _, ms, _ in calls], budget),
+        "prompt_s": round((join["setup_ms"] + sum(ms for _, ms, _ in calls)) / 1000, 3),
+        # What the join itself cost the others: how long their due frames waited for it.
+        "others_held_ms": round(sum(held for _, _, held in calls), 3),
+        "others_held_max_ms": round(max((held for _, _, held in calls), default=0.0), 3),
         "handshake_s": round(join["handshake_s"], 3),
         "others_frames": len(ticks),
         "others_tick": spread(ticks, budget) if ticks else None,
@@ -152,9 +169,9 @@ def lines(result: Mapping[str, Any]) -> list[str]:
     budget = result["frame_budget_ms"]
     smallest = result["levels"][0]["conversations"]
     ticks = [["live", "min ms", "median", "p90", "max", "per conv", f"÷ {smallest}", "RTF",
-              "over", "budget", "first÷p50"]]  # fmt: skip
-    joins = [["others", "LM steps", "step", "step p90", "handshake s", "their frames",
-              "their tick", "answer p90", "late max"]]  # fmt: skip
+              "over", "budget", "first÷p50", "steady÷p50"]]  # fmt: skip
+    joins = [["others", "LM steps", "calls", "call p90", "per step", "handshake s",
+              "their frames", "their tick", "answer p90", "late max", "held up"]]  # fmt: skip
     for level in result["levels"]:
         tick, join = level["tick"], level["join"]
         values = [tick[key] for key in ("min_ms", "p50_ms", "p90_ms", "max_ms")]
@@ -163,19 +180,22 @@ def lines(result: Mapping[str, Any]) -> list[str]:
         kept = "kept" if level["keeps_budget"] else "MISSED"
         first = level["first_ticks_max_to_median"]
         row = [str(level["conversations"]), *(f"{v:.2f}" for v in values), over, kept]
-        ticks.append([*row, "—" if first is None else f"{first:.2f}"])
+        steady = level.get("steady_ticks_max_to_median")
+        ticks.append([*row, *("—" if v is None else f"{v:.2f}" for v in (first, steady))])
         theirs, answer = join["others_tick"], join["others_answer"]
         joins.append(
             [
                 str(join["others"]),
                 str(join["steps"]),
+                str(join["calls"]),
+                f"{join['call']['p90_ms']:.2f}",
                 f"{join['step']['p50_ms']:.2f}",
-                f"{join['step']['p90_ms']:.2f}",
                 f"{join['handshake_s']:.2f}",
                 str(join["others_frames"]),
                 f"{theirs['p50_ms']:.2f}" if theirs else "—",
                 f"{answer['p90_ms']:.2f}" if answer else "—",
                 f"{join['others_late_max_ms']:.2f}" if answer else "—",
+                f"{join['others_held_ms']:.2f}" if answer else "—",
             ]
         )
     out = [
@@ -186,7 +206,9 @@ def lines(result: Mapping[str, Any]) -> list[str]:
     ]
     out.append(
         "  first÷p50: the slowest of the first 10 ticks after a conversation joined, against "
-        f"the median; the server's warm-up took {result['server_warm_up_s'] or '—'} s at start"
+        "the median; steady÷p50: the same for runs of 10 later ticks (the median of their "
+        "slowest), the machine's own jitter; "
+        f"the server's warm-up took {result['server_warm_up_s'] or '—'} s at start"
     )
     ratio = result["tick_ratio_8_to_1"]
     if ratio is not None:
@@ -201,7 +223,8 @@ def lines(result: Mapping[str, Any]) -> list[str]:
     out.append(
         f"  joining ({persona['characters']}-character persona, {persona['text_tokens']} tokens) "
         "while the others talk, scheduled as the server does; their answers in ms after their "
-        "audio arrived:"
+        "audio arrived, and how long in all their due frames waited for its prompt calls "
+        "(held up):"
     )
     out += _table(joins)
     memory = result["memory"]

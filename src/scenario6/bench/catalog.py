@@ -54,6 +54,10 @@ class Benchmark:
     panel: Panel | None = None
 
 
+# In a result measured on its own into an existing report: when, how, and how busy the machine was.
+ALONE = "measured_alone"
+
+
 def sections(results: Mapping[str, Any]) -> list[Section]:
     """What the report shows for a run's results (one entry per benchmark, or
     ``{"not_measured": why}``), in the catalog's order."""
@@ -65,8 +69,20 @@ def sections(results: Mapping[str, Any]) -> list[Section]:
             made.append(Section(benchmark.name, benchmark.title, absent))
         else:
             figures, notes = benchmark.table(result)
+            if ALONE in result:
+                notes = [*notes, _alone(benchmark.name, result[ALONE])]
             made.append(Section(benchmark.name, benchmark.title, figures, notes))
     return made
+
+
+def _alone(name: str, when: Mapping[str, Any]) -> str:
+    start, end = (" / ".join(f"{v:.2f}" for v in when[key]) for key in ("load_start", "load_end"))
+    run = "a quick run, " if when["quick"] else ""
+    return (
+        f"Measured on {when['date']} apart from the rest of this report ({run}"
+        f"`scenario6 bench {name} --output`); load average at the start {start}, at the end "
+        f"{end}."
+    )
 
 
 def _in_a_checkout() -> str:
@@ -151,10 +167,10 @@ BENCHMARKS = (
     ),
     Benchmark(
         "load",
-        "Load test: callers at real time through one frontend",
+        f"Load test: callers at real time via one frontend, then {load.FRONTENDS} sharing Redis",
         about=lambda plan: (
             f"{plan.load_sessions} callers, {load.BACKENDS} loopback backends, "
-            f"{plan.load_seconds:g} s each"
+            f"{plan.load_seconds:g} s each; 1 frontend, then {load.FRONTENDS} on Redis"
         ),
         measure=lambda plan: load.measure(plan.load_sessions, plan.load_seconds),
         table=load_table,

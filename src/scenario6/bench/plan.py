@@ -39,6 +39,6 @@ QUICK = Plan(
     model_frames=20,
     batch_levels=[1, 2, 4],
     batch_frames=10,
-    load_sessions=4,
-    load_seconds=5.0,
+    load_sessions=10,  # 2 more than the 8 loopback slots: they queue
+    load_seconds=3.0,
 )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from .catalog import sections
-from .figures import Figure, number
+from .catalog import NAMES, sections
+from .figures import Figure, Section, number
 from .machine import Machine
 
 MARKDOWN = "PERFORMANCE.md"
@@ -40,12 +41,30 @@ def render_markdown(
         lines += ["", f"![Reload, proxy, browser, image and batched-backend figures]({chart})"]
     lines += ["", "## Machine", "", *_machine(machine)]
     for section in sections(results):
-        lines += ["", f"## {section.title}", ""]
-        lines += ["| figure | min | median | max | samples | notes |", "|---|--:|--:|--:|---|---|"]
-        lines += [_row(figure) for figure in section.figures]
-        for note in section.notes:
-            lines += ["", note]
+        lines += ["", *render_section(section)]
     return "\n".join(lines) + "\n"
+
+
+def render_section(section: Section) -> list[str]:
+    """One benchmark's part of the report: its heading, its table, the notes under it."""
+    lines = [f"## {section.title}", ""]
+    lines += ["| figure | min | median | max | samples | notes |", "|---|--:|--:|--:|---|---|"]
+    lines += [_row(figure) for figure in section.figures]
+    for note in section.notes:
+        lines += ["", note]
+    return lines
+
+
+def replace_section(markdown: str, section: Section) -> str:
+    """``markdown`` (a whole report) with ``section`` rendered anew in its place, the
+    catalog's n-th after the machine's; the rest stays as it was."""
+    parts = re.split(r"(?m)^(?=## )", markdown)
+    if len(parts) != 2 + len(NAMES):
+        raise ValueError(f"not a report of {len(NAMES)} benchmarks: {len(parts) - 2} sections")
+    index = 2 + NAMES.index(section.name)
+    gap = "\n" if parts[index].endswith("\n\n") else ""
+    parts[index] = "\n".join(render_section(section)) + "\n" + gap
+    return "".join(parts)
 
 
 def machine_line(machine: Machine) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import batch, model, probe
-from .figures import Figure, number, plural
+from .figures import NOT_MEASURED, Figure, number, plural
 
 
 def _seconds(label: str, part: Mapping[str, Any], noun: str) -> Figure:
@@ -187,7 +187,8 @@ def batch_table(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
     for level in result["levels"]:
         join = level["join"]
         label = f"time to handshake, beside {plural(join['others'], 'live conversation')}"
-        note = f"{join['steps']} LM steps, median {number(join['step']['p50_ms'])} ms"
+        calls = f" in {join['calls']} calls" if "calls" in join else ""  # older results: one a step
+        note = f"{join['steps']} LM steps{calls}, median {number(join['step']['p50_ms'])} ms a step"
         if join["others_answer"] is not None:
             answer, late = join["others_answer"]["p90_ms"], join["others_late_max_ms"]
             note += (
@@ -220,16 +221,21 @@ def batch_table(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
 _MEMORY = {"cuda_allocated": "GPU memory torch allocated", "rss": "resident memory"}
 
 
-def load_table(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
-    labels = {
-        "handshake": "time to the handshake (queue included)",
-        "queue_wait": "wait in the queue",
-        "answer_latency": "answer latency (a sent frame → its answer)",
-        "longest_audio_gap": "longest gap between audio messages, per session",
-    }
+_LOAD = {
+    "handshake": "time to the handshake (queue included)",
+    "queue_wait": "wait in the queue",
+    "answer_latency": "answer latency (a sent frame → its answer)",
+    "longest_audio_gap": "longest gap between audio messages, per session",
+}
+
+
+def _load_run(run: Mapping[str, Any], where: str) -> list[Figure]:
+    """One configuration's figures, each label ending with ``where`` it was measured."""
+    if NOT_MEASURED in run:
+        return [Figure.absent(f"every figure, {where}", run[NOT_MEASURED])]
     figures = []
-    for key, label in labels.items():
-        row = result[key]
+    for key, label in _LOAD.items():
+        row, label = run[key], f"{label}, {where}"
         if not row["samples"] and key == "queue_wait":
             # Nobody had to wait: a result, not a figure that could not be measured.
             figures.append(Figure.single(label, "", 0, "0 queued", "every caller had a slot"))
@@ -240,12 +246,37 @@ def load_table(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
         values = (row["min_ms"], row["p50_ms"], row["max_ms"])
         note = f"p99 {number(row['p99_ms'])} ms"
         figures.append(Figure.spread(label, "ms", values, plural(row["samples"], "sample"), note))
-    failed = result["sessions_started"] - result["sessions_completed"]
-    codes = ", ".join(f"{count} × {code}" for code, count in result["failures"].items())
-    figures.append(Figure.single("failed sessions", "", failed, "1 run", codes))
+    failed = run["sessions_started"] - run["sessions_completed"]
+    codes = ", ".join(f"{count} × {code}" for code, count in run["failures"].items())
+    figures.append(Figure.single(f"failed sessions, {where}", "", failed, "1 run", codes))
+    warm = run["warm_up_handshake"]
+    if warm["samples"]:
+        label = f"time to the handshake of a first session, {where}"
+        values = (warm["min_ms"], warm["p50_ms"], warm["max_ms"])
+        note = "one per frontend just started, before the callers; not in the figures above"
+        figures.append(Figure.spread(label, "ms", values, plural(warm["samples"], "session"), note))
+    return figures
+
+
+def load_table(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
+    shared = result["shared"]
+    replicas = shared.get("frontends", 3)
+    figures = _load_run(result["single"], "1 frontend, state in memory")
+    figures += _load_run(shared, f"{replicas} frontends sharing Redis")
+    for key, label in (("handshake", "handshake"), ("queue_wait", "queue wait")):
+        cost = result["redis_cost"][f"{key}_p50_ms"]
+        name = f"what Redis adds per session: {label}"
+        if cost is None:
+            figures.append(Figure.absent(name, "a run without samples to compare"))
+            continue
+        note = f"median with {replicas} frontends on Redis − median with 1 in memory"
+        figures.append(Figure.single(name, "ms", cost, "2 medians", note))
     notes = [
-        f"{result['sessions']} callers through {result['frontends']} frontend to "
-        f"{result['backends']} loopback backends, started over {result['ramp_s']:g} s, "
-        f"{result['duration_s']:g} s of made-up speech each at real time."
+        f"The same {result['sessions']} callers twice, started over {result['ramp_s']:g} s, "
+        f"{result['duration_s']:g} s of made-up speech each at real time, to the same "
+        f"{result['backends']} loopback backends of one slot each (200 ms echo delay): first "
+        f"through 1 frontend keeping its queue and slots in memory, then through {replicas} "
+        "frontends sharing them in a local `redis-server`, the callers taking the frontends "
+        "in turn."
     ]
     return figures, notes

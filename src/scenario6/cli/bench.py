@@ -17,7 +17,7 @@ from scenario6.extras import from_extra, missing
 # Modules of scenario6.bench that support the benchmarks rather than being one.
 _SUPPORT = {
     "harness", "machine", "figures", "tables", "panels", "catalog", "plan", "report", "chart",
-    "suite", "probe", "target", "caller", "speech",
+    "suite", "probe", "target", "caller", "speech", "stack", "redis_server",
 }  # fmt: skip
 
 
@@ -44,7 +44,12 @@ def register(subparsers: Any) -> None:
         "and a report (PERFORMANCE.md with a chart, performance.png).",
     )
     parser.add_argument("name", nargs="?", choices=available(), help="one benchmark")
-    parser.add_argument("url", nargs="?", metavar="URL", help="load: the server to load")
+    parser.add_argument(
+        "urls",
+        nargs="*",
+        metavar="URL",
+        help="load: the server to load; several replicas take the callers in turn",
+    )
     parser.add_argument(
         "--json",
         action="store_true",
@@ -87,7 +92,7 @@ def register(subparsers: Any) -> None:
         "or `.batchprobe`) printed elsewhere (for example in the backend image on a GPU host) "
         "instead of measuring here",
     )
-    load = parser.add_argument_group("the load benchmark (`scenario6 bench load URL`)")
+    load = parser.add_argument_group("the load benchmark (`scenario6 bench load URL [URL ...]`)")
     load.add_argument("--sessions", type=_positive, default=8, help="callers (default 8)")
     load.add_argument(
         "--ramp-s", type=float, default=2.0, help="seconds over which they start (default 2)"
@@ -111,30 +116,35 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--output",
         metavar="DIR",
-        help="where the report goes, without NAME (default: the checkout's docs/, else here)",
+        help="where the report goes, without NAME (default: the checkout's docs/, else here); "
+        "with NAME, the report whose section NAME is measured anew",
     )
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="without NAME: short runs and few samples, a few minutes in all (a smoke test)",
+        help="the report's short runs and few samples, a few minutes in all (a smoke test); "
+        "with NAME, only with --output",
     )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.url is not None and args.name != "load":
+    if args.urls and args.name != "load":
         print("scenario6 bench: only the load benchmark takes a URL")
         return 2
-    if args.name is not None and (args.output or args.quick):
-        print("scenario6 bench: --output and --quick apply to the report (no NAME)")
+    if args.urls and args.output:
+        print("scenario6 bench: --output takes what runs here; a load test of URLs only prints")
+        return 2
+    if args.name is not None and args.quick and not args.output:
+        print("scenario6 bench: --quick with NAME needs --output DIR, a report to put it in")
         return 2
     try:
         # A benchmark imports what it measures with when it starts (numpy, playwright, the
         # loopback backend): all of it comes with the bench extra.
-        if args.name is None:
+        if args.name is None or args.output:
             from scenario6.bench import suite
 
-            return suite.run(args)
+            return suite.run(args) if args.name is None else suite.refresh(args)
         module = importlib.import_module(f"scenario6.bench.{args.name}")
         return int(module.run(args) or 0)
     except ImportError as exc:
