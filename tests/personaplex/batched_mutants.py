@@ -18,9 +18,11 @@ import torch
 
 from scenario6.backend.batched import stepper as stepper_module
 from scenario6.backend.batched.codec import Codec
+from scenario6.backend.batched.prompt import Phase
 from scenario6.backend.batched.rows import Rows
-from scenario6.backend.batched.sampling import sample_rows
+from scenario6.backend.batched.sampling import Draws, Sampling
 from scenario6.backend.batched.stepper import Stepper
+from scenario6.backend.batched.tokens import Step, Tokens
 
 # The parts of Mimi's streaming state that encode, and those that decode.
 ENCODER = ("encoder", "encoder_transformer", "downsample")
@@ -72,27 +74,25 @@ def _shared_generator() -> contextlib.AbstractContextManager[None]:
 
 
 def _shared_token_cache() -> contextlib.AbstractContextManager[None]:
-    """One LMGen state (token cache and its offset) for every slot, as upstream keeps."""
+    """One token cache (tokens, what was given, step count) for every live slot, as
+    upstream keeps: before every frame, every row holds row 0's."""
+    original = Tokens.prepare
 
-    def share(stepper: Stepper) -> None:
-        for slot in stepper.slots[1:]:
-            slot.gen_state = stepper.slots[0].gen_state
+    def prepare(self: Tokens, codes: torch.Tensor, moving: torch.Tensor) -> Step:
+        for tensor in (self.cache, self.provided, self.offsets):
+            tensor[: codes.shape[0]] = tensor[0].clone()
+        return original(self, codes, moving)
 
-    return _after_init(share)
+    return _replaced(Tokens, "prepare", prepare)
 
 
 def _first_rows_settings() -> contextlib.AbstractContextManager[None]:
     """Every row samples with the first stepping row's temperature and top-k."""
 
-    def sample(
-        logits: torch.Tensor,
-        settings: Sequence[tuple[float, int]],
-        generators: Sequence[torch.Generator],
-        use_sampling: Sequence[bool],
-    ) -> torch.Tensor:
-        return sample_rows(logits, [settings[0]] * len(settings), generators, use_sampling)
+    def draws(settings: Sequence[Sampling], *args: Any) -> Draws:
+        return Draws([settings[0]] * len(settings), *args)
 
-    return _replaced(stepper_module, "sample_rows", sample)
+    return _replaced(stepper_module, "Draws", draws)
 
 
 def _before_step(change: Callable[[Rows, int], None]) -> contextlib.AbstractContextManager[None]:
@@ -126,6 +126,18 @@ def _paused_rows_advanced() -> contextlib.AbstractContextManager[None]:
     return _replaced(Rows, "step", step)
 
 
+def _prompt_draws_skipped() -> contextlib.AbstractContextManager[None]:
+    """A joining slot's prompt steps spend none of the random draws upstream's sampling makes
+    (their tokens are all forced, so only the generator's position shows it)."""
+    original = Phase.__init__
+
+    def init(self: Phase, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.noise = []
+
+    return _replaced(Phase, "__init__", init)
+
+
 MUTANTS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "sampling-settings": _first_rows_settings,
     "encoder-state": lambda: _shared_codec(ENCODER, "encode"),
@@ -135,4 +147,5 @@ MUTANTS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "positions": lambda: _before_step(_shared(lambda rows: rows.positions)),
     "paused-rows-advanced": _paused_rows_advanced,
     "token-cache": _shared_token_cache,
+    "prompt-draws": _prompt_draws_skipped,
 }

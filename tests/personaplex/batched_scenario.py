@@ -19,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sentencepiece
+import sphn
 import torch
 from moshi.models import loaders
 
@@ -39,7 +41,11 @@ from .batched_mutants import MUTANTS
 from .frames import same_frame
 
 SLOTS = 3
+# Prompt steps per call between frames: the server sizes its calls to the time left, and one
+# call of up to 64 (the server's largest) takes a pass from the voice prompt into the persona.
+PROMPT_STEPS = (4, 9, 16, 1, 64)
 CODEC_SEED = 7
+WAV_VOICE = "noise.wav"  # a voice prompt as audio, written for the run (1.3 s of noise)
 SAMPLING_SETTINGS = ("use_sampling", "temp", "temp_text", "top_k", "top_k_text")
 
 
@@ -72,6 +78,7 @@ PLANS = (
         "d", 44, "NATF2.pt", "Be brief.", 14, joins_at=9,  # waits for a free slot
         sampling=Sampling(temp=1.2, temp_text=0.5, top_k=0, top_k_text=0),  # no top-k
     ),
+    Plan("f", 66, WAV_VOICE, "Say hello.", 10, joins_at=12),  # Mimi encodes its voice prompt
 )  # fmt: skip
 
 
@@ -85,12 +92,19 @@ class Models:
         lm.eval()
         self.gen = session_generator(lm, self.mimi, "cpu")
         self.tokenizer = sentencepiece.SentencePieceProcessor(str(folder / TOKENIZER))
+        self.scratch = tempfile.TemporaryDirectory(prefix="batched-scenario-")
+        wav = noise(16, torch.Generator().manual_seed(CODEC_SEED))
+        sphn.write_wav(self.wav, torch.cat(wav).flatten().numpy(), 24000)
 
     def tokens(self, plan: Plan) -> list[int]:
         return list(self.tokenizer.encode(system_tags(plan.persona)))
 
+    @property
+    def wav(self) -> str:
+        return str(Path(self.scratch.name) / WAV_VOICE)
+
     def voice(self, plan: Plan) -> str:
-        return str(self.folder / VOICES / plan.voice)
+        return self.wav if plan.voice == WAV_VOICE else str(self.folder / VOICES / plan.voice)
 
 
 def audio(plan: Plan) -> list[torch.Tensor]:
@@ -112,7 +126,10 @@ def alone(models: Models, plan: Plan) -> list[Any]:
     gen.reset_streaming()
     for name in SAMPLING_SETTINGS:  # what upstream's LMGen would hold for these settings
         setattr(gen, name, getattr(plan.sampling, name))
-    gen.load_voice_prompt_embeddings(models.voice(plan))
+    if plan.voice == WAV_VOICE:
+        gen.load_voice_prompt(models.voice(plan))
+    else:
+        gen.load_voice_prompt_embeddings(models.voice(plan))
     gen.text_prompt_tokens = models.tokens(plan)
     with torch.no_grad():
         gen.step_system_prompts(mimi)
@@ -132,6 +149,7 @@ class Run:
     occupancy: list[list[str]]  # per frame: which conversation held which slot
     prompting: list[int]  # per frame: slots in their prompt phase
     left_prompting: list[str]  # conversations that hung up before their handshake
+    prompt_steps: dict[str, int]  # each prompt phase's LM steps
 
 
 class Departed(Exception):
@@ -150,7 +168,7 @@ def batched(
     sent = {plan.name: 0 for plan in plans}
     slots: dict[str, Slot] = {}
     done: set[str] = set()
-    run = Run({plan.name: [] for plan in plans}, [], [], [])
+    run = Run({plan.name: [] for plan in plans}, [], [], [], {})
     frame = 0
     while len(done) < len(plans):
         for plan in plans:
@@ -164,9 +182,11 @@ def batched(
                     run.left_prompting.append(plan.name)
                 _leave(stepper, slots, done, plan)
         run.prompting.append(sum(s.busy and not s.live for s in slots.values()))
-        for joining in slots.values():
-            if joining.busy and not joining.live:
-                stepper.prompt(joining, 4)  # a few prompt steps between frames, as the server does
+        for name, joining in slots.items():
+            if joining.busy and not joining.live and joining.prompt is not None:
+                phase = joining.prompt
+                if stepper.prompt(joining, PROMPT_STEPS[frame % len(PROMPT_STEPS)]):
+                    run.prompt_steps[name] = phase.taken
         inputs: dict[Slot, torch.Tensor] = {}
         for plan in plans:
             slot = slots.get(plan.name)
@@ -232,7 +252,12 @@ def run(folder: Path, sizes: Path, plans: tuple[Plan, ...]) -> dict[str, Any]:
         models = Models(folder)
         reference = {plan.name: alone(models, plan) for plan in plans}
         together = batched(models, plans=plans)
-    return {"alone": reference, "batched": together.frames, "occupancy": together.occupancy}
+    return {
+        "alone": reference,
+        "batched": together.frames,
+        "occupancy": together.occupancy,
+        "prompt_steps": together.prompt_steps,
+    }
 
 
 def main(argv: list[str]) -> int:
@@ -260,6 +285,7 @@ def main(argv: list[str]) -> int:
         "occupancy": together.occupancy,
         "prompting": together.prompting,
         "left_prompting": together.left_prompting,
+        "prompt_steps": together.prompt_steps,
         "sampling": {plan.name: plan.sampling.__dict__ for plan in PLANS},
         "codec": codec,
         "mutants": leaks,

@@ -26,12 +26,13 @@ from moshi.models import loaders
 from moshi.modules.transformer import StreamingMultiheadAttention
 
 from scenario6.backend import architecture
+from scenario6.protocol.voices import DEFAULT_PERSONA
 from tests.personaplex.batched_scenario import Models, Plan, alone, run
 
 PLANS = (
     Plan("a", 11, "NATF2.pt", "Be brief.", 80, joins_at=0),
     Plan("b", 22, "NATM1.pt", "You are a patient teacher who explains slowly.", 90, 3, 4),
-    Plan("c", 33, "VARF0.pt", "Answer in one word.", 60, joins_at=6),
+    Plan("c", 33, "VARF0.pt", DEFAULT_PERSONA, 60, joins_at=6),  # a prompt phase past the wrap
     Plan("d", 44, "NATF2.pt", "Be brief.", 70, joins_at=20),  # waits for c's slot
 )
 

@@ -2,12 +2,13 @@
 the tokens and audio it returns alone on upstream's single-session code.
 
 The scenario (tests/personaplex/batched_scenario.py) runs in the tiny model's interpreter:
-five conversations with their own seeds, voices, personas and sampling settings join at
-different frames, three prompt at once, one hangs up during its prompt phase, one pauses now
-and then, two leave early and late ones reuse freed slots. Any state that leaked between
+six conversations with their own seeds, voices (one a .wav), personas and sampling settings
+join at different frames, three prompt at once, one hangs up during its prompt phase, one
+pauses now and then, two leave early and late ones reuse freed slots. Any state that leaked between
 slots (a KV-cache row, a position, the token cache, Mimi's state, the random generator, the
-sampling settings) would change some later frame of some conversation: the scenario patches
-each of those leaks into the stepper in turn and records where it first shows.
+sampling settings) would change some later frame of some conversation, and so would a prompt
+phase that skipped upstream's random draws: the scenario patches each of those leaks into the
+stepper in turn and records where it first shows.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ LEAKS = (
     "positions",
     "paused-rows-advanced",
     "token-cache",
+    "prompt-draws",
 )
 
 

@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from scenario6.facts.slots import SLOTS_HEADER
 from scenario6.protocol.messages import KIND_HEADER, Kind
+from scenario6.protocol.voices import DEFAULT_PERSONA
 from tests.personaplex.conftest import MAX_BACKLOG_S, SLOTS
 from tests.personaplex.talk import (
     FRAMES,
@@ -160,6 +161,30 @@ async def test_one_joins_while_the_others_still_have_a_backlog(batched: PersonaP
             await joining.wait_for(joining.handshake.is_set, HANDSHAKE_TIMEOUT_S)
             answered_so_far = [frames_out(talk) for talk in talks]
         assert all(count < len(backlog) / 2 for count in answered_so_far), answered_so_far
+
+
+async def test_a_long_persona_joins_beside_a_backlog_within_a_few_of_their_frames(
+    batched: PersonaPlexProcess,
+) -> None:
+    """Its prompt phase is over a hundred LM steps (the voice prompt, a 148-character persona,
+    the silences), and the others' backlog keeps a frame always due: the joining conversation
+    still takes many of those steps after each of their frames, so its handshake comes a few
+    of their frames later, not one frame per prompt step."""
+    backlog = encode_messages(sweep(20.0))  # 250 frames, sent at once
+    persona = urlencode({"voice_prompt": VOICES[2], "text_prompt": DEFAULT_PERSONA})
+    async with conversations([chat_url(batched, voice) for voice in VOICES[:2]]) as talks:
+        await live(talks)
+        for talk in talks:
+            for message in backlog:
+                await talk.ws.send(message)
+        first = talks[0]
+        await first.wait_for(lambda: frames_out(first) >= 10, 30)  # catching up now
+        before = frames_out(first)
+        async with conversation(f"{batched.url}?{persona}") as joining:
+            await joining.wait_for(joining.handshake.is_set, HANDSHAKE_TIMEOUT_S)
+            meanwhile = frames_out(first) - before
+        assert meanwhile < len(backlog) - 10, "the backlog lasted until the handshake"
+        assert meanwhile <= 40, f"{meanwhile:.0f} of their frames before its handshake"
 
 
 async def test_a_conversation_sending_faster_than_real_time_is_closed_alone(

@@ -83,6 +83,7 @@ def test_the_long_scenario_wraps_every_ring(scenario: dict[str, Any]) -> None:
     before its ring wrapped."""
     assert scenario["contexts"] == {"lm": [SHORT_LM_CONTEXT], "mimi": [SHORT_MIMI_CONTEXT]}
     assert all(len(frames) > SHORT_LM_CONTEXT for frames in scenario["alone"].values())
+    assert max(scenario["prompt_steps"].values()) > SHORT_LM_CONTEXT, "a prompt phase wraps"
     unwrapped = scenario["unwrapped"]
     assert unwrapped != scenario["alone"]["a"][: len(unwrapped)], "short contexts change it"
     occupancy = scenario["occupancy"]

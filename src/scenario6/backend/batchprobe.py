@@ -37,7 +37,7 @@ from typing import Any
 from scenario6.backend import probekit
 from scenario6.backend.batched.__main__ import MAX_SLOTS, choose_slots, warm_up
 from scenario6.backend.batched.rows import slot_bytes
-from scenario6.backend.batched.scheduler import prompt_deadline
+from scenario6.backend.batched.scheduler import PromptPace, prompt_budget, prompt_deadline
 from scenario6.backend.batched.stepper import Slot, Stepper
 from scenario6.backend.conventions import system_tags
 from scenario6.backend.probekit import (
@@ -123,30 +123,38 @@ class Batch:
 
         The live conversations' audio arrives every 80 ms, in step; as in the server's
         ``Scheduler``, a frame runs once its audio is there, except that the joining
-        conversation first gets one prompt step after each frame, and any time until the
-        next frame's audio is expected (``prompt_deadline``). The prompt phase is a
-        generator that stops *before* each LM step: the first call only reaches the first
-        step (it counts as setting up), each later call runs one step, the last one also
-        ends the phase.
+        conversation first gets its share of prompt steps after each frame: calls sized by
+        ``PromptPace`` to the time until the next frame's audio is expected
+        (``prompt_budget``), and one call of the least size when that time is gone.
         """
         models, stepper = self.models, self.stepper
         began = models.now()
         slot = stepper.join(str(self.prompts.voice), text_tokens, seed=len(self.live))
-        done = stepper.prompt(slot, 1)
+        phase = slot.prompt
+        assert phase is not None
         setup_ms = (models.now() - began) * 1000
-        steps: list[float] = []
+        calls: list[list[float]] = []  # [steps, ms, ms a due frame waited for it] per call
         ticks: list[float] = []
         late: list[float] = []  # how long each of the others' frames waited past its audio
         start = prompt_until = models.now()
         frames = 0
         owed = False
+        pace = PromptPace()
+        done = False
         while not done:
             now = models.now()
             due = start + frames * FRAME_S
-            if not self.live or now < due or owed or now < prompt_until:
+            budget = prompt_budget(due - now, owed, prompt_until, now, bool(self.live))
+            if budget is not None:
                 owed = False
-                done = stepper.prompt(slot, 1)
-                steps.append(round((models.now() - now) * 1000, 4))
+                taken = phase.taken
+                done = stepper.prompt(slot, pace.steps(budget))
+                ended = models.now()
+                pace.took(phase.taken - taken, ended - now)
+                held = max(0.0, ended - max(now, due)) if self.live else 0.0
+                calls.append(
+                    [phase.taken - taken, *(round(s * 1000, 4) for s in (ended - now, held))]
+                )
                 continue
             late.append(round((now - due) * 1000, 4))
             ticks.append(self.tick())
@@ -158,7 +166,7 @@ class Batch:
         return {
             "others": len(self.live) - 1,
             "setup_ms": round(setup_ms, 4),
-            "step_ms": steps,
+            "prompt_calls": calls,
             "others_tick_ms": ticks,
             "others_late_ms": late,
             "handshake_s": round(handshake_s, 4),

@@ -7,8 +7,9 @@ weights and the same prompt conditioning, with N conversation *slots* on one mod
   row per slot in batch-wide tensors, and steps every live row in one forward pass, each at its
   own position;
 - :mod:`.sampling` draws each slot's tokens from the slot's own random generator;
-- :mod:`.stepper` owns the slots: a joining slot's prompt phase runs upstream's own code at
-  batch size 1 between frames, then the slot joins the batch;
+- :mod:`.prompt` runs a joining slot's prompt phase, whose inputs are all known in advance,
+  tens of steps to a pass of its row;
+- :mod:`.stepper` owns the slots: a joining slot prompts between frames, then joins the batch;
 - :mod:`.scheduler` paces the frames and fits the joining slots' prompt steps between them;
 - :mod:`.conversation` holds one client's socket, codecs and waiting audio;
 - :mod:`.server` speaks the moshi protocol at ``/api/chat``.

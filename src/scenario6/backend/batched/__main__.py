@@ -27,7 +27,7 @@ from scenario6.backend.conventions import session_generator
 from scenario6.backend.drain import Drain, serve
 from scenario6.backend.metrics import metrics_port
 from scenario6.backend.moshi_main import prepare
-from scenario6.facts.contract import DRAIN_TIMEOUT_S
+from scenario6.backend.options import add_drain_timeout
 from scenario6.facts.names import BACKEND_PORT, METRICS_ENV
 from scenario6.facts.slots import AUTO, SLOTS_OPTION, Slots, SlotsError, parse_slots
 from scenario6.protocol.limits import MAX_BACKLOG_S
@@ -82,13 +82,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="end a conversation with more audio than this waiting for the model "
         f"(default {MAX_BACKLOG_S:g})",
     )
-    parser.add_argument(
-        "--drain-timeout-s",
-        type=float,
-        default=DRAIN_TIMEOUT_S,
-        help="on SIGTERM, how long live conversations may go on (new ones get 503) before "
-        f"they are closed and the server exits (default {DRAIN_TIMEOUT_S:g})",
-    )
+    add_drain_timeout(parser)
     parser.add_argument(
         "--metrics-port",
         type=int,

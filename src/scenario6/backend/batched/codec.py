@@ -30,6 +30,8 @@ from moshi.modules.transformer import StreamingMultiheadAttention
 
 from .attention import layers
 
+# Mimi's modules that encode (by top-level name); the others decode.
+ENCODING = ("encoder", "encoder_transformer", "downsample")
 # Each streaming module's tensor that carries context from one frame to the next.
 CARRIED = {
     RawStreamingConv1d: ("previous",),
@@ -52,6 +54,12 @@ class Codec:
             codes = mimi.encode(torch.zeros(1, 1, frame_size, device=device))
             mimi.decode(codes)
         self.states = dict(mimi.get_streaming_state())
+        # Every streaming module with its state here, found once: binding them by walking
+        # Mimi's module tree (set_streaming_state) costs milliseconds a frame.
+        self.bindings: list[tuple[Any, Any]] = []
+        mimi._apply_named_streaming(
+            lambda name, module: self.bindings.append((module, self.states[name]))
+        )
         # (module name, its state, attribute, the rows, a fresh row)
         self.carried: list[tuple[str, Any, str, torch.Tensor, torch.Tensor]] = []
         # Per convolution that pads with its input, the rows whose first frame is to come.
@@ -75,29 +83,36 @@ class Codec:
                         fresh += module.bias[:, None]
                     rows = fresh.expand(count, *shape).clone()
                     self.carried.append((name, state, attribute, rows, fresh))
+        self.parts = {
+            encoding: [c for c in self.carried if (c[0].split(".")[0] in ENCODING) == encoding]
+            for encoding in (True, False)
+        }
         self.encoder = _Transformer(mimi.encoder_transformer, count, device)
         self.decoder = _Transformer(mimi.decoder_transformer, count, device)
         mimi._stop_streaming()
 
     @contextlib.contextmanager
-    def _bound(self, n: int, moving: torch.Tensor) -> Any:
-        """Upstream's modules hold rows ``0..n-1``; afterwards the ``moving`` rows keep
-        what the call left."""
-        saved = self.mimi.get_streaming_state() if self.mimi.is_streaming else None
-        self.mimi.set_streaming_state(self.states)
-        for _, state, attribute, rows, _ in self.carried:
+    def _bound(self, n: int, moving: torch.Tensor, encoding: bool) -> Any:
+        """Upstream's modules that encode (or decode) hold rows ``0..n-1``; afterwards the
+        ``moving`` rows keep what the call left."""
+        saved = [module._streaming_state for module, _ in self.bindings]
+        _bind(self.bindings, [state for _, state in self.bindings])
+        part = self.parts[encoding]
+        for _, state, attribute, rows, _ in part:
             setattr(state, attribute, rows[:n])
         self.rows, self.moving = n, moving
         try:
             yield
-            for _, state, attribute, rows, _ in self.carried:
-                rows.index_copy_(0, moving, getattr(state, attribute).index_select(0, moving))
+            every = moving.shape[0] == n  # the usual frame: one copy per tensor
+            for _, state, attribute, rows, _ in part:
+                left = getattr(state, attribute)
+                if every:
+                    rows[:n].copy_(left)
+                else:
+                    rows.index_copy_(0, moving, left.index_select(0, moving))
         finally:
             self.rows = 0
-            if saved is not None:
-                self.mimi.set_streaming_state(saved)
-            else:
-                self.mimi._stop_streaming()
+            _bind(self.bindings, saved)
 
     def _pad(self, module: Any, args: tuple[torch.Tensor, ...]) -> None:
         """Before ``module`` runs in a batched call: the left context of the rows at their
@@ -116,7 +131,7 @@ class Codec:
         """Codes (``[n, K, 1]``) of ``pcm`` (``[n, 1, frame_size]``, row ``b`` of rows
         ``0..n-1``); only the ``moving`` rows' states advance."""
         mimi = self.mimi
-        with self._bound(pcm.shape[0], moving):
+        with self._bound(pcm.shape[0], moving, encoding=True):
             with mimi._context_for_encoder_decoder:
                 latent = mimi.encoder(pcm)
             latent = self.encoder.step(latent, moving)
@@ -127,7 +142,7 @@ class Codec:
         """PCM (``[n, 1, frame_size]``) of ``codes`` (``[n, K, 1]``); only the ``moving``
         rows' states advance."""
         mimi = self.mimi
-        with self._bound(codes.shape[0], moving):
+        with self._bound(codes.shape[0], moving, encoding=False):
             latent = mimi._to_encoder_framerate(mimi.decode_latent(codes))
             latent = self.decoder.step(latent, moving)
             with mimi._context_for_encoder_decoder:
@@ -150,6 +165,14 @@ class Codec:
             kept = tensor[a].clone()
             tensor[a].copy_(tensor[b])
             tensor[b].copy_(kept)
+
+
+def _bind(bindings: list[tuple[Any, Any]], states: list[Any]) -> None:
+    """Each module of ``bindings`` holds its state in ``states``. The state is a plain
+    attribute: set in the instance's dict, past nn.Module's __setattr__, which first looks
+    through the module's parameters, buffers and submodules."""
+    for (module, _), state in zip(bindings, states, strict=True):
+        module.__dict__["_streaming_state"] = state
 
 
 class _Transformer:

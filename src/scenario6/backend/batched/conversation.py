@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +41,8 @@ class Conversation:
     counter: Counter = field(default_factory=Counter)  # what counts it
     taken: int = 0  # frames of it the model has taken
     opened: float = field(default_factory=time.monotonic)  # when its socket opened
+    # Called when it gets its slot: from then on a drain lets it finish.
+    begun: Callable[[], None] = lambda: None
 
     def __post_init__(self) -> None:
         self.reader = sphn.OpusStreamReader(self.sample_rate)

@@ -141,6 +141,30 @@ class Rows:
                     state.offset_cpu += 1
         return x
 
+    def advance(self, row: int, embeddings: torch.Tensor) -> None:
+        """``row`` alone through ``embeddings.shape[1]`` steps whose inputs are all known
+        (``[1, T, dim]``, a prompt phase's), as few passes as its ring allows; the output is
+        not needed, only the keys and values the steps leave in the row's cache."""
+        counters = [s for s in self.states[row].values() if hasattr(s, "offset_cpu")]
+        capacity = self.caches[0].shape[3]
+        views = (
+            [cache[:, row : row + 1] for cache in self.caches],
+            [end[row : row + 1] for end in self.ends],
+            [position[row : row + 1] for position in self.positions],
+        )
+        done, total = 0, embeddings.shape[1]
+        while done < total:
+            # Keys written in one pass must not overwrite keys its earlier steps attend to,
+            # and the ring's key positions, computed from where the pass ends, must be the
+            # ones each step alone would see (they differ once a pass fills the ring): from
+            # there on, one step per pass.
+            steps = min(total - done, max(1, capacity - 1 - counters[0].offset_cpu))
+            layers(self.layers, embeddings[:, done : done + steps], *views, self.every[:1])
+            self.transformer_offset[row] += steps
+            for state in counters:
+                state.offset_cpu += steps
+            done += steps
+
 
 def _prefix(lm: Any, transformer: Any) -> str:
     """The name get_streaming_state() gives ``transformer`` (the LMGen's LM is ``lm_model``)."""

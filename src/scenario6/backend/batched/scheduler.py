@@ -3,11 +3,11 @@
 Every stepper call runs on one worker thread, so the event loop keeps serving sockets while
 the model computes. A *frame* runs when every live conversation has 80 ms of audio waiting, or
 when the oldest waiting audio is half a frame old (a client that paused must not hold the
-others back); between frames the idle time goes to joining conversations' prompt steps, one
-at a time. When frames run late, a frame is always due: then a joining conversation gets one
-step after every frame, and the time until the next frame's audio is expected
-(:func:`prompt_deadline`), so it reaches its handshake while the live conversations lose as
-little time as there is to lose.
+others back); between frames the idle time goes to joining conversations' prompt steps, in
+calls sized to the time left (:class:`PromptPace`). When frames run late, a frame is always
+due: then a joining conversation gets a call of a few steps after every frame, and the time
+until the next frame's audio is expected (:func:`prompt_deadline`), so it reaches its
+handshake while the live conversations lose as little time as there is to lose.
 """
 
 from __future__ import annotations
@@ -34,6 +34,12 @@ log = logging.getLogger("scenario6.batched")
 
 PATIENCE_S = FRAME_S / 2  # how long waiting audio may wait for the others' before a frame runs
 PROMPT_MARGIN_S = 0.005  # of a frame's slack, kept back for the scheduling itself
+# Prompt steps per call: at least this many after every frame, even a late one, so that a
+# join beside late frames still ends within seconds; at most that many, so that a frame
+# coming due waits for one short call at most.
+MIN_PROMPT_STEPS = 8
+MAX_PROMPT_STEPS = 64
+FIRST_STEP_S = 0.002  # a prompt step's cost until calls have been timed
 MAX_FAILURES = 3  # consecutive model errors before the server exits
 SILENT_TOKENS = (0, 3)  # the text stream's end-of-padding and padding: nothing to say
 T = TypeVar("T")
@@ -53,7 +59,8 @@ class Scheduler:
         self.leaving: list[Conversation] = []
         self.wake = asyncio.Event()
         self.prompt_until = 0.0  # joining conversations' share after the last frame
-        self.step_owed = False  # a joining conversation's one step after each frame
+        self.call_owed = False  # a joining conversation's share after each frame
+        self.pace = PromptPace()
         self.metrics = BackendMetrics(self.slots_used)
 
     def slots_used(self) -> tuple[int, int]:
@@ -102,12 +109,14 @@ class Scheduler:
         wait = self._frame_due()
         # When frames run late (a loaded machine, clients with a backlog) a frame is always
         # due; a joining conversation still gets its share after each frame.
-        if self.prompting and (wait > 0 or self.step_owed or time.monotonic() < self.prompt_until):
-            self.step_owed = False
-            await self._prompt(self.prompting[0])
+        now = time.monotonic()
+        budget = prompt_budget(wait, self.call_owed, self.prompt_until, now, bool(self.live))
+        if self.prompting and budget is not None:
+            self.call_owed = False
+            await self._prompt(self.prompting[0], self.pace.steps(budget))
         elif wait <= 0:
             self.prompt_until = prompt_deadline(await self._frame())
-            self.step_owed = True
+            self.call_owed = True
         else:
             self.wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):  # TimeoutError from Python 3.11 on
@@ -128,6 +137,9 @@ class Scheduler:
     async def _join(self) -> None:
         while self.waiting and self.stepper.free:
             conversation = self.waiting.popleft()
+            if conversation.ws.closed:  # sent away by a drain, or gone: its slot stays free
+                continue
+            conversation.begun()
             try:
                 conversation.slot = await self._model(self._start, conversation)
             except Exception:  # its voice file, say: this conversation alone ends
@@ -144,9 +156,14 @@ class Scheduler:
             sampling=conversation.sampling,
         )
 
-    async def _prompt(self, conversation: Conversation) -> None:
+    async def _prompt(self, conversation: Conversation, steps: int) -> None:
         assert conversation.slot is not None
-        if not await self._model(self.stepper.prompt, conversation.slot, 1):
+        phase, began = conversation.slot.prompt, time.monotonic()
+        assert phase is not None
+        taken = phase.taken
+        done = await self._model(self.stepper.prompt, conversation.slot, steps)
+        self.pace.took(phase.taken - taken, time.monotonic() - began)
+        if not done:
             return
         self.prompting.remove(conversation)
         conversation.live = True
@@ -201,3 +218,36 @@ def prompt_deadline(arrived: float) -> float:
     frame's audio is expected. Frames that run late leave none of it; one step runs after each
     frame in any case, or a full batch would never let anyone in."""
     return arrived + FRAME_S - PROMPT_MARGIN_S
+
+
+def prompt_budget(wait: float, owed: bool, until: float, now: float, live: bool) -> float | None:
+    """Seconds the joining conversations' prompt steps may take now (``inf`` while no
+    conversation is ``live``), or None when a frame runs first. ``wait``: seconds until the
+    next frame is due (``Scheduler._frame_due``: ``inf`` while no audio waits); ``until``: the
+    last frame's :func:`prompt_deadline`, when the next frame's audio is expected; ``owed``: no
+    prompt call has run since the last frame, which gets a call of the least size in any case.
+    """
+    if not live:
+        return float("inf")
+    left = until - now if wait == float("inf") else max(wait, until - now)
+    if left > 0:
+        return left
+    # Late audio (nothing waits) or a frame always due (a backlog): a call of the least size.
+    return 0.0 if owed or wait > 0 else None
+
+
+class PromptPace:
+    """How many prompt steps fit in a budget, from what the calls so far cost per step."""
+
+    def __init__(self) -> None:
+        self.step_s = FIRST_STEP_S
+
+    def steps(self, budget_s: float) -> int:
+        if budget_s == float("inf"):
+            return MAX_PROMPT_STEPS
+        return max(MIN_PROMPT_STEPS, min(MAX_PROMPT_STEPS, int(budget_s / self.step_s)))
+
+    def took(self, steps: int, seconds: float) -> None:
+        """A call of ``steps`` steps took ``seconds``: the estimate moves halfway there."""
+        if steps:
+            self.step_s = (self.step_s + seconds / steps) / 2

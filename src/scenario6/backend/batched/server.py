@@ -96,8 +96,10 @@ class ChatServer:
             sampling=sampling,
             sample_rate=self.sample_rate,
             frame_size=self.scheduler.frame_size,
+            begun=lambda: self.drain.begun(ws),
         )
-        with self.drain.hold(ws):
+        # Waiting for a slot until the scheduler gives it one: a drain sends it away.
+        with self.drain.hold(ws), self.drain.waiting(ws):
             await self._converse(conversation)
         return ws
 

@@ -1,14 +1,19 @@
-"""N conversation slots on one PersonaPlex model: prompt phases one slot at a time, frames
-for every live slot in one batched pass.
+"""N conversation slots on one PersonaPlex model: prompt phases many steps to a pass of the
+joining slot's row, frames for every live slot in one batched pass.
 
 A slot's *prompt phase* (voice prompt, silence, persona, silence: tens to hundreds of steps)
-runs upstream's own LMGen code at batch size 1 with the slot's state swapped in, a few steps
-at a time between frames, so the live conversations keep real time while someone joins. A
-*frame* (:meth:`Stepper.frame`) then steps every live slot that received 80 ms of audio: Mimi
+forces every token, so its steps' inputs are known in advance: :class:`.prompt.Phase` keeps
+the slot's token cache with upstream's own bookkeeping and runs tens of steps through the
+slot's row in one pass, between frames, so the live conversations keep real time while
+someone joins.
+
+A *frame* (:meth:`Stepper.frame`) then steps every live slot that received 80 ms of audio: Mimi
 encodes all slots' audio in one call, each row with its own codec state (:class:`.codec.Codec`),
-the temporal transformer steps all rows at once (:class:`.rows.Rows`), the depth transformer
-samples all slots' audio tokens together, each from its own generator, and Mimi decodes all
-answers in one call.
+the token caches are read and written for all rows at once (:class:`.tokens.Tokens`), the
+temporal transformer steps all rows at once (:class:`.rows.Rows`), the depth transformer
+(:class:`.depth.Depth`) samples all slots' audio tokens together, each with the noise its own
+generator drew for the frame (:class:`.sampling.Draws`), and Mimi decodes all answers in one
+call.
 
 Nothing of one slot reaches another: every stateful piece (KV cache row, positions, token
 cache, Mimi state, random generator) belongs to one slot, and a slot is reset to a fresh
@@ -18,7 +23,6 @@ state (the token cache included, which upstream leaves as it was) before it is r
 from __future__ import annotations
 
 import contextlib
-import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -26,8 +30,11 @@ from typing import Any
 import torch
 
 from .codec import Codec
+from .depth import Depth
+from .prompt import Phase, phase_inputs
 from .rows import LMGEN_STATE, Rows
-from .sampling import UPSTREAM, Sampling, sample_rows
+from .sampling import UPSTREAM, Draws, Sampling
+from .tokens import USER_CODEBOOKS, Tokens
 
 # What upstream keeps on its LMGen instance for the one conversation it holds.
 PER_SLOT_ATTRIBUTES = (
@@ -55,7 +62,7 @@ class Slot:
     live: bool = False
     sampling: Sampling = UPSTREAM
     attributes: dict[str, Any] = field(default_factory=dict)
-    prompt: Iterator[None] | None = None
+    prompt: Phase | None = None
 
     @property
     def busy(self) -> bool:
@@ -84,6 +91,8 @@ class Stepper:
         self.device = self.lm.device
         self.rows = Rows(lm_gen, slots)
         self.codec = Codec(mimi, slots, int(mimi.sample_rate / mimi.frame_rate))
+        self.depth = Depth(self.lm, self.lm.dep_q - USER_CODEBOOKS)
+        self.tokens = Tokens(lm_gen, slots)
         self.slots: list[Slot] = []
         self.owners: list[Slot | None] = [None] * slots  # row → slot
         self.live = 0  # rows 0..live-1 hold the live slots
@@ -147,33 +156,27 @@ class Stepper:
                 else:
                     self.lm_gen.load_voice_prompt(voice_prompt)
                 self.lm_gen.text_prompt_tokens = list(text_tokens or [])
+                inputs = phase_inputs(self.lm_gen, self.mimi)
+                slot.prompt = Phase(self.lm_gen, self.rows, inputs, slot.generator, sampling)
         except BaseException:
             self.leave(slot)  # an unreadable voice file must not keep the slot
             raise
-        gen = self.lm_gen
-        slot.prompt = itertools.chain(
-            gen._step_voice_prompt_core(self.mimi),
-            gen._step_audio_silence_core(),
-            gen._step_text_prompt_core(),
-            gen._step_audio_silence_core(),
-        )
         return slot
 
     def prompt(self, slot: Slot, steps: int) -> bool:
-        """Up to ``steps`` more steps of ``slot``'s prompt phase; True once it is complete
-        and the slot is live."""
+        """Up to ``steps`` more steps of ``slot``'s prompt phase, in one pass of its row where
+        they fit; True once it is complete and the slot is live."""
         assert slot.busy and not slot.live and slot.prompt is not None
-        # Upstream prints its progress on stdout.
-        with self._bound(slot), torch.no_grad(), contextlib.redirect_stdout(None):
-            for _ in range(steps):
-                if next(slot.prompt, StopIteration) is StopIteration:
-                    break
-            else:
-                return False
-            self.mimi.reset_streaming()  # it encoded the voice prompt, as upstream's does
+        if slot.attributes.get("voice_prompt_audio") is not None:
+            self.mimi.set_streaming_state(slot.mimi_state)  # it encodes the voice as it goes
+        with torch.no_grad():
+            done = slot.prompt.advance(slot.row, slot.gen_state, steps)
+        if not done:
+            return False
         slot.prompt = None
         self.codec.reset(slot.row)
         self._move(slot, self.live)
+        self.tokens.load(slot.row, slot.gen_state)
         self.live += 1
         slot.live = True
         return True
@@ -198,6 +201,7 @@ class Stepper:
         other = self.owners[row]
         self.rows.swap(slot.row, row)
         self.codec.swap(slot.row, row)
+        self.tokens.swap(slot.row, row)
         self.owners[slot.row], self.owners[row] = other, slot
         if other is not None:
             other.row = slot.row
@@ -215,116 +219,52 @@ class Stepper:
         stepping = [slot for slot in live if slot is not None and slot in audio]
         if not stepping:
             return {}
-        lm, gen = self.lm, self.lm_gen
+        lm = self.lm
         n = self.live
         moving = self.rows.index([slot.row for slot in stepping])
         silence = torch.zeros_like(next(iter(audio.values())))
         pcm = torch.cat([audio.get(slot, silence) if slot else silence for slot in live])
         codes = self.codec.encode(pcm, moving)
         assert codes.shape[-1] == 1, "one frame of audio is one step"
-        prepared: dict[Slot, tuple[Any, ...]] = {}
-        for slot in stepping:
-            gen._streaming_state = slot.gen_state
-            step = gen.prepare_step_input(input_tokens=codes[slot.row : slot.row + 1])
-            assert step is not None, "a live slot is past its first step"
-            prepared[slot] = step
-        idle = lm._get_initial_token()
-        inputs = torch.cat([prepared[s][0] if s in prepared else idle for s in live])
-        hidden = self.rows.step(lm.embed_codes(inputs), [slot.row for slot in stepping])
+        step = self.tokens.prepare(codes, moving)
+        hidden = self.rows.step(lm.embed_codes(step.inputs), [slot.row for slot in stepping])
         if lm.out_norm:
             hidden = lm.out_norm(hidden)
-        hidden = hidden.index_select(0, moving)
+        if len(stepping) < n:
+            hidden = hidden.index_select(0, moving)
         text_logits = lm.text_linear(hidden)
-        generators = [slot.generator for slot in stepping]
-        sampled = [slot.sampling.use_sampling for slot in stepping]
-        text = sample_rows(
-            text_logits[:, 0],
-            [(s.sampling.temp_text, s.sampling.top_k_text) for s in stepping],
-            generators,
-            sampled,
+        draws = Draws(
+            [slot.sampling for slot in stepping],
+            [slot.generator for slot in stepping],
+            lm.dep_q,
+            lm.text_card,
+            lm.card,
+            self.device,
         )
-        provided = torch.cat([prepared[s][1] for s in stepping])
-        target = torch.cat([prepared[s][2] for s in stepping])
-        text = torch.where(provided[:, 0, 0], target[:, 0, 0], text)
-        audio_tokens = self._depth(text, hidden, target, provided, stepping, generators, sampled)
-        done = {
-            slot: self._commit(slot, prepared[slot], text, audio_tokens, index)
-            for index, slot in enumerate(stepping)
+        text = draws.text(text_logits[:, 0])
+        text = torch.where(step.provided[:, 0], step.target[:, 0], text)
+        known = step.target[:, lm.audio_offset :]
+        forced = step.provided[:, lm.audio_offset :]
+        audio_tokens = self.depth.run(text, hidden, known, forced, draws)
+        return self._decode(
+            n, stepping, moving, self.tokens.commit(step, moving, text, audio_tokens)
+        )
+
+    def _decode(
+        self, n: int, stepping: list[Slot], moving: torch.Tensor, tokens: torch.Tensor
+    ) -> dict[Slot, Output]:
+        """Every stepping slot's answer to its completed step (``tokens``, ``[m, K]``): the
+        audio of all of them decodes in one call, and their text tokens reach the host in
+        one copy."""
+        audio = tokens[:, 1:9, None]
+        if len(stepping) < n:
+            audio = audio.new_zeros(n, *audio.shape[1:]).index_copy_(0, moving, audio)
+        pcm = self.codec.decode(audio, moving)
+        texts = tokens[:, 0].tolist()
+        return {
+            slot: Output(pcm[slot.row : slot.row + 1], text, tokens[index : index + 1, :, None])
+            for index, (slot, text) in enumerate(zip(stepping, texts, strict=True))
         }
-        gen._streaming_state = None
-        return self._decode(n, done)
-
-    def _depth(
-        self,
-        text: torch.Tensor,
-        hidden: torch.Tensor,
-        target: torch.Tensor,
-        provided: torch.Tensor,
-        stepping: list[Slot],
-        generators: list[torch.Generator],
-        sampled: list[bool],
-    ) -> torch.Tensor:
-        """The depth transformer for all stepping slots at once: ``[n, dep_q]`` audio tokens,
-        teacher-forced where the slot's token is already known (the user's stream)."""
-        lm = self.lm
-        known = target[:, lm.audio_offset :, 0]
-        forced = provided[:, lm.audio_offset :, 0]
-        settings = [(s.sampling.temp, s.sampling.top_k) for s in stepping]
-        previous = text
-        tokens = []
-        with lm.depformer.streaming(len(stepping)):
-            for codebook in range(lm.dep_q):
-                logits = lm.forward_depformer(codebook, previous[:, None, None], hidden)
-                drawn = sample_rows(logits[:, 0, 0], settings, generators, sampled)
-                previous = torch.where(forced[:, codebook], known[:, codebook], drawn)
-                tokens.append(drawn)
-        return torch.stack(tokens, dim=1)
-
-    def _commit(
-        self,
-        slot: Slot,
-        prepared: tuple[Any, ...],
-        text: torch.Tensor,
-        audio_tokens: torch.Tensor,
-        index: int,
-    ) -> torch.Tensor | None:
-        """The slot's sampled tokens into its token cache, and the delayed step that is
-        complete now: upstream's bookkeeping after its depth transformer, for one slot."""
-        _, _, _, model_input_position, target_position = prepared
-        state, lm, gen = slot.gen_state, self.lm, self.lm_gen
-        state.provided[:, :, model_input_position] = False
-        given = state.provided[:, :, target_position]
-        cache = state.cache[:, :, target_position]
-        cache[:, 0] = torch.where(~given[:, 0], text[index], cache[:, 0])
-        audio = slice(1, lm.dep_q + 1)
-        cache[:, audio] = torch.where(~given[:, audio], audio_tokens[index], cache[:, audio])
-        if state.offset <= gen.max_delay:
-            state.offset += 1
-            return None
-        width = state.cache.shape[2]
-        delays = gen.delays_cuda[: lm.dep_q + 1]
-        position = ((state.offset - gen.max_delay + delays) % width).view(1, -1, 1)
-        state.offset += 1
-        return state.cache.gather(dim=2, index=position)
-
-    def _decode(self, n: int, done: dict[Slot, torch.Tensor | None]) -> dict[Slot, Output]:
-        """Every slot's answer: the slots whose delayed step is complete decode in one call,
-        and their text tokens reach the host in one copy."""
-        outputs = {
-            slot: Output(None, None, None) for slot, tokens in done.items() if tokens is None
-        }
-        ready = {slot: tokens for slot, tokens in done.items() if tokens is not None}
-        if not ready:
-            return outputs
-        rows = [slot.row for slot in ready]
-        moving = self.rows.index(rows)
-        audio = torch.cat([tokens[:, 1:9] for tokens in ready.values()])
-        codes = audio.new_zeros(n, *audio.shape[1:]).index_copy_(0, moving, audio)
-        pcm = self.codec.decode(codes, moving)
-        texts = torch.cat([tokens[:, 0, 0] for tokens in ready.values()]).tolist()
-        for (slot, tokens), text in zip(ready.items(), texts, strict=True):
-            outputs[slot] = Output(pcm[slot.row : slot.row + 1], int(text), tokens)
-        return outputs
 
     # -- state swapping ------------------------------------------------------------------
 
