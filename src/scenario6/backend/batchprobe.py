@@ -35,10 +35,11 @@ from pathlib import Path
 from typing import Any
 
 from scenario6.backend import probekit
-from scenario6.backend.batched.__main__ import MAX_SLOTS, choose_slots, warm_up
+from scenario6.backend.batched.__main__ import MAX_SLOTS, choose_slots
 from scenario6.backend.batched.rows import slot_bytes
 from scenario6.backend.batched.scheduler import PromptPace, prompt_budget, prompt_deadline
 from scenario6.backend.batched.stepper import Slot, Stepper
+from scenario6.backend.batched.warmup import keep_kernels, warm_up
 from scenario6.backend.conventions import system_tags
 from scenario6.backend.probekit import (
     BATCH_FRAMES,
@@ -255,6 +256,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    keep_kernels(max(args.levels))  # as the server does for its slots
     return probekit.main(lambda: measure(args))
 
 

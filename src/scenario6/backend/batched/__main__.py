@@ -13,7 +13,6 @@ import asyncio
 import logging
 import sys
 import tarfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +35,13 @@ from .rows import slot_bytes
 from .scheduler import Scheduler
 from .server import ChatServer
 from .stepper import Stepper
+from .warmup import keep_kernels, warm_up
 
 log = logging.getLogger("scenario6.batched")
 
 CPU_SLOTS = 4  # "auto" without a GPU: a small model for tests and demonstrations
 MAX_SLOTS = 64  # what auto chooses at most
 HEADROOM = 0.85  # of the free GPU memory, for activations and the allocator's slack
-WARM_UP_FRAMES = 4  # as upstream's server does after loading
 
 
 def slots_argument(value: str) -> Slots:
@@ -144,42 +143,19 @@ def load(args: argparse.Namespace) -> tuple[ChatServer, int]:
     return server, slots
 
 
-def warm_up(stepper: Stepper, voices: Path, frame_size: int) -> float:
-    """Every slot through a prompt phase and every batch size through frames, so that no
-    live frame is the first to select kernels, allocate or compile for its batch size or its
-    rows; the seconds it took (0 without a ``.pt`` voice to warm up with)."""
-    voice = next((p for p in sorted(voices.glob("*.pt"))), None)
-    if voice is None:
-        return 0.0
-    began = time.perf_counter()
-    with torch.no_grad():
-        slots = [stepper.join(str(voice), [], seed=n) for n in range(len(stepper.slots))]
-        for slot in slots:
-            while not stepper.prompt(slot, 64):
-                pass
-        silence = torch.zeros(1, 1, frame_size, device=stepper.device)
-        # From all slots live down to one: each size runs its frames, the first of which
-        # (a slot's delays still filling) decode nothing and the later ones decode.
-        while slots:
-            for _ in range(WARM_UP_FRAMES):
-                stepper.frame(dict.fromkeys(slots, silence))
-            stepper.leave(slots.pop())
-    seconds = time.perf_counter() - began
-    log.info(
-        "warm-up: %d slots and batch sizes 1 to %d in %.1f s",
-        len(stepper.slots),
-        len(stepper.slots),
-        seconds,
-    )
-    return seconds
+def start(args: argparse.Namespace) -> tuple[ChatServer, int]:
+    """The server, loaded and warmed up, and how many conversations it holds."""
+    prepare()
+    # Before the model loads: a CPU's kernels are built from its first convolution on.
+    keep_kernels(args.slots if isinstance(args.slots, int) else MAX_SLOTS)
+    return load(args)
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     args = parse(argv)
-    prepare()
     metrics = args.metrics_port if args.metrics_port is not None else metrics_port()
-    server, slots = load(args)
+    server, slots = start(args)
     ssl_context = create_ssl_context(args.ssl)[0] if args.ssl else None
     if metrics:
         # Every interface, as the chat port: Prometheus scrapes from the deployment's network.
