@@ -20,13 +20,14 @@ from collections.abc import AsyncIterator
 import httpx
 import redis
 
+from scenario6.backend.loopback_settings import LoopbackSettings
 from scenario6.bench.harness import free_port
 from scenario6.frontend.proxy import closes
 from scenario6.frontend.proxy.shared import PREFIX
 from tests.access.test_cookie_lifetime import CODES, config, sign_in
 from tests.support.audio import encode_messages, sweep
 from tests.support.client import Conversation, conversation
-from tests.support.redis import redis_server
+from tests.support.redis import RedisServer, redis_server
 from tests.support.replicas import LEASE_TTL_S, replicas
 from tests.support.servers import (
     HOST,
@@ -76,7 +77,12 @@ def _ready(port: int) -> tuple[int, dict[str, object]]:
         return refused.code, json.loads(refused.read())
 
 
-async def test_queue_positions_agree_acrossreplicas() -> None:
+@contextlib.asynccontextmanager
+async def _one_talking() -> AsyncIterator[
+    tuple[RedisServer, contextlib.AsyncExitStack, list[int], Conversation]
+]:
+    """Three replicas in front of one loopback backend, busy with a conversation through
+    the first: more conversations entered on the stack wait in line."""
     with redis_server() as store:
         async with loopback_server() as backend:
             with replicas(store, backend.url) as frontends:
@@ -84,19 +90,24 @@ async def test_queue_positions_agree_acrossreplicas() -> None:
                 async with contextlib.AsyncExitStack() as stack:
                     live = await stack.enter_async_context(conversation(_chat_url(ports[0])))
                     await live.wait_for(live.handshake.is_set)
-                    waiting = []
-                    for port in (ports[1], ports[2], ports[0]):
-                        talk = await stack.enter_async_context(conversation(_chat_url(port)))
-                        await talk.wait_for(lambda t=talk: _position(t))  # type: ignore[misc]
-                        waiting.append(talk)
-                    assert [_position(t) for t in waiting] == [1, 2, 3]
-                    await live.ws.close()
-                    # The head of the line, on another replica, gets the slot; the rest move up.
-                    first, second, third = waiting
-                    await first.wait_for(first.handshake.is_set)
-                    await second.wait_for(lambda: _position(second) == 1)
-                    await third.wait_for(lambda: _position(third) == 2)
-                    assert not second.handshake.is_set() and not third.handshake.is_set()
+                    yield store, stack, ports, live
+
+
+async def test_queue_positions_agree_acrossreplicas() -> None:
+    async with _one_talking() as (_, stack, ports, live):
+        waiting = []
+        for port in (ports[1], ports[2], ports[0]):
+            talk = await stack.enter_async_context(conversation(_chat_url(port)))
+            await talk.wait_for(lambda t=talk: _position(t))  # type: ignore[misc]
+            waiting.append(talk)
+        assert [_position(t) for t in waiting] == [1, 2, 3]
+        await live.ws.close()
+        # The head of the line, on another replica, gets the slot; the rest move up.
+        first, second, third = waiting
+        await first.wait_for(first.handshake.is_set)
+        await second.wait_for(lambda: _position(second) == 1)
+        await third.wait_for(lambda: _position(third) == 2)
+        assert not second.handshake.is_set() and not third.handshake.is_set()
 
 
 async def test_a_client_that_leaves_the_line_leaves_nothing_in_redis() -> None:
@@ -141,6 +152,34 @@ async def test_a_killed_replica_loses_only_its_sessions_and_its_slots_serve_the_
                     assert await kept.echoed(AUDIO)
 
 
+async def test_a_replica_new_to_a_backend_of_several_slots_books_what_the_others_learned() -> None:
+    # The backend holds 3; each replica is configured for 1 until a session there tells it.
+    async with loopback_server(LoopbackSettings(prompt_ms=200, delay_ms=0, slots=3)) as backend:
+        with redis_server() as store, replicas(store, backend.url) as frontends:
+            (_, first_port), (_, new_port), _ = frontends
+            async with conversation(_chat_url(first_port)) as first:
+                await first.wait_for(first.handshake.is_set)
+                # The second replica never had a session there: one slot held, two free.
+                async with conversation(_chat_url(new_port)) as second:
+                    await second.wait_for(second.handshake.is_set)
+                    assert _position(second) is None, "it waited while two slots were free"
+                    assert await second.echoed(AUDIO)
+
+
+async def test_clients_in_line_keep_their_places_when_redis_loses_its_keys() -> None:
+    async with _one_talking() as (store, stack, ports, live):
+        before = await stack.enter_async_context(conversation(_chat_url(ports[1])))
+        await before.wait_for(lambda: _position(before) == 1)
+        redis.Redis.from_url(store.url).flushall()
+        after = await stack.enter_async_context(conversation(_chat_url(ports[2])))
+        # The one in line before the loss stays ahead of the one who came after.
+        await after.wait_for(lambda: _position(after) == 2)
+        await live.ws.close()
+        await before.wait_for(before.handshake.is_set)
+        await after.wait_for(lambda: _position(after) == 1)
+        assert not after.handshake.is_set()
+
+
 async def test_the_sessions_per_client_limit_holds_acrossreplicas() -> None:
     with redis_server() as store:
         async with loopback_server() as one, loopback_server() as two:
@@ -154,6 +193,29 @@ async def test_the_sessions_per_client_limit_holds_acrossreplicas() -> None:
                 # Its session over, the client may start one on any replica.
                 async with conversation(_chat_url(ports[2])) as later:
                     await later.wait_for(later.handshake.is_set)
+
+
+async def test_the_sessions_per_client_limit_holds_when_redis_loses_its_keys() -> None:
+    with redis_server() as store:
+        async with loopback_server() as one, loopback_server() as two:
+            with replicas(store, one.url, two.url, MAX_SESSIONS_PER_CLIENT="2") as frontends:
+                ports = [port for _, port in frontends]
+                async with (
+                    conversation(_chat_url(ports[0])) as first,
+                    conversation(_chat_url(ports[1])) as second,
+                ):
+                    await first.wait_for(first.handshake.is_set)
+                    await second.wait_for(second.handshake.is_set)
+                    redis.Redis.from_url(store.url).flushall()
+                    # Asked before the replicas wrote the two sessions back, and after.
+                    async with (
+                        conversation(_chat_url(ports[2])) as third,
+                        conversation(_chat_url(ports[0])) as fourth,
+                    ):
+                        for extra in (third, fourth):
+                            await extra.wait_for(extra.closed.is_set)
+                            assert extra.close_code == closes.TOO_MANY_SESSIONS
+                    assert await first.echoed(AUDIO) and await second.echoed(AUDIO)
 
 
 async def test_a_sign_out_on_one_replica_holds_on_every_replica() -> None:

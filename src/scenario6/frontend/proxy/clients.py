@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -9,12 +10,18 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from . import closes
+from . import closes, fence
 from .closes import Close
 from .downstream import SessionEnd
 
-# KEYS: the client's sessions (a sorted set by expiry); ARGV: session id, limit, TTL (ms).
-_ADMIT = """
+# KEYS: the client's sessions (a sorted set by expiry), then the fence's two keys; ARGV:
+# session id, limit, TTL (ms). Returns 1 admitted, 0 over the limit, -1 ask again later.
+_ADMIT = (
+    fence.lua(2, 3)
+    + """
+if paused then
+  return -1
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -25,6 +32,9 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 """
+)
+# How often a client waiting out the fence asks again.
+_FENCE_POLL_S = 0.2
 
 UNREACHABLE = Close(closes.SHARED_STATE_UNREACHABLE, "shared state unreachable")
 
@@ -63,7 +73,8 @@ class SharedClientSessions(ClientSessions):
 
     Each session is a member of its client's sorted set, scored by when it expires: the
     replica renews it (``held``) while the session lives, so a killed replica's sessions stop
-    counting within the lease TTL.
+    counting within the lease TTL. After Redis came back empty, a client is admitted once
+    the fence is over (:mod:`.fence`), when every replica has written its sessions back.
     """
 
     def __init__(
@@ -92,10 +103,14 @@ class SharedClientSessions(ClientSessions):
 
     async def admit(self, client: str) -> bool:
         session = uuid.uuid4().hex
+        keys = [self.key(client), *(self._prefix + name for name in fence.NAMES)]
         try:
-            admitted = await self._admit(
-                keys=[self.key(client)], args=[session, self.limit, self._ttl_ms]
-            )
+            while True:
+                admitted = await self._admit(keys=keys, args=[session, self.limit, self._ttl_ms])
+                if admitted >= 0:
+                    break
+                # Redis came back empty: the client's count is whole again within a lease TTL.
+                await asyncio.sleep(_FENCE_POLL_S)
         except RedisError as exc:
             raise SessionEnd(UNREACHABLE) from exc
         if admitted:

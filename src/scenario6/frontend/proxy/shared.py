@@ -4,12 +4,17 @@ count of every backend's slots.
 A slot is a lease: a member of the backend's sorted set, scored by when it expires. The
 replica that holds it renews it while the session lives; a replica killed outright stops
 renewing, and its slots free themselves within ``REDIS_LEASE_TTL_S``. The queue is one
-sorted set by ticket (enqueue order); a waiter's place is its rank, and its replica keeps
-it in line by polling. One Lua script books a slot, so two replicas never take the same one.
+sorted set by ticket (when it joined, by Redis's clock); a waiter's place is its rank, and
+its replica keeps it in line by polling. One Lua script books a slot, so two replicas never
+take the same one.
+A backend's slot count, learned by whichever replica last opened a session on it, is shared
+too: a replica that has not had a session there yet (just started, say) books by it rather
+than by its configured count, which would leave it waiting while the slots it cannot see
+are free and the other replicas' later callers pass it.
 
 A Redis that comes back empty (restarted without persistence) has lost the leases of the
-conversations still running: for one lease TTL after such a start nobody books anything,
-which gives every replica time to write its leases back.
+conversations still running: for one lease TTL after such a start nobody books anything
+(:mod:`.fence`), which gives every replica time to write its leases back.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable
+from typing import TYPE_CHECKING
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -26,9 +32,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from ..settings import FrontendSettings
+from . import fence
 from .clients import UNREACHABLE, SharedClientSessions
 from .downstream import SessionEnd
 from .pool import Backend, BackendPool, Waiter
+
+if TYPE_CHECKING:
+    from .advertisement import Advertisement
 
 log = logging.getLogger("scenario6.frontend.shared")
 PREFIX = "scenario6:"  # of every key the frontends keep in Redis
@@ -46,18 +56,19 @@ _CONNECTIONS = 100
 # which would double the wait. A script run twice errs on the safe side: a try or a lease
 # counted twice, until its TTL.
 _RETRY = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
+# How long the learned slot counts outlive the last session opened on any backend.
+_LEARNED_TTL_MS = 24 * 3600 * 1000
 
-# KEYS: queue, queue expiries, "booted" marker, fence, then one lease set per backend.
-# ARGV: waiter id, ticket, lease TTL (ms), then per backend its slots and 1 if usable.
-# Returns {backend's 1-based index, 0} when booked, else {0, place in line}.
-_BOOK = """
+# KEYS: queue, queue expiries, "booted" marker, fence, learned slot counts, then one lease
+# set per backend. ARGV: waiter id, ticket, lease TTL (ms), then per backend its slots as
+# this replica knows them, 1 if usable, and its field in the learned counts.
+# Returns {backend's 1-based index, 0, its slots} when booked, else {0, place in line, 0}.
+_BOOK = (
+    fence.lua(3, 4)
+    + """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[3])
-if redis.call('EXISTS', KEYS[3]) == 0 then
-  redis.call('SET', KEYS[3], '1')
-  redis.call('SET', KEYS[4], '1', 'PX', ttl)
-end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
   redis.call('ZREM', KEYS[1], id)
 end
@@ -65,29 +76,31 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
 local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
-if redis.call('EXISTS', KEYS[4]) == 1 then
-  return {0, rank + 1}
+if paused then
+  return {0, rank + 1, 0}
 end
-local free, best, fewest = 0, nil, nil
-for i = 5, #KEYS do
+local free, best, fewest, held = 0, nil, nil, 0
+for i = 6, #KEYS do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
   local active = redis.call('ZCARD', KEYS[i])
-  local slots = tonumber(ARGV[2 + (i - 4) * 2])
+  local at = 1 + (i - 5) * 3
+  local slots = tonumber(redis.call('HGET', KEYS[5], ARGV[at + 2]) or ARGV[at])
   if active < slots then
     free = free + slots - active
-    if ARGV[3 + (i - 4) * 2] == '1' and (best == nil or active < fewest) then
-      best, fewest = i, active
+    if ARGV[at + 1] == '1' and (best == nil or active < fewest) then
+      best, fewest, held = i, active, slots
     end
   end
 end
 if best == nil or rank >= free then
-  return {0, rank + 1}
+  return {0, rank + 1, 0}
 end
 redis.call('ZADD', KEYS[best], now + ttl, ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-return {best - 4, 0}
+return {best - 5, 0, held}
 """
+)
 
 # KEYS: the sorted set of each held lease (a backend's slots, a client's sessions); ARGV:
 # lease TTL (ms), then the lease ids. Writes a lease back if Redis lost it.
@@ -106,15 +119,19 @@ def _key(name: str) -> str:
     return PREFIX + name
 
 
+def _field(backend: Backend) -> str:
+    return f"{backend.url.url}|{backend.address or ''}"
+
+
 def _lease_key(backend: Backend) -> str:
-    return _key(f"slots:{backend.url.url}|{backend.address or ''}")
+    return _key(f"slots:{_field(backend)}")
 
 
 class SharedPool(BackendPool):
     """A ``BackendPool`` whose queue and slot counts live in Redis (``REDIS_URL``).
 
-    Backends' kinds, learned slot counts and recent failures stay per replica: each
-    learns them from its own sessions.
+    Backends' kinds and recent failures stay per replica: each learns them from its own
+    sessions. Their slot counts are shared (``learned-slots``).
     """
 
     def __init__(self, settings: FrontendSettings) -> None:
@@ -166,9 +183,13 @@ class SharedPool(BackendPool):
     async def enqueue(self, avoid: frozenset[Backend] = frozenset()) -> Waiter:
         waiter = Waiter(avoid=avoid)
         try:
-            ticket = int(await self._redis.incr(_key("tickets")))
+            # Redis's clock in microseconds, not a counter: a counter lost with Redis's keys
+            # would start again below the tickets of clients still in line, and newcomers
+            # would pass them.
+            seconds, microseconds = await self._redis.time()
         except RedisError as exc:
             raise self._down(exc) from exc
+        ticket = int(seconds) * 1_000_000 + int(microseconds)
         # A client a backend failed had reached the head of the line: it goes back there.
         waiter.ticket = -ticket if avoid else ticket
         await self._try(waiter)
@@ -198,6 +219,14 @@ class SharedPool(BackendPool):
             self._chore(self._redis.zrem(_lease_key(backend), leases.pop()))
         super().release(backend, failed)
 
+    def learn(self, backend: Backend, said: Advertisement) -> None:
+        super().learn(backend, said)
+        # What this session said, for every replica; it outlives a quiet spell, and each
+        # session's opening writes it again (after a Redis that lost it, too).
+        learned = _key("learned-slots")
+        self._chore(self._redis.hset(learned, _field(backend), backend.slots))
+        self._chore(self._redis.pexpire(learned, _LEARNED_TTL_MS))
+
     def _dispatch(self) -> None:
         # Slots are booked by each waiter's poll; a slot freed here wakes them now.
         self._freed.set()
@@ -221,13 +250,13 @@ class SharedPool(BackendPool):
         backends = sorted(
             (b for b in self._backends if not b.retired), key=lambda b: b.last_failure
         )
-        keys = [_key("queue"), _key("queue-expiries"), _key("booted"), _key("fence")]
-        keys += [_lease_key(b) for b in backends]
+        keys = [_key("queue"), _key("queue-expiries"), *(_key(name) for name in fence.NAMES)]
+        keys += [_key("learned-slots"), *(_lease_key(b) for b in backends)]
         args: list[str | int] = [waiter.id, waiter.ticket, self._ttl_ms]
         for backend in backends:
-            args += [backend.slots, 0 if backend in waiter.avoid else 1]
+            args += [backend.slots, 0 if backend in waiter.avoid else 1, _field(backend)]
         try:
-            booked, position = await self._book(keys=keys, args=args)
+            booked, position, slots = await self._book(keys=keys, args=args)
         except RedisError as exc:
             raise self._down(exc) from exc
         self._up()
@@ -235,6 +264,7 @@ class SharedPool(BackendPool):
             return
         if booked:
             backend = backends[int(booked) - 1]
+            backend.slots = int(slots)  # as another replica learned it, if one did
             backend.active += 1
             self._held.setdefault(backend, []).append(waiter.id)
             waiter.future.set_result(backend)
