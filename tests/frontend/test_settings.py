@@ -69,3 +69,27 @@ def test_bad_settings_fail_fast_naming_the_field(
     with pytest.raises(ValidationError) as error:
         FrontendSettings()
     assert field.lower() in str(error.value).lower()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://:hunter2-secret@cache:6379/0", "not a Redis URL"),
+        ("redis://:hunter2-secret@cache:port/0", "the port is a number"),
+        ("redis://:hunter2-secret@cache:6379/zz", "the database after the host is a number"),
+    ],
+)
+def test_a_bad_redis_url_is_refused_without_its_password(url: str, message: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        FrontendSettings(redis_url=url)
+    assert message in str(error.value)
+    assert "hunter2-secret" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://cache:6379/0", "rediss://:pw@cache/1", "redis://cache", "unix:///run/r.sock"]
+)
+def test_the_redis_url_forms_are_accepted(url: str) -> None:
+    settings = FrontendSettings(redis_url=url)
+    assert settings.redis_url is not None
+    assert settings.redis_url.get_secret_value() == url

@@ -6,6 +6,7 @@ import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -27,6 +28,10 @@ MIN_SECRET_CHARS = 32
 LIFESPAN_KEY = "scenario6.frontend.settings"
 # An HTTP header name (RFC 9110 token characters).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_REDIS_URL_FORM = (
+    "not a Redis URL; the forms are redis://[:password@]host[:port][/db], rediss:// for TLS, "
+    "unix:///path/to/socket"
+)
 
 
 class FrontendSettings(BaseSettings):
@@ -280,6 +285,22 @@ class FrontendSettings(BaseSettings):
                 f"shorter than {MIN_SECRET_CHARS} characters: make one with "
                 f'python -c "import secrets; print(secrets.token_urlsafe(32))"'
             )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # The URL may hold a password: the message never quotes it.
+        if value is not None:
+            url = urlsplit(value.get_secret_value())
+            if url.scheme not in ("redis", "rediss", "unix"):
+                raise ValueError(_REDIS_URL_FORM)
+            try:
+                url.port  # noqa: B018 (it parses the port)
+            except ValueError:
+                raise ValueError("the port is a number: " + _REDIS_URL_FORM) from None
+            if url.scheme != "unix" and not re.fullmatch(r"/?\d*", url.path):
+                raise ValueError("the database after the host is a number (/0): " + _REDIS_URL_FORM)
         return value
 
     @field_validator("access_previous_secrets", mode="before")
