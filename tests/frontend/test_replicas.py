@@ -78,14 +78,14 @@ def _ready(port: int) -> tuple[int, dict[str, object]]:
 
 
 @contextlib.asynccontextmanager
-async def _one_talking() -> AsyncIterator[
-    tuple[RedisServer, contextlib.AsyncExitStack, list[int], Conversation]
-]:
+async def _one_talking(
+    **settings: str,
+) -> AsyncIterator[tuple[RedisServer, contextlib.AsyncExitStack, list[int], Conversation]]:
     """Three replicas in front of one loopback backend, busy with a conversation through
     the first: more conversations entered on the stack wait in line."""
     with redis_server() as store:
         async with loopback_server() as backend:
-            with replicas(store, backend.url) as frontends:
+            with replicas(store, backend.url, **settings) as frontends:
                 ports = [port for _, port in frontends]
                 async with contextlib.AsyncExitStack() as stack:
                     live = await stack.enter_async_context(conversation(_chat_url(ports[0])))
@@ -156,7 +156,7 @@ async def test_a_replica_new_to_a_backend_of_several_slots_books_what_the_others
     # The backend holds 3; each replica is configured for 1 until a session there tells it.
     async with loopback_server(LoopbackSettings(prompt_ms=200, delay_ms=0, slots=3)) as backend:
         with redis_server() as store, replicas(store, backend.url) as frontends:
-            (_, first_port), (_, new_port), _ = frontends
+            (_, first_port), (_, new_port), (_, newest_port) = frontends
             async with conversation(_chat_url(first_port)) as first:
                 await first.wait_for(first.handshake.is_set)
                 # The second replica never had a session there: one slot held, two free.
@@ -164,6 +164,12 @@ async def test_a_replica_new_to_a_backend_of_several_slots_books_what_the_others
                     await second.wait_for(second.handshake.is_set)
                     assert _position(second) is None, "it waited while two slots were free"
                     assert await second.echoed(AUDIO)
+                    # Redis loses its keys: the replicas that learned the count write it back
+                    # for the one that never had a session there.
+                    redis.Redis.from_url(store.url).flushall()
+                    async with conversation(_chat_url(newest_port)) as third:
+                        await third.wait_for(third.handshake.is_set)
+                        assert await third.echoed(AUDIO)
 
 
 async def test_clients_in_line_keep_their_places_when_redis_loses_its_keys() -> None:
@@ -178,6 +184,33 @@ async def test_clients_in_line_keep_their_places_when_redis_loses_its_keys() -> 
         await before.wait_for(before.handshake.is_set)
         await after.wait_for(lambda: _position(after) == 1)
         assert not after.handshake.is_set()
+
+
+async def test_callers_arriving_while_a_flushed_redis_is_fenced_keep_their_order() -> None:
+    async with _one_talking(MAX_SESSIONS_PER_CLIENT="10") as (store, stack, ports, _):
+        redis.Redis.from_url(store.url).flushall()
+        # While the replicas write the live session back, nobody is admitted or booked; the
+        # callers wait out that pause at different moments of its checks.
+        callers = []
+        for port in (ports[1], ports[2], ports[1], ports[2], ports[1]):
+            callers.append(await stack.enter_async_context(conversation(_chat_url(port))))
+            await asyncio.sleep(0.07)
+        await until(
+            lambda: [_position(caller) for caller in callers] == [1, 2, 3, 4, 5],
+            "the callers in line in the order they came",
+        )
+
+
+async def test_a_client_gone_while_a_flushed_redis_is_fenced_opens_no_backend_session() -> None:
+    with redis_server() as store:
+        async with loopback_server() as backend:
+            with replicas(store, backend.url) as frontends:
+                redis.Redis.from_url(store.url).flushall()
+                async with conversation(_chat_url(frontends[0][1])) as gone:
+                    await asyncio.sleep(LEASE_TTL_S / 3)  # within the pause it began
+                    await gone.ws.close()
+                await asyncio.sleep(LEASE_TTL_S * 2)
+                assert not list(backend.backend.sessions), "a backend session for a client gone"
 
 
 async def test_the_sessions_per_client_limit_holds_acrossreplicas() -> None:

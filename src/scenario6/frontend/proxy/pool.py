@@ -156,7 +156,12 @@ class BackendPool:
             backend.slots = slots
             self._dispatch()
 
-    async def enqueue(self, avoid: frozenset[Backend] = frozenset()) -> Waiter:
+    async def arrival(self) -> int:
+        """A client's ticket for the line, taken as it arrives (``enqueue``'s ``ticket``),
+        for a line shared by several replicas; this process's own line keeps its own order."""
+        return 0
+
+    async def enqueue(self, avoid: frozenset[Backend] = frozenset(), ticket: int = 0) -> Waiter:
         """Join the line. The waiter's future resolves with a backend reserved for it.
 
         A client coming back after a backend failed it (``avoid``) had already reached the

@@ -7,6 +7,7 @@ import itertools
 import logging
 import ssl
 import time
+from typing import Any
 
 from starlette.websockets import WebSocket
 from websockets.asyncio.client import ClientConnection
@@ -91,15 +92,32 @@ class ProxySession:
         )
 
     async def _serve_within_limit(self, client: str) -> Close:
-        if not await self._pool.clients.admit(client):
+        # Its place in line is taken on arrival: admission may keep it waiting (for a
+        # shared count that Redis lost to be written back), and others with it.
+        ticket = await self._pool.arrival()
+        if not await self._admit(client):
             limit = self._pool.clients.limit
             return Close(closes.TOO_MANY_SESSIONS, f"too many sessions from this client ({limit})")
         try:
-            return await self._serve()
+            return await self._serve(ticket)
         finally:
             self._pool.clients.leave(client)
 
-    async def _serve(self) -> Close:
+    async def _admit(self, client: str) -> bool:
+        """Whether ``client`` may have one more session; a client that leaves meanwhile
+        takes nothing with it."""
+        admission = asyncio.ensure_future(self._pool.clients.admit(client))
+        try:
+            await self._watching(admission)
+        except BaseException:
+            admission.cancel()
+            await asyncio.gather(admission, return_exceptions=True)
+            if not admission.cancelled() and admission.exception() is None and admission.result():
+                self._pool.clients.leave(client)
+            raise
+        return admission.result()
+
+    async def _serve(self, ticket: int) -> Close:
         if self._request.ignored:
             message = "ignored parameters: " + ", ".join(self._request.ignored)
             await self._client.event({"type": "warning", "message": message})
@@ -112,7 +130,7 @@ class ProxySession:
         tried: set[Backend] = set()
         while True:
             # Never hands back a backend in ``tried``.
-            backend = await self._wait_for_backend(frozenset(tried))
+            backend = await self._wait_for_backend(frozenset(tried), ticket)
             tried.add(backend)
             self.backend = backend
             try:
@@ -141,8 +159,8 @@ class ProxySession:
                 await upstream.close(*self._upstream_close())
                 self._pool.release(backend)
 
-    async def _wait_for_backend(self, tried: frozenset[Backend]) -> Backend:
-        waiter = await self._pool.enqueue(avoid=tried)
+    async def _wait_for_backend(self, tried: frozenset[Backend], ticket: int) -> Backend:
+        waiter = await self._pool.enqueue(avoid=tried, ticket=ticket)
         try:
             if not waiter.future.done():
                 await self._queue(waiter)
@@ -154,28 +172,37 @@ class ProxySession:
     async def _queue(self, waiter: Waiter) -> None:
         log.info("session %d queued (%d waiting)", self.id, self._pool.queue_length)
         self._trace.queued(self._pool.position(waiter))
-        watcher = asyncio.create_task(self._receive_while_waiting())
         reporter = asyncio.create_task(self._report_positions(waiter))
-        draining = asyncio.create_task(self._drain.begun.wait())
         try:
-            await asyncio.wait(
-                {waiter.future, watcher, draining},  # type: ignore[type-var]
-                timeout=self._settings.queue_timeout_s,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+            await self._watching(waiter.future, self._settings.queue_timeout_s)
         finally:
-            for task in (watcher, reporter, draining):
-                task.cancel()
-            await asyncio.gather(watcher, reporter, draining, return_exceptions=True)
-        if watcher.done() and not watcher.cancelled() and watcher.exception():
-            raise watcher.exception()  # type: ignore[misc]
-        if not waiter.future.done() and self._drain.draining:
-            raise SessionEnd(TURNED_AWAY)  # another replica takes it, after a reconnect
+            reporter.cancel()
+            await asyncio.gather(reporter, return_exceptions=True)
         if not waiter.future.done():
             waited = int(self._settings.queue_timeout_s)
             raise SessionEnd(
                 Close(closes.QUEUE_TIMEOUT, f"queue timeout: no backend free in {waited}s")
             )
+
+    async def _watching(self, waited: asyncio.Future[Any], timeout: float | None = None) -> None:
+        """Wait for ``waited`` (at most ``timeout``) while watching the client: one that
+        leaves, or the frontend beginning to drain, ends the wait with a ``SessionEnd``."""
+        watcher = asyncio.create_task(self._receive_while_waiting())
+        draining = asyncio.create_task(self._drain.begun.wait())
+        try:
+            await asyncio.wait(
+                {waited, watcher, draining}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for task in (watcher, draining):
+                task.cancel()
+            await asyncio.gather(watcher, draining, return_exceptions=True)
+        if watcher.done() and not watcher.cancelled() and watcher.exception():
+            raise watcher.exception()  # type: ignore[misc]
+        if waited.done():
+            return
+        if self._drain.draining:
+            raise SessionEnd(TURNED_AWAY)  # another replica takes it, after a reconnect
 
     async def _report_positions(self, waiter: Waiter) -> None:
         last = 0

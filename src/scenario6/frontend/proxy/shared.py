@@ -180,16 +180,19 @@ class SharedPool(BackendPool):
         await asyncio.gather(*self._polls.values(), *self._chores, return_exceptions=True)
         await self._redis.aclose()
 
-    async def enqueue(self, avoid: frozenset[Backend] = frozenset()) -> Waiter:
-        waiter = Waiter(avoid=avoid)
+    async def arrival(self) -> int:
+        # Redis's clock in microseconds, not a counter: a counter lost with Redis's keys
+        # would start again below the tickets of clients still in line, and newcomers
+        # would pass them.
         try:
-            # Redis's clock in microseconds, not a counter: a counter lost with Redis's keys
-            # would start again below the tickets of clients still in line, and newcomers
-            # would pass them.
             seconds, microseconds = await self._redis.time()
         except RedisError as exc:
             raise self._down(exc) from exc
-        ticket = int(seconds) * 1_000_000 + int(microseconds)
+        return int(seconds) * 1_000_000 + int(microseconds)
+
+    async def enqueue(self, avoid: frozenset[Backend] = frozenset(), ticket: int = 0) -> Waiter:
+        waiter = Waiter(avoid=avoid)
+        ticket = ticket or await self.arrival()
         # A client a backend failed had reached the head of the line: it goes back there.
         waiter.ticket = -ticket if avoid else ticket
         await self._try(waiter)
@@ -280,12 +283,28 @@ class SharedPool(BackendPool):
                 if held:
                     keys = [key for key, _ in held]
                     await self._renew(keys=keys, args=[self._ttl_ms, *(lease for _, lease in held)])
-                else:
-                    await self._redis.ping()
+                await self._share_counts()
                 self._up()
             except RedisError as exc:
                 self._down(exc)
             await asyncio.sleep(self._ttl_ms / 3000)
+
+    async def _share_counts(self) -> None:
+        """Write back the slot counts this replica learned where Redis lost them (one that
+        another replica learned since stays), and take in what the others learned."""
+        learned = _key("learned-slots")
+        mine = {_field(b): b.slots for b in self._backends if b.kind is not None}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for field, slots in mine.items():
+                pipe.hsetnx(learned, field, slots)
+            if mine:
+                pipe.pexpire(learned, _LEARNED_TTL_MS)
+            pipe.hgetall(learned)
+            *_, shared = await pipe.execute()
+        for backend in self._backends:
+            slots = shared.get(_field(backend).encode())
+            if slots is not None:
+                backend.slots = int(slots)
 
     def _chore(self, work: Awaitable[object]) -> None:
         """Run a write that nobody waits for; a lost one expires with its TTL anyway."""
