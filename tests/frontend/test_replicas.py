@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import redis
+from websockets.asyncio.client import connect
 
 from scenario6.backend.loopback_settings import LoopbackSettings
 from scenario6.bench.harness import free_port
@@ -211,6 +212,25 @@ async def test_a_client_gone_while_a_flushed_redis_is_fenced_opens_no_backend_se
                     await gone.ws.close()
                 await asyncio.sleep(LEASE_TTL_S * 2)
                 assert not list(backend.backend.sessions), "a backend session for a client gone"
+
+
+async def test_clients_that_leave_at_once_leave_nothing_counted() -> None:
+    with redis_server() as store:
+        async with loopback_server() as backend:
+            with replicas(store, backend.url) as frontends:
+                port = frontends[0][1]
+                async with conversation(_chat_url(port)) as first:  # past the start-up pause
+                    await first.wait_for(first.handshake.is_set)
+                # A reload, a quick reconnect: the count is checked while they are gone.
+                for _ in range(40):
+                    quick = await connect(_chat_url(port), compression=None)
+                    await quick.close()
+                await asyncio.sleep(LEASE_TTL_S / 5)
+                keys = redis.Redis.from_url(store.url)
+                counted = sum(keys.zcard(key) for key in keys.scan_iter(PREFIX + "client:*"))
+                assert counted == 0, f"{counted} sessions counted for clients that left"
+                async with conversation(_chat_url(port)) as real:
+                    await real.wait_for(real.handshake.is_set)
 
 
 async def test_the_sessions_per_client_limit_holds_acrossreplicas() -> None:

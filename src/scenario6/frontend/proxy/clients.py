@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from . import closes, fence
 from .closes import Close
 from .downstream import SessionEnd
+from .redis_call import guarded
 
 # KEYS: the client's sessions (a sorted set by expiry), then the fence's two keys; ARGV:
 # session id, limit, TTL (ms). Returns 1 admitted, 0 over the limit, -1 ask again later.
@@ -106,7 +107,11 @@ class SharedClientSessions(ClientSessions):
         keys = [self.key(client), *(self._prefix + name for name in fence.NAMES)]
         try:
             while True:
-                admitted = await self._admit(keys=keys, args=[session, self.limit, self._ttl_ms])
+                admitted = await guarded(
+                    self._admit(keys=keys, args=[session, self.limit, self._ttl_ms]),
+                    lambda result: self._redis.zrem(keys[0], session) if result == 1 else None,
+                    self._chore,
+                )
                 if admitted >= 0:
                     break
                 # Redis came back empty: the client's count is whole again within a lease TTL.

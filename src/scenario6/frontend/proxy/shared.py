@@ -36,6 +36,7 @@ from . import fence
 from .clients import UNREACHABLE, SharedClientSessions
 from .downstream import SessionEnd
 from .pool import Backend, BackendPool, Waiter
+from .redis_call import guarded
 
 if TYPE_CHECKING:
     from .advertisement import Advertisement
@@ -259,7 +260,14 @@ class SharedPool(BackendPool):
         for backend in backends:
             args += [backend.slots, 0 if backend in waiter.avoid else 1, _field(backend)]
         try:
-            booked, position, slots = await self._book(keys=keys, args=args)
+            booked, position, slots = await guarded(
+                self._book(keys=keys, args=args),
+                # A lease for a waiter that left: its backend's set is KEYS[booked + 5].
+                lambda result: (
+                    self._redis.zrem(keys[result[0] + 4], waiter.id) if result[0] else None
+                ),
+                self._chore,
+            )
         except RedisError as exc:
             raise self._down(exc) from exc
         self._up()
