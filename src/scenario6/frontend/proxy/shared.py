@@ -57,7 +57,7 @@ _CONNECTIONS = 100
 # which would double the wait. A script run twice errs on the safe side: a try or a lease
 # counted twice, until its TTL.
 _RETRY = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
-# How long the learned slot counts outlive the last session opened on any backend.
+# How long the learned slot counts outlive the last replica that knew any of them.
 _LEARNED_TTL_MS = 24 * 3600 * 1000
 
 # KEYS: queue, queue expiries, "booted" marker, fence, learned slot counts, then one lease
@@ -225,8 +225,8 @@ class SharedPool(BackendPool):
 
     def learn(self, backend: Backend, said: Advertisement) -> None:
         super().learn(backend, said)
-        # What this session said, for every replica; it outlives a quiet spell, and each
-        # session's opening writes it again (after a Redis that lost it, too).
+        # What this session said, for every replica; the renewals write it back if Redis
+        # loses it (``_share_counts``).
         learned = _key("learned-slots")
         self._chore(self._redis.hset(learned, _field(backend), backend.slots))
         self._chore(self._redis.pexpire(learned, _LEARNED_TTL_MS))
