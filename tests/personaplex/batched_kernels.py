@@ -45,9 +45,10 @@ def main(argv: list[str]) -> dict[str, Any]:
     from scenario6.backend.batched.__main__ import parse, start
 
     mark("warm-up")
-    server, slots = start(parse(argv))
+    args = parse(argv)
+    server, slots = start(args)
     stepper, frame_size = server.scheduler.stepper, server.scheduler.frame_size
-    voice = sorted(Path(parse(argv).voice_prompt_dir).glob("*.pt"))[0]
+    voice = sorted(Path(args.voice_prompt_dir).glob("*.pt"))[0]
     with torch.no_grad():
         mark("prompts")
         live = [stepper.join(str(voice), [], seed=n) for n in range(slots)]

@@ -33,14 +33,10 @@ ONEDNN_DEFAULT = 1024  # the cache oneDNN keeps unless told otherwise
 KERNELS_PER_SIZE = 96
 
 
-def keep_kernels(slots: int) -> int:
+def keep_kernels(slots: int) -> None:
     """Make oneDNN's kernel cache hold what ``slots`` slots use, unless the operator set it;
-    call before torch's first convolution or matrix product. The capacity in force."""
-    chosen = os.environ.get(KERNEL_CACHE_ENV)
-    if chosen is None:
-        chosen = str(ONEDNN_DEFAULT + KERNELS_PER_SIZE * slots)
-        os.environ[KERNEL_CACHE_ENV] = chosen
-    return int(chosen) if chosen.isdigit() else ONEDNN_DEFAULT
+    call before torch's first convolution or matrix product."""
+    os.environ.setdefault(KERNEL_CACHE_ENV, str(ONEDNN_DEFAULT + KERNELS_PER_SIZE * slots))
 
 
 def warm_up(stepper: Stepper, voices: Path, frame_size: int) -> float:
