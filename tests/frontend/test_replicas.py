@@ -233,6 +233,27 @@ async def test_clients_that_leave_at_once_leave_nothing_counted() -> None:
                     await real.wait_for(real.handshake.is_set)
 
 
+async def test_a_line_that_leaves_as_the_slot_frees_leaves_nothing_booked() -> None:
+    with redis_server() as store:
+        async with loopback_server() as backend:
+            with replicas(store, backend.url, MAX_SESSIONS_PER_CLIENT="100") as frontends:
+                port = frontends[0][1]
+                keys = redis.Redis.from_url(store.url)
+                for trial in range(4):
+                    async with contextlib.AsyncExitStack() as stack:
+                        holder = await stack.enter_async_context(conversation(_chat_url(port)))
+                        await holder.wait_for(holder.handshake.is_set)
+                        line = [await connect(_chat_url(port), compression=None) for _ in range(20)]
+                        await asyncio.sleep(0.6)  # all in line, their replica polling
+                    # The slot freed; at that moment (give or take) every waiter vanishes.
+                    await asyncio.sleep(0.001 * trial)
+                    for gone in line:
+                        gone.transport.abort()
+                    await asyncio.sleep(LEASE_TTL_S / 3)
+                    booked = sum(keys.zcard(key) for key in keys.scan_iter(PREFIX + "slots:*"))
+                    assert (booked, keys.zcard(PREFIX + "queue")) == (0, 0), f"trial {trial}"
+
+
 async def test_the_sessions_per_client_limit_holds_acrossreplicas() -> None:
     with redis_server() as store:
         async with loopback_server() as one, loopback_server() as two:

@@ -213,9 +213,12 @@ class SharedPool(BackendPool):
                 self.release(waiter.future.result())
         else:
             waiter.future.cancel()
-            # Its place and its place's expiry: an idle line would keep a stale expiry for ever.
-            self._chore(self._redis.zrem(_key("queue"), waiter.id))
-            self._chore(self._redis.zrem(_key("queue-expiries"), waiter.id))
+            self._forget(waiter)
+
+    def _forget(self, waiter: Waiter) -> None:
+        # Its place and its place's expiry: an idle line would keep a stale expiry for ever.
+        self._chore(self._redis.zrem(_key("queue"), waiter.id))
+        self._chore(self._redis.zrem(_key("queue-expiries"), waiter.id))
 
     def release(self, backend: Backend, failed: bool = False) -> None:
         leases = self._held.get(backend)
@@ -239,8 +242,13 @@ class SharedPool(BackendPool):
     async def _poll(self, waiter: Waiter) -> None:
         try:
             while not waiter.future.done():
-                with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
-                    await asyncio.wait_for(self._freed.wait(), _POLL_S)
+                # Not wait_for: before Python 3.12 it can swallow the cancel of a waiter
+                # leaving as a slot frees, and the poll would book for nobody.
+                freed = asyncio.ensure_future(self._freed.wait())
+                try:
+                    await asyncio.wait({freed}, timeout=_POLL_S)
+                finally:
+                    freed.cancel()
                 await self._try(waiter)
         except SessionEnd as end:
             if not waiter.future.done():
@@ -251,6 +259,8 @@ class SharedPool(BackendPool):
 
     async def _try(self, waiter: Waiter) -> None:
         """Book a slot for ``waiter`` if it is at the head of the line, else learn its place."""
+        if waiter.future.done():
+            return
         backends = sorted(
             (b for b in self._backends if not b.retired), key=lambda b: b.last_failure
         )
@@ -271,7 +281,11 @@ class SharedPool(BackendPool):
         except RedisError as exc:
             raise self._down(exc) from exc
         self._up()
-        if waiter.future.done():
+        if waiter.future.done():  # it left while the script ran: take back what it did
+            if booked:
+                self._chore(self._redis.zrem(keys[int(booked) + 4], waiter.id))
+            else:
+                self._forget(waiter)
             return
         if booked:
             backend = backends[int(booked) - 1]
