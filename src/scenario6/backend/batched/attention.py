@@ -4,6 +4,13 @@ key positions, the causal mask with the context limit), for every row in one pas
 
 Used for the LM's temporal transformer (:mod:`.rows`, one step a frame) and for Mimi's two
 transformers (:mod:`.codec`, two steps a frame).
+
+Until a ring wraps, its keys fill it from the start. On a CPU, a step attends over only the
+part of the ring any row has filled (:func:`key_span`), which is exact: torch's CPU attention
+kernel walks the keys in blocks of :data:`CPU_KEY_BLOCK`, and a block whose keys are all masked
+adds nothing to a row's sum and leaves its running maximum as it was, so leaving out whole
+blocks of masked keys changes no bit of the output. (``test_batched_attention`` checks this
+against the full ring.) On CUDA every step attends over the whole ring, as upstream does.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ import torch
 from einops import rearrange
 from moshi.utils.compile import no_compile
 from torch.nn import functional as F
+
+CPU_KEY_BLOCK = 512  # keys per block of torch's CPU attention kernel (its kv split size)
 
 
 def layers(
@@ -48,7 +57,8 @@ def attend(
     """``attention`` (upstream's StreamingMultiheadAttention) for rows ``0..n-1`` of ``x``
     (``[n, T, dim]``). ``cache`` is ``[2, rows, heads, capacity, head_dim]``; ``end`` (the
     ring's write offset) and ``position`` are the rows' ``[n]`` counters. Only the rows in
-    ``moving`` write their keys and advance; the others' outputs are meaningless."""
+    ``moving`` write their keys and advance; the others' outputs are meaningless. The
+    attention reads the slots :func:`key_span` gives for the rows' ends after this step."""
     n, steps = x.shape[:2]
     projected = F.linear(x, attention.in_proj_weight)
     q, k, v = rearrange(projected, "b t (p h d) -> p b h t d", p=3, h=attention.num_heads)
@@ -61,8 +71,9 @@ def attend(
     cache[0, written, :, slots] = k[moving].transpose(1, 2)
     cache[1, written, :, slots] = v[moving].transpose(1, 2)
     end[moving] += steps
+    span = key_span(end, capacity)
     # Each row's key positions, as RingKVCache.complete computes them for one row.
-    indexes = torch.arange(capacity, device=cache.device, dtype=torch.long)
+    indexes = torch.arange(span, device=cache.device, dtype=torch.long)
     ends = end.view(-1, 1)
     delta = indexes - ends % capacity
     keys_at = torch.where(delta <= 0, ends + delta, ends + delta - capacity)
@@ -73,10 +84,20 @@ def attend(
     if attention.context is not None:
         allowed = allowed & (distance < attention.context)
     out = F.scaled_dot_product_attention(
-        q, cache[0, :n], cache[1, :n], allowed[:, None], dropout_p=0.0
+        q, cache[0, :n, :, :span], cache[1, :n, :, :span], allowed[:, None], dropout_p=0.0
     )
     position[moving] += steps
     return attention.out_proj(rearrange(out, "b h t d -> b t (h d)"))
+
+
+def key_span(end: torch.Tensor, capacity: int) -> int:
+    """How many ring slots from the first an attention over rings whose write offsets are
+    ``end`` must read: on a CPU, the kernel blocks that hold any row's keys; elsewhere the
+    whole ring. (A ring whose offset has reached its capacity has wrapped: it is full.)"""
+    if end.device.type != "cpu":
+        return capacity
+    blocks = -(-max(int(end.max()), 1) // CPU_KEY_BLOCK)
+    return min(capacity, blocks * CPU_KEY_BLOCK)
 
 
 def rope(
