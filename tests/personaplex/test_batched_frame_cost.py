@@ -25,7 +25,8 @@ def test_one_more_conversation_adds_almost_no_operations(
     operations = {int(level): count for level, count in result["operations"].items()}
     print("operations a frame dispatches, by live conversations:", operations)
     print("per conversation:", result["per_conversation"])
-    low, high = min(operations), max(operations)
+    # From two on: one conversation alone takes torch's one-row path for Mimi's convolutions.
+    low, high = sorted(operations)[1], max(operations)
     added = (operations[high] - operations[low]) / (high - low)
     assert added <= MOST_PER_CONVERSATION, (
         f"each conversation adds {added:.0f} operations to a frame: {result['per_conversation']}"

@@ -29,6 +29,7 @@ from moshi.modules.streaming import (
 from moshi.modules.transformer import StreamingMultiheadAttention
 
 from .attention import layers
+from .convolution import batch_rows
 
 # Mimi's modules that encode (by top-level name); the others decode.
 ENCODING = ("encoder", "encoder_transformer", "downsample")
@@ -48,6 +49,7 @@ class Codec:
         self.count = count
         device = next(mimi.parameters()).device
         self.device = device
+        batch_rows(mimi)
         # One frame through a fresh batch-1 state gives every carried tensor's shape.
         mimi._start_streaming(1)
         with torch.no_grad():
