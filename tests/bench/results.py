@@ -93,13 +93,16 @@ def _batch_level(
     conversations: int, tick: float, others_tick: float, memory_mib: float
 ) -> dict[str, Any]:
     """One level of the batch probe: 10 ticks around ``tick`` ms after 10 first ticks, the
-    slowest 1.5 times ``tick``, and a join of 112 prompt steps while the conversations already
-    live had 30 frames, each ``others_tick`` ms."""
+    slowest 1.5 times ``tick``, a join of 112 prompt steps while the conversations already
+    live had 30 frames, each ``others_tick`` ms, and 10 ticks 1.1 times as long once every
+    ring is full."""
     others = conversations - 1
     frames = 30 if others else 0
+    factors = (1.0, 0.98, 1.02, 1.01, 0.99) * 2
     return {
         "conversations": conversations,
-        "tick_ms": [round(tick * factor, 4) for factor in (1.0, 0.98, 1.02, 1.01, 0.99) * 2],
+        "tick_ms": [round(tick * factor, 4) for factor in factors],
+        "full_ring_tick_ms": [round(tick * 1.1 * factor, 4) for factor in factors],
         "first_tick_ms": [tick * 1.5] + [tick] * 9,
         "memory_bytes": int(memory_mib * 2**20),
         "join": {
@@ -122,6 +125,7 @@ def batch_probe_output() -> dict[str, Any]:
         "benchmark": "batch",
         "slots": 8,
         "server_warm_up_s": 3.2,
+        "lm_context_frames": 3000,
         "auto_slots": None,
         "levels_skipped": [],
         "persona": {"characters": 148, "text_tokens": 87},

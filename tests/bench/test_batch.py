@@ -53,6 +53,12 @@ def test_it_times_the_batched_engine_against_live_conversations(
     assert [level["conversations"] for level in levels] == [1, 2, 4]
     assert result["frames"] == 5
     assert [len(result["samples_ms"][str(n)]) for n in (1, 2, 4)] == [5, 5, 5]
+    # Then every level again with each conversation past the LM's context (upstream's 3000).
+    assert result["lm_context_frames"] == 3000
+    assert [len(result["full_ring_samples_ms"][str(n)]) for n in (1, 2, 4)] == [5, 5, 5]
+    for level in levels:
+        full = level["full_ring"]
+        assert _ordered(full) and level["full_ring_keeps_budget"] is (full["p90_ms"] <= 80)
     smallest = levels[0]["tick"]["p50_ms"]
     for level in levels:
         tick, count = level["tick"], level["conversations"]
@@ -159,6 +165,12 @@ def test_the_text_shows_a_row_per_level_and_the_ratio_of_8_to_1(tmp_path: Path) 
     row = ["3", "112", "112", "15.00", "14.56", "2.40", "30", "38.00", "51.00", "14.50", "0.00"]
     assert row in rows
     assert "memory (cuda_allocated): 11.2 MiB per conversation" in done.stdout
+    # The same levels once every conversation is past the LM's context: each ring full.
+    assert "every conversation past the LM's context of 3000 frames (240 s)" in done.stdout
+    assert ["8", "92.40", "94.25", "4.20", "MISSED", "84.00"] in rows
+    assert ["1", "22.00", "22.44", "1.00", "kept", "20.00"] in rows
+    assert "tick(8) / tick(1) with every ring full = 4.20 (medians)" in done.stdout
+    assert "most conversations within the budget, rings full: 4" in done.stdout
     done = _bench_batch("--probe-output", str(saved), "--json")
     assert json.loads(done.stdout) == json.loads(json.dumps(summarise(raw)))
 
@@ -172,6 +184,12 @@ def test_the_report_shows_each_level_against_the_frame_budget() -> None:
     ]  # fmt: skip
     assert rows["tick, 8 conversations"][4].startswith("p90 85.7 ms, misses the 80 ms budget")
     assert rows["tick with 8 conversations ÷ tick with 1"][1] == "4.20"
+    past = rows["tick, 8 conversations past the LM's 240 s context"]
+    assert past == [
+        "90.6 ms", "92.4 ms", "94.2 ms", "10 ticks",
+        "p90 94.2 ms, misses the 80 ms budget; every ring full",
+    ]  # fmt: skip
+    assert rows["tick with 8 conversations ÷ tick with 1, past the LM's 240 s context"][1] == "4.20"
     alone = rows["time to handshake, beside 0 live conversations"]
     assert alone == [
         "—",

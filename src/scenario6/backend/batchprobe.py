@@ -16,9 +16,14 @@ joins as the server schedules it while the others talk (:meth:`Batch.join`): its
 steps, the others' ticks and how late their frames run, and its time to the handshake are
 timed, and so are the first ten ticks after it (a first-frame outlier would show there).
 After ``--warm-up`` more ticks (the first ten counted in), ``--frames`` ticks of every live
-conversation are timed back to back. A *tick* is the server's model work for one frame: each
-conversation's 80 ms of audio to the device, :meth:`Stepper.frame`, the answers' audio back to
-the host; timed after synchronising a GPU. Memory: on CUDA what torch allocated for the
+conversation are timed back to back. The levels' conversations are young, and on a CPU a step
+attends over only the part of the LM's ring KV cache they have filled
+(:func:`.batched.attention.key_span`); so last, every conversation is aged past the LM's
+context (:meth:`Batch.age`: each ring full, as in a call of over four minutes), and level by
+level in descending order, as conversations leave, ``--frames`` more ticks are timed. A
+*tick* is the server's model work for one frame: each conversation's 80 ms of audio to the
+device, :meth:`Stepper.frame`, the answers' audio back to the host; timed after synchronising
+a GPU. Memory: on CUDA what torch allocated for the
 stepper's slots and at each level's peak, on a CPU the process's resident memory.
 
 It prints one JSON object with the raw timings; ``scenario6 bench batch`` summarises them.
@@ -111,6 +116,25 @@ class Batch:
             if output.pcm is not None:
                 output.pcm[0, 0].cpu().numpy()  # what the server hands its Opus encoder
         return round((models.now() - began) * 1000, 4)
+
+    def age(self) -> int:
+        """Every live conversation as if it had taken a whole context of steps more: its rings
+        full, so that each step attends over all of them, as in a call longer than the
+        context. Returns the steps added (the LM's context)."""
+        rows = self.stepper.rows
+        steps = int(rows.caches[0].shape[3])
+        n = len(self.live)
+        for counter in (*rows.ends, *rows.positions, rows.transformer_offset):
+            counter[:n] += steps
+        for states in rows.states[:n]:
+            for state in states.values():
+                if hasattr(state, "offset_cpu"):
+                    state.offset_cpu += steps
+        return steps
+
+    def leave(self) -> None:
+        """The latest live conversation hangs up."""
+        self.stepper.leave(self.live.pop())
 
     def fill(self) -> None:
         """One more live conversation, joined without a persona and without timing it."""
@@ -205,11 +229,19 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                     "join": join,
                 }
             )
+        context = batch.age()
+        for record in reversed(levels):
+            while len(batch.live) > record["conversations"]:
+                batch.leave()
+            for _ in range(args.warm_up):
+                batch.tick()
+            record["full_ring_tick_ms"] = [batch.tick() for _ in range(args.frames)]
     return {
         "benchmark": "batch",
         **models.describe(),
         "frame_budget_ms": FRAME_S * 1000,
         "warm_up_frames": args.warm_up,
+        "lm_context_frames": context,
         "server_warm_up_s": round(warm_up_s, 3),
         "slots": len(batch.stepper.slots),
         "auto_slots": auto,  # what --slots auto would hold here; None on a CPU

@@ -7,8 +7,9 @@ conversations the tick's min / median / p90 / max, whether the p90 keeps the 80 
 the real-time factor and the cost against the smallest level (``tick(8) ÷ tick(1)`` above
 all: the point of batching is that it stays far below 8); for the conversation that joined
 at each level its prompt steps and time to the handshake, and how soon the others' frames are
-answered meanwhile; and the memory one
-more conversation takes against the server's estimate (``rows.slot_bytes``).
+answered meanwhile; the same ticks once every conversation is older than the LM's context
+(each ring KV cache full: on a CPU a young conversation's steps read only the part filled); and
+the memory one more conversation takes against the server's estimate (``rows.slot_bytes``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ def summarise(raw: Mapping[str, Any]) -> dict[str, Any]:
     for level in levels:
         level["vs_smallest"] = round(level["tick"]["p50_ms"] / first, 3)
     medians = {level["conversations"]: level["tick"]["p50_ms"] for level in levels}
+    full = {level["conversations"]: level["full_ring"] for level in levels if level["full_ring"]}
+    full_ms = {count: ring["p50_ms"] for count, ring in full.items()}
+    smallest = full_ms.get(levels[0]["conversations"])
+    for level in levels:
+        if level["full_ring"] and smallest:
+            level["full_ring_vs_smallest"] = round(level["full_ring"]["p50_ms"] / smallest, 3)
     kept = [level["conversations"] for level in levels if level["keeps_budget"]]
     return {
         "benchmark": "batch",
@@ -50,16 +57,33 @@ def summarise(raw: Mapping[str, Any]) -> dict[str, Any]:
         "server_warm_up_s": raw.get("server_warm_up_s"),  # absent from older probes
         "frames": len(raw["levels"][0]["tick_ms"]),
         "levels": levels,
-        "tick_ratio_8_to_1": round(medians[8] / medians[1], 3) if {1, 8} <= set(medians) else None,
+        "tick_ratio_8_to_1": _ratio(medians),
+        "lm_context_frames": raw.get("lm_context_frames"),  # absent from older probes
+        "full_ring_tick_ratio_8_to_1": _ratio(full_ms),
+        "max_conversations_within_budget_full_ring": max(
+            (level["conversations"] for level in levels if level.get("full_ring_keeps_budget")),
+            default=None,
+        ),
         "max_conversations_within_budget": max(kept, default=None),
         "memory": _memory(raw),
         "samples_ms": {str(level["conversations"]): level["tick_ms"] for level in raw["levels"]},
+        "full_ring_samples_ms": {
+            str(level["conversations"]): level["full_ring_tick_ms"]
+            for level in raw["levels"]
+            if level.get("full_ring_tick_ms")
+        },
     }
+
+
+def _ratio(medians: Mapping[int, float]) -> float | None:
+    """tick(8) ÷ tick(1), where both were measured."""
+    return round(medians[8] / medians[1], 3) if {1, 8} <= set(medians) else None
 
 
 def _level(level: Mapping[str, Any], budget: float) -> dict[str, Any]:
     count = level["conversations"]
     tick = spread(level["tick_ms"], budget)
+    full = spread(level["full_ring_tick_ms"], budget) if level.get("full_ring_tick_ms") else None
     return {
         "conversations": count,
         "tick": tick,
@@ -71,6 +95,8 @@ def _level(level: Mapping[str, Any], budget: float) -> dict[str, Any]:
         "steady_ticks_max_to_median": _steady(level, tick["p50_ms"]),
         "memory_bytes": level["memory_bytes"],
         "join": _join(level["join"], budget),
+        "full_ring": full,
+        "full_ring_keeps_budget": None if full is None else full["p90_ms"] <= budget,
     }
 
 
@@ -217,6 +243,7 @@ def lines(result: Mapping[str, Any]) -> list[str]:
         )
     best = result["max_conversations_within_budget"]
     out.append(f"  most conversations within the budget: {best or 'none of the levels'}")
+    out += _full_ring_lines(result)
     if note := slots_note(result):
         out.append(f"  {note}")
     persona = result["persona"]
@@ -235,6 +262,35 @@ def lines(result: Mapping[str, Any]) -> list[str]:
         f"estimate {mib(memory['slot_bytes_estimate'])}"
     )
     out.append(f"  {prompts(result)}")
+    return out
+
+
+def _full_ring_lines(result: Mapping[str, Any]) -> list[str]:
+    """The ticks once every ring is full, against the young conversations' above."""
+    levels = [level for level in result["levels"] if level.get("full_ring")]
+    if not levels:
+        return []
+    smallest = levels[0]["conversations"]
+    context = result.get("lm_context_frames")
+    past = f"{context * result['frame_budget_ms'] / 1000:g} s" if context else "the context"
+    rows = [["live", "median", "p90", f"÷ {smallest}", "budget", "young median"]]
+    for level in levels:
+        full = level["full_ring"]
+        kept = "kept" if level["full_ring_keeps_budget"] else "MISSED"
+        values = (full["p50_ms"], full["p90_ms"], level["full_ring_vs_smallest"])
+        young = f"{level['tick']['p50_ms']:.2f}"
+        rows.append([str(level["conversations"]), *(f"{v:.2f}" for v in values), kept, young])
+    out = [
+        f"  every conversation past the LM's context of {context or '—'} frames ({past}), each "
+        "ring KV cache full (the steps above read only the filled part), ms:",
+        *_table(rows),
+    ]
+    ratio = result["full_ring_tick_ratio_8_to_1"]
+    if ratio is not None:
+        out.append(f"  tick(8) / tick(1) with every ring full = {ratio:.2f} (medians)")
+    best = result["max_conversations_within_budget_full_ring"]
+    best = best or "none of the levels"
+    out.append(f"  most conversations within the budget, rings full: {best}")
     return out
 
 

@@ -184,6 +184,7 @@ def batch_table(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
         label = "tick with 8 conversations ÷ tick with 1"
         note = "medians; 8 would mean batching saves nothing"
         figures.append(Figure.single(label, "", result["tick_ratio_8_to_1"], ticks, note))
+    figures += _full_ring(result, ticks)
     for level in result["levels"]:
         join = level["join"]
         label = f"time to handshake, beside {plural(join['others'], 'live conversation')}"
@@ -216,6 +217,29 @@ def batch_table(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
         f"{probe.prompts(result)}. Opus decoding and encoding are not included.",
     ]
     return figures, notes
+
+
+def _full_ring(result: Mapping[str, Any], ticks: str) -> list[Figure]:
+    """The ticks once every conversation is past the LM's context (absent from older runs)."""
+    context, budget = result.get("lm_context_frames"), result["frame_budget_ms"]
+    if not context:
+        return []
+    past = f"past the LM's {number(context * budget / 1000)} s context"
+    figures = []
+    for level in result["levels"]:
+        full = level.get("full_ring")
+        if not full:
+            continue
+        label = f"tick, {plural(level['conversations'], 'conversation')} {past}"
+        kept = "keeps" if level["full_ring_keeps_budget"] else "misses"
+        note = f"p90 {number(full['p90_ms'])} ms, {kept} the {budget:g} ms budget; every ring full"
+        values = (full["min_ms"], full["p50_ms"], full["max_ms"])
+        figures.append(Figure.spread(label, "ms", values, ticks, note))
+    if result.get("full_ring_tick_ratio_8_to_1") is not None:
+        label = f"tick with 8 conversations ÷ tick with 1, {past}"
+        ratio = result["full_ring_tick_ratio_8_to_1"]
+        figures.append(Figure.single(label, "", ratio, ticks, "medians; every ring full"))
+    return figures
 
 
 _MEMORY = {"cuda_allocated": "GPU memory torch allocated", "rss": "resident memory"}
