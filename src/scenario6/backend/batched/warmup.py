@@ -27,9 +27,10 @@ WARM_UP_FRAMES = 4  # as upstream's server does after loading
 # oneDNN's own setting (it reads it once, when it builds its first kernel).
 KERNEL_CACHE_ENV = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"
 ONEDNN_DEFAULT = 1024  # the cache oneDNN keeps unless told otherwise
-# Kernels per batch size, with room: 55 to 66 were counted on the tiny model at 8 to 32
-# slots (ONEDNN_VERBOSE=profile_create), and the full-size Mimi and LM have the same shapes'
-# kinds; the prompt phases' passes add a few per length of pass.
+# Kernels per batch size, with room: about 30 were counted on the tiny model at 32 and 48
+# slots (ONEDNN_VERBOSE=profile_create; 55 to 66 while Mimi's convolutions went to oneDNN),
+# and the full-size Mimi and LM have the same shapes' kinds; the prompt phases' passes add a
+# few per length of pass.
 KERNELS_PER_SIZE = 96
 
 
