@@ -126,6 +126,7 @@ def batch_probe_output() -> dict[str, Any]:
         "slots": 8,
         "server_warm_up_s": 3.2,
         "lm_context_frames": 3000,
+        "full_ring_fewest_steps": 3112,
         "auto_slots": None,
         "levels_skipped": [],
         "persona": {"characters": 148, "text_tokens": 87},

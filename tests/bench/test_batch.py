@@ -55,6 +55,7 @@ def test_it_times_the_batched_engine_against_live_conversations(
     assert [len(result["samples_ms"][str(n)]) for n in (1, 2, 4)] == [5, 5, 5]
     # Then every level again with each conversation past the LM's context (upstream's 3000).
     assert result["lm_context_frames"] == 3000
+    assert result["full_ring_fewest_steps"] >= 3000  # every ring full: each read whole
     assert [len(result["full_ring_samples_ms"][str(n)]) for n in (1, 2, 4)] == [5, 5, 5]
     for level in levels:
         full = level["full_ring"]
@@ -208,6 +209,7 @@ def test_the_report_shows_each_level_against_the_frame_budget() -> None:
     assert memory[1:] == ["11.2 MiB", "—", "1 run", "the server's estimate per slot 66.9 MiB"]
     section = markdown.split(f"## {BY_NAME['batch'].title}", 1)[1]
     assert "Most conversations whose p90 tick keeps the 80 ms budget: **4**" in section
+    assert "once every conversation is past the LM's context, **4**" in section
     assert "tiny model (9.7 M-parameter LM, bfloat16) on the CPU, 1 torch thread(s)" in section
 
 

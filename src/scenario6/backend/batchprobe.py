@@ -230,6 +230,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 }
             )
         context = batch.age()
+        # Every ring full: each live conversation has taken at least a context of steps.
+        fewest = int(batch.stepper.rows.ends[0][: len(batch.live)].min())
         for record in reversed(levels):
             while len(batch.live) > record["conversations"]:
                 batch.leave()
@@ -242,6 +244,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "frame_budget_ms": FRAME_S * 1000,
         "warm_up_frames": args.warm_up,
         "lm_context_frames": context,
+        "full_ring_fewest_steps": fewest,
         "server_warm_up_s": round(warm_up_s, 3),
         "slots": len(batch.stepper.slots),
         "auto_slots": auto,  # what --slots auto would hold here; None on a CPU

@@ -59,6 +59,8 @@ def summarise(raw: Mapping[str, Any]) -> dict[str, Any]:
         "levels": levels,
         "tick_ratio_8_to_1": _ratio(medians),
         "lm_context_frames": raw.get("lm_context_frames"),  # absent from older probes
+        # The second pass's fewest steps taken: at least the context, or a ring was not full.
+        "full_ring_fewest_steps": raw.get("full_ring_fewest_steps"),
         "full_ring_tick_ratio_8_to_1": _ratio(full_ms),
         "max_conversations_within_budget_full_ring": max(
             (level["conversations"] for level in levels if level.get("full_ring_keeps_budget")),

@@ -209,7 +209,7 @@ def batch_table(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
     note = batch.slots_note(result)
     notes = [
         f"Most conversations whose p90 tick keeps the {budget:g} ms budget: **{best or 'none'}** "
-        f"(levels tried: {tried}{'; ' + note if note else ''}).",
+        f"(levels tried: {tried}{'; ' + note if note else ''}){_full_ring_best(result)}.",
         f"The batched backend's stepper: {probe.describe(result)}, random weights, "
         f"{result['slots']} slots; torch {result['torch']}; a tick is every live "
         "conversation's frame in one batched pass, with its audio to the device and back. The "
@@ -217,6 +217,14 @@ def batch_table(result: Mapping[str, Any]) -> tuple[list[Figure], list[str]]:
         f"{probe.prompts(result)}. Opus decoding and encoding are not included.",
     ]
     return figures, notes
+
+
+def _full_ring_best(result: Mapping[str, Any]) -> str:
+    """The most conversations within the budget once every ring is full, as a clause."""
+    if not result.get("lm_context_frames"):
+        return ""
+    best = result.get("max_conversations_within_budget_full_ring")
+    return f"; once every conversation is past the LM's context, **{best or 'none'}**"
 
 
 def _full_ring(result: Mapping[str, Any], ticks: str) -> list[Figure]:
