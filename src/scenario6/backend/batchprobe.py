@@ -23,8 +23,8 @@ context (:meth:`Batch.age`: each ring full, as in a call of over four minutes), 
 level in descending order, as conversations leave, ``--frames`` more ticks are timed. A
 *tick* is the server's model work for one frame: each conversation's 80 ms of audio to the
 device, :meth:`Stepper.frame`, the answers' audio back to the host; timed after synchronising
-a GPU. Memory: on CUDA what torch allocated for the
-stepper's slots and at each level's peak, on a CPU the process's resident memory.
+a GPU. Memory: on CUDA what torch allocated for the stepper's slots and at each level's peak,
+on a CPU the process's resident memory.
 
 It prints one JSON object with the raw timings; ``scenario6 bench batch`` summarises them.
 Opus decoding and encoding (``sphn``, on the CPU) are not part of the figures.

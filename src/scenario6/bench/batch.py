@@ -284,7 +284,7 @@ def _full_ring_lines(result: Mapping[str, Any]) -> list[str]:
         rows.append([str(level["conversations"]), *(f"{v:.2f}" for v in values), kept, young])
     out = [
         f"  every conversation past the LM's context of {context or '—'} frames ({past}), each "
-        "ring KV cache full (the steps above read only the filled part), ms:",
+        "ring KV cache full (on a CPU the steps above read only its filled part), ms:",
         *_table(rows),
     ]
     ratio = result["full_ring_tick_ratio_8_to_1"]
