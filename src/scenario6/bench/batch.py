@@ -44,8 +44,8 @@ def summarise(raw: Mapping[str, Any]) -> dict[str, Any]:
     for level in levels:
         level["vs_smallest"] = round(level["tick"]["p50_ms"] / first, 3)
     medians = {level["conversations"]: level["tick"]["p50_ms"] for level in levels}
-    full = {level["conversations"]: level["full_ring"] for level in levels if level["full_ring"]}
-    full_ms = {count: ring["p50_ms"] for count, ring in full.items()}
+    aged = [level for level in levels if level["full_ring"]]
+    full_ms = {level["conversations"]: level["full_ring"]["p50_ms"] for level in aged}
     smallest = full_ms.get(levels[0]["conversations"])
     for level in levels:
         if level["full_ring"] and smallest:
