@@ -16,6 +16,7 @@ from tests.support.rogue import (
     RogueBackend,
     black_hole,
     breaks_protocol,
+    closes_with,
     floods,
     never_handshakes,
     rogue_backend,
@@ -164,6 +165,24 @@ async def test_a_backend_that_breaks_the_protocol_is_dropped_at_once(
         print(f"protocol breach reported to the client in {waited * 1000:.0f} ms")
         assert (talk.close_code, talk.close_reason) == (4503, reason)
         assert waited < 3, waited
+        await _next_client_is_put_through(fe.chat_url(), rogue)
+
+
+@pytest.mark.parametrize("code", [1002, 1007, 1009])
+async def test_a_backend_closing_with_a_protocol_code_is_not_said_to_break_the_protocol(
+    code: int,
+) -> None:
+    """A backend that closes a session with a code the library would also fail a connection
+    with (1007: it could not read the client's stream) broke no rule itself: the client hears
+    the backend's own code and reason."""
+    async with (
+        rogue_backend(closes_with(code, "unreadable Ogg stream")) as rogue,
+        frontend_server(moshi_ws_url=rogue.url) as fe,
+    ):
+        async with conversation(fe.chat_url()) as talk:
+            await talk.wait_for(talk.closed.is_set, timeout=15)
+        reason = f"backend closed the session ({code} unreadable Ogg stream)"
+        assert (talk.close_code, talk.close_reason) == (4503, reason)
         await _next_client_is_put_through(fe.chat_url(), rogue)
 
 

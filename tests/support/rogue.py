@@ -68,6 +68,17 @@ def sends(messages: Sequence[bytes | str], then_close: bool = False) -> Behaviou
     return behaviour
 
 
+def closes_with(code: int, reason: str) -> Behaviour:
+    """Handshakes, then closes the session itself with ``code`` (as a server does on a client
+    stream it cannot read: 1007)."""
+
+    async def behaviour(ws: ServerConnection, rogue: RogueBackend) -> None:
+        await ws.send(b"\x00")
+        await ws.close(code, reason)
+
+    return behaviour
+
+
 def breaks_protocol(frame: bytes) -> Behaviour:
     """Handshakes, writes ``frame`` to the socket as it is (a frame no WebSocket library would
     send: too big, a reserved opcode, text that is not UTF-8), then stops reading: like a busy

@@ -81,9 +81,13 @@ def breach(connection: ClientConnection) -> str | None:
         return "sent text that is not UTF-8"
     if isinstance(error, ProtocolError | PayloadTooBig):
         return "sent a malformed frame"
-    # Otherwise, what this side closed with when the library failed the connection.
-    sent = connection.protocol.close_sent
-    return _FAILED.get(sent.code) if sent is not None else None
+    # Otherwise, what this side closed with when the library failed the connection. A close
+    # the backend began is echoed with its own code, which says nothing about a breach.
+    protocol = connection.protocol
+    sent = protocol.close_sent
+    if sent is None or protocol.close_rcvd_then_sent:
+        return None
+    return _FAILED.get(sent.code)
 
 
 async def open_session(
