@@ -2,8 +2,9 @@
 # The fast tier of the suite on one more Python, in a venv of its own (.venv-X.Y):
 #   scripts/fast-tier.sh 3.10 [pytest args]
 # Fast means without what needs a Docker engine, Chromium or the real PersonaPlex server (its
-# venv needs torch, whose CPU wheel this machine kind has for the default Python only): those
-# run once, on .venv, in ./test.sh. CI runs this for each other supported version (.ci/run).
+# venv needs torch, whose CPU wheel this machine kind has for the default Python only), and
+# without the long runs marked slow (a soak, load tests, a real Prometheus), whose code the
+# rest of the tier covers: those run once, on .venv, in ./test.sh. CI runs this for each other supported version (.ci/run).
 # The interpreter comes from pyenv, which installs a missing version, else python X.Y on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,4 +39,4 @@ venv=".venv-$version"
 # The same pinned install as .venv's; the lock's python_version markers pick the pins this
 # version can install. A venv already in step with the lock is left as it is.
 "$python" setup_scenario6.py --venv-only --venv "$venv" --python "$python"
-exec "$venv/bin/python" -m pytest -m "not docker and not browser and not personaplex" "$@"
+exec "$venv/bin/python" -m pytest -m "not docker and not browser and not personaplex and not slow" "$@"

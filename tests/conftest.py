@@ -37,8 +37,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # A test that takes one of these fixtures needs what the marker names, whether or not its module
 # says so: the marker then holds for every such test, and the fast tier (scripts/fast-tier.sh,
-# `-m "not docker and not browser and not personaplex"`) leaves them all out. tests/personaplex
-# also asks for the real server's fixture by name (request.getfixturevalue): all of it is marked.
+# `-m "not docker and not browser and not personaplex and not slow"`) leaves them all out.
+# tests/personaplex also asks for the real server's fixture by name (request.getfixturevalue):
+# all of it is marked.
 _NEEDS = {"docker": "docker", "base_image": "docker", "tiny_personaplex": "personaplex"}
 _PERSONAPLEX_TESTS = Path(__file__).parent / "personaplex"
 

@@ -23,6 +23,8 @@ from tests.bench.results import MACHINE
 from tests.conftest import require_tool
 from tests.support.servers import HOST, frontend_process, loopback_process
 
+pytestmark = pytest.mark.slow  # real-time callers for seconds; the proxy's paths are fast-tier
+
 CODE = "load-test-code-7341"
 # Two replicas with keys of their own: a cookie from one is refused by the other.
 SECRETS = ("first-replica-key-0123456789abcdef", "second-replica-key-0123456789abcde")

@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from scenario6.bench.harness import HOST, ChildServer, free_port
@@ -129,6 +130,7 @@ class Prometheus:
             await asyncio.sleep(0.5)
 
 
+@pytest.mark.slow  # Prometheus waits for its scrapes; the metrics are fast-tier tests too
 async def test_prometheus_scrapes_every_service_and_the_dashboard_has_data(
     tmp_path: Path,
 ) -> None:

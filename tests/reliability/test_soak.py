@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from scenario6.bench.soak import measure
+
+pytestmark = pytest.mark.slow  # a minute; the proxy's paths are the fast tier's too
 
 
 def test_a_minute_of_fifty_sessions_drops_nothing_and_leaks_nothing() -> None:
