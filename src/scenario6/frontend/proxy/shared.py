@@ -213,12 +213,14 @@ class SharedPool(BackendPool):
                 self.release(waiter.future.result())
         else:
             waiter.future.cancel()
-            self._forget(waiter)
+            self._chore(self._unqueue(waiter.id))
 
-    def _forget(self, waiter: Waiter) -> None:
+    async def _unqueue(self, waiter_id: str) -> None:
         # Its place and its place's expiry: an idle line would keep a stale expiry for ever.
-        self._chore(self._redis.zrem(_key("queue"), waiter.id))
-        self._chore(self._redis.zrem(_key("queue-expiries"), waiter.id))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zrem(_key("queue"), waiter_id)
+            pipe.zrem(_key("queue-expiries"), waiter_id)
+            await pipe.execute()
 
     def release(self, backend: Backend, failed: bool = False) -> None:
         leases = self._held.get(backend)
@@ -269,24 +271,25 @@ class SharedPool(BackendPool):
         args: list[str | int] = [waiter.id, waiter.ticket, self._ttl_ms]
         for backend in backends:
             args += [backend.slots, 0 if backend in waiter.avoid else 1, _field(backend)]
+
+        def take_back(result: list[int]) -> Awaitable[object]:
+            # What the script did for a waiter that left while it ran: a lease (its
+            # backend's set is KEYS[booked + 5]) or a place in line. ``leave`` removed the
+            # place already, but the script may have reached Redis after that removal.
+            booked = int(result[0])
+            if booked:
+                return self._redis.zrem(keys[booked + 4], waiter.id)
+            return self._unqueue(waiter.id)
+
         try:
-            booked, position, slots = await guarded(
-                self._book(keys=keys, args=args),
-                # A lease for a waiter that left: its backend's set is KEYS[booked + 5].
-                lambda result: (
-                    self._redis.zrem(keys[result[0] + 4], waiter.id) if result[0] else None
-                ),
-                self._chore,
-            )
+            result = await guarded(self._book(keys=keys, args=args), take_back, self._chore)
         except RedisError as exc:
             raise self._down(exc) from exc
         self._up()
-        if waiter.future.done():  # it left while the script ran: take back what it did
-            if booked:
-                self._chore(self._redis.zrem(keys[int(booked) + 4], waiter.id))
-            else:
-                self._forget(waiter)
+        if waiter.future.done():  # it left while the script ran
+            self._chore(take_back(result))
             return
+        booked, position, slots = result
         if booked:
             backend = backends[int(booked) - 1]
             backend.slots = int(slots)  # as another replica learned it, if one did
