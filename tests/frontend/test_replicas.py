@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import redis
@@ -28,7 +29,7 @@ from scenario6.frontend.proxy.shared import PREFIX
 from tests.access.test_cookie_lifetime import CODES, config, sign_in
 from tests.support.audio import encode_messages, sweep
 from tests.support.client import Conversation, conversation
-from tests.support.redis import RedisServer, redis_server
+from tests.support.redis import RedisServer, redis_server, tls_redis_server
 from tests.support.replicas import LEASE_TTL_S, replicas
 from tests.support.servers import (
     HOST,
@@ -109,6 +110,37 @@ async def test_queue_positions_agree_acrossreplicas() -> None:
         await second.wait_for(lambda: _position(second) == 1)
         await third.wait_for(lambda: _position(third) == 2)
         assert not second.handshake.is_set() and not third.handshake.is_set()
+
+
+async def test_replicas_share_the_line_in_a_redis_that_speaks_only_tls(tmp_path: Path) -> None:
+    with tls_redis_server(tmp_path / "certs") as store:
+        assert store.url.startswith("rediss://")
+        async with loopback_server() as backend:
+            with replicas(store, backend.url) as frontends:
+                ports = [port for _, port in frontends]
+                async with conversation(_chat_url(ports[0])) as live:
+                    await live.wait_for(live.handshake.is_set)
+                    async with conversation(_chat_url(ports[1])) as queued:
+                        await queued.wait_for(lambda: _position(queued) == 1)
+                        await live.ws.close()
+                        await queued.wait_for(queued.handshake.is_set)
+                        assert await queued.echoed(AUDIO)
+
+
+async def test_a_redis_with_an_untrusted_certificate_serves_no_session_and_says_why(
+    tmp_path: Path,
+) -> None:
+    with tls_redis_server(tmp_path / "certs") as store:
+        async with loopback_server() as backend:
+            env = {"MOSHI_WS_URL": backend.url, "REDIS_URL": store.untrusted_url}
+            with frontend_process(env) as (process, port):
+                async with conversation(_chat_url(port)) as refused:
+                    await refused.wait_for(refused.closed.is_set)
+                assert refused.close_code == closes.SHARED_STATE_UNREACHABLE
+                assert not list(backend.backend.sessions)
+                status, body = _ready(port)
+                assert status == 503 and "Redis does not answer" in json.dumps(body)
+                assert "certificate verify failed" in process.output()
 
 
 async def test_a_client_that_leaves_the_line_leaves_nothing_in_redis() -> None:

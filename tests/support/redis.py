@@ -4,14 +4,47 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
+from scenario6.backend.certs import ensure_certificate
+from scenario6.bench.harness import HOST
 from scenario6.bench.redis_server import PROGRAM, RedisServer, running
 from tests.conftest import require_tool
 
-__all__ = ["RedisServer", "redis_server"]
+__all__ = ["RedisServer", "redis_server", "tls_redis_server"]
 
 
 @contextlib.contextmanager
 def redis_server() -> Iterator[RedisServer]:
     with running(require_tool(PROGRAM)) as server:
         yield server
+
+
+class TlsRedisServer(RedisServer):
+    """One that speaks only TLS, with a certificate from its own CA: ``url`` names that CA
+    (``ssl_ca_certs``), ``untrusted_url`` does not."""
+
+    def __init__(self, program: str, certificates: Path) -> None:
+        super().__init__(program)
+        self.files, _ = ensure_certificate(certificates, [HOST])
+        self.untrusted_url = f"rediss://{HOST}:{self.port}/0"
+        self.url = f"{self.untrusted_url}?ssl_ca_certs={self.files.ca}"
+
+    def arguments(self) -> list[str]:
+        return [
+            "--port", "0",
+            "--tls-port", str(self.port),
+            "--tls-cert-file", str(self.files.cert),
+            "--tls-key-file", str(self.files.key),
+            "--tls-auth-clients", "no",
+        ]  # fmt: skip
+
+
+@contextlib.contextmanager
+def tls_redis_server(certificates: Path) -> Iterator[TlsRedisServer]:
+    server = TlsRedisServer(require_tool(PROGRAM), certificates)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -38,11 +38,15 @@ class RedisServer:
         self.url = f"redis://{HOST}:{self.port}/0"
         self.process: ChildServer | None = None
 
+    def arguments(self) -> list[str]:
+        """Where it listens: plain TCP on ``port``."""
+        return ["--port", str(self.port)]
+
     def start(self, timeout: float = 10) -> None:
-        args = ["--bind", HOST, "--port", str(self.port), "--save", "", "--appendonly", "no"]
+        args = ["--bind", HOST, *self.arguments(), "--save", "", "--appendonly", "no"]
         self.process = ChildServer(args, command=[self.program])
         deadline = time.monotonic() + timeout
-        client = redis.Redis(host=HOST, port=self.port, socket_timeout=1)
+        client = redis.Redis.from_url(self.url, socket_timeout=1)
         while True:
             try:
                 client.ping()
