@@ -81,11 +81,13 @@ def _ready(port: int) -> tuple[int, dict[str, object]]:
 
 @contextlib.asynccontextmanager
 async def _one_talking(
-    **settings: str,
+    shared: RedisServer | None = None, **settings: str
 ) -> AsyncIterator[tuple[RedisServer, contextlib.AsyncExitStack, list[int], Conversation]]:
-    """Three replicas in front of one loopback backend, busy with a conversation through
-    the first: more conversations entered on the stack wait in line."""
-    with redis_server() as store:
+    """Three replicas sharing ``shared`` (a Redis of their own by default) in front of one
+    loopback backend, busy with a conversation through the first: more conversations
+    entered on the stack wait in line."""
+    with contextlib.ExitStack() as own:
+        store = shared or own.enter_context(redis_server())
         async with loopback_server() as backend:
             with replicas(store, backend.url, **settings) as frontends:
                 ports = [port for _, port in frontends]
@@ -113,18 +115,14 @@ async def test_queue_positions_agree_acrossreplicas() -> None:
 
 
 async def test_replicas_share_the_line_in_a_redis_that_speaks_only_tls(tmp_path: Path) -> None:
-    with tls_redis_server(tmp_path / "certs") as store:
-        assert store.url.startswith("rediss://")
-        async with loopback_server() as backend:
-            with replicas(store, backend.url) as frontends:
-                ports = [port for _, port in frontends]
-                async with conversation(_chat_url(ports[0])) as live:
-                    await live.wait_for(live.handshake.is_set)
-                    async with conversation(_chat_url(ports[1])) as queued:
-                        await queued.wait_for(lambda: _position(queued) == 1)
-                        await live.ws.close()
-                        await queued.wait_for(queued.handshake.is_set)
-                        assert await queued.echoed(AUDIO)
+    with tls_redis_server(tmp_path / "certs") as tls:
+        assert tls.url.startswith("rediss://")
+        async with _one_talking(tls) as (_, stack, ports, live):
+            queued = await stack.enter_async_context(conversation(_chat_url(ports[1])))
+            await queued.wait_for(lambda: _position(queued) == 1)
+            await live.ws.close()
+            await queued.wait_for(queued.handshake.is_set)
+            assert await queued.echoed(AUDIO)
 
 
 async def test_a_redis_with_an_untrusted_certificate_serves_no_session_and_says_why(
