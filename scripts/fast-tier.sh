@@ -4,7 +4,8 @@
 # Fast means without what needs a Docker engine, Chromium or the real PersonaPlex server (its
 # venv needs torch, whose CPU wheel this machine kind has for the default Python only), and
 # without the long runs marked slow (a soak, load tests, a real Prometheus), whose code the
-# rest of the tier covers: those run once, on .venv, in ./test.sh. CI runs this for each other supported version (.ci/run).
+# rest of the tier covers: those run once, on .venv, in ./test.sh. CI runs this for each
+# other supported version (.ci/run).
 # The interpreter comes from pyenv, which installs a missing version, else python X.Y on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."

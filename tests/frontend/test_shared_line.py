@@ -18,10 +18,10 @@ from scenario6.frontend.settings import FrontendSettings
 from tests.support.redis import redis_server
 from tests.support.waiting import until
 
-# Long enough that nothing the test leaves behind expires on its own while it looks.
+# Long enough that nothing the test leaves behind expires on its own while it looks. A new
+# Redis also pauses booking for one TTL (proxy/fence.py): every caller here gets a place in
+# line, which is what the test watches.
 _TTL_S = 60.0
-# A new Redis pauses booking for one TTL (proxy/fence.py): every caller here gets a place
-# in line, which is what the test watches.
 _TRIES = 30
 
 

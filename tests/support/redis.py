@@ -16,7 +16,7 @@ __all__ = ["RedisServer", "redis_server", "tls_redis_server"]
 
 @contextlib.contextmanager
 def redis_server() -> Iterator[RedisServer]:
-    with running(require_tool(PROGRAM)) as server:
+    with running(RedisServer(require_tool(PROGRAM))) as server:
         yield server
 
 
@@ -42,9 +42,5 @@ class TlsRedisServer(RedisServer):
 
 @contextlib.contextmanager
 def tls_redis_server(certificates: Path) -> Iterator[TlsRedisServer]:
-    server = TlsRedisServer(require_tool(PROGRAM), certificates)
-    server.start()
-    try:
+    with running(TlsRedisServer(require_tool(PROGRAM), certificates)) as server:
         yield server
-    finally:
-        server.stop()

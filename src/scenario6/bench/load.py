@@ -168,7 +168,7 @@ def measure(
             shared = {NOT_MEASURED: why}
         else:
             with (
-                redis_server.running() as store,
+                redis_server.running(redis_server.RedisServer()) as store,
                 stack.frontends(pool, frontends, sessions, store.url) as targets,
             ):
                 shared = _measured(targets, messages, sessions, duration_s)

@@ -9,6 +9,7 @@ import contextlib
 import shutil
 import time
 from collections.abc import Iterator
+from typing import TypeVar
 
 import redis
 
@@ -27,7 +28,7 @@ def why_not() -> str:
 class RedisServer:
     """``redis-server`` that can be stopped and started again on the same port.
 
-    >>> with running() as server:  # doctest: +SKIP
+    >>> with running(RedisServer()) as server:  # doctest: +SKIP
     ...     server.url
     'redis://127.0.0.1:41234/0'
     """
@@ -65,10 +66,12 @@ class RedisServer:
             self.process = None
 
 
+Server = TypeVar("Server", bound=RedisServer)
+
+
 @contextlib.contextmanager
-def running(program: str = PROGRAM) -> Iterator[RedisServer]:
-    """A started server, stopped when the block ends."""
-    server = RedisServer(program)
+def running(server: Server) -> Iterator[Server]:
+    """``server`` started, and stopped when the block ends."""
     server.start()
     try:
         yield server
