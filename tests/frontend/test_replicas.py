@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import pytest
 import redis
 from websockets.asyncio.client import connect
 
@@ -125,20 +126,28 @@ async def test_replicas_share_the_line_in_a_redis_that_speaks_only_tls(tmp_path:
             assert await queued.echoed(AUDIO)
 
 
-async def test_a_redis_with_an_untrusted_certificate_serves_no_session_and_says_why(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("untrusted_url", "self-signed certificate in certificate chain"),  # no CA named
+        ("misnamed_url", "IP address mismatch"),  # the CA's, but for another address
+    ],
+)
+async def test_a_redis_whose_certificate_does_not_verify_serves_no_session_and_says_why(
+    tmp_path: Path, url: str, why: str
 ) -> None:
     with tls_redis_server(tmp_path / "certs") as store:
         async with loopback_server() as backend:
-            env = {"MOSHI_WS_URL": backend.url, "REDIS_URL": store.untrusted_url}
+            env = {"MOSHI_WS_URL": backend.url, "REDIS_URL": getattr(store, url)}
             with frontend_process(env) as (process, port):
                 async with conversation(_chat_url(port)) as refused:
                     await refused.wait_for(refused.closed.is_set)
+                assert not refused.handshake.is_set()
                 assert refused.close_code == closes.SHARED_STATE_UNREACHABLE
                 assert not list(backend.backend.sessions)
                 status, body = _ready(port)
                 assert status == 503 and "Redis does not answer" in json.dumps(body)
-                assert "certificate verify failed" in process.output()
+                assert f"certificate verify failed: {why}" in process.output()
 
 
 async def test_a_client_that_leaves_the_line_leaves_nothing_in_redis() -> None:
@@ -274,14 +283,15 @@ async def test_a_line_that_leaves_as_the_slot_frees_leaves_nothing_booked() -> N
                         holder = await stack.enter_async_context(conversation(_chat_url(port)))
                         await holder.wait_for(holder.handshake.is_set)
                         line = [await connect(_chat_url(port), compression=None) for _ in range(20)]
-                        await asyncio.sleep(0.6)  # all in line, their replica polling
+                        await until(lambda: keys.zcard(PREFIX + "queue") == 20, "all in line")
                     # The slot freed; at that moment (give or take) every waiter vanishes.
                     await asyncio.sleep(0.001 * trial)
                     for gone in line:
                         gone.transport.abort()
                     await asyncio.sleep(LEASE_TTL_S / 3)
                     booked = sum(keys.zcard(key) for key in keys.scan_iter(PREFIX + "slots:*"))
-                    assert (booked, keys.zcard(PREFIX + "queue")) == (0, 0), f"trial {trial}"
+                    line_left = [keys.zcard(PREFIX + name) for name in ("queue", "queue-expiries")]
+                    assert (booked, *line_left) == (0, 0, 0), f"trial {trial}"
 
 
 async def test_the_sessions_per_client_limit_holds_acrossreplicas() -> None:

@@ -20,18 +20,26 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
 
 
+# Another loopback address, which the certificate does not name (Linux answers on all of
+# 127/8).
+_OTHER_HOST = "127.0.0.2"
+
+
 class TlsRedisServer(RedisServer):
-    """One that speaks only TLS, with a certificate from its own CA: ``url`` names that CA
-    (``ssl_ca_certs``), ``untrusted_url`` does not."""
+    """One that speaks only TLS, with a certificate from its own CA for ``HOST``: ``url``
+    names that CA (``ssl_ca_certs``), ``untrusted_url`` does not, and ``misnamed_url`` reaches
+    the same server, with the CA, at an address the certificate is not for."""
 
     def __init__(self, program: str, certificates: Path) -> None:
         super().__init__(program)
         self.files, _ = ensure_certificate(certificates, [HOST])
         self.untrusted_url = f"rediss://{HOST}:{self.port}/0"
         self.url = f"{self.untrusted_url}?ssl_ca_certs={self.files.ca}"
+        self.misnamed_url = f"rediss://{_OTHER_HOST}:{self.port}/0?ssl_ca_certs={self.files.ca}"
 
     def arguments(self) -> list[str]:
         return [
+            "--bind", HOST, _OTHER_HOST,
             "--port", "0",
             "--tls-port", str(self.port),
             "--tls-cert-file", str(self.files.cert),

@@ -71,9 +71,9 @@ Server = TypeVar("Server", bound=RedisServer)
 
 @contextlib.contextmanager
 def running(server: Server) -> Iterator[Server]:
-    """``server`` started, and stopped when the block ends."""
-    server.start()
+    """``server`` started, and stopped when the block ends (or its start fails)."""
     try:
+        server.start()
         yield server
     finally:
         server.stop()

@@ -286,7 +286,10 @@ class SharedPool(BackendPool):
         except RedisError as exc:
             raise self._down(exc) from exc
         self._up()
-        if waiter.future.done():  # it left while the script ran
+        # It left while the script ran. Every leave cancels the poll first, so ``guarded``
+        # takes back; this is for a waiter whose wait ended without that (set_result on it
+        # would raise).
+        if waiter.future.done():
             self._chore(take_back(result))
             return
         booked, position, slots = result
